@@ -1,0 +1,149 @@
+//! The project config file, `.tokenwarden.toml`.
+//!
+//! It selects and adds rules, excludes paths and sets thresholds. It can never name an
+//! endpoint or a credential: configuration found inside a scanned repository is untrusted
+//! (rule 3 of the house), so it only ever narrows or widens what is *reported*, and every
+//! exclusion it makes is stated in the report's summary.
+
+use crate::rules::{Confidence, Rule, Severity};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The file name looked for at the scan root.
+pub const CONFIG_FILE: &str = ".tokenwarden.toml";
+
+/// `[scan]`
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Gitignore-style globs (relative to the scan root) that are not scanned.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Skip files larger than this many bytes.
+    #[serde(default)]
+    pub max_file_size: Option<u64>,
+}
+
+/// `[rules]`
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Rule ids to turn off; `facility.*` turns off a family.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// If set, only these rules (same syntax) run.
+    #[serde(default)]
+    pub only: Vec<String>,
+    /// Extra tokenwarden rule files, relative to the config file.
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
+    /// gitleaks/Betterleaks rule files to import, relative to the config file.
+    #[serde(default)]
+    pub gitleaks: Vec<PathBuf>,
+}
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Paths.
+    #[serde(default)]
+    pub scan: ScanConfig,
+    /// Rule selection.
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// Exit 1 when a finding is at or above this severity.
+    #[serde(default)]
+    pub fail_on: Option<Severity>,
+    /// Report findings at or above this confidence.
+    #[serde(default)]
+    pub min_confidence: Option<Confidence>,
+    /// Rules defined inline.
+    #[serde(default, rename = "rule")]
+    pub extra_rules: Vec<Rule>,
+    /// Where the file was read from (set by [`Config::load`]).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable.
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML or not the schema.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        cfg.source = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Looks for `.tokenwarden.toml` in `root` (a directory); `Ok(None)` when there is none.
+    pub fn discover(root: &Path) -> Result<Option<Config>, ConfigError> {
+        let candidate = root.join(CONFIG_FILE);
+        if root.is_dir() && candidate.is_file() {
+            Config::load(&candidate).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Resolves a path written in the config relative to the config file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        match self.source.as_ref().and_then(|s| s.parent()) {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+}
+
+/// True if `id` is selected by a list entry (`exact.id` or `family.*`).
+pub fn id_matches(pattern: &str, id: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None => pattern == id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects_unknown_keys() {
+        let c: Config = toml::from_str(
+            "fail_on = \"high\"\n[scan]\nexclude=[\"fixtures/**\"]\n[rules]\ndisable=[\"jwt.*\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.fail_on, Some(Severity::High));
+        assert_eq!(c.scan.exclude, vec!["fixtures/**"]);
+        assert!(toml::from_str::<Config>("endpoint = \"http://evil\"").is_err());
+        assert!(id_matches("jwt.*", "jwt.generic"));
+        assert!(!id_matches("jwt.*", "s3m.opat"));
+        assert!(id_matches("s3m.opat", "s3m.opat"));
+    }
+}

@@ -1,0 +1,472 @@
+//! Scanning one blob: keyword prefilter, exact regex, entropy, JWT classification, context.
+//!
+//! One pass per blob: an Aho-Corasick automaton over every rule's keywords tells which rules can
+//! match at all; only those rules' regexes run (a regex shared by several rules runs once). The
+//! engine does not know where a blob came from; sources turn byte spans into locations.
+
+pub mod jwt;
+
+use crate::rules::{Confidence, JwtClass, Rule, RuleError, RuleSet, Severity};
+use crate::secret::Secret;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use jwt::TokenFacts;
+use memchr::memmem;
+use regex::bytes::{Regex, RegexSet};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The marker that suppresses a finding on its line or the line below.
+pub const ALLOW_MARKER: &str = "tokenwarden:allow";
+
+/// One rule match in one blob.
+#[derive(Debug, Clone)]
+pub struct RawMatch {
+    /// Index of the rule in [`Engine::rules`].
+    pub rule: usize,
+    /// The secret.
+    pub secret: Secret,
+    /// Byte offset of the secret in the blob.
+    pub start: usize,
+    /// Byte offset just past the secret.
+    pub end: usize,
+    /// Byte offset where the whole regex match began (before any context prefix). Chunked
+    /// sources use it to decide which chunk owns a match.
+    pub anchor: usize,
+    /// Severity after adjustments (expired tokens and documentation examples are lowered).
+    pub severity: Severity,
+    /// Confidence after context.
+    pub confidence: Confidence,
+    /// Decoded JWT facts, when the secret is a JWT.
+    pub token: Option<TokenFacts>,
+    /// Set when the secret is a published documentation example (the source).
+    pub doc_example: Option<String>,
+    /// Set when an inline allow comment covers the match (the reason given, may be empty).
+    pub allowed: Option<String>,
+}
+
+struct Compiled {
+    pattern: Option<usize>,
+    path: Option<Regex>,
+    allow: Option<RegexSet>,
+    context: Option<(AhoCorasick, usize)>,
+}
+
+/// Options that change how matches are judged.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// "Now" for expiry, in Unix seconds.
+    pub now: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            now: crate::rules::template::now_unix(),
+        }
+    }
+}
+
+/// A compiled rule set, shared by all scanning threads.
+pub struct Engine {
+    rules: Arc<Vec<Rule>>,
+    compiled: Vec<Compiled>,
+    patterns: Vec<Regex>,
+    prefilter: Option<AhoCorasick>,
+    /// Prefilter pattern id → the rules that keyword belongs to.
+    keyword_rules: Vec<Vec<usize>>,
+    always_rules: Vec<usize>,
+    path_rules: Vec<usize>,
+    placeholders: RegexSet,
+    doc_examples: HashMap<Vec<u8>, String>,
+    allow_finder: memmem::Finder<'static>,
+    opts: EngineOptions,
+}
+
+fn ci_automaton<I, P>(words: I) -> Result<AhoCorasick, String>
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<[u8]>,
+{
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(words)
+        .map_err(|e| e.to_string())
+}
+
+impl Engine {
+    /// Compiles a rule set.
+    pub fn new(set: &RuleSet, opts: EngineOptions) -> Result<Engine, RuleError> {
+        let mut patterns: Vec<Regex> = Vec::new();
+        let mut pattern_ids: HashMap<String, usize> = HashMap::new();
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_ids: HashMap<String, usize> = HashMap::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut compiled = Vec::with_capacity(set.rules.len());
+        let mut always_rules = Vec::new();
+        let mut path_rules = Vec::new();
+        let err = |rule: &Rule, m: String| RuleError::Invalid {
+            id: rule.id.clone(),
+            message: m,
+        };
+        for (idx, rule) in set.rules.iter().enumerate() {
+            let pattern = match &rule.pattern {
+                Some(p) => Some(match pattern_ids.get(p) {
+                    Some(&i) => i,
+                    None => {
+                        let re = regex::bytes::RegexBuilder::new(p)
+                            .size_limit(64 << 20)
+                            .build()
+                            .map_err(|e| err(rule, e.to_string()))?;
+                        patterns.push(re);
+                        pattern_ids.insert(p.clone(), patterns.len() - 1);
+                        patterns.len() - 1
+                    }
+                }),
+                None => None,
+            };
+            let path = match &rule.path {
+                Some(p) => Some(Regex::new(p).map_err(|e| err(rule, e.to_string()))?),
+                None => None,
+            };
+            let allow = if rule.allow.is_empty() {
+                None
+            } else {
+                Some(RegexSet::new(&rule.allow).map_err(|e| err(rule, e.to_string()))?)
+            };
+            let context = match &rule.context {
+                Some(c) => Some((ci_automaton(&c.words).map_err(|e| err(rule, e))?, c.lines)),
+                None => None,
+            };
+            let always = pattern.is_some() && rule.keywords.is_empty();
+            if pattern.is_some() {
+                if always {
+                    always_rules.push(idx);
+                }
+                for k in &rule.keywords {
+                    let key = k.to_ascii_lowercase();
+                    let id = *keyword_ids.entry(key.clone()).or_insert_with(|| {
+                        keywords.push(key);
+                        keyword_rules.push(Vec::new());
+                        keywords.len() - 1
+                    });
+                    if !keyword_rules[id].contains(&idx) {
+                        keyword_rules[id].push(idx);
+                    }
+                }
+            } else if path.is_some() {
+                path_rules.push(idx);
+            }
+            compiled.push(Compiled {
+                pattern,
+                path,
+                allow,
+                context,
+            });
+        }
+        let prefilter = if keywords.is_empty() {
+            None
+        } else {
+            Some(ci_automaton(&keywords).map_err(|m| RuleError::Invalid {
+                id: "<keywords>".into(),
+                message: m,
+            })?)
+        };
+        let placeholders =
+            RegexSet::new(&set.placeholders.patterns).map_err(|e| RuleError::Invalid {
+                id: "<placeholders>".into(),
+                message: e.to_string(),
+            })?;
+        let doc_examples = set
+            .placeholders
+            .documentation_examples
+            .iter()
+            .map(|d| (d.value.as_bytes().to_vec(), d.source.clone()))
+            .collect();
+        Ok(Engine {
+            rules: Arc::new(set.rules.clone()),
+            compiled,
+            patterns,
+            prefilter,
+            keyword_rules,
+            always_rules,
+            path_rules,
+            placeholders,
+            doc_examples,
+            allow_finder: memmem::Finder::new(ALLOW_MARKER.as_bytes()).into_owned(),
+            opts,
+        })
+    }
+
+    /// The rules, indexed as in [`RawMatch::rule`].
+    pub fn rules(&self) -> &Arc<Vec<Rule>> {
+        &self.rules
+    }
+
+    /// True if some rule is a file rule (so binary files must still be looked at by path).
+    pub fn has_path_rules(&self) -> bool {
+        !self.path_rules.is_empty()
+    }
+
+    /// The file rules that match a `/`-separated path and file size.
+    pub fn path_matches(&self, path: &str, size: u64) -> Vec<usize> {
+        self.path_rules
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let r = &self.rules[i];
+                self.compiled[i]
+                    .path
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(path.as_bytes()))
+                    && r.min_size.is_none_or(|m| size >= m)
+                    && r.max_size.is_none_or(|m| size <= m)
+            })
+            .collect()
+    }
+
+    /// True if a content rule with a `path` restriction applies to this path (or has none).
+    fn path_allows(&self, rule: usize, path: Option<&str>) -> bool {
+        match (&self.compiled[rule].path, path) {
+            (Some(re), Some(p)) => re.is_match(p.as_bytes()),
+            (Some(_), None) => false,
+            (None, _) => true,
+        }
+    }
+
+    /// Scans one blob. `path` (if known) feeds path-restricted rules and context words.
+    pub fn scan(&self, blob: &[u8], path: Option<&str>) -> Vec<RawMatch> {
+        let mut hit = vec![false; self.rules.len()];
+        let mut any = false;
+        for &i in &self.always_rules {
+            hit[i] = true;
+            any = true;
+        }
+        if let Some(ac) = &self.prefilter {
+            for m in ac.find_overlapping_iter(blob) {
+                for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                    hit[r] = true;
+                    any = true;
+                }
+            }
+        }
+        if !any {
+            return Vec::new();
+        }
+        // Group the hit rules by compiled pattern so a shared regex runs once.
+        // Rules with an explicit secret group get a pattern group of their own.
+        let mut by_pattern: Vec<((usize, Option<usize>), Vec<usize>)> = Vec::new();
+        for (rule, _) in hit.iter().enumerate().filter(|(_, h)| **h) {
+            let Some(p) = self.compiled[rule].pattern else {
+                continue;
+            };
+            if !self.path_allows(rule, path) {
+                continue;
+            }
+            let key = (p, self.rules[rule].secret_group);
+            match by_pattern.iter_mut().find(|(q, _)| *q == key) {
+                Some((_, rs)) => rs.push(rule),
+                None => by_pattern.push((key, vec![rule])),
+            }
+        }
+        let mut out = Vec::new();
+        for ((p, explicit_group), rules) in by_pattern {
+            let re = &self.patterns[p];
+            let secret_group =
+                explicit_group.or_else(|| re.capture_names().position(|n| n == Some("secret")));
+            for caps in re.captures_iter(blob) {
+                let m = secret_group
+                    .and_then(|g| caps.get(g))
+                    .or_else(|| {
+                        if re.captures_len() > 1 {
+                            caps.get(1)
+                        } else {
+                            None
+                        }
+                    })
+                    .or_else(|| caps.get(0));
+                let Some(m) = m else { continue };
+                if m.is_empty() {
+                    continue;
+                }
+                let anchor = caps.get(0).map_or(m.start(), |whole| whole.start());
+                let mut decoded: Option<Option<jwt::Jwt>> = None;
+                for &rule in &rules {
+                    if let Some(mut rm) =
+                        self.judge(rule, blob, m.start(), m.end(), path, &mut decoded)
+                    {
+                        rm.anchor = anchor;
+                        out.push(rm);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Applies a rule's filters to one candidate secret.
+    fn judge(
+        &self,
+        rule_idx: usize,
+        blob: &[u8],
+        start: usize,
+        end: usize,
+        path: Option<&str>,
+        decoded: &mut Option<Option<jwt::Jwt>>,
+    ) -> Option<RawMatch> {
+        let rule = &self.rules[rule_idx];
+        let compiled = &self.compiled[rule_idx];
+        let value = &blob[start..end];
+        if let Some(min) = rule.entropy
+            && shannon_entropy(value) < min
+        {
+            return None;
+        }
+        if self.placeholders.is_match(value)
+            || compiled.allow.as_ref().is_some_and(|a| a.is_match(value))
+        {
+            return None;
+        }
+        let jwt = decoded.get_or_insert_with(|| {
+            if value.starts_with(b"eyJ") || value.starts_with(b"ewo") {
+                jwt::decode(value)
+            } else {
+                None
+            }
+        });
+        let token = jwt.as_ref().map(|j| jwt::facts(j, self.opts.now));
+        if let Some(class) = rule.jwt {
+            let got = token.as_ref().and_then(|t| t.class)?;
+            if got != class {
+                return None;
+            }
+        }
+        let mut confidence = rule.confidence;
+        if let Some((ac, lines)) = &compiled.context {
+            let (ws, we) = line_window(blob, start, end, *lines);
+            let near = ac.is_match(&blob[ws..we]) || path.is_some_and(|p| ac.is_match(p));
+            if near {
+                confidence =
+                    confidence.max(rule.context.as_ref().map_or(confidence, |c| c.confidence));
+            } else if rule.context.as_ref().is_some_and(|c| c.required) {
+                return None;
+            }
+        }
+        let mut severity = rule.severity;
+        if token.as_ref().and_then(|t| t.expired) == Some(true) {
+            severity = severity.min(Severity::Low);
+        }
+        let doc_example = self.doc_examples.get(value).cloned();
+        if doc_example.is_some() {
+            severity = Severity::Info;
+        }
+        Some(RawMatch {
+            rule: rule_idx,
+            secret: Secret::new(value),
+            start,
+            end,
+            anchor: start,
+            severity,
+            confidence,
+            token,
+            doc_example,
+            allowed: self.allow_comment(blob, start),
+        })
+    }
+
+    /// Looks for `tokenwarden:allow` on the match's line or the line above it.
+    fn allow_comment(&self, blob: &[u8], at: usize) -> Option<String> {
+        let (ls, le) = line_bounds(blob, at);
+        let mut candidates = vec![(ls, le)];
+        if ls > 0 {
+            candidates.push(line_bounds(blob, ls - 1));
+        }
+        for (s, e) in candidates {
+            let line = &blob[s..e];
+            if let Some(pos) = self.allow_finder.find(line) {
+                let rest = &line[pos + ALLOW_MARKER.len()..];
+                let reason = String::from_utf8_lossy(rest)
+                    .trim()
+                    .trim_end_matches("-->")
+                    .trim_end_matches("*/")
+                    .trim()
+                    .to_string();
+                return Some(reason);
+            }
+        }
+        None
+    }
+
+    /// True if `class` is a facility class (used to prefer classified JWT rules).
+    pub fn is_specific_jwt(class: Option<JwtClass>) -> bool {
+        matches!(class, Some(c) if c != JwtClass::Other)
+    }
+}
+
+/// The `[start, end)` of the line holding byte `at` (without its newline).
+pub fn line_bounds(blob: &[u8], at: usize) -> (usize, usize) {
+    let at = at.min(blob.len());
+    let s = memchr::memrchr(b'\n', &blob[..at]).map_or(0, |i| i + 1);
+    let e = memchr::memchr(b'\n', &blob[at..]).map_or(blob.len(), |i| at + i);
+    (s, e)
+}
+
+/// The byte range covering `lines` lines before `start` and after `end`.
+fn line_window(blob: &[u8], start: usize, end: usize, lines: usize) -> (usize, usize) {
+    let mut s = start;
+    for _ in 0..=lines {
+        match memchr::memrchr(b'\n', &blob[..s]) {
+            Some(i) => s = i,
+            None => {
+                s = 0;
+                break;
+            }
+        }
+    }
+    let mut e = end;
+    for _ in 0..=lines {
+        match memchr::memchr(b'\n', &blob[e..]) {
+            Some(i) => e = e + i + 1,
+            None => {
+                e = blob.len();
+                break;
+            }
+        }
+    }
+    (s, e.min(blob.len()))
+}
+
+/// Shannon entropy of a byte string, in bits per byte.
+pub fn shannon_entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for &b in data {
+        counts[b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_and_windows() {
+        assert_eq!(shannon_entropy(b"aaaa"), 0.0);
+        assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+        let blob = b"l0\nl1\nl2\nl3\nl4\n";
+        assert_eq!(line_bounds(blob, 4), (3, 5));
+        let (s, e) = line_window(blob, 6, 8, 1);
+        assert_eq!(&blob[s..e], b"\nl1\nl2\nl3\n");
+    }
+}

@@ -1,0 +1,216 @@
+//! Findings: one secret, one finding, however many places and rules it turned up in.
+
+use crate::engine::jwt::TokenFacts;
+use crate::engine::{Engine, RawMatch};
+use crate::rules::{Action, Confidence, Rule, Severity};
+use crate::secret::{Fingerprinter, Secret};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Where a secret was seen.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// The path, relative to the scan root where possible, `/`-separated.
+    pub path: String,
+    /// 1-based line of the secret's first byte.
+    pub line: u64,
+    /// 1-based column (Unicode scalar values) of the secret's first byte.
+    pub column: u64,
+    /// 1-based line of the secret's last byte.
+    pub end_line: u64,
+    /// 1-based column just past the secret's last byte.
+    pub end_column: u64,
+    /// Byte offset of the secret in the file.
+    pub byte_offset: u64,
+}
+
+/// Whether a finding's secret still works. Scans leave it `unknown`; the lifecycle fills it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Liveness {
+    /// Not checked.
+    #[default]
+    Unknown,
+    /// The issuer accepted it.
+    Live,
+    /// The issuer refused it, or it expired.
+    Dead,
+    /// Revoked by tokenwarden.
+    Revoked,
+}
+
+/// A reported secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The rule that describes it best.
+    pub rule_id: String,
+    /// That rule's name.
+    pub rule_name: String,
+    /// The facility that issued it.
+    pub facility: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Confidence.
+    pub confidence: Confidence,
+    /// Keyed hash of rule id and secret: stable, line-independent, no plaintext.
+    pub fingerprint: String,
+    /// Redacted preview.
+    pub preview: String,
+    /// The secret itself; only serialized by `--show-secrets` reports.
+    #[serde(skip)]
+    pub secret: Secret,
+    /// Decoded token facts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenFacts>,
+    /// Set when the secret is a published documentation example.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documentation_example: Option<String>,
+    /// Liveness (unknown after a plain scan).
+    pub liveness: Liveness,
+    /// Every place it was seen.
+    pub locations: Vec<Location>,
+    /// Other rules that matched the same secret.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_matched: Vec<String>,
+    /// Lifecycle actions that apply.
+    pub actions: Vec<Action>,
+    /// What to do.
+    pub remediation: String,
+    /// Where to read more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help_url: Option<String>,
+}
+
+/// A match silenced by an inline `tokenwarden:allow` comment. No secret, only where and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suppressed {
+    /// The rule.
+    pub rule_id: String,
+    /// The fingerprint the finding would have had.
+    pub fingerprint: String,
+    /// Where.
+    pub location: Location,
+    /// The reason written after the marker.
+    pub reason: String,
+}
+
+struct Pending {
+    best: RawMatch,
+    locations: Vec<Location>,
+    rules: Vec<usize>,
+}
+
+/// Merges raw matches from every source into findings.
+pub struct Collector {
+    fingerprinter: Fingerprinter,
+    pending: HashMap<[u8; 32], Pending>,
+    suppressed: Vec<Suppressed>,
+}
+
+fn rank(m: &RawMatch) -> (Confidence, bool, Severity) {
+    (
+        m.confidence,
+        Engine::is_specific_jwt(m.token.as_ref().and_then(|t| t.class)),
+        m.severity,
+    )
+}
+
+impl Collector {
+    /// A collector that fingerprints with `fingerprinter`.
+    pub fn new(fingerprinter: Fingerprinter) -> Self {
+        Collector {
+            fingerprinter,
+            pending: HashMap::new(),
+            suppressed: Vec::new(),
+        }
+    }
+
+    /// Adds one match seen at `location`.
+    pub fn add(&mut self, rules: &[Rule], m: RawMatch, location: Location) {
+        if let Some(reason) = &m.allowed {
+            self.suppressed.push(Suppressed {
+                rule_id: rules[m.rule].id.clone(),
+                fingerprint: self.fingerprinter.fingerprint(&rules[m.rule].id, &m.secret),
+                location,
+                reason: reason.clone(),
+            });
+            return;
+        }
+        let id = self.fingerprinter.secret_id(&m.secret);
+        match self.pending.get_mut(&id) {
+            Some(p) => {
+                if !p.rules.contains(&m.rule) {
+                    p.rules.push(m.rule);
+                }
+                if !p.locations.contains(&location) {
+                    p.locations.push(location);
+                }
+                if rank(&m) > rank(&p.best) {
+                    p.best = m;
+                }
+            }
+            None => {
+                self.pending.insert(
+                    id,
+                    Pending {
+                        rules: vec![m.rule],
+                        best: m,
+                        locations: vec![location],
+                    },
+                );
+            }
+        }
+    }
+
+    /// The findings at or above `min_confidence`, most severe first, and the suppressed matches.
+    pub fn finish(
+        self,
+        rules: &[Rule],
+        min_confidence: Confidence,
+    ) -> (Vec<Finding>, Vec<Suppressed>) {
+        let mut findings: Vec<Finding> = self
+            .pending
+            .into_values()
+            .filter(|p| p.best.confidence >= min_confidence)
+            .map(|mut p| {
+                let rule = &rules[p.best.rule];
+                p.locations.sort();
+                let mut also: Vec<String> = p
+                    .rules
+                    .iter()
+                    .filter(|&&r| r != p.best.rule)
+                    .map(|&r| rules[r].id.clone())
+                    .collect();
+                also.sort();
+                Finding {
+                    rule_id: rule.id.clone(),
+                    rule_name: rule.name.clone(),
+                    facility: rule.facility.clone(),
+                    severity: p.best.severity,
+                    confidence: p.best.confidence,
+                    fingerprint: self.fingerprinter.fingerprint(&rule.id, &p.best.secret),
+                    preview: p.best.secret.preview(),
+                    token: p.best.token.clone(),
+                    documentation_example: p.best.doc_example.clone(),
+                    liveness: Liveness::Unknown,
+                    locations: p.locations,
+                    also_matched: also,
+                    actions: rule.actions.clone(),
+                    remediation: rule.remediation.clone(),
+                    help_url: rule.help_url.clone(),
+                    secret: p.best.secret,
+                }
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.confidence.cmp(&a.confidence))
+                .then_with(|| a.locations.first().cmp(&b.locations.first()))
+                .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+        });
+        let mut suppressed = self.suppressed;
+        suppressed.sort_by(|a, b| a.location.cmp(&b.location));
+        (findings, suppressed)
+    }
+}

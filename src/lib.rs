@@ -1,0 +1,35 @@
+//! tokenwarden: a secret-hygiene linter and token-lifecycle auditor for research-computing
+//! facility credentials (OLCF S3M, ALCF/NERSC IRI via Globus, Clemson Palmetto, Slurm, MUNGE,
+//! HPE/Cray CSM Keycloak and Ceph STS).
+//!
+//! The pipeline, as the modules name it:
+//!
+//! ```text
+//! sources ──► engine ──► finding ──► report
+//!   fs        rules        Collector    text · json · jsonl · sarif
+//! ```
+//!
+//! - [`rules`]: the rule model, the built-in `rules/*.toml`, gitleaks import, `rules check`.
+//! - [`engine`]: one blob at a time — keyword prefilter, regex, entropy, JWT classification.
+//! - [`sources`]: where blobs come from (directory trees today) and their locations.
+//! - [`finding`]: one secret → one finding with every location, keyed fingerprints.
+//! - [`report`]: the output formats; secrets are redacted unless asked for.
+//! - [`config`]: `.tokenwarden.toml`.
+//! - [`secret`]: the type that holds a secret and never prints itself.
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod engine;
+pub mod finding;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod secret;
+pub mod sources;
+
+pub use engine::{Engine, EngineOptions};
+pub use finding::{Finding, Location};
+pub use rules::{Confidence, Rule, RuleSet, Severity};
+pub use scan::{ScanRequest, ScanResult, scan};
+pub use secret::{Fingerprinter, Secret};

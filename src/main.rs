@@ -1,0 +1,396 @@
+//! The `tokenwarden` command line: clap definitions, dispatch and exit codes.
+//!
+//! Exit codes: 0 nothing at or above `--fail-on`; 1 findings; 2 usage or fatal error.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tokenwarden::config::{Config, id_matches};
+use tokenwarden::report::{self, Format, ReportContext};
+use tokenwarden::rules::{RuleSet, check_rules, import_gitleaks};
+use tokenwarden::sources::fs::WalkOptions;
+use tokenwarden::{Confidence, Engine, EngineOptions, Fingerprinter, ScanRequest, Severity};
+
+#[derive(Parser)]
+#[command(
+    name = "tokenwarden",
+    version,
+    about = "Finds and audits research-computing facility credentials"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan directories or files for facility credentials.
+    Scan(ScanArgs),
+    /// List or check the rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Print the rule catalogue.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Run every rule against its examples and negative examples.
+    Check {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Clone, Default)]
+struct RuleArgs {
+    /// Add a tokenwarden rule file (TOML); repeatable.
+    #[arg(long = "rules", value_name = "FILE")]
+    rule_files: Vec<PathBuf>,
+    /// Import a gitleaks/Betterleaks rule file (TOML); repeatable.
+    #[arg(long = "rules-from", value_name = "FILE")]
+    gitleaks: Vec<PathBuf>,
+    /// Turn a rule off (`id` or `family.*`); repeatable.
+    #[arg(long = "disable-rule", value_name = "ID")]
+    disable: Vec<String>,
+    /// Run only these rules (`id` or `family.*`); repeatable.
+    #[arg(long = "only-rule", value_name = "ID")]
+    only: Vec<String>,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Directories or files to scan.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report to FILE (created 0600, atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print secrets in full. Off by default: reports and logs travel further than you expect.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Exit 1 when a finding is at or above this severity [default: low].
+    #[arg(long, value_name = "LEVEL")]
+    fail_on: Option<Severity>,
+    /// Report findings at or above this confidence [default: medium].
+    #[arg(long, value_name = "LEVEL")]
+    min_confidence: Option<Confidence>,
+    /// Read files that .gitignore excludes.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Follow symbolic links (loops are reported, not followed forever).
+    #[arg(long)]
+    follow: bool,
+    /// Skip, with a warning, files larger than this (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_file_size: Option<u64>,
+    /// Exclude paths matching a gitignore-style glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Use this config file instead of <root>/.tokenwarden.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Ignore any .tokenwarden.toml in the scanned tree.
+    #[arg(long, conflicts_with = "config")]
+    no_config: bool,
+    /// Colour: auto (terminal and no NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    #[command(flatten)]
+    rules: RuleArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix `{c}` (use K, M or G)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a size"))?
+        .checked_mul(mult)
+        .ok_or_else(|| "size too large".to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),
+        Command::Rules(RulesCommand::Check { rules }) => check(&rules),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tokenwarden: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Builds the rule set from built-ins, the config and the flags.
+fn load_rules(
+    args: &RuleArgs,
+    config: Option<&Config>,
+    notes: &mut Vec<String>,
+) -> Result<RuleSet> {
+    let mut set = RuleSet::builtin().context("built-in rules")?;
+    let mut files: Vec<PathBuf> = args.rule_files.clone();
+    let mut gitleaks: Vec<PathBuf> = args.gitleaks.clone();
+    let mut disable = args.disable.clone();
+    let mut only = args.only.clone();
+    if let Some(cfg) = config {
+        files.extend(cfg.rules.files.iter().map(|p| cfg.resolve(p)));
+        gitleaks.extend(cfg.rules.gitleaks.iter().map(|p| cfg.resolve(p)));
+        disable.extend(cfg.rules.disable.iter().cloned());
+        only.extend(cfg.rules.only.iter().cloned());
+        for r in &cfg.extra_rules {
+            set.push(r.clone()).context("rule in config")?;
+        }
+    }
+    for f in &files {
+        set.add_file(f)?;
+    }
+    for f in &gitleaks {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let before = set.rules.len();
+        for note in import_gitleaks(&mut set, &f.display().to_string(), &text)? {
+            eprintln!("tokenwarden: note: {}: {note}", f.display());
+        }
+        notes.push(format!(
+            "{} rule(s) imported from {}",
+            set.rules.len() - before,
+            f.display()
+        ));
+    }
+    if !only.is_empty() {
+        set.retain(|r| only.iter().any(|p| id_matches(p, &r.id)));
+    }
+    if !disable.is_empty() {
+        let before = set.rules.len();
+        set.retain(|r| !disable.iter().any(|p| id_matches(p, &r.id)));
+        notes.push(format!("{} rule(s) disabled", before - set.rules.len()));
+    }
+    if set.rules.is_empty() {
+        bail!("no rules left to run");
+    }
+    Ok(set)
+}
+
+fn find_config(args: &ScanArgs) -> Result<Option<Config>> {
+    if args.no_config {
+        return Ok(None);
+    }
+    if let Some(p) = &args.config {
+        return Ok(Some(Config::load(p)?));
+    }
+    match args.paths.first() {
+        Some(root) if args.paths.len() == 1 => Ok(Config::discover(root)?),
+        _ => Ok(None),
+    }
+}
+
+fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+fn fingerprinter() -> Fingerprinter {
+    match std::env::var("TOKENWARDEN_FINGERPRINT_KEY") {
+        Ok(k) if !k.is_empty() => Fingerprinter::new(k.as_bytes()),
+        _ => Fingerprinter::default(),
+    }
+}
+
+fn run_scan(args: ScanArgs) -> Result<ExitCode> {
+    let config = find_config(&args)?;
+    let mut notes = Vec::new();
+    if let Some(c) = &config
+        && let Some(src) = &c.source
+    {
+        let mut n = format!("config {}", src.display());
+        if !c.scan.exclude.is_empty() {
+            n.push_str(&format!(" excludes {}", c.scan.exclude.join(", ")));
+        }
+        notes.push(n);
+    }
+    let set = load_rules(&args.rules, config.as_ref(), &mut notes)?;
+    let engine = Engine::new(&set, EngineOptions::default())?;
+    let mut excludes = args.exclude.clone();
+    if let Some(c) = &config {
+        excludes.extend(c.scan.exclude.iter().cloned());
+    }
+    let fail_on = args
+        .fail_on
+        .or(config.as_ref().and_then(|c| c.fail_on))
+        .unwrap_or(Severity::Low);
+    let min_confidence = args
+        .min_confidence
+        .or(config.as_ref().and_then(|c| c.min_confidence))
+        .unwrap_or(Confidence::Medium);
+    let req = ScanRequest {
+        roots: args.paths.clone(),
+        walk: WalkOptions {
+            no_ignore: args.no_ignore,
+            follow_links: args.follow,
+            max_file_size: args
+                .max_file_size
+                .or(config.as_ref().and_then(|c| c.scan.max_file_size)),
+            excludes,
+            threads: args.threads,
+            ..WalkOptions::default()
+        },
+        min_confidence,
+        fingerprinter: fingerprinter(),
+    };
+    let result = tokenwarden::scan(&engine, &req)?;
+    for w in &result.warnings {
+        if w.path.is_empty() {
+            eprintln!("tokenwarden: warning: {}", w.message);
+        } else {
+            eprintln!("tokenwarden: warning: {}: {}", w.path, w.message);
+        }
+    }
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let ctx = ReportContext {
+        rules: engine.rules(),
+        roots: args.paths.iter().map(|p| p.display().to_string()).collect(),
+        show_secrets: args.show_secrets,
+        fail_on,
+        color: use_color(args.color, to_terminal),
+        notes,
+    };
+    match &args.output {
+        Some(path) => write_private(path, |w| report::write(args.format, &result, &ctx, w))?,
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            match report::write(args.format, &result, &ctx, &mut lock) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("writing the report")?,
+            }
+        }
+    }
+    let failed = result.findings.iter().any(|f| f.severity >= fail_on);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes a file atomically with mode 0600 (rule 5 of the house): a temporary file in the same
+/// directory, then a rename.
+fn write_private(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        body(&mut w).context("writing the report")?;
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn list_rules(args: &RuleArgs, format: ListFormat) -> Result<ExitCode> {
+    let set = load_rules(args, None, &mut Vec::new())?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &set.rules)?;
+            writeln!(out)?;
+        }
+        ListFormat::Text => {
+            writeln!(
+                out,
+                "{:<28} {:<9} {:<7} {:<10} NAME",
+                "ID", "SEVERITY", "CONF", "FACILITY"
+            )?;
+            for r in &set.rules {
+                writeln!(
+                    out,
+                    "{:<28} {:<9} {:<7} {:<10} {}",
+                    r.id,
+                    r.severity.as_str(),
+                    r.confidence.as_str(),
+                    r.facility,
+                    r.name
+                )?;
+            }
+            writeln!(out, "{} rules", set.rules.len())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: &RuleArgs) -> Result<ExitCode> {
+    let set = load_rules(args, None, &mut Vec::new())?;
+    let (failures, ran) = check_rules(&set)?;
+    for f in &failures {
+        println!("FAIL {}: {}: {}", f.rule, f.message, f.example);
+    }
+    println!(
+        "{} rules, {} examples: {} passed, {} failed",
+        set.rules.len(),
+        ran,
+        ran - failures.len(),
+        failures.len()
+    );
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

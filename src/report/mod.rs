@@ -1,0 +1,87 @@
+//! Reports: text, JSON, JSON Lines and SARIF 2.1.0.
+//!
+//! Every format redacts secrets unless the user asked for `--show-secrets`; fingerprints are
+//! keyed hashes, so a report can be shared without sharing the secrets in it.
+
+mod json;
+mod sarif;
+mod text;
+
+use crate::rules::{Rule, Severity};
+use crate::scan::ScanResult;
+use std::io::Write;
+
+pub use sarif::security_severity;
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable at a glance; coloured on a terminal.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One JSON object per finding, one per line.
+    Jsonl,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+/// Everything a report needs besides the findings.
+pub struct ReportContext<'a> {
+    /// The rules that were active.
+    pub rules: &'a [Rule],
+    /// The scan roots as given.
+    pub roots: Vec<String>,
+    /// Print secrets in full.
+    pub show_secrets: bool,
+    /// The fail threshold.
+    pub fail_on: Severity,
+    /// Whether the text report may use colour.
+    pub color: bool,
+    /// Notes about the configuration (config file used, exclusions) shown in the summary.
+    pub notes: Vec<String>,
+}
+
+/// The tool's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Writes `result` in `format`.
+pub fn write(
+    format: Format,
+    result: &ScanResult,
+    ctx: &ReportContext,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Text => text::write(result, ctx, out),
+        Format::Json => json::write(result, ctx, out),
+        Format::Jsonl => json::write_lines(result, ctx, out),
+        Format::Sarif => sarif::write(result, ctx, out),
+    }
+}
+
+/// Counts of findings by severity, highest first, for summaries.
+pub fn severity_counts(result: &ScanResult) -> Vec<(Severity, usize)> {
+    Severity::ALL
+        .iter()
+        .rev()
+        .map(|&s| {
+            (
+                s,
+                result.findings.iter().filter(|f| f.severity == s).count(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Formats a Unix time as RFC 3339 UTC.
+pub fn format_time(unix: i64) -> String {
+    if unix < 0 {
+        return unix.to_string();
+    }
+    humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix as u64),
+    )
+    .to_string()
+}

@@ -1,0 +1,178 @@
+//! The human report.
+
+use super::{ReportContext, format_time, severity_counts};
+use crate::engine::jwt::TokenFacts;
+use crate::finding::Finding;
+use crate::rules::Severity;
+use crate::scan::ScanResult;
+use anstyle::{AnsiColor, Style};
+use std::io::Write;
+
+fn sev_style(s: Severity) -> Style {
+    let c = match s {
+        Severity::Critical => AnsiColor::BrightRed,
+        Severity::High => AnsiColor::Red,
+        Severity::Medium => AnsiColor::Yellow,
+        Severity::Low => AnsiColor::Cyan,
+        Severity::Info => AnsiColor::BrightBlack,
+    };
+    Style::new().fg_color(Some(c.into())).bold()
+}
+
+fn token_line(t: &TokenFacts, now: i64) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = t.class {
+        parts.push(format!("JWT {}", c.as_str()));
+    }
+    if let Some(a) = &t.alg {
+        parts.push(format!("alg {a}"));
+    }
+    if let Some(x) = &t.token_type {
+        parts.push(format!("type {x}"));
+    }
+    if let Some(u) = &t.user {
+        parts.push(format!("user {u}"));
+    }
+    if let Some(r) = &t.realm {
+        parts.push(format!("realm {r}"));
+    }
+    if let Some(i) = &t.issuer {
+        parts.push(format!("iss {i}"));
+    }
+    if !t.audience.is_empty() {
+        parts.push(format!("aud {}", t.audience.join(",")));
+    }
+    if let Some(c) = &t.client {
+        parts.push(format!("client {c}"));
+    }
+    if let Some(j) = &t.jti {
+        parts.push(format!("jti {j}"));
+    }
+    if let Some(i) = t.iat {
+        parts.push(format!("issued {}", format_time(i)));
+    }
+    match (t.exp, t.expired) {
+        (Some(e), Some(true)) => parts.push(format!("EXPIRED {}", format_time(e))),
+        (Some(e), _) => parts.push(format!(
+            "expires {} (in {}h)",
+            format_time(e),
+            (e - now) / 3600
+        )),
+        (None, _) => parts.push("no exp claim".into()),
+    }
+    parts.join(" · ")
+}
+
+fn write_finding(
+    f: &Finding,
+    ctx: &ReportContext,
+    now: i64,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let (sev, bold, dim) = if ctx.color {
+        (
+            sev_style(f.severity),
+            Style::new().bold(),
+            Style::new().dimmed(),
+        )
+    } else {
+        (Style::new(), Style::new(), Style::new())
+    };
+    writeln!(
+        out,
+        "{sev}{:<8}{sev:#} {bold}{}{bold:#}  {}  {dim}[{}, confidence {}]{dim:#}",
+        f.severity.as_str().to_uppercase(),
+        f.rule_id,
+        f.rule_name,
+        f.facility,
+        f.confidence
+    )?;
+    let shown = if ctx.show_secrets {
+        f.secret.reveal()
+    } else {
+        f.preview.clone()
+    };
+    writeln!(out, "  secret    {shown}   {dim}{}{dim:#}", f.fingerprint)?;
+    if let Some(t) = &f.token {
+        writeln!(out, "  token     {}", token_line(t, now))?;
+    }
+    if let Some(src) = &f.documentation_example {
+        writeln!(
+            out,
+            "  note      published documentation example ({src}); not a live credential"
+        )?;
+    }
+    for (i, l) in f.locations.iter().enumerate() {
+        let label = if i == 0 { "found in" } else { "" };
+        writeln!(out, "  {label:<9} {}:{}:{}", l.path, l.line, l.column)?;
+    }
+    if !f.also_matched.is_empty() {
+        writeln!(out, "  {dim}also      {}{dim:#}", f.also_matched.join(", "))?;
+    }
+    writeln!(out, "  fix       {}", f.remediation)?;
+    if let Some(u) = &f.help_url {
+        writeln!(out, "  see       {u}")?;
+    }
+    writeln!(out)
+}
+
+pub(super) fn write(
+    result: &ScanResult,
+    ctx: &ReportContext,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let now = crate::rules::template::now_unix();
+    for f in &result.findings {
+        write_finding(f, ctx, now, out)?;
+    }
+    let counts = severity_counts(result);
+    let summary = if counts.is_empty() {
+        "no findings".to_string()
+    } else {
+        let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        format!(
+            "{} finding{} ({})",
+            result.findings.len(),
+            if result.findings.len() == 1 { "" } else { "s" },
+            parts.join(", ")
+        )
+    };
+    let st = &result.stats;
+    writeln!(
+        out,
+        "{summary} in {} files ({:.1} MB) in {:.2} s",
+        st.files_scanned,
+        st.bytes_scanned as f64 / 1e6,
+        result.elapsed.as_secs_f64()
+    )?;
+    let mut extra = Vec::new();
+    if !result.suppressed.is_empty() {
+        extra.push(format!(
+            "{} suppressed by tokenwarden:allow",
+            result.suppressed.len()
+        ));
+    }
+    if !result.warnings.is_empty() {
+        extra.push(format!("{} warning(s), see stderr", result.warnings.len()));
+    }
+    if st.binary_skipped > 0 {
+        extra.push(format!("{} binary file(s) skipped", st.binary_skipped));
+    }
+    if st.too_large_skipped > 0 {
+        extra.push(format!(
+            "{} file(s) over --max-file-size skipped",
+            st.too_large_skipped
+        ));
+    }
+    if st.chunked_files > 0 {
+        extra.push(format!(
+            "{} large file(s) scanned in chunks",
+            st.chunked_files
+        ));
+    }
+    extra.extend(ctx.notes.iter().cloned());
+    for e in extra {
+        writeln!(out, "  {e}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,400 @@
+//! The rule model: loading `rules/*.toml` (built into the binary), the user's own rule files and
+//! imported gitleaks/Betterleaks rules, and checking every rule against its examples.
+//!
+//! A rule does not scan anything; [`crate::engine::Engine`] compiles a [`RuleSet`] into one
+//! matcher.
+
+mod check;
+mod gitleaks;
+pub mod template;
+
+pub use check::{CheckFailure, check_rules};
+pub use gitleaks::import_gitleaks;
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// How bad it is if the secret is real and live.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Not a secret by itself (a documentation example, a reference to a key file).
+    Info,
+    /// Short-lived or low-value credentials (MUNGE credentials, expired tokens).
+    Low,
+    /// A credential of unknown scope.
+    #[default]
+    Medium,
+    /// A live, long-lived user or project credential.
+    High,
+    /// Key material that mints credentials for everyone (munge.key, jwt_hs256.key, rgw_sts_key).
+    Critical,
+}
+
+/// How sure the rule is that the match is the secret it names.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Shape only; other things look the same. Hidden unless `--min-confidence low`.
+    Low,
+    /// Shape and a keyword.
+    #[default]
+    Medium,
+    /// Decoded and classified, or anchored in an unmistakable context.
+    High,
+}
+
+macro_rules! level_names {
+    ($ty:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// All levels, lowest first.
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
+            /// The lower-case name used in files and flags.
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$ty>::$variant => $name),* }
+            }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s.to_ascii_lowercase().as_str() {
+                    $($name => Ok(<$ty>::$variant),)*
+                    other => Err(format!(
+                        "unknown level `{other}`; expected one of: {}",
+                        [$($name),*].join(", ")
+                    )),
+                }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+level_names!(Severity { Info => "info", Low => "low", Medium => "medium", High => "high", Critical => "critical" });
+level_names!(Confidence { Low => "low", Medium => "medium", High => "high" });
+
+/// What a decoded JWT turned out to be (see [`crate::engine::jwt::classify`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JwtClass {
+    /// OLCF S3M project access token: `type: "opat"`, `aud` has `api.olcf.ornl.gov`.
+    S3mOpat,
+    /// Slurm `auth/jwt` token: HS256, claims only `exp`, `iat`, `sun`/`username` (+ ids).
+    Slurm,
+    /// Keycloak token from the HPE/Cray CSM realm `shasta`.
+    KeycloakCsm,
+    /// Keycloak token from any other realm.
+    Keycloak,
+    /// AmSC Keycard (IRI): has `amsc_project_context`.
+    AmscKeycard,
+    /// Decodes as a JWT but matches no facility.
+    Other,
+}
+
+impl JwtClass {
+    /// The kebab-case name used in rule files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwtClass::S3mOpat => "s3m-opat",
+            JwtClass::Slurm => "slurm",
+            JwtClass::KeycloakCsm => "keycloak-csm",
+            JwtClass::Keycloak => "keycloak",
+            JwtClass::AmscKeycard => "amsc-keycard",
+            JwtClass::Other => "other",
+        }
+    }
+}
+
+/// A lifecycle action that applies to a rule's findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Liveness can be checked against the issuer.
+    Verify,
+    /// The issuer offers a revocation endpoint.
+    Revoke,
+    /// No revocation exists: the facility must be told.
+    Notify,
+}
+
+/// Words that, found near a match, raise its confidence — or, when `required`, must be there.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// Literal words, matched case-insensitively within `lines` lines either side, or in the
+    /// file's path.
+    pub words: Vec<String>,
+    /// How many lines either side count as "near".
+    #[serde(default = "default_context_lines")]
+    pub lines: usize,
+    /// The confidence a match gets when a word is near.
+    #[serde(default = "high")]
+    pub confidence: Confidence,
+    /// If true, a match with no word near is dropped.
+    #[serde(default)]
+    pub required: bool,
+}
+
+fn default_context_lines() -> usize {
+    5
+}
+fn high() -> Confidence {
+    Confidence::High
+}
+
+/// One detection rule, as written in `rules/*.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// `facility.kind`, unique.
+    pub id: String,
+    /// A short human name.
+    pub name: String,
+    /// The facility whose credential this is (`olcf-s3m`, `globus`, `slurm`, `csm`, …).
+    pub facility: String,
+    /// Default severity of a finding.
+    pub severity: Severity,
+    /// Confidence before context words are considered.
+    #[serde(default)]
+    pub confidence: Confidence,
+    /// Literals of which at least one occurs in every match (case-insensitive). The prefilter
+    /// runs a rule's regex only on blobs holding one. Empty means "always run" (imported rules).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Content regex (Rust `regex` syntax, run on bytes). The group named `secret` (or the first
+    /// group, or the whole match) is the secret.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Which capture group is the secret (imported gitleaks rules). Without it: the group named
+    /// `secret`, else group 1, else the whole match.
+    #[serde(default)]
+    pub secret_group: Option<usize>,
+    /// Path regex (matched against the `/`-separated path). A rule with a path and no pattern
+    /// is a file rule: the file itself is the secret.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// File rules: the smallest file that counts.
+    #[serde(default)]
+    pub min_size: Option<u64>,
+    /// File rules: the largest file that counts.
+    #[serde(default)]
+    pub max_size: Option<u64>,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    #[serde(default)]
+    pub entropy: Option<f64>,
+    /// The secret must decode as a JWT of this class.
+    #[serde(default)]
+    pub jwt: Option<JwtClass>,
+    /// Context words.
+    #[serde(default)]
+    pub context: Option<Context>,
+    /// Regexes on the secret that mark it as not a finding (rule-specific placeholders).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Lifecycle actions that apply.
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    /// What to do about a finding.
+    pub remediation: String,
+    /// Where to read more.
+    #[serde(default)]
+    pub help_url: Option<String>,
+    /// Texts the rule must find (templates allowed, see [`template`]).
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Texts the rule must not find.
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+/// A known documentation example: a real-looking value published in a facility's docs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DocExample {
+    /// The published value.
+    pub value: String,
+    /// Where it is published.
+    pub source: String,
+}
+
+/// The global placeholder list (`rules/placeholders.toml`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Placeholders {
+    /// Regexes on the secret: a secret matching one is a placeholder, not a finding.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// Published documentation examples: reported as `info`, never as a leak.
+    #[serde(default)]
+    pub documentation_examples: Vec<DocExample>,
+}
+
+/// One rule file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// The rules.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Rule>,
+    /// Placeholders (only `placeholders.toml` uses this).
+    #[serde(default)]
+    pub placeholders: Option<Placeholders>,
+}
+
+/// Errors from loading rules.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// A rule file is not valid TOML or does not fit the schema.
+    #[error("rule file {file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rule is inconsistent (bad regex, duplicate id, no pattern and no path …).
+    #[error("rule `{id}`: {message}")]
+    Invalid {
+        /// The rule id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rule file could not be read.
+    #[error("cannot read rule file {file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// The built-in rule files, compiled into the binary.
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    ("s3m.toml", include_str!("../../rules/s3m.toml")),
+    ("iri.toml", include_str!("../../rules/iri.toml")),
+    ("palmetto.toml", include_str!("../../rules/palmetto.toml")),
+    ("globus.toml", include_str!("../../rules/globus.toml")),
+    ("slurm.toml", include_str!("../../rules/slurm.toml")),
+    ("munge.toml", include_str!("../../rules/munge.toml")),
+    ("csm.toml", include_str!("../../rules/csm.toml")),
+    ("s3.toml", include_str!("../../rules/s3.toml")),
+    ("generic.toml", include_str!("../../rules/generic.toml")),
+    (
+        "placeholders.toml",
+        include_str!("../../rules/placeholders.toml"),
+    ),
+];
+
+/// A complete, validated set of rules plus the placeholder list.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet {
+    /// The rules, in load order.
+    pub rules: Vec<Rule>,
+    /// Global placeholders and documentation examples.
+    pub placeholders: Placeholders,
+}
+
+impl RuleSet {
+    /// The built-in rules.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        for (name, text) in BUILTIN_RULE_FILES {
+            set.add_toml(name, text)?;
+        }
+        Ok(set)
+    }
+
+    /// Adds the rules of one tokenwarden rule file (TOML text).
+    pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
+        let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        if let Some(p) = parsed.placeholders {
+            self.placeholders.patterns.extend(p.patterns);
+            self.placeholders
+                .documentation_examples
+                .extend(p.documentation_examples);
+        }
+        for rule in parsed.rules {
+            self.push(rule)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the rules of a tokenwarden rule file on disk.
+    pub fn add_file(&mut self, path: &Path) -> Result<(), RuleError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Io {
+            file: path.display().to_string(),
+            source,
+        })?;
+        self.add_toml(&path.display().to_string(), &text)
+    }
+
+    /// Adds one rule after checking it is well formed; a duplicate id replaces nothing and is
+    /// an error, so a user file cannot silently shadow a built-in rule.
+    pub fn push(&mut self, rule: Rule) -> Result<(), RuleError> {
+        validate(&rule)?;
+        if self.rules.iter().any(|r| r.id == rule.id) {
+            return Err(RuleError::Invalid {
+                id: rule.id,
+                message: "duplicate rule id".into(),
+            });
+        }
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    /// Keeps only the rules `keep` accepts.
+    pub fn retain(&mut self, keep: impl Fn(&Rule) -> bool) {
+        self.rules.retain(|r| keep(r));
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+fn invalid(rule: &Rule, message: impl Into<String>) -> RuleError {
+    RuleError::Invalid {
+        id: rule.id.clone(),
+        message: message.into(),
+    }
+}
+
+/// Checks one rule for consistency (regexes compile, a pattern or a path is given …).
+pub fn validate(rule: &Rule) -> Result<(), RuleError> {
+    if rule.id.is_empty() || rule.id.chars().any(|c| c.is_whitespace()) {
+        return Err(invalid(rule, "id must be non-empty and have no spaces"));
+    }
+    if rule.pattern.is_none() && rule.path.is_none() {
+        return Err(invalid(rule, "needs a `pattern` or a `path`"));
+    }
+    for (what, re) in [("pattern", &rule.pattern), ("path", &rule.path)] {
+        if let Some(re) = re {
+            regex::bytes::Regex::new(re).map_err(|e| invalid(rule, format!("{what}: {e}")))?;
+        }
+    }
+    for re in &rule.allow {
+        regex::bytes::Regex::new(re).map_err(|e| invalid(rule, format!("allow: {e}")))?;
+    }
+    if rule.keywords.iter().any(|k| k.is_empty()) {
+        return Err(invalid(rule, "empty keyword"));
+    }
+    if let Some(ctx) = &rule.context
+        && ctx.words.is_empty()
+    {
+        return Err(invalid(rule, "context needs at least one word"));
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Sources produce blobs with provenance. Today: directory trees ([`fs`]).
+
+pub mod fs;
+
+use serde::Serialize;
+
+/// Something that went wrong with one input while the scan went on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Warning {
+    /// The path concerned (may be empty for walk-level problems).
+    pub path: String,
+    /// What happened, in plain words.
+    pub message: String,
+}
+
+/// Counters for one scan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Files whose content was scanned.
+    pub files_scanned: u64,
+    /// Bytes of content scanned.
+    pub bytes_scanned: u64,
+    /// Files skipped because their content is binary (path rules still applied).
+    pub binary_skipped: u64,
+    /// Files skipped because they exceed `--max-file-size`.
+    pub too_large_skipped: u64,
+    /// Symbolic links not followed.
+    pub symlinks_skipped: u64,
+    /// Files scanned in overlapping chunks because they are large.
+    pub chunked_files: u64,
+}
