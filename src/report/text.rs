@@ -19,6 +19,15 @@ fn sev_style(s: Severity) -> Style {
     Style::new().fg_color(Some(c.into())).bold()
 }
 
+/// A coarse human duration: `45m`, `5h`, `364d`.
+fn span(secs: i64) -> String {
+    match secs {
+        s if s < 3600 => format!("{}m", s.max(0) / 60),
+        s if s < 3 * 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
 fn token_line(t: &TokenFacts, now: i64) -> String {
     let mut parts = Vec::new();
     if let Some(c) = t.class {

@@ -1,0 +1,71 @@
+//! Shared helpers for the integration tests. Every token used in a test is minted here at run
+//! time (templates from `tokenwarden::rules::template`); none is committed.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+/// The `tokenwarden` binary, with colour and fingerprint key taken out of the environment.
+pub fn tw() -> Command {
+    let mut c = Command::cargo_bin("tokenwarden").expect("binary builds");
+    c.env_remove("NO_COLOR").env_remove("TOKENWARDEN_FINGERPRINT_KEY");
+    c
+}
+
+/// Expands a template such as `SLURM_JWT={{jwt {"sun":"a","exp":"@now+60"}}}`.
+pub fn mint(template: &str) -> String {
+    tokenwarden::rules::template::expand(template).expect("valid template")
+}
+
+/// Writes `content` to `dir/rel`, creating parent directories.
+pub fn write(dir: &Path, rel: &str, content: impl AsRef<[u8]>) {
+    let p = dir.join(rel);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
+}
+
+/// Runs `tokenwarden scan <dir> --format json <extra…>` and returns (exit code, report).
+pub fn scan_json(dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = tw()
+        .arg("scan")
+        .arg(dir)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "report is not JSON ({e}); exit {code}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, v)
+}
+
+/// The findings array of a JSON report.
+pub fn findings(report: &Value) -> &Vec<Value> {
+    report["findings"].as_array().expect("findings array")
+}
+
+/// The rule ids of a report's findings, sorted.
+pub fn rule_ids(report: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = findings(report)
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The finding for `rule`, panicking with the report if absent.
+pub fn finding<'a>(report: &'a Value, rule: &str) -> &'a Value {
+    findings(report)
+        .iter()
+        .find(|f| f["rule_id"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding in {report:#}"))
+}
