@@ -288,9 +288,13 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
     let result = tokenwarden::scan(&engine, &req)?;
     for w in &result.warnings {
         if w.path.is_empty() {
-            eprintln!("tokenwarden: warning: {}", w.message);
+            eprintln!("tokenwarden: warning: {}", report::printable(&w.message));
         } else {
-            eprintln!("tokenwarden: warning: {}: {}", w.path, w.message);
+            eprintln!(
+                "tokenwarden: warning: {}: {}",
+                report::printable(&w.path),
+                report::printable(&w.message)
+            );
         }
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();

@@ -7,7 +7,11 @@ use std::os::unix::fs::PermissionsExt;
 fn leaky_dir() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let token = mint(r#"{{jwt {"exp":"@now+3600","iat":"@now","sun":"alice"}}}"#);
-    write(dir.path(), "job.sh", format!("#!/bin/bash\nexport SLURM_JWT={token}\nsrun hostname\n"));
+    write(
+        dir.path(),
+        "job.sh",
+        format!("#!/bin/bash\nexport SLURM_JWT={token}\nsrun hostname\n"),
+    );
     (dir, token)
 }
 
@@ -32,15 +36,28 @@ fn exit_codes_are_0_clean_1_findings_2_errors() {
 #[test]
 fn fail_on_threshold_decides_the_exit_code() {
     let (dir, _) = leaky_dir(); // a live Slurm JWT: high
-    tw().arg("scan").arg(dir.path()).args(["--fail-on", "critical"]).assert().code(0);
-    tw().arg("scan").arg(dir.path()).args(["--fail-on", "high"]).assert().code(1);
+    tw().arg("scan")
+        .arg(dir.path())
+        .args(["--fail-on", "critical"])
+        .assert()
+        .code(0);
+    tw().arg("scan")
+        .arg(dir.path())
+        .args(["--fail-on", "high"])
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn secrets_are_redacted_in_every_format_unless_asked() {
     let (dir, token) = leaky_dir();
     for format in ["text", "json", "jsonl", "sarif"] {
-        let out = tw().arg("scan").arg(dir.path()).args(["--format", format]).output().unwrap();
+        let out = tw()
+            .arg("scan")
+            .arg(dir.path())
+            .args(["--format", format])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{format}");
         let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
         let text = String::from_utf8_lossy(&all);
@@ -49,9 +66,17 @@ fn secrets_are_redacted_in_every_format_unless_asked() {
         for part in token.split('.').skip(1) {
             assert!(!text.contains(part), "{format} leaked a token part");
         }
-        assert!(text.contains("eyJh…("), "{format} shows no preview:\n{text}");
+        assert!(
+            text.contains("eyJh…("),
+            "{format} shows no preview:\n{text}"
+        );
     }
-    let out = tw().arg("scan").arg(dir.path()).args(["--format", "json", "--show-secrets"]).output().unwrap();
+    let out = tw()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--format", "json", "--show-secrets"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"][0]["secret"], token.as_str());
 }
@@ -65,7 +90,10 @@ fn text_report_names_rule_location_token_facts_and_fix() {
     assert!(text.contains("job.sh:2:18"), "{text}");
     assert!(text.contains("user alice"), "{text}");
     assert!(text.contains("expires"), "{text}");
-    assert!(text.contains("jwt_hs256.key"), "remediation missing: {text}");
+    assert!(
+        text.contains("jwt_hs256.key"),
+        "remediation missing: {text}"
+    );
     assert!(text.contains("1 finding (1 high)"), "{text}");
     assert!(!text.contains("\x1b["), "colour on a pipe: {text}");
 }
@@ -73,9 +101,19 @@ fn text_report_names_rule_location_token_facts_and_fix() {
 #[test]
 fn colour_is_forced_by_always_and_off_by_default_on_pipes() {
     let (dir, _) = leaky_dir();
-    let out = tw().arg("scan").arg(dir.path()).args(["--color", "always"]).output().unwrap();
+    let out = tw()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--color", "always"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b["));
-    let out = tw().arg("scan").arg(dir.path()).args(["--color", "never"]).output().unwrap();
+    let out = tw()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("\x1b["));
 }
 
@@ -103,7 +141,12 @@ fn output_file_is_private_and_complete() {
 fn jsonl_is_one_finding_per_line() {
     let (dir, _) = leaky_dir();
     write(dir.path(), "b.env", mint("PALMETTO_API_KEY={{alnum 40}}\n"));
-    let out = tw().arg("scan").arg(dir.path()).args(["--format", "jsonl"]).output().unwrap();
+    let out = tw()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--format", "jsonl"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
@@ -120,7 +163,10 @@ fn rules_list_and_check() {
         .success()
         .stdout(predicates::str::contains("s3m.opat"))
         .stdout(predicates::str::contains("munge.key_file"));
-    let out = tw().args(["rules", "list", "--format", "json"]).output().unwrap();
+    let out = tw()
+        .args(["rules", "list", "--format", "json"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.as_array().unwrap().len() >= 30);
     tw().args(["rules", "check"])
@@ -152,6 +198,10 @@ negative_examples = ["MYKEY=abcdefghij"]
         .arg(dir.path().join("mine.toml"))
         .assert()
         .code(1)
-        .stdout(predicates::str::contains("FAIL mine.key: example not found"))
-        .stdout(predicates::str::contains("FAIL mine.key: negative example was found"));
+        .stdout(predicates::str::contains(
+            "FAIL mine.key: example not found",
+        ))
+        .stdout(predicates::str::contains(
+            "FAIL mine.key: negative example was found",
+        ));
 }

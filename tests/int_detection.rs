@@ -11,7 +11,11 @@ fn every_builtin_rule_has_examples_and_passes_them() {
     let set = RuleSet::builtin().unwrap();
     for r in &set.rules {
         assert!(!r.examples.is_empty(), "{} has no examples", r.id);
-        assert!(!r.negative_examples.is_empty(), "{} has no negative examples", r.id);
+        assert!(
+            !r.negative_examples.is_empty(),
+            "{} has no negative examples",
+            r.id
+        );
         assert!(!r.remediation.is_empty(), "{} has no remediation", r.id);
     }
     // Templates mint fresh random tokens each run; run a few rounds.
@@ -29,7 +33,13 @@ fn s3m_token_in_env_header_file_is_classified_by_claims() {
         r#"{{jwt RS256 {"description":"laptop","type":"opat","aud":["api.olcf.ornl.gov"],"nbf":"@now","iat":"@now","jti":"5b0e4a7c-0d2e-4f7e-9a51-3c2d1e0f9a8b"}}}"#,
     );
     write(dir.path(), ".env", format!("Authorization: {tok}\n"));
-    write(dir.path(), "notes/run.sh", format!("curl -H \"Authorization: {tok}\" https://s3m.olcf.ornl.gov/olcf/v1/token/ctls/introspect\n"));
+    write(
+        dir.path(),
+        "notes/run.sh",
+        format!(
+            "curl -H \"Authorization: {tok}\" https://s3m.olcf.ornl.gov/olcf/v1/token/ctls/introspect\n"
+        ),
+    );
     let (code, r) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1);
     assert_eq!(rule_ids(&r), vec!["s3m.opat"], "one token, one finding");
@@ -42,18 +52,29 @@ fn s3m_token_in_env_header_file_is_classified_by_claims() {
     assert!(f["token"].get("exp").is_none(), "S3M tokens carry no exp");
     assert_eq!(f["locations"].as_array().unwrap().len(), 2);
     assert_eq!(f["also_matched"][0], "s3m.authz_header");
-    assert!(f["actions"].as_array().unwrap().contains(&Value::from("revoke")));
+    assert!(
+        f["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("revoke"))
+    );
 }
 
 #[test]
 fn s3m_cli_auth_json_and_streaming_urls() {
     let dir = tempfile::tempdir().unwrap();
     let tok = mint(r#"{{jwt RS256 {"type":"opat","aud":["api.olcf.ornl.gov"],"iat":"@now"}}}"#);
-    write(dir.path(), "share/s3m/auth.json", format!("{{\"open|stf040\": {{\"token\": \"{tok}\"}}}}\n"));
+    write(
+        dir.path(),
+        "share/s3m/auth.json",
+        format!("{{\"open|stf040\": {{\"token\": \"{tok}\"}}}}\n"),
+    );
     write(
         dir.path(),
         "cluster.yaml",
-        mint("amqpsUrl: amqps://stf040-api:{{alnum 16}}@rmq-stf040-api-c1.io.s3m-streams.apps.olivine.ccs.ornl.gov:443\n"),
+        mint(
+            "amqpsUrl: amqps://stf040-api:{{alnum 16}}@rmq-stf040-api-c1.io.s3m-streams.apps.olivine.ccs.ornl.gov:443\n",
+        ),
     );
     let (_, r) = scan_json(dir.path(), &[]);
     assert_eq!(rule_ids(&r), vec!["s3m.opat", "s3m.stream_url"]);
@@ -65,12 +86,21 @@ fn globus_token_store_v2_finds_access_and_refresh_tokens() {
     let store = mint(
         r#"{"data": {"DEFAULT": {"6be511f6-a071-471f-9bc0-02a0d0836723": {"resource_server": "6be511f6-a071-471f-9bc0-02a0d0836723", "identity_id": "x", "scope": "https://auth.globus.org/scopes/6be511f6-a071-471f-9bc0-02a0d0836723/filesystem", "access_token": "Ag{{alnum 89}}", "refresh_token": "Ag{{alnum 101}}", "expires_at_seconds": 1700000000, "token_type": "Bearer"}}}, "format_version": "2.0", "globus-sdk.version": "3.50.0"}"#,
     );
-    write(dir.path(), ".globus/app/7f3e61f5-e0de-4e8f-9150-0a62c65dda63/alcf_tokens/tokens.json", store);
+    write(
+        dir.path(),
+        ".globus/app/7f3e61f5-e0de-4e8f-9150-0a62c65dda63/alcf_tokens/tokens.json",
+        store,
+    );
     let (_, r) = scan_json(dir.path(), &[]);
     assert_eq!(rule_ids(&r), vec!["globus.token_json", "globus.token_json"]);
     for f in findings(&r) {
         assert_eq!(f["confidence"], "high");
-        assert!(f["actions"].as_array().unwrap().contains(&Value::from("revoke")));
+        assert!(
+            f["actions"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("revoke"))
+        );
     }
 }
 
@@ -79,10 +109,18 @@ fn lone_globus_shaped_string_needs_context() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.txt", mint("value = Ag{{alnum 90}}\n"));
     let (code, r) = scan_json(dir.path(), &[]);
-    assert_eq!((code, findings(&r).len()), (0, 0), "low confidence is hidden by default");
+    assert_eq!(
+        (code, findings(&r).len()),
+        (0, 0),
+        "low confidence is hidden by default"
+    );
     let (_, r) = scan_json(dir.path(), &["--min-confidence", "low"]);
     assert_eq!(finding(&r, "globus.token")["confidence"], "low");
-    write(dir.path(), "b.py", mint("# token for transfer.api.globus.org\nTOKEN = 'Ag{{alnum 90}}'\n"));
+    write(
+        dir.path(),
+        "b.py",
+        mint("# token for transfer.api.globus.org\nTOKEN = 'Ag{{alnum 90}}'\n"),
+    );
     let (_, r) = scan_json(dir.path(), &[]);
     assert_eq!(rule_ids(&r), vec!["globus.token"]);
     assert_eq!(finding(&r, "globus.token")["confidence"], "high");
@@ -91,8 +129,16 @@ fn lone_globus_shaped_string_needs_context() {
 #[test]
 fn slurm_jwts_report_user_and_expiry_and_expired_ones_drop_to_low() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "live.sh", mint(r#"export SLURM_JWT={{jwt {"exp":"@now+1800","iat":"@now","sun":"alice"}}}"#));
-    write(dir.path(), "old.sh", mint(r#"export SLURM_JWT={{jwt {"exp":"@now-60","iat":"@now-1860","sun":"bob"}}}"#));
+    write(
+        dir.path(),
+        "live.sh",
+        mint(r#"export SLURM_JWT={{jwt {"exp":"@now+1800","iat":"@now","sun":"alice"}}}"#),
+    );
+    write(
+        dir.path(),
+        "old.sh",
+        mint(r#"export SLURM_JWT={{jwt {"exp":"@now-60","iat":"@now-1860","sun":"bob"}}}"#),
+    );
     let (_, r) = scan_json(dir.path(), &[]);
     let by_user = |u: &str| {
         findings(&r)
@@ -102,13 +148,23 @@ fn slurm_jwts_report_user_and_expiry_and_expired_ones_drop_to_low() {
             .clone()
     };
     let live = by_user("alice");
-    assert_eq!((live["rule_id"].as_str(), live["severity"].as_str()), (Some("slurm.jwt"), Some("high")));
+    assert_eq!(
+        (live["rule_id"].as_str(), live["severity"].as_str()),
+        (Some("slurm.jwt"), Some("high"))
+    );
     assert_eq!(live["token"]["expired"], false);
     let old = by_user("bob");
-    assert_eq!((old["severity"].as_str(), old["token"]["expired"].as_bool()), (Some("low"), Some(true)));
+    assert_eq!(
+        (old["severity"].as_str(), old["token"]["expired"].as_bool()),
+        (Some("low"), Some(true))
+    );
     // Expired tokens alone do not fail a `--fail-on medium` gate.
     std::fs::remove_file(dir.path().join("live.sh")).unwrap();
-    tw().arg("scan").arg(dir.path()).args(["--fail-on", "medium"]).assert().code(0);
+    tw().arg("scan")
+        .arg(dir.path())
+        .args(["--fail-on", "medium"])
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -127,7 +183,13 @@ fn key_files_are_found_by_path_even_when_binary() {
     // The same key copied twice is one finding with two locations.
     write(dir.path(), "other/munge.key", &key);
     let (_, r) = scan_json(dir.path(), &[]);
-    assert_eq!(finding(&r, "munge.key_file")["locations"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        finding(&r, "munge.key_file")["locations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -136,12 +198,16 @@ fn csm_sts_output_keycloak_token_and_doc_example() {
     write(
         dir.path(),
         "creds.json",
-        mint(r#"{"Credentials": {"AccessKeyId": "{{alnum 20}}", "EndpointURL": "http://rgw.local:8080", "Expiration": "2026-10-14T15:15:43+00:00", "SecretAccessKey": "{{upper 40}}", "SessionToken": "{{b64 256}}"}}"#),
+        mint(
+            r#"{"Credentials": {"AccessKeyId": "{{alnum 20}}", "EndpointURL": "http://rgw.local:8080", "Expiration": "2026-10-14T15:15:43+00:00", "SecretAccessKey": "{{upper 40}}", "SessionToken": "{{b64 256}}"}}"#,
+        ),
     );
     write(
         dir.path(),
         "token.json",
-        mint(r#"{"access_token": "{{jwt RS256 {"iss":"https://api.cmn.hpc.example.org/keycloak/realms/shasta","typ":"Bearer","azp":"shasta","preferred_username":"vers","exp":"@now+31536000"}}}"}"#),
+        mint(
+            r#"{"access_token": "{{jwt RS256 {"iss":"https://api.cmn.hpc.example.org/keycloak/realms/shasta","typ":"Bearer","azp":"shasta","preferred_username":"vers","exp":"@now+31536000"}}}"}"#,
+        ),
     );
     // The CSM documentation's own example output.
     write(
@@ -156,11 +222,20 @@ fn csm_sts_output_keycloak_token_and_doc_example() {
     assert_eq!(kc["token"]["realm"], "shasta");
     assert_eq!(kc["token"]["client"], "shasta");
     assert_eq!(kc["token"]["user"], "vers");
-    let sts: Vec<&Value> = findings(&r).iter().filter(|f| f["rule_id"] == "csm.sts_secret_key").collect();
+    let sts: Vec<&Value> = findings(&r)
+        .iter()
+        .filter(|f| f["rule_id"] == "csm.sts_secret_key")
+        .collect();
     assert_eq!(sts.len(), 2, "{r:#}");
-    let doc = sts.iter().find(|f| f["documentation_example"].is_string()).expect("doc example flagged");
+    let doc = sts
+        .iter()
+        .find(|f| f["documentation_example"].is_string())
+        .expect("doc example flagged");
     assert_eq!(doc["severity"], "info");
-    let real = sts.iter().find(|f| f["documentation_example"].is_null()).unwrap();
+    let real = sts
+        .iter()
+        .find(|f| f["documentation_example"].is_null())
+        .unwrap();
     assert_eq!(real["severity"], "medium");
     assert!(ids.contains(&"s3.session_token".to_string()), "{ids:?}");
 }
@@ -171,7 +246,9 @@ fn aws_credentials_file_and_placeholders() {
     write(
         dir.path(),
         "home/.aws/credentials",
-        mint("[default]\naws_access_key_id = AKIA{{base32 16}}\naws_secret_access_key = {{b64 40}}\n"),
+        mint(
+            "[default]\naws_access_key_id = AKIA{{base32 16}}\naws_secret_access_key = {{b64 40}}\n",
+        ),
     );
     write(
         dir.path(),
@@ -179,7 +256,10 @@ fn aws_credentials_file_and_placeholders() {
         "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
     );
     let (_, r) = scan_json(dir.path(), &[]);
-    assert_eq!(rule_ids(&r), vec!["aws.access_key_id", "aws.secret_access_key"]);
+    assert_eq!(
+        rule_ids(&r),
+        vec!["aws.access_key_id", "aws.secret_access_key"]
+    );
     for f in findings(&r) {
         assert_eq!(f["locations"][0]["path"], "home/.aws/credentials");
     }
@@ -188,18 +268,39 @@ fn aws_credentials_file_and_placeholders() {
 #[test]
 fn palmetto_munge_keycloak_secrets_and_rgw_key() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "palmetto.sh", mint("curl -H \"Authorization: Bearer {{alnum 40}}\" \\\n  https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs\n"));
-    write(dir.path(), "munge.log", mint("Authorization: MUNGE MUNGE:AwQFAAA{{b64 120}}:\n"));
+    write(
+        dir.path(),
+        "palmetto.sh",
+        mint(
+            "curl -H \"Authorization: Bearer {{alnum 40}}\" \\\n  https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "munge.log",
+        mint("Authorization: MUNGE MUNGE:AwQFAAA{{b64 120}}:\n"),
+    );
     write(
         dir.path(),
         "get-token.sh",
-        mint("curl -s -d grant_type=client_credentials -d client_id=admin-client -d client_secret={{uuid}} \\\n https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token\n"),
+        mint(
+            "curl -s -d grant_type=client_credentials -d client_id=admin-client -d client_secret={{uuid}} \\\n https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token\n",
+        ),
     );
-    write(dir.path(), "ceph.conf", mint("[client.rgw]\nrgw_sts_key = {{alnum 16}}\n"));
+    write(
+        dir.path(),
+        "ceph.conf",
+        mint("[client.rgw]\nrgw_sts_key = {{alnum 16}}\n"),
+    );
     let (_, r) = scan_json(dir.path(), &[]);
     assert_eq!(
         rule_ids(&r),
-        vec!["ceph.rgw_sts_key", "keycloak.client_secret", "munge.credential", "palmetto.bearer"]
+        vec![
+            "ceph.rgw_sts_key",
+            "keycloak.client_secret",
+            "munge.credential",
+            "palmetto.bearer"
+        ]
     );
     assert_eq!(finding(&r, "munge.credential")["severity"], "low");
     assert_eq!(finding(&r, "ceph.rgw_sts_key")["severity"], "critical");
@@ -226,7 +327,11 @@ fn hard_negatives_are_not_findings() {
         ),
     );
     // Base64 blobs that happen to contain an `Ag…` run are not Globus tokens.
-    write(dir.path(), "blob.txt", mint("data:image/png;base64,{{b64 40}}+Ag{{alnum 80}}/{{b64 60}}\n"));
+    write(
+        dir.path(),
+        "blob.txt",
+        mint("data:image/png;base64,{{b64 40}}+Ag{{alnum 80}}/{{b64 60}}\n"),
+    );
     let (code, r) = scan_json(dir.path(), &["--min-confidence", "low"]);
     assert_eq!(findings(&r).len(), 0, "{r:#}");
     assert_eq!(code, 0);
@@ -242,13 +347,21 @@ fn same_secret_in_many_places_is_one_finding_with_stable_fingerprint() {
     let (_, r1) = scan_json(dir.path(), &[]);
     assert_eq!(findings(&r1).len(), 1);
     let f = finding(&r1, "palmetto.api_key");
-    let paths: Vec<&str> = f["locations"].as_array().unwrap().iter().map(|l| l["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = f["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, vec!["a.env", "b/c.env", "d.sh"]);
     assert_eq!(f["locations"][1]["line"], 3);
     // Moving the secret does not change its fingerprint; a custom key does.
     write(dir.path(), "a.env", format!("\n\n\n{line}"));
     let (_, r2) = scan_json(dir.path(), &[]);
-    assert_eq!(r1["findings"][0]["fingerprint"], r2["findings"][0]["fingerprint"]);
+    assert_eq!(
+        r1["findings"][0]["fingerprint"],
+        r2["findings"][0]["fingerprint"]
+    );
     let out = tw()
         .env("TOKENWARDEN_FINGERPRINT_KEY", "site key")
         .arg("scan")
@@ -257,5 +370,8 @@ fn same_secret_in_many_places_is_one_finding_with_stable_fingerprint() {
         .output()
         .unwrap();
     let r3: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_ne!(r1["findings"][0]["fingerprint"], r3["findings"][0]["fingerprint"]);
+    assert_ne!(
+        r1["findings"][0]["fingerprint"],
+        r3["findings"][0]["fingerprint"]
+    );
 }

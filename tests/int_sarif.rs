@@ -6,8 +6,18 @@ use common::*;
 use serde_json::Value;
 
 fn sarif_of(dir: &std::path::Path, extra: &[&str]) -> Value {
-    let out = tw().arg("scan").arg(dir).args(["--format", "sarif"]).args(extra).output().unwrap();
-    assert!(out.status.code().unwrap() < 2, "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tw()
+        .arg("scan")
+        .arg(dir)
+        .args(["--format", "sarif"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap() < 2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("SARIF is JSON")
 }
 
@@ -15,8 +25,13 @@ fn validate(doc: &Value) {
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
     compiler.enable_format_assertions();
-    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sarif-schema-2.1.0.json");
-    let idx = compiler.compile(schema, &mut schemas).expect("schema compiles");
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/sarif-schema-2.1.0.json"
+    );
+    let idx = compiler
+        .compile(schema, &mut schemas)
+        .expect("schema compiles");
     if let Err(e) = schemas.validate(doc, idx) {
         panic!("SARIF does not validate:\n{e:#}\n{doc:#}");
     }
@@ -26,8 +41,16 @@ fn validate(doc: &Value) {
 fn sarif_validates_and_carries_what_code_scanning_needs() {
     let dir = tempfile::tempdir().unwrap();
     // "é" is two bytes but one column: the token starts at code point 22.
-    write(dir.path(), "odd dir/tést #1.env", mint("# é\nexport é=1 SLURM_JWT={{jwt {\"exp\":\"@now+600\",\"sun\":\"a\"}}}\n"));
-    write(dir.path(), "keys/munge.key", tokenwarden::rules::template::random_bytes(128));
+    write(
+        dir.path(),
+        "odd dir/tést #1.env",
+        mint("# é\nexport é=1 SLURM_JWT={{jwt {\"exp\":\"@now+600\",\"sun\":\"a\"}}}\n"),
+    );
+    write(
+        dir.path(),
+        "keys/munge.key",
+        tokenwarden::rules::template::random_bytes(128),
+    );
     write(dir.path(), "unreadable-later.txt", "x");
     let doc = sarif_of(dir.path(), &[]);
     validate(&doc);
@@ -35,11 +58,20 @@ fn sarif_validates_and_carries_what_code_scanning_needs() {
     let run = &doc["runs"][0];
     assert_eq!(doc["version"], "2.1.0");
     assert_eq!(run["columnKind"], "unicodeCodePoints");
-    assert!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap().starts_with("file:///"));
+    assert!(
+        run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("file:///")
+    );
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     assert!(rules.len() >= 30);
     for r in rules {
-        let sev: f64 = r["properties"]["security-severity"].as_str().unwrap().parse().unwrap();
+        let sev: f64 = r["properties"]["security-severity"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((0.0..=10.0).contains(&sev));
         assert!(r["help"]["text"].as_str().unwrap().len() > 20, "{r}");
         assert!(r["shortDescription"]["text"].is_string());
@@ -51,12 +83,23 @@ fn sarif_validates_and_carries_what_code_scanning_needs() {
     assert_eq!(rules[rule_index]["id"], "slurm.jwt");
     assert_eq!(jwt["level"], "error");
     let loc = &jwt["locations"][0]["physicalLocation"];
-    assert_eq!(loc["artifactLocation"]["uri"], "odd%20dir/t%C3%A9st%20%231.env");
+    assert_eq!(
+        loc["artifactLocation"]["uri"],
+        "odd%20dir/t%C3%A9st%20%231.env"
+    );
     assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
     assert_eq!(loc["region"]["startLine"], 2);
     assert_eq!(loc["region"]["startColumn"], 22);
-    assert!(jwt["partialFingerprints"]["tokenwarden/v1"].as_str().unwrap().starts_with("tw1:"));
-    let munge = results.iter().find(|r| r["ruleId"] == "munge.key_file").unwrap();
+    assert!(
+        jwt["partialFingerprints"]["tokenwarden/v1"]
+            .as_str()
+            .unwrap()
+            .starts_with("tw1:")
+    );
+    let munge = results
+        .iter()
+        .find(|r| r["ruleId"] == "munge.key_file")
+        .unwrap();
     assert_eq!(munge["properties"]["severity"], "critical");
 }
 
@@ -68,6 +111,8 @@ fn empty_scan_and_warnings_are_valid_sarif_too() {
     let doc = sarif_of(dir.path(), &["--follow"]);
     validate(&doc);
     assert_eq!(doc["runs"][0]["results"].as_array().unwrap().len(), 0);
-    let notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
+    let notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
     assert_eq!(notes.len(), 1, "{notes:#?}");
 }

@@ -1,6 +1,6 @@
 //! The human report.
 
-use super::{ReportContext, format_time, severity_counts};
+use super::{ReportContext, format_time, printable, severity_counts};
 use crate::engine::jwt::TokenFacts;
 use crate::finding::Finding;
 use crate::rules::Severity;
@@ -62,11 +62,7 @@ fn token_line(t: &TokenFacts, now: i64) -> String {
     }
     match (t.exp, t.expired) {
         (Some(e), Some(true)) => parts.push(format!("EXPIRED {}", format_time(e))),
-        (Some(e), _) => parts.push(format!(
-            "expires {} (in {}h)",
-            format_time(e),
-            (e - now) / 3600
-        )),
+        (Some(e), _) => parts.push(format!("expires {} (in {})", format_time(e), span(e - now))),
         (None, _) => parts.push("no exp claim".into()),
     }
     parts.join(" · ")
@@ -113,7 +109,13 @@ fn write_finding(
     }
     for (i, l) in f.locations.iter().enumerate() {
         let label = if i == 0 { "found in" } else { "" };
-        writeln!(out, "  {label:<9} {}:{}:{}", l.path, l.line, l.column)?;
+        writeln!(
+            out,
+            "  {label:<9} {}:{}:{}",
+            printable(&l.path),
+            l.line,
+            l.column
+        )?;
     }
     if !f.also_matched.is_empty() {
         writeln!(out, "  {dim}also      {}{dim:#}", f.also_matched.join(", "))?;

@@ -9,7 +9,8 @@ use std::path::Path;
 /// The `tokenwarden` binary, with colour and fingerprint key taken out of the environment.
 pub fn tw() -> Command {
     let mut c = Command::cargo_bin("tokenwarden").expect("binary builds");
-    c.env_remove("NO_COLOR").env_remove("TOKENWARDEN_FINGERPRINT_KEY");
+    c.env_remove("NO_COLOR")
+        .env_remove("TOKENWARDEN_FINGERPRINT_KEY");
     c
 }
 

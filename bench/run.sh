@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Directory-scan benchmark: tokenwarden vs rg (speed limit), Kingfisher, ripsecrets.
+#
+#   bash bench/run.sh [CORPUS_DIR]
+#
+# Env: RUNS (timed runs per tool, default 3), BENCH_CACHE (downloads, installs,
+# corpus; default /var/cache/tokenwarden-bench), TOOL_TIMEOUT (seconds per
+# timed run, default 1800), KERNEL_PKG (default linux-source-6.1).
+# Idempotent: everything is cached under BENCH_CACHE; reruns only time.
+# Writes bench/results.md and prints the same table to stdout.
+set -euo pipefail
+
+RUNS=${RUNS:-3}
+CACHE=${BENCH_CACHE:-/var/cache/tokenwarden-bench}
+TOOL_TIMEOUT=${TOOL_TIMEOUT:-1800}
+KERNEL_PKG=${KERNEL_PKG:-linux-source-6.1}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT_MD="$REPO/bench/results.md"
+START_SECONDS=$SECONDS
+
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
+mkdir -p "$CACHE"/{debs,corpus,cargo,logs,work}
+WORK="$CACHE/work"
+rm -f "$WORK"/*.out "$WORK"/*.err "$WORK"/*.time
+
+log() { printf '[bench %4ss] %s\n' "$((SECONDS - START_SECONDS))" "$*" >&2; }
+
+# ---------------------------------------------------------------- apt helpers
+APT_UPDATED=0
+apt_update_once() {
+    if [[ $APT_UPDATED == 0 ]]; then
+        log "apt-get update"
+        timeout 600 apt-get update -qq >"$CACHE/logs/apt-update.log" 2>&1 || log "apt-get update failed (see $CACHE/logs/apt-update.log)"
+        APT_UPDATED=1
+    fi
+}
+# apt_ensure CHECK_CMD PACKAGE: install PACKAGE unless CHECK_CMD is on PATH.
+apt_ensure() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    [[ $(id -u) == 0 ]] || { log "not root: cannot apt-get install $2"; return 1; }
+    apt_update_once
+    log "apt-get install $2"
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq "$2" \
+        >"$CACHE/logs/apt-$2.log" 2>&1 || { log "apt-get install $2 failed (see $CACHE/logs/apt-$2.log)"; return 1; }
+    command -v "$1" >/dev/null 2>&1
+}
+
+apt_ensure python3 python3 || { echo "python3 is required" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || apt_ensure /usr/bin/time time || { echo "/usr/bin/time is required" >&2; exit 2; }
+apt_ensure xz xz-utils || true
+
+# ---------------------------------------------------------------- corpus
+if [[ $# -ge 1 ]]; then
+    CORPUS=$(cd "$1" && pwd) || { echo "no such directory: $1" >&2; exit 2; }
+    CORPUS_DESC="user-supplied directory $CORPUS"
+else
+    deb=$(ls "$CACHE"/debs/"${KERNEL_PKG}"_*.deb 2>/dev/null | sort -V | tail -1 || true)
+    if [[ -z "$deb" ]]; then
+        log "downloading $KERNEL_PKG (about 140 MB)"
+        dl() { (cd "$CACHE/debs" && timeout 900 apt-get download -o APT::Sandbox::User=root "$KERNEL_PKG" >"$CACHE/logs/download.log" 2>&1); }
+        dl || { apt_update_once; dl; } || { echo "cannot download $KERNEL_PKG (see $CACHE/logs/download.log); pass a corpus dir instead" >&2; exit 2; }
+        deb=$(ls "$CACHE"/debs/"${KERNEL_PKG}"_*.deb | sort -V | tail -1)
+    fi
+    debver=$(basename "$deb" .deb)
+    CORPUS="$CACHE/corpus/$debver"
+    if [[ ! -f "$CACHE/corpus/$debver.done" ]]; then
+        log "extracting $deb"
+        rm -rf "$CORPUS" "$CORPUS.tmp"
+        mkdir -p "$CORPUS.tmp"
+        # The .deb carries usr/src/<pkg>.tar.xz; unpack it straight from the archive.
+        timeout 1200 bash -o pipefail -c 'dpkg-deb --fsys-tarfile "$1" | tar -xO --wildcards "./usr/src/*.tar.xz" | tar -xJ -C "$2"' \
+            _ "$deb" "$CORPUS.tmp"
+        top=$(ls "$CORPUS.tmp")
+        [[ $(wc -l <<<"$top") == 1 ]] || { echo "unexpected tarball layout in $deb" >&2; exit 2; }
+        mv "$CORPUS.tmp/$top" "$CORPUS"
+        rmdir "$CORPUS.tmp"
+        touch "$CACHE/corpus/$debver.done"
+    fi
+    CORPUS_DESC="Linux kernel source from Debian package ${debver/_/ } (\`apt-get download $KERNEL_PKG\`), not a git checkout"
+fi
+log "corpus: $CORPUS"
+
+# ---------------------------------------------------------------- tools
+declare -A BIN VERSION SKIP
+TOOLS=(tokenwarden rg kingfisher ripsecrets)
+
+log "cargo build --release (tokenwarden)"
+(cd "$REPO" && timeout 1800 cargo build --release --quiet) || { echo "tokenwarden build failed" >&2; exit 2; }
+BIN[tokenwarden]="${CARGO_TARGET_DIR:-$REPO/target}/release/tokenwarden"
+VERSION[tokenwarden]="$("${BIN[tokenwarden]}" --version | awk '{print $2}') ($(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$REPO" && git diff --quiet HEAD -- src rules Cargo.toml 2>/dev/null || echo '+dirty'))"
+
+if apt_ensure rg ripgrep; then
+    BIN[rg]=$(command -v rg)
+    VERSION[rg]=$(rg --version | head -1 | awk '{print $2}')
+else
+    SKIP[rg]="apt install ripgrep failed"
+fi
+
+if [[ ! -x "$CACHE/venv/bin/kingfisher" ]]; then
+    log "installing kingfisher-bin into $CACHE/venv"
+    { timeout 300 python3 -m venv "$CACHE/venv" && timeout 900 "$CACHE/venv/bin/pip" install -q kingfisher-bin; } \
+        >"$CACHE/logs/kingfisher-install.log" 2>&1 || log "kingfisher install failed (see $CACHE/logs/kingfisher-install.log)"
+fi
+if [[ -x "$CACHE/venv/bin/kingfisher" ]]; then
+    BIN[kingfisher]="$CACHE/venv/bin/kingfisher"
+    VERSION[kingfisher]=$("${BIN[kingfisher]}" --version | awk '{print $2}')
+else
+    SKIP[kingfisher]="pip install kingfisher-bin failed"
+fi
+
+if [[ ! -x "$CACHE/cargo/bin/ripsecrets" ]]; then
+    log "cargo install ripsecrets (niced; a few minutes on 2 cores)"
+    timeout 1800 nice -n 19 cargo install --locked --root "$CACHE/cargo" ripsecrets \
+        >"$CACHE/logs/ripsecrets-install.log" 2>&1 || log "ripsecrets install failed (see $CACHE/logs/ripsecrets-install.log)"
+fi
+if [[ -x "$CACHE/cargo/bin/ripsecrets" ]]; then
+    BIN[ripsecrets]="$CACHE/cargo/bin/ripsecrets"
+    VERSION[ripsecrets]=$("${BIN[ripsecrets]}" --version | awk '{print $2}')
+else
+    SKIP[ripsecrets]="cargo install ripsecrets failed"
+fi
+
+# rg searches exactly tokenwarden's prefilter keywords (case-insensitive, fixed strings).
+KEYWORDS="$WORK/keywords.txt"
+"${BIN[tokenwarden]}" rules list --format json | python3 -c '
+import json, sys
+kws = sorted({k.lower() for r in json.load(sys.stdin) for k in r.get("keywords", []) if k})
+print("\n".join(kws))' >"$KEYWORDS"
+NKW=$(wc -l <"$KEYWORDS")
+
+# Command lines (the corpus path is appended last).
+cmd_tokenwarden=("${BIN[tokenwarden]}" scan --format json --no-config)
+cmd_rg=(rg -c -i -F --hidden -f "$KEYWORDS")
+cmd_kingfisher=("${BIN[kingfisher]:-kingfisher}" scan --no-validate --no-update-check --git-history none -f json
+                --rule-cache-dir "$CACHE/kingfisher-rule-cache")
+cmd_ripsecrets=("${BIN[ripsecrets]:-ripsecrets}")
+# Exit codes that mean "ran fine" (findings are not failures).
+ok_codes() { case $1 in tokenwarden|rg|ripsecrets) echo "0 1";; kingfisher) echo "0 200";; esac; }
+
+# ---------------------------------------------------------------- corpus size
+# Bytes of regular files the walkers can reach (no .git dirs). Same denominator for every tool.
+CORPUS_BYTES=$(find "$CORPUS" -name .git -prune -o -type f -printf '%s\n' | awk '{s+=$1} END{printf "%d", s}')
+CORPUS_FILES=$(find "$CORPUS" -name .git -prune -o -type f -print | wc -l)
+DU_SB=$(du -sb "$CORPUS" | awk '{print $1}')
+
+# ---------------------------------------------------------------- warm-up
+log "warming page cache (reading every file once)"
+timeout 1800 find "$CORPUS" -name .git -prune -o -type f -print0 | timeout 1800 xargs -0 -r cat >/dev/null 2>&1 || true
+if [[ -z "${SKIP[kingfisher]:-}" ]]; then
+    # Kingfisher compiles its Vectorscan rule database on first use and caches it; do that untimed.
+    mkdir -p "$WORK/kf-warm"; echo "nothing here" >"$WORK/kf-warm/x.txt"
+    timeout 600 "${cmd_kingfisher[@]}" "$WORK/kf-warm" >/dev/null 2>&1 || true
+fi
+
+# ---------------------------------------------------------------- timing
+declare -A MEDIAN RSS FINDINGS NOTE
+for tool in "${TOOLS[@]}"; do
+    [[ -n "${SKIP[$tool]:-}" ]] && { log "SKIP $tool: ${SKIP[$tool]}"; continue; }
+    declare -n cmd="cmd_$tool"
+    times=() rss_max=0 failed=""
+    for ((i = 1; i <= RUNS; i++)); do
+        log "$tool run $i/$RUNS"
+        rc=0
+        (cd "$WORK" && timeout -k 10 "$TOOL_TIMEOUT" /usr/bin/time -f '%e %M' -o "$WORK/$tool.$i.time" \
+            "${cmd[@]}" "$CORPUS" >"$WORK/$tool.$i.out" 2>"$WORK/$tool.$i.err") || rc=$?
+        if [[ " $(ok_codes "$tool") " != *" $rc "* ]]; then
+            failed="exit $rc$([[ $rc == 124 ]] && echo " (timed out after ${TOOL_TIMEOUT}s)") - see $WORK/$tool.$i.err"
+            break
+        fi
+        read -r secs kib < <(tail -1 "$WORK/$tool.$i.time")
+        times+=("$secs")
+        ((kib > rss_max)) && rss_max=$kib
+    done
+    unset -n cmd
+    if [[ -n "$failed" ]]; then SKIP[$tool]="failed: $failed"; log "$tool ${SKIP[$tool]}"; continue; fi
+    MEDIAN[$tool]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}')
+    RSS[$tool]=$rss_max
+    last="$WORK/$tool.$RUNS.out"
+    case $tool in
+        tokenwarden)
+            FINDINGS[$tool]=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$last" 2>/dev/null || echo "?")
+            NOTE[$tool]=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stats"]; print(f"{s[\"files_scanned\"]} files / {s[\"bytes_scanned\"]} B read as text, {s[\"binary_skipped\"]} binary + {s[\"too_large_skipped\"]} too-large skipped")' "$last" 2>/dev/null || echo "") ;;
+        rg)
+            FINDINGS[$tool]=$(awk -F: '{s+=$NF} END{printf "%d", s}' "$last")
+            NOTE[$tool]="matching lines for $NKW keywords in $(wc -l <"$last") files" ;;
+        kingfisher)
+            # stdout: the report document, then a one-line summary document.
+            FINDINGS[$tool]=$(python3 -c '
+import json, sys
+docs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(len(docs[0]["findings"]))' "$last" 2>/dev/null || echo "?")
+            NOTE[$tool]=$(python3 -c '
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1]) if l.strip()][-1]
+print(f"{d[\"blobs_scanned\"]} blobs / {d[\"bytes_scanned\"]} B scanned, {d[\"rules_applied\"]} rules")' "$last" 2>/dev/null || echo "") ;;
+        ripsecrets)
+            FINDINGS[$tool]=$(grep -c . "$last" || true)
+            NOTE[$tool]="output lines; skips hidden files" ;;
+    esac
+done
+
+# ---------------------------------------------------------------- report
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+TW=${MEDIAN[tokenwarden]:-}
+row() {
+    local t=$1
+    if [[ -n "${SKIP[$t]:-}" ]]; then
+        printf '| %s | %s | skipped: %s | | | | | |\n' "$t" "${VERSION[$t]:-?}" "${SKIP[$t]}"
+        return
+    fi
+    local s=${MEDIAN[$t]}
+    awk -v t="$t" -v v="${VERSION[$t]}" -v s="$s" -v b="$CORPUS_BYTES" -v k="${RSS[$t]}" -v tw="$TW" \
+        -v f="${FINDINGS[$t]}" -v n="${NOTE[$t]}" 'BEGIN{
+        mbs = (s > 0) ? sprintf("%.0f", b / 1e6 / s) : "n/a";
+        ratio = (tw > 0) ? sprintf("%.2f", s / tw) : "n/a";
+        printf "| %s | %s | %.2f | %s | %.0f | %s | %s | %s |\n", t, v, s, mbs, k / 1024, ratio, f, n }'
+}
+ratio_line() {
+    local r="" k=""
+    [[ -n "$TW" && -n "${MEDIAN[rg]:-}" ]] && r=$(awk -v a="$TW" -v b="${MEDIAN[rg]}" 'BEGIN{printf "%.2f", a/b}')
+    [[ -n "$TW" && -n "${MEDIAN[kingfisher]:-}" ]] && k=$(awk -v a="$TW" -v b="${MEDIAN[kingfisher]}" 'BEGIN{printf "%.2f", b/a}')
+    echo "- tokenwarden time / rg time: **${r:-n/a}** (target: at most 2.00)"
+    echo "- tokenwarden throughput / Kingfisher throughput: **${k:-n/a}x** (target: at least 3x)"
+}
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+{
+    echo "# tokenwarden directory-scan benchmark"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) cores, $CPU, $(awk '/MemTotal/{printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
+    echo "- load average after the run: $LOAD (anything above ~0.1 per idle core means something else shared the CPU)"
+    echo "- corpus: $CORPUS_DESC"
+    echo "- corpus size: $CORPUS_BYTES bytes in $CORPUS_FILES regular files (sum of file sizes; \`du -sb\` says $DU_SB incl. directory entries); MB/s = corpus bytes / 10^6 / median seconds"
+    echo "- runs per tool: $RUNS, page cache warmed once before timing; median wall time and max peak RSS over the runs (\`/usr/bin/time -f '%e %M'\`)"
+    echo
+    echo "| tool | version | median s | MB/s | peak RSS MiB | time vs tokenwarden | findings | what the count is |"
+    echo "|---|---|---:|---:|---:|---:|---:|---|"
+    for t in "${TOOLS[@]}"; do row "$t"; done
+    echo
+    ratio_line
+    echo
+    echo "Commands (corpus path appended):"
+    echo
+    for t in "${TOOLS[@]}"; do
+        declare -n c="cmd_$t"
+        printf -- '- %s: `%s`\n' "$t" "${c[*]}"
+        unset -n c
+    done
+    echo
+    echo "Keywords for rg: $NKW lowercase tokenwarden rule keywords ($(paste -sd, "$KEYWORDS"))."
+    echo "Whole script wall time: $((SECONDS - START_SECONDS)) s."
+} >"$OUT_MD"
+cat "$OUT_MD"
+log "wrote $OUT_MD"
