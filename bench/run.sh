@@ -17,6 +17,7 @@ KERNEL_PKG=${KERNEL_PKG:-linux-source-6.1}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT_MD="$REPO/bench/results.md"
 START_SECONDS=$SECONDS
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
 mkdir -p "$CACHE"/{debs,corpus,cargo,logs,work}
@@ -179,7 +180,10 @@ for tool in "${TOOLS[@]}"; do
     case $tool in
         tokenwarden)
             FINDINGS[$tool]=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$last" 2>/dev/null || echo "?")
-            NOTE[$tool]=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stats"]; print(f"{s[\"files_scanned\"]} files / {s[\"bytes_scanned\"]} B read as text, {s[\"binary_skipped\"]} binary + {s[\"too_large_skipped\"]} too-large skipped")' "$last" 2>/dev/null || echo "") ;;
+            NOTE[$tool]=$(python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["stats"]
+print(s["files_scanned"], "files /", s["bytes_scanned"], "B scanned,", s["binary_skipped"], "binary +", s["too_large_skipped"], "too-large skipped")' "$last" 2>/dev/null || echo "") ;;
         rg)
             FINDINGS[$tool]=$(awk -F: '{s+=$NF} END{printf "%d", s}' "$last")
             NOTE[$tool]="matching lines for $NKW keywords in $(wc -l <"$last") files" ;;
@@ -192,7 +196,7 @@ print(len(docs[0]["findings"]))' "$last" 2>/dev/null || echo "?")
             NOTE[$tool]=$(python3 -c '
 import json, sys
 d = [json.loads(l) for l in open(sys.argv[1]) if l.strip()][-1]
-print(f"{d[\"blobs_scanned\"]} blobs / {d[\"bytes_scanned\"]} B scanned, {d[\"rules_applied\"]} rules")' "$last" 2>/dev/null || echo "") ;;
+print(d["blobs_scanned"], "blobs /", d["bytes_scanned"], "B scanned,", d["rules_applied"], "rules")' "$last" 2>/dev/null || echo "") ;;
         ripsecrets)
             FINDINGS[$tool]=$(grep -c . "$last" || true)
             NOTE[$tool]="output lines; skips hidden files" ;;
@@ -222,13 +226,13 @@ ratio_line() {
     echo "- tokenwarden time / rg time: **${r:-n/a}** (target: at most 2.00)"
     echo "- tokenwarden throughput / Kingfisher throughput: **${k:-n/a}x** (target: at least 3x)"
 }
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 {
     echo "# tokenwarden directory-scan benchmark"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores, $CPU, $(awk '/MemTotal/{printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
-    echo "- load average after the run: $LOAD (anything above ~0.1 per idle core means something else shared the CPU)"
+    echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END (the benchmark itself adds up to ~$(nproc); more means something else shared the CPU)"
     echo "- corpus: $CORPUS_DESC"
     echo "- corpus size: $CORPUS_BYTES bytes in $CORPUS_FILES regular files (sum of file sizes; \`du -sb\` says $DU_SB incl. directory entries); MB/s = corpus bytes / 10^6 / median seconds"
     echo "- runs per tool: $RUNS, page cache warmed once before timing; median wall time and max peak RSS over the runs (\`/usr/bin/time -f '%e %M'\`)"

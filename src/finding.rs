@@ -104,7 +104,8 @@ struct Pending {
 pub struct Collector {
     fingerprinter: Fingerprinter,
     pending: HashMap<[u8; 32], Pending>,
-    suppressed: Vec<Suppressed>,
+    /// One entry per secret and place, whichever rules matched it there.
+    suppressed: HashMap<([u8; 32], Location), (RawMatch, String)>,
 }
 
 fn rank(m: &RawMatch) -> (Confidence, bool, Severity) {
@@ -121,22 +122,23 @@ impl Collector {
         Collector {
             fingerprinter,
             pending: HashMap::new(),
-            suppressed: Vec::new(),
+            suppressed: HashMap::new(),
         }
     }
 
     /// Adds one match seen at `location`.
     pub fn add(&mut self, rules: &[Rule], m: RawMatch, location: Location) {
-        if let Some(reason) = &m.allowed {
-            self.suppressed.push(Suppressed {
-                rule_id: rules[m.rule].id.clone(),
-                fingerprint: self.fingerprinter.fingerprint(&rules[m.rule].id, &m.secret),
-                location,
-                reason: reason.clone(),
-            });
+        let id = self.fingerprinter.secret_id(&m.secret);
+        if let Some(reason) = m.allowed.clone() {
+            match self.suppressed.get_mut(&(id, location.clone())) {
+                Some((best, _)) if rank(best) >= rank(&m) => {}
+                Some(slot) => *slot = (m, reason),
+                None => {
+                    self.suppressed.insert((id, location), (m, reason));
+                }
+            }
             return;
         }
-        let id = self.fingerprinter.secret_id(&m.secret);
         match self.pending.get_mut(&id) {
             Some(p) => {
                 if !p.rules.contains(&m.rule) {
@@ -209,7 +211,16 @@ impl Collector {
                 .then_with(|| a.locations.first().cmp(&b.locations.first()))
                 .then_with(|| a.fingerprint.cmp(&b.fingerprint))
         });
-        let mut suppressed = self.suppressed;
+        let mut suppressed: Vec<Suppressed> = self
+            .suppressed
+            .into_iter()
+            .map(|((_, location), (m, reason))| Suppressed {
+                rule_id: rules[m.rule].id.clone(),
+                fingerprint: self.fingerprinter.fingerprint(&rules[m.rule].id, &m.secret),
+                location,
+                reason,
+            })
+            .collect();
         suppressed.sort_by(|a, b| a.location.cmp(&b.location));
         (findings, suppressed)
     }

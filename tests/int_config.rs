@@ -1,0 +1,221 @@
+//! Project config, inline allow comments, .gitignore handling, user and imported rules.
+
+mod common;
+use common::*;
+
+fn slurm_line() -> String {
+    mint(r#"SLURM_JWT={{jwt {"exp":"@now+600","sun":"alice"}}}"#)
+}
+
+#[test]
+fn project_config_excludes_paths_disables_rules_and_sets_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "fixtures/tok.env", slurm_line());
+    write(
+        dir.path(),
+        "src/app.env",
+        mint("PALMETTO_API_KEY={{alnum 40}}\n"),
+    );
+    write(dir.path(), "src/munge.log", mint("MUNGE:AwQ{{b64 80}}:\n"));
+    write(
+        dir.path(),
+        ".tokenwarden.toml",
+        "fail_on = \"high\"\n[scan]\nexclude = [\"fixtures/**\"]\n[rules]\ndisable = [\"palmetto.*\"]\n",
+    );
+    let (code, r) = scan_json(dir.path(), &[]);
+    assert_eq!(rule_ids(&r), vec!["munge.credential"]);
+    assert_eq!(code, 0, "a low finding under fail_on = high");
+    let notes = r["summary"]["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("excludes fixtures/**")),
+        "{notes:?}"
+    );
+    // The command line overrides the file; --no-config ignores it.
+    let (code, _) = scan_json(dir.path(), &["--fail-on", "low"]);
+    assert_eq!(code, 1);
+    let (_, r) = scan_json(dir.path(), &["--no-config"]);
+    assert_eq!(
+        rule_ids(&r),
+        vec!["munge.credential", "palmetto.api_key", "slurm.jwt"]
+    );
+}
+
+#[test]
+fn a_config_cannot_carry_endpoints_or_unknown_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".tokenwarden.toml",
+        "[endpoints]\ns3m = \"http://evil.example\"\n",
+    );
+    tw().arg("scan")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown field"));
+}
+
+#[test]
+fn inline_allow_comments_suppress_one_place_not_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = slurm_line();
+    write(
+        dir.path(),
+        "test_data.sh",
+        format!("{tok}  # tokenwarden:allow expired fixture token\n"),
+    );
+    write(
+        dir.path(),
+        "x.py",
+        format!("# tokenwarden:allow sample for the docs\n{tok}\n"),
+    );
+    let (code, r) = scan_json(dir.path(), &[]);
+    assert_eq!((code, findings(&r).len()), (0, 0), "{r:#}");
+    let sup = r["suppressed"].as_array().unwrap();
+    assert_eq!(sup.len(), 2);
+    assert_eq!(sup[0]["reason"], "expired fixture token");
+    assert_eq!(sup[1]["reason"], "sample for the docs");
+    assert!(sup[0]["fingerprint"].as_str().unwrap().starts_with("tw1:"));
+    // The same secret elsewhere without a comment is still reported.
+    write(dir.path(), "leak.env", &tok);
+    let (code, r) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        finding(&r, "slurm.jwt")["locations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn gitignored_files_are_skipped_unless_no_ignore_and_hidden_files_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), ".gitignore", "*.local\n");
+    write(dir.path(), "secrets.local", slurm_line());
+    write(
+        dir.path(),
+        ".hidden/.env",
+        mint("PALMETTO_API_KEY={{alnum 40}}\n"),
+    );
+    write(dir.path(), ".git/config", slurm_line()); // never read as a file
+    let (_, r) = scan_json(dir.path(), &[]);
+    assert_eq!(rule_ids(&r), vec!["palmetto.api_key"]);
+    let (_, r) = scan_json(dir.path(), &["--no-ignore"]);
+    assert_eq!(rule_ids(&r), vec!["palmetto.api_key", "slurm.jwt"]);
+    assert_eq!(
+        finding(&r, "slurm.jwt")["locations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn exclude_flag_and_multiple_roots() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let tok = slurm_line();
+    write(a.path(), "one.env", &tok);
+    write(a.path(), "vendor/two.env", &tok);
+    write(b.path(), "three.env", &tok);
+    let out = tw()
+        .arg("scan")
+        .arg(a.path())
+        .arg(b.path())
+        .args(["--exclude", "vendor/**", "--format", "json"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let locs = finding(&r, "slurm.jwt")["locations"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(locs.len(), 2, "{locs:#?}");
+    // With several roots, paths keep their root so they stay unambiguous.
+    assert!(
+        locs.iter()
+            .all(|l| l["path"].as_str().unwrap().starts_with('/')),
+        "{locs:#?}"
+    );
+}
+
+#[test]
+fn gitleaks_rules_can_be_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "gitleaks.toml",
+        r#"
+[[rules]]
+id = "internal-api-key"
+description = "Internal API key"
+regex = '''(?i)internal[_-]?key\s*=\s*['"]?([a-z0-9]{32})'''
+secretGroup = 1
+keywords = ["internal"]
+[rules.allowlist]
+stopwords = ["deadbeef"]
+"#,
+    );
+    write(
+        dir.path(),
+        "src/conf.ini",
+        mint("INTERNAL_KEY={{lower 32}}\nINTERNAL_KEY=deadbeef{{lower 24}}\n"),
+    );
+    let (code, r) = scan_json(
+        &dir.path().join("src"),
+        &[
+            "--rules-from",
+            dir.path().join("gitleaks.toml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(rule_ids(&r), vec!["gitleaks.internal-api-key"]);
+    assert_eq!(
+        finding(&r, "gitleaks.internal-api-key")["locations"][0]["line"],
+        1
+    );
+}
+
+#[test]
+fn user_rules_from_file_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".tokenwarden.toml",
+        r#"
+[[rule]]
+id = "site.portal_key"
+name = "Site portal key"
+facility = "site"
+severity = "high"
+keywords = ["PORTAL_KEY"]
+pattern = 'PORTAL_KEY=(?P<secret>pk_[a-z0-9]{24})'
+remediation = "Rotate it in the portal."
+"#,
+    );
+    write(
+        dir.path(),
+        "deploy.env",
+        mint("PORTAL_KEY=pk_{{lower 24}}\n"),
+    );
+    let (code, r) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(finding(&r, "site.portal_key")["facility"], "site");
+    // A user rule cannot take a built-in id.
+    write(
+        dir.path(),
+        ".tokenwarden.toml",
+        "[[rule]]\nid = \"slurm.jwt\"\nname = \"x\"\nfacility = \"x\"\nseverity = \"low\"\npattern = \"x\"\nremediation = \"x\"\n",
+    );
+    tw().arg("scan")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("duplicate rule id"));
+}
