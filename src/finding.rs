@@ -127,7 +127,7 @@ impl Collector {
     }
 
     /// Adds one match seen at `location`.
-    pub fn add(&mut self, rules: &[Rule], m: RawMatch, location: Location) {
+    pub fn add(&mut self, m: RawMatch, location: Location) {
         let id = self.fingerprinter.secret_id(&m.secret);
         if let Some(reason) = m.allowed.clone() {
             match self.suppressed.get_mut(&(id, location.clone())) {

@@ -9,13 +9,13 @@
 //!   fs        rules        Collector    text · json · jsonl · sarif
 //! ```
 //!
-//! - [`rules`]: the rule model, the built-in `rules/*.toml`, gitleaks import, `rules check`.
-//! - [`engine`]: one blob at a time — keyword prefilter, regex, entropy, JWT classification.
-//! - [`sources`]: where blobs come from (directory trees today) and their locations.
-//! - [`finding`]: one secret → one finding with every location, keyed fingerprints.
-//! - [`report`]: the output formats; secrets are redacted unless asked for.
-//! - [`config`]: `.tokenwarden.toml`.
-//! - [`secret`]: the type that holds a secret and never prints itself.
+//! - [`rules`] — the rule model, the built-in `rules/*.toml`, gitleaks import, `rules check`.
+//! - [`engine`] — one blob at a time — keyword prefilter, regex, entropy, JWT classification.
+//! - [`sources`] — where blobs come from (directory trees today) and their locations.
+//! - [`finding`] — one secret → one finding with every location, keyed fingerprints.
+//! - [`report`] — the output formats; secrets are redacted unless asked for.
+//! - [`config`] — `.tokenwarden.toml`.
+//! - [`secret`] — the type that holds a secret and never prints itself.
 
 #![deny(missing_docs)]
 

@@ -44,7 +44,7 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, FsError> {
     let rules = engine.rules();
     let mut collector = Collector::new(req.fingerprinter.clone());
     for (m, loc) in out.matches {
-        collector.add(rules, m, loc);
+        collector.add(m, loc);
     }
     let (findings, suppressed) = collector.finish(rules, req.min_confidence);
     Ok(ScanResult {

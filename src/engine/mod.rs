@@ -44,6 +44,9 @@ pub struct RawMatch {
     pub allowed: Option<String>,
 }
 
+/// A compiled pattern and the secret group a rule reads from it.
+type PatternKey = (usize, Option<usize>);
+
 struct Compiled {
     pattern: Option<usize>,
     path: Option<Regex>,
@@ -255,7 +258,7 @@ impl Engine {
         }
         // Group the hit rules by compiled pattern so a shared regex runs once.
         // Rules with an explicit secret group get a pattern group of their own.
-        let mut by_pattern: Vec<((usize, Option<usize>), Vec<usize>)> = Vec::new();
+        let mut by_pattern: Vec<(PatternKey, Vec<usize>)> = Vec::new();
         for (rule, _) in hit.iter().enumerate().filter(|(_, h)| **h) {
             let Some(p) = self.compiled[rule].pattern else {
                 continue;

@@ -147,7 +147,7 @@ pub fn expand(text: &str) -> Result<String, TemplateError> {
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let body = &rest[start + 2..];
-        let (word, after_word) = match body.find(|c: char| c == ' ' || c == '}') {
+        let (word, after_word) = match body.find([' ', '}']) {
             Some(i) => (&body[..i], &body[i..]),
             None => return Err(err("unterminated template")),
         };
