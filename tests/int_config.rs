@@ -219,3 +219,71 @@ remediation = "Rotate it in the portal."
         .code(2)
         .stderr(predicates::str::contains("duplicate rule id"));
 }
+
+/// The shapes found in gitleaks' own default config: a global allowlist, inline flags in the
+/// middle of a pattern, `\x60`, `(?-i:…)`, and a rule whose alternatives each capture a group
+/// (no `secretGroup`: the first group that took part is the secret, as in gitleaks).
+#[test]
+fn gitleaks_default_config_shapes_import_and_behave_like_gitleaks() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "gl.toml",
+        r#"
+title = "gitleaks config"
+[allowlist]
+description = "global allow lists"
+paths = ['''(?:^|/)node_modules(?:/.*)?$''']
+regexes = ['''^\$(?:[A-Z_]+|[a-z_]+)$''']
+stopwords = ["abcdefghijklmnopqrstuvwxyz"]
+
+[[rules]]
+id = "demo-token"
+description = "Demo service token"
+regex = '''(?i)[\w.-]{0,50}?(?:(?-i:DEMO|[Dd]emo))(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|:)[\x60'"\s=]{0,5}([a-z0-9]{24})(?:[\x60'"\s;]|$)|\b(DMT3[A-Za-z0-9_\-=]{40})(?:[\x60'"\s;]|$)'''
+entropy = 3
+keywords = ["demo", "dmt3"]
+
+[[rules]]
+id = "mid-flag"
+regex = '''\b(p9x-(?i)[a-z0-9]{32})(?:[\x60'"\s;]|$)'''
+keywords = ["p9x-"]
+"#,
+    );
+    let dmt = mint("DMT3{{alnum 40}}");
+    write(
+        dir.path(),
+        "src/app.cfg",
+        format!(
+            "demo_key = \"{}\"\nother = {dmt}\nflag = p9x-{}\ndemo_key = \"$DEMO_KEY\"\n",
+            mint("{{lower 24}}"),
+            mint("{{alnum 32}}")
+        ),
+    );
+    let rules = dir.path().join("gl.toml");
+    let out = tw()
+        .arg("scan")
+        .arg(dir.path().join("src"))
+        .args(["--format", "json", "--rules-from"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("global allowlist `paths` are not imported"),
+        "{stderr}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let demos: Vec<&serde_json::Value> = findings(&r)
+        .iter()
+        .filter(|f| f["rule_id"] == "gitleaks.demo-token")
+        .collect();
+    assert_eq!(demos.len(), 2, "{r:#}");
+    // The second alternative's group is the secret, not the whole match with its delimiter.
+    let dmt_finding = demos
+        .iter()
+        .find(|f| f["preview"].as_str().unwrap().starts_with("DMT3"))
+        .unwrap();
+    assert_eq!(dmt_finding["preview"].as_str().unwrap(), "DMT3…(44 chars)");
+    assert_eq!(finding(&r, "gitleaks.mid-flag")["locations"][0]["line"], 3);
+}

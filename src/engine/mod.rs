@@ -278,16 +278,12 @@ impl Engine {
             let secret_group =
                 explicit_group.or_else(|| re.capture_names().position(|n| n == Some("secret")));
             for caps in re.captures_iter(blob) {
-                let m = secret_group
-                    .and_then(|g| caps.get(g))
-                    .or_else(|| {
-                        if re.captures_len() > 1 {
-                            caps.get(1)
-                        } else {
-                            None
-                        }
-                    })
-                    .or_else(|| caps.get(0));
+                // The named or numbered secret group; else, as gitleaks does, the first group
+                // that took part in the match; else the whole match.
+                let m = match secret_group {
+                    Some(g) => caps.get(g),
+                    None => caps.iter().skip(1).flatten().next().or_else(|| caps.get(0)),
+                };
                 let Some(m) = m else { continue };
                 if m.is_empty() {
                     continue;

@@ -169,7 +169,7 @@ pub struct Rule {
     #[serde(default)]
     pub keywords: Vec<String>,
     /// Content regex (Rust `regex` syntax, run on bytes). The group named `secret` (or the first
-    /// group, or the whole match) is the secret.
+    /// group that took part in the match, or the whole match) is the secret.
     #[serde(default)]
     pub pattern: Option<String>,
     /// Which capture group is the secret (imported gitleaks rules). Without it: the group named
