@@ -113,6 +113,9 @@ struct ScanArgs {
     /// Ignore any .tokenwarden.toml in the scanned tree.
     #[arg(long, conflicts_with = "config")]
     no_config: bool,
+    /// Do not show the progress line on stderr (it only appears on a terminal anyway).
+    #[arg(long)]
+    no_progress: bool,
     /// Colour: auto (terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
@@ -270,7 +273,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         .min_confidence
         .or(config.as_ref().and_then(|c| c.min_confidence))
         .unwrap_or(Confidence::Medium);
-    let req = ScanRequest {
+    let mut req = ScanRequest {
         roots: args.paths.clone(),
         walk: WalkOptions {
             no_ignore: args.no_ignore,
@@ -285,7 +288,13 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         min_confidence,
         fingerprinter: fingerprinter(),
     };
-    let result = tokenwarden::scan(&engine, &req)?;
+    let progress =
+        (!args.no_progress && std::io::stderr().is_terminal()).then(|| Progress::start(&mut req));
+    let result = tokenwarden::scan(&engine, &req);
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let result = result?;
     for w in &result.warnings {
         if w.path.is_empty() {
             eprintln!("tokenwarden: warning: {}", report::printable(&w.message));
@@ -323,6 +332,51 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A progress line on stderr, fed by the walk's live counters, for scans long enough to wonder.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ticker: std::thread::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(req: &mut ScanRequest) -> Progress {
+        use std::sync::atomic::Ordering;
+        let counters = std::sync::Arc::new(tokenwarden::sources::fs::ScanCounters::default());
+        req.walk.counters = Some(counters.clone());
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} scanning: {msg} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (b, s) = (bar.clone(), stop.clone());
+        let ticker = std::thread::spawn(move || {
+            // Quiet for the first half second: short scans should not flicker.
+            let started = std::time::Instant::now();
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if started.elapsed() > std::time::Duration::from_millis(500) {
+                    let st = counters.snapshot();
+                    b.set_message(format!(
+                        "{} files, {:.1} MB",
+                        st.files_scanned,
+                        st.bytes_scanned as f64 / 1e6
+                    ));
+                    b.tick();
+                }
+            }
+        });
+        Progress { bar, stop, ticker }
+    }
+
+    fn finish(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.ticker.join();
+        self.bar.finish_and_clear();
+    }
 }
 
 /// Writes a file atomically with mode 0600 (rule 5 of the house): a temporary file in the same

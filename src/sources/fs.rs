@@ -14,8 +14,8 @@ use ignore::{WalkBuilder, WalkState, overrides::OverrideBuilder};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// How much of a file's start is sniffed for NUL bytes to call it binary.
 pub const SNIFF_LEN: usize = 8 * 1024;
@@ -37,6 +37,9 @@ pub struct WalkOptions {
     pub chunk_size: usize,
     /// Bytes by which consecutive chunks overlap (longer than any secret).
     pub overlap: usize,
+    /// Live counters a caller may watch (for a progress display); the scan creates its own
+    /// when none is given.
+    pub counters: Option<Arc<ScanCounters>>,
 }
 
 impl Default for WalkOptions {
@@ -49,6 +52,7 @@ impl Default for WalkOptions {
             threads: 0,
             chunk_size: 16 << 20,
             overlap: 64 << 10,
+            counters: None,
         }
     }
 }
@@ -85,14 +89,31 @@ pub struct FsOutput {
     pub stats: Stats,
 }
 
-#[derive(Default)]
-struct Counters {
-    files: AtomicU64,
-    bytes: AtomicU64,
+/// Counters updated while a scan runs.
+#[derive(Debug, Default)]
+pub struct ScanCounters {
+    /// Files whose content was scanned so far.
+    pub files: AtomicU64,
+    /// Bytes scanned so far.
+    pub bytes: AtomicU64,
     binary: AtomicU64,
     too_large: AtomicU64,
     symlinks: AtomicU64,
     chunked: AtomicU64,
+}
+
+impl ScanCounters {
+    /// The counters as plain numbers.
+    pub fn snapshot(&self) -> Stats {
+        Stats {
+            files_scanned: self.files.load(Ordering::Relaxed),
+            bytes_scanned: self.bytes.load(Ordering::Relaxed),
+            binary_skipped: self.binary.load(Ordering::Relaxed),
+            too_large_skipped: self.too_large.load(Ordering::Relaxed),
+            symlinks_skipped: self.symlinks.load(Ordering::Relaxed),
+            chunked_files: self.chunked.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Turns a path into the `/`-separated display form used in reports.
@@ -127,7 +148,8 @@ pub fn scan_paths(
             source,
         })?;
     }
-    let counters = Counters::default();
+    let counters = opts.counters.clone().unwrap_or_default();
+    let counters: &ScanCounters = &counters;
     let results: Mutex<FsOutput> = Mutex::new(FsOutput::default());
     let prefix_root = roots.len() > 1;
     for root in roots {
@@ -156,7 +178,6 @@ pub fn scan_paths(
         }
         builder.build_parallel().run(|| {
             let mut buf: Vec<u8> = Vec::new();
-            let counters = &counters;
             let results = &results;
             Box::new(move |entry| {
                 let mut local = FsOutput::default();
@@ -191,14 +212,7 @@ pub fn scan_paths(
     }
     let mut out = results.into_inner().unwrap_or_else(|p| p.into_inner());
     out.warnings.sort();
-    out.stats = Stats {
-        files_scanned: counters.files.load(Ordering::Relaxed),
-        bytes_scanned: counters.bytes.load(Ordering::Relaxed),
-        binary_skipped: counters.binary.load(Ordering::Relaxed),
-        too_large_skipped: counters.too_large.load(Ordering::Relaxed),
-        symlinks_skipped: counters.symlinks.load(Ordering::Relaxed),
-        chunked_files: counters.chunked.load(Ordering::Relaxed),
-    };
+    out.stats = counters.snapshot();
     Ok(out)
 }
 
@@ -300,7 +314,7 @@ fn scan_file(
     rel: &str,
     opts: &WalkOptions,
     buf: &mut Vec<u8>,
-    counters: &Counters,
+    counters: &ScanCounters,
     out: &mut FsOutput,
 ) {
     let warn = |out: &mut FsOutput, message: String| {
