@@ -5,7 +5,9 @@
 #
 # Env: RUNS (timed runs per tool, default 3), BENCH_CACHE (downloads, installs,
 # corpus; default /var/cache/tokenwarden-bench), TOOL_TIMEOUT (seconds per
-# timed run, default 1800), KERNEL_PKG (default linux-source-6.1).
+# timed run, default 1800), KERNEL_PKG (default linux-source-6.1), BENCH_TOOLS
+# (space-separated subset of peers to run, default "rg kingfisher ripsecrets";
+# tokenwarden always runs; peers left out still get a row saying so).
 # Idempotent: everything is cached under BENCH_CACHE; reruns only time.
 # Writes bench/results.md and prints the same table to stdout.
 set -euo pipefail
@@ -84,54 +86,69 @@ log "corpus: $CORPUS"
 # ---------------------------------------------------------------- tools
 declare -A BIN VERSION SKIP
 TOOLS=(tokenwarden rg kingfisher ripsecrets)
+SELECTED=" tokenwarden ${BENCH_TOOLS:-rg kingfisher ripsecrets} "
+for t in "${TOOLS[@]}"; do
+    [[ "$SELECTED" == *" $t "* ]] || SKIP[$t]="not selected (BENCH_TOOLS)"
+done
 
 log "cargo build --release (tokenwarden)"
 (cd "$REPO" && timeout 1800 cargo build --release --quiet) || { echo "tokenwarden build failed" >&2; exit 2; }
 BIN[tokenwarden]="${CARGO_TARGET_DIR:-$REPO/target}/release/tokenwarden"
 VERSION[tokenwarden]="$("${BIN[tokenwarden]}" --version | awk '{print $2}') ($(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$REPO" && git diff --quiet HEAD -- src rules Cargo.toml 2>/dev/null || echo '+dirty'))"
 
-if apt_ensure rg ripgrep; then
+if [[ -n "${SKIP[rg]:-}" ]]; then
+    :
+elif apt_ensure rg ripgrep; then
     BIN[rg]=$(command -v rg)
     VERSION[rg]=$(rg --version | head -1 | awk '{print $2}')
 else
     SKIP[rg]="apt install ripgrep failed"
 fi
 
-if [[ ! -x "$CACHE/venv/bin/kingfisher" ]]; then
+if [[ -z "${SKIP[kingfisher]:-}" && ! -x "$CACHE/venv/bin/kingfisher" ]]; then
     log "installing kingfisher-bin into $CACHE/venv"
     { timeout 300 python3 -m venv "$CACHE/venv" && timeout 900 "$CACHE/venv/bin/pip" install -q kingfisher-bin; } \
         >"$CACHE/logs/kingfisher-install.log" 2>&1 || log "kingfisher install failed (see $CACHE/logs/kingfisher-install.log)"
 fi
-if [[ -x "$CACHE/venv/bin/kingfisher" ]]; then
+if [[ -n "${SKIP[kingfisher]:-}" ]]; then
+    :
+elif [[ -x "$CACHE/venv/bin/kingfisher" ]]; then
     BIN[kingfisher]="$CACHE/venv/bin/kingfisher"
     VERSION[kingfisher]=$("${BIN[kingfisher]}" --version | awk '{print $2}')
 else
     SKIP[kingfisher]="pip install kingfisher-bin failed"
 fi
 
-if [[ ! -x "$CACHE/cargo/bin/ripsecrets" ]]; then
+if [[ -z "${SKIP[ripsecrets]:-}" && ! -x "$CACHE/cargo/bin/ripsecrets" ]]; then
     log "cargo install ripsecrets (niced; a few minutes on 2 cores)"
     timeout 1800 nice -n 19 cargo install --locked --root "$CACHE/cargo" ripsecrets \
         >"$CACHE/logs/ripsecrets-install.log" 2>&1 || log "ripsecrets install failed (see $CACHE/logs/ripsecrets-install.log)"
 fi
-if [[ -x "$CACHE/cargo/bin/ripsecrets" ]]; then
+if [[ -n "${SKIP[ripsecrets]:-}" ]]; then
+    :
+elif [[ -x "$CACHE/cargo/bin/ripsecrets" ]]; then
     BIN[ripsecrets]="$CACHE/cargo/bin/ripsecrets"
     VERSION[ripsecrets]=$("${BIN[ripsecrets]}" --version | awk '{print $2}')
 else
     SKIP[ripsecrets]="cargo install ripsecrets failed"
 fi
 
-# rg searches exactly tokenwarden's prefilter keywords (case-insensitive, fixed strings).
+# rg searches exactly tokenwarden's prefilter keywords, with the same case rules: keywords are
+# case-insensitive unless a rule declares `case_sensitive_keywords` (e.g. `eyJ`, `Ag`, `AKIA`).
 KEYWORDS="$WORK/keywords.txt"
 "${BIN[tokenwarden]}" rules list --format json | python3 -c '
-import json, sys
-kws = sorted({k.lower() for r in json.load(sys.stdin) for k in r.get("keywords", []) if k})
-print("\n".join(kws))' >"$KEYWORDS"
+import json, re, sys
+pats = set()
+for r in json.load(sys.stdin):
+    for k in r.get("keywords", []):
+        if k:
+            pats.add(re.escape(k) if r.get("case_sensitive_keywords") else "(?i)" + re.escape(k.lower()))
+print("\n".join(sorted(pats)))' >"$KEYWORDS"
 NKW=$(wc -l <"$KEYWORDS")
 
 # Command lines (the corpus path is appended last).
 cmd_tokenwarden=("${BIN[tokenwarden]}" scan --format json --no-config)
-cmd_rg=(rg -c -i -F --hidden -f "$KEYWORDS")
+cmd_rg=("${BIN[rg]:-rg}" -c --hidden -f "$KEYWORDS")
 cmd_kingfisher=("${BIN[kingfisher]:-kingfisher}" scan --no-validate --no-update-check --git-history none -f json
                 --rule-cache-dir "$CACHE/kingfisher-rule-cache")
 cmd_ripsecrets=("${BIN[ripsecrets]:-ripsecrets}")
@@ -251,7 +268,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
         unset -n c
     done
     echo
-    echo "Keywords for rg: $NKW lowercase tokenwarden rule keywords ($(paste -sd, "$KEYWORDS"))."
+    echo "Patterns for rg: $NKW tokenwarden rule keywords, case-insensitive unless the rule declares them exact ($(paste -sd, "$KEYWORDS"))."
     echo "Whole script wall time: $((SECONDS - START_SECONDS)) s."
 } >"$OUT_MD"
 cat "$OUT_MD"

@@ -74,9 +74,8 @@ pub struct Engine {
     rules: Arc<Vec<Rule>>,
     compiled: Vec<Compiled>,
     patterns: Vec<Regex>,
-    prefilter: Option<AhoCorasick>,
-    /// Prefilter pattern id → the rules that keyword belongs to.
-    keyword_rules: Vec<Vec<usize>>,
+    /// Keyword automatons (case-insensitive, exact), each with pattern id → rules.
+    prefilters: Vec<(AhoCorasick, Vec<Vec<usize>>)>,
     always_rules: Vec<usize>,
     path_rules: Vec<usize>,
     placeholders: RegexSet,
@@ -102,9 +101,10 @@ impl Engine {
     pub fn new(set: &RuleSet, opts: EngineOptions) -> Result<Engine, RuleError> {
         let mut patterns: Vec<Regex> = Vec::new();
         let mut pattern_ids: HashMap<String, usize> = HashMap::new();
-        let mut keywords: Vec<String> = Vec::new();
-        let mut keyword_ids: HashMap<String, usize> = HashMap::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        // Keywords in two automatons: case-insensitive ones (the default) and exact ones.
+        let mut keywords: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        let mut keyword_ids: HashMap<(usize, String), usize> = HashMap::new();
+        let mut keyword_rules: [Vec<Vec<usize>>; 2] = [Vec::new(), Vec::new()];
         let mut compiled = Vec::with_capacity(set.rules.len());
         let mut always_rules = Vec::new();
         let mut path_rules = Vec::new();
@@ -146,15 +146,20 @@ impl Engine {
                 if always {
                     always_rules.push(idx);
                 }
+                let kind = usize::from(rule.case_sensitive_keywords);
                 for k in &rule.keywords {
-                    let key = k.to_ascii_lowercase();
-                    let id = *keyword_ids.entry(key.clone()).or_insert_with(|| {
-                        keywords.push(key);
-                        keyword_rules.push(Vec::new());
-                        keywords.len() - 1
+                    let key = if kind == 1 {
+                        k.clone()
+                    } else {
+                        k.to_ascii_lowercase()
+                    };
+                    let id = *keyword_ids.entry((kind, key.clone())).or_insert_with(|| {
+                        keywords[kind].push(key);
+                        keyword_rules[kind].push(Vec::new());
+                        keywords[kind].len() - 1
                     });
-                    if !keyword_rules[id].contains(&idx) {
-                        keyword_rules[id].push(idx);
+                    if !keyword_rules[kind][id].contains(&idx) {
+                        keyword_rules[kind][id].push(idx);
                     }
                 }
             } else if path.is_some() {
@@ -167,14 +172,21 @@ impl Engine {
                 context,
             });
         }
-        let prefilter = if keywords.is_empty() {
-            None
-        } else {
-            Some(ci_automaton(&keywords).map_err(|m| RuleError::Invalid {
-                id: "<keywords>".into(),
-                message: m,
-            })?)
-        };
+        let mut prefilters = Vec::new();
+        for (kind, words) in keywords.iter().enumerate() {
+            if words.is_empty() {
+                continue;
+            }
+            let ac = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(kind == 0)
+                .match_kind(MatchKind::Standard)
+                .build(words)
+                .map_err(|e| RuleError::Invalid {
+                    id: "<keywords>".into(),
+                    message: e.to_string(),
+                })?;
+            prefilters.push((ac, std::mem::take(&mut keyword_rules[kind])));
+        }
         let placeholders =
             RegexSet::new(&set.placeholders.patterns).map_err(|e| RuleError::Invalid {
                 id: "<placeholders>".into(),
@@ -190,8 +202,7 @@ impl Engine {
             rules: Arc::new(set.rules.clone()),
             compiled,
             patterns,
-            prefilter,
-            keyword_rules,
+            prefilters,
             always_rules,
             path_rules,
             placeholders,
@@ -245,9 +256,9 @@ impl Engine {
             hit[i] = true;
             any = true;
         }
-        if let Some(ac) = &self.prefilter {
+        for (ac, keyword_rules) in &self.prefilters {
             for m in ac.find_overlapping_iter(blob) {
-                for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                for &r in &keyword_rules[m.pattern().as_usize()] {
                     hit[r] = true;
                     any = true;
                 }
@@ -458,6 +469,29 @@ pub fn shannon_entropy(data: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_rule(case_sensitive: bool) -> Engine {
+        let mut set = RuleSet::default();
+        set.add_toml(
+            "t.toml",
+            &format!(
+                "[[rule]]\nid = \"t.r\"\nname = \"t\"\nfacility = \"t\"\nseverity = \"low\"\n\
+                 keywords = [\"Tok\"]\ncase_sensitive_keywords = {case_sensitive}\n\
+                 pattern = '(?i)tok=(?P<secret>[a-z]{{8}})'\nremediation = \"x\"\n"
+            ),
+        )
+        .unwrap();
+        Engine::new(&set, EngineOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive_unless_declared_exact() {
+        let lower = b"tok=abcdefgh";
+        let exact = b"Tok=abcdefgh";
+        assert_eq!(one_rule(false).scan(lower, None).len(), 1);
+        assert_eq!(one_rule(true).scan(lower, None).len(), 0, "exact keyword must gate the regex");
+        assert_eq!(one_rule(true).scan(exact, None).len(), 1);
+    }
 
     #[test]
     fn entropy_and_windows() {

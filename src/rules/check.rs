@@ -47,13 +47,14 @@ pub fn check_rules(set: &RuleSet) -> Result<(Vec<CheckFailure>, usize), super::R
                     engine.path_matches(&text, size).contains(&idx)
                 } else {
                     let lower = text.to_ascii_lowercase();
-                    if positive
-                        && !rule.keywords.is_empty()
-                        && !rule
-                            .keywords
-                            .iter()
-                            .any(|k| lower.contains(&k.to_ascii_lowercase()))
-                    {
+                    let has = |k: &String| {
+                        if rule.case_sensitive_keywords {
+                            text.contains(k.as_str())
+                        } else {
+                            lower.contains(&k.to_ascii_lowercase())
+                        }
+                    };
+                    if positive && !rule.keywords.is_empty() && !rule.keywords.iter().any(has) {
                         failures.push(fail(
                             example,
                             "example holds none of the rule's keywords".into(),

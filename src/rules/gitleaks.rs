@@ -122,6 +122,7 @@ pub fn import_gitleaks(
             severity: Severity::Medium,
             confidence: Confidence::Medium,
             keywords: r.keywords,
+            case_sensitive_keywords: false,
             pattern: r.regex,
             secret_group: r.secret_group.filter(|&g| g > 0),
             path: r.path,

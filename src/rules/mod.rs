@@ -168,6 +168,11 @@ pub struct Rule {
     /// runs a rule's regex only on blobs holding one. Empty means "always run" (imported rules).
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Match the keywords exactly as written. For keywords whose case never varies (`eyJ` of a
+    /// JWT, Globus's `Ag`, AWS's `AKIA`) this keeps common words ("page", "Asia") from waking
+    /// the rule's regex on most files.
+    #[serde(default)]
+    pub case_sensitive_keywords: bool,
     /// Content regex (Rust `regex` syntax, run on bytes). The group named `secret` (or the first
     /// group that took part in the match, or the whole match) is the secret.
     #[serde(default)]
