@@ -137,12 +137,14 @@ fi
 # case-insensitive unless a rule declares `case_sensitive_keywords` (e.g. `eyJ`, `Ag`, `AKIA`).
 KEYWORDS="$WORK/keywords.txt"
 "${BIN[tokenwarden]}" rules list --format json | python3 -c '
-import json, re, sys
+import json, sys
+def esc(k):  # only true metacharacters: older rg rejects escapes such as "\ "
+    return "".join("\\" + c if c in ".+*?()|[]{}^$\\" else c for c in k)
 pats = set()
 for r in json.load(sys.stdin):
     for k in r.get("keywords", []):
         if k:
-            pats.add(re.escape(k) if r.get("case_sensitive_keywords") else "(?i)" + re.escape(k.lower()))
+            pats.add(esc(k) if r.get("case_sensitive_keywords") else "(?i)" + esc(k.lower()))
 print("\n".join(sorted(pats)))' >"$KEYWORDS"
 NKW=$(wc -l <"$KEYWORDS")
 

@@ -22,6 +22,49 @@ pub struct Location {
     pub end_column: u64,
     /// Byte offset of the secret in the file.
     pub byte_offset: u64,
+    /// Where in git history, for findings from `--git`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitProvenance>,
+}
+
+/// A commit and path that hold a secret (history scans).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct GitProvenance {
+    /// Commit id (empty for an unreachable blob).
+    pub commit: String,
+    /// Path in that commit.
+    pub path: String,
+    /// Author name.
+    pub author: String,
+    /// Author e-mail.
+    pub email: String,
+    /// Commit time (Unix seconds).
+    pub time: i64,
+    /// First line of the commit message.
+    pub summary: String,
+    /// True if this commit introduced the secret (no parent held it).
+    pub introduced: bool,
+    /// The blob that holds it.
+    pub blob: String,
+    /// Whether that blob is still in HEAD's tree.
+    pub at_head: bool,
+    /// How many walked commits hold the blob.
+    pub commits_holding: u64,
+    /// Local and remote-tracking branches whose history reaches this commit.
+    pub branches: Vec<String>,
+}
+
+/// A history finding in brief: who introduced it first, and whether it is still there.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistorySummary {
+    /// The earliest introducing commit.
+    pub introduced_by: GitProvenance,
+    /// Still present in HEAD's tree.
+    pub at_head: bool,
+    /// Branches whose history holds it.
+    pub branches: Vec<String>,
+    /// Distinct commits that introduced it (one per path or re-introduction).
+    pub introductions: usize,
 }
 
 /// Whether a finding's secret still works. Scans leave it `unknown`; the lifecycle fills it.
@@ -67,6 +110,9 @@ pub struct Finding {
     pub documentation_example: Option<String>,
     /// Liveness (unknown after a plain scan).
     pub liveness: Liveness,
+    /// For history findings: who introduced it and where it still is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySummary>,
     /// Every place it was seen.
     pub locations: Vec<Location>,
     /// Other rules that matched the same secret.
@@ -106,6 +152,33 @@ pub struct Collector {
     pending: HashMap<[u8; 32], Pending>,
     /// One entry per secret and place, whichever rules matched it there.
     suppressed: HashMap<([u8; 32], Location), (RawMatch, String)>,
+}
+
+/// Summarises the history locations of one finding (none for working-tree findings).
+fn history_summary(locations: &[Location]) -> Option<HistorySummary> {
+    let provs: Vec<&GitProvenance> = locations
+        .iter()
+        .filter_map(|l| l.git.as_ref())
+        .filter(|g| !g.commit.is_empty())
+        .collect();
+    let intro: Vec<&GitProvenance> = provs.iter().copied().filter(|g| g.introduced).collect();
+    // The oldest introduction; failing that (a range scan that starts after it), the oldest sighting.
+    let first = intro
+        .iter()
+        .chain(provs.iter())
+        .min_by_key(|g| (!g.introduced, g.time))?;
+    let mut branches: Vec<String> = provs
+        .iter()
+        .flat_map(|g| g.branches.iter().cloned())
+        .collect();
+    branches.sort();
+    branches.dedup();
+    Some(HistorySummary {
+        introduced_by: (*first).clone(),
+        at_head: provs.iter().any(|g| g.at_head),
+        branches,
+        introductions: intro.len(),
+    })
 }
 
 fn rank(m: &RawMatch) -> (Confidence, bool, Severity) {
@@ -191,10 +264,16 @@ impl Collector {
                     severity: p.best.severity,
                     confidence: p.best.confidence,
                     fingerprint: self.fingerprinter.fingerprint(&rule.id, &p.best.secret),
-                    preview: p.best.secret.preview(),
+                    // A key file's content is key material from its first byte: show its size only.
+                    preview: if rule.pattern.is_none() {
+                        format!("(key file, {} bytes)", p.best.secret.len())
+                    } else {
+                        p.best.secret.preview()
+                    },
                     token: p.best.token.clone(),
                     documentation_example: p.best.doc_example.clone(),
                     liveness: Liveness::Unknown,
+                    history: history_summary(&p.locations),
                     locations: p.locations,
                     also_matched: also,
                     actions: rule.actions.clone(),

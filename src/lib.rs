@@ -11,7 +11,7 @@
 //!
 //! - [`rules`] — the rule model, the built-in `rules/*.toml`, gitleaks import, `rules check`.
 //! - [`engine`] — one blob at a time — keyword prefilter, regex, entropy, JWT classification.
-//! - [`sources`] — where blobs come from (directory trees today) and their locations.
+//! - [`sources`] — where blobs come from (directory trees, git history, staged changes).
 //! - [`finding`] — one secret → one finding with every location, keyed fingerprints.
 //! - [`report`] — the output formats; secrets are redacted unless asked for.
 //! - [`config`] — `.tokenwarden.toml`.
@@ -22,6 +22,7 @@
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod hook;
 pub mod report;
 pub mod rules;
 pub mod scan;
@@ -31,5 +32,5 @@ pub mod sources;
 pub use engine::{Engine, EngineOptions};
 pub use finding::{Finding, Location};
 pub use rules::{Confidence, Rule, RuleSet, Severity};
-pub use scan::{ScanRequest, ScanResult, scan};
+pub use scan::{ScanError, ScanRequest, ScanResult, Target, scan};
 pub use secret::{Fingerprinter, Secret};

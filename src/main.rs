@@ -11,7 +11,10 @@ use tokenwarden::config::{Config, id_matches};
 use tokenwarden::report::{self, Format, ReportContext};
 use tokenwarden::rules::{RuleSet, check_rules, import_gitleaks};
 use tokenwarden::sources::fs::WalkOptions;
-use tokenwarden::{Confidence, Engine, EngineOptions, Fingerprinter, ScanRequest, Severity};
+use tokenwarden::sources::git::GitOptions;
+use tokenwarden::{
+    Confidence, Engine, EngineOptions, Fingerprinter, ScanRequest, Severity, Target,
+};
 
 #[derive(Parser)]
 #[command(
@@ -27,10 +30,32 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan directories or files for facility credentials.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List or check the rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Install or remove the git pre-commit hook (runs `scan --staged`).
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Subcommand)]
+enum HookCommand {
+    /// Write .git/hooks/pre-commit (an existing foreign hook needs --force and is kept aside).
+    Install {
+        /// A path inside the repository.
+        #[arg(default_value = ".")]
+        repo: PathBuf,
+        /// Replace a hook tokenwarden did not write (it is kept as pre-commit.tokenwarden-backup).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove tokenwarden's pre-commit hook (restoring a kept one).
+    Uninstall {
+        /// A path inside the repository.
+        #[arg(default_value = ".")]
+        repo: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -74,9 +99,30 @@ struct RuleArgs {
 
 #[derive(Args)]
 struct ScanArgs {
-    /// Directories or files to scan.
+    /// Directories or files to scan (with --git or --staged: a path inside the repository).
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
+    /// Scan the whole git history (every ref; each blob once) instead of the files on disk.
+    #[arg(long, conflicts_with = "staged")]
+    git: bool,
+    /// With --git: also scan objects that no ref reaches any more.
+    #[arg(long, requires = "git")]
+    all_objects: bool,
+    /// With --git: only commits reachable from HEAD but not from REV (e.g. origin/main).
+    #[arg(long, requires = "git", value_name = "REV")]
+    since: Option<String>,
+    /// With --git: only the commits in A..B.
+    #[arg(long, requires = "git", conflicts_with = "since", value_name = "A..B")]
+    range: Option<String>,
+    /// With --git: only commits made on or after DATE (YYYY-MM-DD or RFC 3339).
+    #[arg(long, requires = "git", value_name = "DATE", value_parser = parse_date)]
+    since_date: Option<i64>,
+    /// With --git: skip, with a warning, blobs larger than this [default: 256M].
+    #[arg(long, requires = "git", value_name = "SIZE", value_parser = parse_size)]
+    max_blob_size: Option<u64>,
+    /// Scan only what is staged for the next commit (the pre-commit hook runs this).
+    #[arg(long)]
+    staged: bool,
     /// Report format.
     #[arg(short, long, value_enum, default_value = "text")]
     format: Format,
@@ -151,12 +197,27 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| "size too large".to_string())
 }
 
+fn parse_date(s: &str) -> Result<i64, String> {
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_string()
+    };
+    let t =
+        humantime::parse_rfc3339_weak(&full).map_err(|e| format!("`{s}`: {e} (use YYYY-MM-DD)"))?;
+    Ok(t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan(args) => run_scan(args),
+        Command::Scan(args) => run_scan(*args),
         Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),
         Command::Rules(RulesCommand::Check { rules }) => check(&rules),
+        Command::Hook(HookCommand::Install { repo, force }) => hook_install(&repo, force),
+        Command::Hook(HookCommand::Uninstall { repo }) => hook_uninstall(&repo),
     };
     match result {
         Ok(code) => code,
@@ -273,7 +334,25 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         .min_confidence
         .or(config.as_ref().and_then(|c| c.min_confidence))
         .unwrap_or(Confidence::Medium);
+    let target = if args.staged {
+        Target::Staged
+    } else if args.git {
+        Target::History(GitOptions {
+            all_objects: args.all_objects,
+            since: args.since.clone(),
+            range: args.range.clone(),
+            since_date: args.since_date,
+            max_blob_size: args
+                .max_blob_size
+                .unwrap_or(GitOptions::default().max_blob_size),
+            threads: args.threads,
+            counters: None,
+        })
+    } else {
+        Target::Tree
+    };
     let mut req = ScanRequest {
+        target,
         roots: args.paths.clone(),
         walk: WalkOptions {
             no_ignore: args.no_ignore,
@@ -400,6 +479,21 @@ fn write_private(
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+fn hook_install(repo: &Path, force: bool) -> Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot find the tokenwarden binary")?;
+    let hook = tokenwarden::hook::install(repo, &exe, force)?;
+    println!("installed {}", hook.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hook_uninstall(repo: &Path) -> Result<ExitCode> {
+    match tokenwarden::hook::uninstall(repo)? {
+        Some(hook) => println!("removed {}", hook.display()),
+        None => println!("no tokenwarden pre-commit hook to remove"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_rules(args: &RuleArgs, format: ListFormat) -> Result<ExitCode> {

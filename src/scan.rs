@@ -1,25 +1,54 @@
-//! One scan from start to end: sources → engine → findings.
+//! One scan from start to end: a source → the engine → findings.
 
 use crate::engine::Engine;
 use crate::finding::{Collector, Finding, Suppressed};
 use crate::rules::Confidence;
 use crate::secret::Fingerprinter;
 use crate::sources::fs::{FsError, WalkOptions, scan_paths};
+use crate::sources::git::{GitError, GitOptions, scan_history, scan_staged};
 use crate::sources::{Stats, Warning};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// What the roots are scanned as.
+#[derive(Clone, Debug, Default)]
+pub enum Target {
+    /// Directory trees and files as they are on disk.
+    #[default]
+    Tree,
+    /// The git history of the repository at the (single) root.
+    History(GitOptions),
+    /// What is staged for the next commit in the repository at the (single) root.
+    Staged,
+}
+
 /// What to scan and how to judge it.
 #[derive(Clone)]
 pub struct ScanRequest {
-    /// Directories or files.
+    /// Directories or files (for git targets: one path inside the repository).
     pub roots: Vec<PathBuf>,
-    /// Walk options.
+    /// How the roots are read.
+    pub target: Target,
+    /// Walk options (tree scans).
     pub walk: WalkOptions,
     /// Findings below this confidence are dropped.
     pub min_confidence: Confidence,
     /// Fingerprint key.
     pub fingerprinter: Fingerprinter,
+}
+
+/// A scan that could not be done at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// Directory scan.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// Git scan.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// Git targets take exactly one repository.
+    #[error("git scans take one repository path, got {0}")]
+    OneRepo(usize),
 }
 
 /// The outcome of a scan.
@@ -38,20 +67,40 @@ pub struct ScanResult {
 }
 
 /// Scans the request's roots.
-pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, FsError> {
+pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError> {
     let started = Instant::now();
-    let out = scan_paths(engine, &req.roots, &req.walk)?;
-    let rules = engine.rules();
+    let repo = || match req.roots.as_slice() {
+        [one] => Ok(one.clone()),
+        other => Err(ScanError::OneRepo(other.len())),
+    };
+    let (matches, warnings, stats) = match &req.target {
+        Target::Tree => {
+            let out = scan_paths(engine, &req.roots, &req.walk)?;
+            (out.matches, out.warnings, out.stats)
+        }
+        Target::History(opts) => {
+            let mut opts = opts.clone();
+            if opts.counters.is_none() {
+                opts.counters = req.walk.counters.clone();
+            }
+            let out = scan_history(engine, &repo()?, &opts)?;
+            (out.matches, out.warnings, out.stats)
+        }
+        Target::Staged => {
+            let out = scan_staged(engine, &repo()?)?;
+            (out.matches, out.warnings, out.stats)
+        }
+    };
     let mut collector = Collector::new(req.fingerprinter.clone());
-    for (m, loc) in out.matches {
+    for (m, loc) in matches {
         collector.add(m, loc);
     }
-    let (findings, suppressed) = collector.finish(rules, req.min_confidence);
+    let (findings, suppressed) = collector.finish(engine.rules(), req.min_confidence);
     Ok(ScanResult {
         findings,
         suppressed,
-        warnings: out.warnings,
-        stats: out.stats,
+        warnings,
+        stats,
         elapsed: started.elapsed(),
     })
 }

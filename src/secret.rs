@@ -34,13 +34,14 @@ impl Secret {
         self.0.is_empty()
     }
 
-    /// A redacted preview: at most four leading characters (never more than a quarter of the
-    /// secret) and its length, e.g. `eyJh…(312 chars)`. Four characters of a token say which kind
-    /// it is (`eyJ`, `Ag`, `AKIA`) without helping anyone guess the rest.
+    /// A redacted preview: at most four leading characters, and never more than an eighth of
+    /// the secret, then its length, e.g. `eyJh…(312 chars)`. Four characters of a long token
+    /// say which kind it is (`eyJ`, `Ag`, `AKIA`) without helping anyone guess the rest; a
+    /// short secret (a 16-character `rgw_sts_key`, a password) shows two characters or none.
     pub fn preview(&self) -> String {
         let text = String::from_utf8_lossy(&self.0);
         let n = text.chars().count();
-        let shown = (n / 4).min(4);
+        let shown = (n / 8).min(4);
         let head: String = text
             .chars()
             .take(shown)
@@ -123,8 +124,9 @@ mod tests {
         let shown = format!("{s:?} {}", s.preview());
         assert!(!shown.contains("GlobusTokenValue"), "{shown}");
         assert!(s.preview().starts_with("AgVe…("), "{}", s.preview());
-        assert_eq!(Secret::new(b"short").preview(), "s…(5 chars)");
-        assert_eq!(Secret::new(b"abc").preview(), "…(3 chars)");
+        assert_eq!(Secret::new(b"0123456789abcdef").preview(), "01…(16 chars)");
+        assert_eq!(Secret::new(b"hunter22").preview(), "h…(8 chars)");
+        assert_eq!(Secret::new(b"short").preview(), "…(5 chars)");
     }
 
     #[test]

@@ -179,6 +179,11 @@ fn key_files_are_found_by_path_even_when_binary() {
     assert_eq!(rule_ids(&r), vec!["munge.key_file", "slurm.jwt_key_file"]);
     for f in findings(&r) {
         assert_eq!(f["severity"], "critical");
+        // Key material is never previewed, not even a few bytes.
+        assert!(
+            f["preview"].as_str().unwrap().starts_with("(key file, "),
+            "{f}"
+        );
     }
     // The same key copied twice is one finding with two locations.
     write(dir.path(), "other/munge.key", &key);
@@ -304,6 +309,16 @@ fn palmetto_munge_keycloak_secrets_and_rgw_key() {
     );
     assert_eq!(finding(&r, "munge.credential")["severity"], "low");
     assert_eq!(finding(&r, "ceph.rgw_sts_key")["severity"], "critical");
+    // A 16-character key shows two characters at most.
+    let preview = finding(&r, "ceph.rgw_sts_key")["preview"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        preview.ends_with("…(16 chars)")
+            && preview.chars().count() <= 2 + "…(16 chars)".chars().count(),
+        "{preview}"
+    );
 }
 
 #[test]

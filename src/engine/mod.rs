@@ -489,7 +489,11 @@ mod tests {
         let lower = b"tok=abcdefgh";
         let exact = b"Tok=abcdefgh";
         assert_eq!(one_rule(false).scan(lower, None).len(), 1);
-        assert_eq!(one_rule(true).scan(lower, None).len(), 0, "exact keyword must gate the regex");
+        assert_eq!(
+            one_rule(true).scan(lower, None).len(),
+            0,
+            "exact keyword must gate the regex"
+        );
         assert_eq!(one_rule(true).scan(exact, None).len(), 1);
     }
 

@@ -232,7 +232,6 @@ pub(super) fn write(
         .name("tokenwarden")
         .version(VERSION)
         .semantic_version(VERSION)
-        .information_uri("https://github.com/tokenwarden/tokenwarden")
         .rules(ctx.rules.iter().map(descriptor).collect::<Vec<_>>())
         .build();
     let notifications: Vec<Notification> = result

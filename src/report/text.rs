@@ -101,6 +101,24 @@ fn write_finding(
     if let Some(t) = &f.token {
         writeln!(out, "  token     {}", token_line(t, now))?;
     }
+    if let Some(h) = &f.history {
+        let g = &h.introduced_by;
+        let mut line = format!(
+            "introduced in {} by {} on {}",
+            &g.commit[..g.commit.len().min(12)],
+            printable(&g.author),
+            format_time(g.time)
+        );
+        line.push_str(if h.at_head {
+            " · still in HEAD"
+        } else {
+            " · no longer in HEAD (still in history)"
+        });
+        if !h.branches.is_empty() {
+            line.push_str(&format!(" · on {}", h.branches.join(", ")));
+        }
+        writeln!(out, "  history   {line}")?;
+    }
     if let Some(src) = &f.documentation_example {
         writeln!(
             out,
@@ -109,13 +127,26 @@ fn write_finding(
     }
     for (i, l) in f.locations.iter().enumerate() {
         let label = if i == 0 { "found in" } else { "" };
-        writeln!(
-            out,
-            "  {label:<9} {}:{}:{}",
-            printable(&l.path),
-            l.line,
-            l.column
-        )?;
+        let mut at = format!("{}:{}:{}", printable(&l.path), l.line, l.column);
+        if let Some(g) = &l.git {
+            if g.commit.is_empty() {
+                at.push_str(&format!(
+                    "  in unreachable blob {}",
+                    &g.blob[..g.blob.len().min(12)]
+                ));
+            } else {
+                at.push_str(&format!(
+                    "  {} {} {} <{}> \"{}\"{}",
+                    &g.commit[..g.commit.len().min(12)],
+                    format_time(g.time),
+                    printable(&g.author),
+                    printable(&g.email),
+                    printable(&g.summary),
+                    if g.introduced { " (introduced)" } else { "" }
+                ));
+            }
+        }
+        writeln!(out, "  {label:<9} {at}")?;
     }
     if !f.also_matched.is_empty() {
         writeln!(out, "  {dim}also      {}{dim:#}", f.also_matched.join(", "))?;

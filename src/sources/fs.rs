@@ -103,6 +103,14 @@ pub struct ScanCounters {
 }
 
 impl ScanCounters {
+    pub(crate) fn binary_inc(&self) {
+        self.binary.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn too_large_inc(&self) {
+        self.too_large.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counters as plain numbers.
     pub fn snapshot(&self) -> Stats {
         Stats {
@@ -112,6 +120,7 @@ impl ScanCounters {
             too_large_skipped: self.too_large.load(Ordering::Relaxed),
             symlinks_skipped: self.symlinks.load(Ordering::Relaxed),
             chunked_files: self.chunked.load(Ordering::Relaxed),
+            ..Stats::default()
         }
     }
 }
@@ -305,7 +314,22 @@ fn locate(rel: &str, cursor: &Cursor, base: u64, buf: &[u8], m: &RawMatch) -> Lo
         end_line,
         end_column,
         byte_offset: base + m.start as u64,
+        git: None,
     }
+}
+
+/// The location of a match in a whole, in-memory blob.
+pub(crate) fn locate_in(path: &str, blob: &[u8], m: &RawMatch) -> Location {
+    locate(
+        path,
+        &Cursor {
+            lines: 0,
+            col_chars: 0,
+        },
+        0,
+        blob,
+        m,
+    )
 }
 
 fn scan_file(
@@ -345,14 +369,7 @@ fn scan_file(
                         doc_example: None,
                         allowed: None,
                     };
-                    let loc = Location {
-                        path: rel.to_string(),
-                        line: 1,
-                        column: 1,
-                        end_line: 1,
-                        end_column: 1,
-                        byte_offset: 0,
-                    };
+                    let loc = locate_in(rel, &[], &m);
                     out.matches.push((m, loc));
                 }
                 Err(e) => warn(out, format!("cannot read key file: {e}")),

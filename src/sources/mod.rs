@@ -1,6 +1,8 @@
-//! Sources produce blobs with provenance. Today: directory trees ([`fs`]).
+//! Sources produce blobs with provenance: directory trees ([`fs`]), git history and staged
+//! changes ([`git`]).
 
 pub mod fs;
+pub mod git;
 
 use serde::Serialize;
 
@@ -28,4 +30,14 @@ pub struct Stats {
     pub symlinks_skipped: u64,
     /// Files scanned in overlapping chunks because they are large.
     pub chunked_files: u64,
+    /// History scans: commits walked.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub commits: u64,
+    /// History scans: distinct blobs considered (each scanned once).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub blobs: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -1,0 +1,853 @@
+//! Git history and staged changes.
+//!
+//! History: every commit reachable from every ref (branches, tags, remote-tracking refs, stash,
+//! notes, a detached HEAD) is walked once, each distinct tree is read once, and each distinct
+//! blob is scanned once, in parallel, however many commits hold it. Only blobs that matched are
+//! attributed afterwards: the commits that introduced them, every path they appear under,
+//! whether they are still at HEAD and which branches reach them. `--all-objects` adds blobs
+//! that no ref reaches any more.
+//!
+//! Staged: the index entries that differ from HEAD, and within modified files only the added
+//! lines, so a pre-commit hook blocks what is about to be committed and nothing else.
+//!
+//! Damage is reported, never fatal: a missing tree or blob, a shallow boundary, a submodule or
+//! a blob over the size limit each become a [`Warning`] and the scan goes on.
+
+use super::fs::{SNIFF_LEN, ScanCounters, locate_in};
+use super::{Stats, Warning};
+use crate::engine::{Engine, RawMatch};
+use crate::finding::{GitProvenance, Location};
+use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Sort};
+use rayon::prelude::*;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Options for a history scan.
+#[derive(Clone, Debug)]
+pub struct GitOptions {
+    /// Also scan blobs that no ref reaches (amended, rebased or deleted history).
+    pub all_objects: bool,
+    /// Only commits reachable from HEAD and not from this revision.
+    pub since: Option<String>,
+    /// Only commits in this `A..B` range.
+    pub range: Option<String>,
+    /// Only commits made at or after this Unix time.
+    pub since_date: Option<i64>,
+    /// Blobs larger than this are skipped with a warning.
+    pub max_blob_size: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Live counters for a progress display.
+    pub counters: Option<Arc<ScanCounters>>,
+}
+
+impl Default for GitOptions {
+    fn default() -> Self {
+        GitOptions {
+            all_objects: false,
+            since: None,
+            range: None,
+            since_date: None,
+            max_blob_size: 256 << 20,
+            threads: 0,
+            counters: None,
+        }
+    }
+}
+
+/// Errors that stop a git scan before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// Not a repository, or it cannot be opened.
+    #[error("cannot open git repository {path}: {message}")]
+    Open {
+        /// The path given.
+        path: String,
+        /// What libgit2 said.
+        message: String,
+    },
+    /// A revision or range that does not resolve.
+    #[error("bad revision `{rev}`: {message}")]
+    Rev {
+        /// The revision.
+        rev: String,
+        /// What libgit2 said.
+        message: String,
+    },
+    /// Another libgit2 failure that prevents the scan.
+    #[error("git: {0}")]
+    Git(String),
+}
+
+impl From<git2::Error> for GitError {
+    fn from(e: git2::Error) -> Self {
+        GitError::Git(e.message().to_string())
+    }
+}
+
+/// What a git scan produced.
+#[derive(Debug, Default)]
+pub struct GitOutput {
+    /// Every match with its location (commit provenance included).
+    pub matches: Vec<(RawMatch, Location)>,
+    /// Problems with single objects.
+    pub warnings: Vec<Warning>,
+    /// Counters, commits and blobs included.
+    pub stats: Stats,
+}
+
+fn open(path: &Path) -> Result<Repository, GitError> {
+    Repository::discover(path).map_err(|e| GitError::Open {
+        path: path.display().to_string(),
+        message: e.message().to_string(),
+    })
+}
+
+fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: impl Into<String>) {
+    out.push(Warning {
+        path: path.into(),
+        message: message.into(),
+    });
+}
+
+fn short(oid: Oid) -> String {
+    oid.to_string()[..12].to_string()
+}
+
+/// Commits to walk, per the options.
+fn walk_commits(
+    repo: &Repository,
+    opts: &GitOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<Oid>, GitError> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    if let Some(range) = &opts.range {
+        walk.push_range(range).map_err(|e| GitError::Rev {
+            rev: range.clone(),
+            message: e.message().to_string(),
+        })?;
+    } else if let Some(since) = &opts.since {
+        let base = repo.revparse_single(since).map_err(|e| GitError::Rev {
+            rev: since.clone(),
+            message: e.message().to_string(),
+        })?;
+        walk.push_head().map_err(|e| GitError::Rev {
+            rev: "HEAD".into(),
+            message: e.message().to_string(),
+        })?;
+        walk.hide(base.peel_to_commit()?.id())?;
+    } else {
+        let mut pushed = 0;
+        for r in repo.references()? {
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    warn(
+                        warnings,
+                        "",
+                        format!("unreadable reference: {}", e.message()),
+                    );
+                    continue;
+                }
+            };
+            let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+            match r.peel_to_commit() {
+                Ok(c) => {
+                    if walk.push(c.id()).is_ok() {
+                        pushed += 1;
+                    }
+                }
+                // Tags of trees or blobs exist but are rare; anything else is damage.
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                    warn(
+                        warnings,
+                        "",
+                        format!("reference {name} points to a missing object"),
+                    );
+                }
+                Err(_) => {}
+            }
+        }
+        if let Ok(head) = repo.head()
+            && let Ok(c) = head.peel_to_commit()
+            && walk.push(c.id()).is_ok()
+        {
+            pushed += 1;
+        }
+        if pushed == 0 {
+            return Ok(Vec::new());
+        }
+    }
+    let mut commits = Vec::new();
+    let mut errors = 0;
+    for oid in walk {
+        match oid {
+            Ok(oid) => commits.push(oid),
+            Err(e) => {
+                errors += 1;
+                warn(warnings, "", format!("history walk: {}", e.message()));
+                if errors > 100 {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(since) = opts.since_date {
+        commits.retain(|&c| {
+            repo.find_commit(c)
+                .map(|c| c.time().seconds() >= since)
+                .unwrap_or(true)
+        });
+    }
+    Ok(commits)
+}
+
+/// Every distinct blob in the commits' trees, each with the first path it was seen under.
+/// Each distinct tree is read once.
+fn reachable_blobs(
+    repo: &Repository,
+    commits: &[Oid],
+    warnings: &mut Vec<Warning>,
+) -> (HashMap<Oid, String>, HashSet<Oid>) {
+    let mut blobs: HashMap<Oid, String> = HashMap::new();
+    let mut seen_trees: HashSet<Oid> = HashSet::new();
+    let mut submodules: BTreeSet<String> = BTreeSet::new();
+    let mut stack: Vec<(Oid, String)> = Vec::new();
+    for &c in commits {
+        let tree_id = match repo.find_commit(c) {
+            Ok(commit) => commit.tree_id(),
+            Err(e) => {
+                warn(
+                    warnings,
+                    "",
+                    format!("commit {}: {}", short(c), e.message()),
+                );
+                continue;
+            }
+        };
+        if seen_trees.insert(tree_id) {
+            stack.push((tree_id, String::new()));
+        }
+        while let Some((tid, prefix)) = stack.pop() {
+            let tree = match repo.find_tree(tid) {
+                Ok(t) => t,
+                Err(e) => {
+                    warn(
+                        warnings,
+                        prefix.clone(),
+                        format!("tree {} missing or corrupt: {}", short(tid), e.message()),
+                    );
+                    continue;
+                }
+            };
+            for entry in tree.iter() {
+                let name = String::from_utf8_lossy(entry.name_bytes());
+                let path = if prefix.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                match entry.kind() {
+                    Some(ObjectType::Tree) if seen_trees.insert(entry.id()) => {
+                        stack.push((entry.id(), path));
+                    }
+                    Some(ObjectType::Blob) => {
+                        blobs.entry(entry.id()).or_insert(path);
+                    }
+                    Some(ObjectType::Commit) => {
+                        submodules.insert(path);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    for s in submodules {
+        warn(
+            warnings,
+            s,
+            "submodule: its history is in another repository and was not scanned; scan it separately",
+        );
+    }
+    (blobs, seen_trees)
+}
+
+/// Blobs added or changed by each commit relative to its first parent (range modes).
+fn changed_blobs(
+    repo: &Repository,
+    commits: &[Oid],
+    warnings: &mut Vec<Warning>,
+) -> HashMap<Oid, String> {
+    let mut blobs = HashMap::new();
+    for &c in commits {
+        let result = (|| -> Result<(), git2::Error> {
+            let commit = repo.find_commit(c)?;
+            let tree = commit.tree()?;
+            let parent_tree = match commit.parent(0) {
+                Ok(p) => Some(p.tree()?),
+                Err(_) => None,
+            };
+            let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
+            for d in diff.deltas() {
+                if matches!(
+                    d.status(),
+                    Delta::Added
+                        | Delta::Modified
+                        | Delta::Renamed
+                        | Delta::Copied
+                        | Delta::Typechange
+                ) && d.new_file().mode() != git2::FileMode::Commit
+                {
+                    let path = d
+                        .new_file()
+                        .path()
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    blobs.entry(d.new_file().id()).or_insert(path);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            warn(
+                warnings,
+                "",
+                format!("commit {}: {}", short(c), e.message()),
+            );
+        }
+    }
+    blobs
+}
+
+/// Blobs in the object database that no walked tree holds.
+fn unreachable_blobs(
+    repo: &Repository,
+    known: &HashMap<Oid, String>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<Oid> {
+    let mut all = Vec::new();
+    let odb = match repo.odb() {
+        Ok(o) => o,
+        Err(e) => {
+            warn(warnings, "", format!("object database: {}", e.message()));
+            return all;
+        }
+    };
+    let mut ids = Vec::new();
+    if let Err(e) = odb.foreach(|oid| {
+        ids.push(*oid);
+        true
+    }) {
+        warn(warnings, "", format!("listing objects: {}", e.message()));
+    }
+    for oid in ids {
+        if known.contains_key(&oid) {
+            continue;
+        }
+        if let Ok((_, ObjectType::Blob)) = odb.read_header(oid) {
+            all.push(oid);
+        }
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Scans blobs in parallel, each thread with its own handle on the repository.
+fn scan_blobs(
+    engine: &Engine,
+    repo_dir: &Path,
+    blobs: &[(Oid, String)],
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    let work = || {
+        blobs
+            .par_iter()
+            .map_init(
+                || Repository::open(repo_dir).ok(),
+                |repo, (oid, path)| {
+                    let mut found = Vec::new();
+                    let mut warnings = Vec::new();
+                    let Some(repo) = repo.as_ref() else {
+                        warn(
+                            &mut warnings,
+                            path.clone(),
+                            "cannot reopen the repository in a worker thread",
+                        );
+                        return (found, warnings);
+                    };
+                    let blob = match repo.find_blob(*oid) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            warn(
+                                &mut warnings,
+                                path.clone(),
+                                format!("blob {} missing or corrupt: {}", short(*oid), e.message()),
+                            );
+                            return (found, warnings);
+                        }
+                    };
+                    let size = blob.size() as u64;
+                    for rule in engine.path_matches(path, size) {
+                        let r = &engine.rules()[rule];
+                        let content = blob.content();
+                        let limit =
+                            r.max_size.unwrap_or(1 << 20).min(content.len() as u64) as usize;
+                        let m = RawMatch {
+                            rule,
+                            secret: crate::secret::Secret::new(&content[..limit]),
+                            start: 0,
+                            end: 0,
+                            anchor: 0,
+                            severity: r.severity,
+                            confidence: r.confidence,
+                            token: None,
+                            doc_example: None,
+                            allowed: None,
+                        };
+                        let loc = locate_in(path, &[], &m);
+                        found.push((*oid, m, loc));
+                    }
+                    if size > opts.max_blob_size {
+                        counters.too_large_inc();
+                        warn(
+                            &mut warnings,
+                            path.clone(),
+                            format!(
+                                "blob {}: {size} bytes is over the blob size limit; not scanned",
+                                short(*oid)
+                            ),
+                        );
+                        return (found, warnings);
+                    }
+                    let content = blob.content();
+                    if memchr::memchr(0, &content[..content.len().min(SNIFF_LEN)]).is_some() {
+                        counters.binary_inc();
+                        return (found, warnings);
+                    }
+                    counters.files.fetch_add(1, Ordering::Relaxed);
+                    counters.bytes.fetch_add(size, Ordering::Relaxed);
+                    for m in engine.scan(content, Some(path)) {
+                        let loc = locate_in(path, content, &m);
+                        found.push((*oid, m, loc));
+                    }
+                    (found, warnings)
+                },
+            )
+            .reduce(
+                || (Vec::new(), Vec::new()),
+                |mut a, mut b| {
+                    a.0.append(&mut b.0);
+                    a.1.append(&mut b.1);
+                    a
+                },
+            )
+    };
+    if opts.threads > 0
+        && let Ok(pool) = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+    {
+        return pool.install(work);
+    }
+    work()
+}
+
+/// Facts about one commit, kept for attribution.
+#[derive(Clone)]
+struct CommitMeta {
+    id: Oid,
+    author: String,
+    email: String,
+    time: i64,
+    summary: String,
+}
+
+fn meta(repo: &Repository, id: Oid) -> Option<CommitMeta> {
+    let c = repo.find_commit(id).ok()?;
+    let author = c.author();
+    Some(CommitMeta {
+        id,
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        time: c.time().seconds(),
+        summary: c
+            .summary_bytes()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_default(),
+    })
+}
+
+/// For each tree, the matched blobs it holds (recursively) with their paths inside it.
+struct TreeIndex<'r> {
+    repo: &'r Repository,
+    matched: &'r HashSet<Oid>,
+    memo: HashMap<Oid, Rc<Vec<(Oid, String)>>>,
+}
+
+impl TreeIndex<'_> {
+    fn contents(&mut self, tree_id: Oid) -> Rc<Vec<(Oid, String)>> {
+        if let Some(v) = self.memo.get(&tree_id) {
+            return v.clone();
+        }
+        let mut out = Vec::new();
+        if let Ok(tree) = self.repo.find_tree(tree_id) {
+            let entries: Vec<(Option<ObjectType>, Oid, String)> = tree
+                .iter()
+                .map(|e| {
+                    (
+                        e.kind(),
+                        e.id(),
+                        String::from_utf8_lossy(e.name_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            for (kind, id, name) in entries {
+                match kind {
+                    Some(ObjectType::Blob) if self.matched.contains(&id) => out.push((id, name)),
+                    Some(ObjectType::Tree) => {
+                        for (b, p) in self.contents(id).iter() {
+                            out.push((*b, format!("{name}/{p}")));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let rc = Rc::new(out);
+        self.memo.insert(tree_id, rc.clone());
+        rc
+    }
+
+    fn commit_contents(&mut self, commit: Oid) -> Rc<Vec<(Oid, String)>> {
+        match self.repo.find_commit(commit) {
+            Ok(c) => self.contents(c.tree_id()),
+            Err(_) => Rc::new(Vec::new()),
+        }
+    }
+}
+
+/// Where each matched blob lives in history.
+fn attribute(
+    repo: &Repository,
+    commits: &[Oid],
+    matched: &HashSet<Oid>,
+) -> HashMap<Oid, Vec<GitProvenance>> {
+    let mut index = TreeIndex {
+        repo,
+        matched,
+        memo: HashMap::new(),
+    };
+    // Per blob: introducing (commit, path) pairs, and per path the oldest commit holding it.
+    let mut introduced: HashMap<Oid, Vec<(Oid, String)>> = HashMap::new();
+    let mut by_path: HashMap<(Oid, String), (i64, Oid)> = HashMap::new();
+    let mut holders: HashMap<Oid, u64> = HashMap::new();
+    let mut metas: HashMap<Oid, CommitMeta> = HashMap::new();
+    for &c in commits {
+        let here = index.commit_contents(c);
+        if here.is_empty() {
+            continue;
+        }
+        let Ok(commit) = repo.find_commit(c) else {
+            continue;
+        };
+        let mut in_parents: HashSet<Oid> = HashSet::new();
+        for p in commit.parent_ids() {
+            in_parents.extend(index.commit_contents(p).iter().map(|(b, _)| *b));
+        }
+        let Some(m) = meta(repo, c) else { continue };
+        let mut counted = HashSet::new();
+        for (blob, path) in here.iter() {
+            if counted.insert(*blob) {
+                *holders.entry(*blob).or_default() += 1;
+            }
+            if !in_parents.contains(blob) {
+                introduced.entry(*blob).or_default().push((c, path.clone()));
+            }
+            let slot = by_path.entry((*blob, path.clone())).or_insert((m.time, c));
+            if m.time < slot.0 {
+                *slot = (m.time, c);
+            }
+        }
+        metas.insert(c, m);
+    }
+    let head_blobs: HashSet<Oid> = match repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
+        Some(h) => index
+            .commit_contents(h.id())
+            .iter()
+            .map(|(b, _)| *b)
+            .collect(),
+        None => HashSet::new(),
+    };
+    let branches: Vec<(String, Oid)> = repo
+        .branches(None)
+        .map(|bs| {
+            bs.flatten()
+                .filter_map(|(b, _)| {
+                    let name = b.name().ok().flatten()?.to_string();
+                    Some((name, b.get().peel_to_commit().ok()?.id()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let on_branches = |c: Oid| -> Vec<String> {
+        branches
+            .iter()
+            .filter(|(_, tip)| *tip == c || repo.graph_descendant_of(*tip, c).unwrap_or(false))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let mut out: HashMap<Oid, Vec<GitProvenance>> = HashMap::new();
+    for &blob in matched {
+        let mut provs = Vec::new();
+        let mut covered_paths = HashSet::new();
+        let intro = introduced.remove(&blob).unwrap_or_default();
+        for (c, path) in &intro {
+            covered_paths.insert(path.clone());
+            if let Some(m) = metas.get(c) {
+                provs.push(provenance(
+                    m,
+                    path,
+                    true,
+                    blob,
+                    &head_blobs,
+                    holders.get(&blob),
+                    on_branches(*c),
+                ));
+            }
+        }
+        // Paths it moved or was copied to, each with the oldest commit holding it there.
+        let mut others: Vec<(i64, Oid, &String)> = by_path
+            .iter()
+            .filter(|((b, p), _)| *b == blob && !covered_paths.contains(p))
+            .map(|((_, p), (t, c))| (*t, *c, p))
+            .collect();
+        others.sort();
+        for (_, c, path) in others {
+            if let Some(m) = metas.get(&c) {
+                provs.push(provenance(
+                    m,
+                    path,
+                    false,
+                    blob,
+                    &head_blobs,
+                    holders.get(&blob),
+                    on_branches(c),
+                ));
+            }
+        }
+        out.insert(blob, provs);
+    }
+    out
+}
+
+fn provenance(
+    m: &CommitMeta,
+    path: &str,
+    introduced: bool,
+    blob: Oid,
+    head: &HashSet<Oid>,
+    holders: Option<&u64>,
+    branches: Vec<String>,
+) -> GitProvenance {
+    GitProvenance {
+        commit: m.id.to_string(),
+        path: path.to_string(),
+        author: m.author.clone(),
+        email: m.email.clone(),
+        time: m.time,
+        summary: m.summary.clone(),
+        introduced,
+        blob: blob.to_string(),
+        at_head: head.contains(&blob),
+        commits_holding: holders.copied().unwrap_or(0),
+        branches,
+    }
+}
+
+/// Scans the history of the repository at (or above) `path`.
+pub fn scan_history(
+    engine: &Engine,
+    path: &Path,
+    opts: &GitOptions,
+) -> Result<GitOutput, GitError> {
+    let repo = open(path)?;
+    let repo_dir: PathBuf = repo.path().to_path_buf();
+    let mut warnings = Vec::new();
+    if repo.is_shallow() {
+        warn(
+            &mut warnings,
+            "",
+            "shallow clone: commits beyond the shallow boundary are not in this repository and were not scanned (git fetch --unshallow for a full audit)",
+        );
+    }
+    let commits = walk_commits(&repo, opts, &mut warnings)?;
+    let ranged = opts.range.is_some() || opts.since.is_some() || opts.since_date.is_some();
+    let mut blobs: HashMap<Oid, String> = if ranged {
+        changed_blobs(&repo, &commits, &mut warnings)
+    } else {
+        reachable_blobs(&repo, &commits, &mut warnings).0
+    };
+    let reachable_count = blobs.len();
+    let mut unreachable = HashSet::new();
+    if opts.all_objects && !ranged {
+        for oid in unreachable_blobs(&repo, &blobs, &mut warnings) {
+            unreachable.insert(oid);
+            blobs.insert(oid, format!("(unreachable)/{oid}"));
+        }
+    }
+    let mut list: Vec<(Oid, String)> = blobs.into_iter().collect();
+    // A fixed order keeps reports and warnings reproducible.
+    list.sort_by_key(|(oid, _)| *oid);
+    let counters = opts.counters.clone().unwrap_or_default();
+    let (found, mut blob_warnings) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
+    warnings.append(&mut blob_warnings);
+    let matched: HashSet<Oid> = found
+        .iter()
+        .map(|(b, _, _)| *b)
+        .filter(|b| !unreachable.contains(b))
+        .collect();
+    let provenance = if matched.is_empty() {
+        HashMap::new()
+    } else {
+        attribute(&repo, &commits, &matched)
+    };
+    let mut matches = Vec::new();
+    for (blob, m, loc) in found {
+        match provenance.get(&blob) {
+            Some(provs) if !provs.is_empty() => {
+                for p in provs {
+                    let mut l = loc.clone();
+                    l.path = p.path.clone();
+                    l.git = Some(p.clone());
+                    matches.push((m.clone(), l));
+                }
+            }
+            _ => {
+                let mut l = loc;
+                if unreachable.contains(&blob) {
+                    l.git = Some(GitProvenance {
+                        blob: blob.to_string(),
+                        ..GitProvenance::default()
+                    });
+                }
+                matches.push((m, l));
+            }
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+    let mut stats = counters.snapshot();
+    stats.commits = commits.len() as u64;
+    stats.blobs = (reachable_count + unreachable.len()) as u64;
+    Ok(GitOutput {
+        matches,
+        warnings,
+        stats,
+    })
+}
+
+/// A staged file: its blob, whether all of it is new, and the line numbers it adds.
+type StagedFile = (Oid, bool, HashSet<u32>);
+
+/// Scans what is staged for the next commit in the repository at (or above) `path`: files
+/// added to the index whole, and only the added lines of modified files.
+pub fn scan_staged(engine: &Engine, path: &Path) -> Result<GitOutput, GitError> {
+    let repo = open(path)?;
+    let index = repo.index()?;
+    let head_tree = match repo.head() {
+        Ok(h) => Some(h.peel_to_tree()?),
+        Err(_) => None, // unborn branch: everything in the index is new
+    };
+    let mut dopts = DiffOptions::new();
+    dopts.context_lines(0);
+    let diff = repo.diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut dopts))?;
+    // path → (blob, whole file?, added lines)
+    // Both diff callbacks fill it, so it lives in a RefCell.
+    let files: std::cell::RefCell<HashMap<String, StagedFile>> = Default::default();
+    let path_of = |d: &git2::DiffDelta<'_>| {
+        d.new_file()
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    diff.foreach(
+        &mut |d, _| {
+            let whole = matches!(d.status(), Delta::Added | Delta::Copied | Delta::Typechange);
+            if whole || matches!(d.status(), Delta::Modified | Delta::Renamed) {
+                files
+                    .borrow_mut()
+                    .insert(path_of(&d), (d.new_file().id(), whole, HashSet::new()));
+            }
+            true
+        },
+        None,
+        None,
+        Some(&mut |d, _, line| {
+            if line.origin() == '+'
+                && let (Some(n), Some(f)) =
+                    (line.new_lineno(), files.borrow_mut().get_mut(&path_of(&d)))
+            {
+                f.2.insert(n);
+            }
+            true
+        }),
+    )?;
+    let mut out = GitOutput::default();
+    let counters = ScanCounters::default();
+    let mut paths: Vec<_> = files.into_inner().into_iter().collect();
+    paths.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, (oid, whole, added)) in paths {
+        let blob = match repo.find_blob(oid) {
+            Ok(b) => b,
+            Err(e) => {
+                warn(
+                    &mut out.warnings,
+                    p,
+                    format!("staged blob unreadable: {}", e.message()),
+                );
+                continue;
+            }
+        };
+        let content = blob.content();
+        for rule in engine.path_matches(&p, content.len() as u64) {
+            let r = &engine.rules()[rule];
+            let limit = r.max_size.unwrap_or(1 << 20).min(content.len() as u64) as usize;
+            let m = RawMatch {
+                rule,
+                secret: crate::secret::Secret::new(&content[..limit]),
+                start: 0,
+                end: 0,
+                anchor: 0,
+                severity: r.severity,
+                confidence: r.confidence,
+                token: None,
+                doc_example: None,
+                allowed: None,
+            };
+            let loc = locate_in(&p, &[], &m);
+            out.matches.push((m, loc));
+        }
+        if memchr::memchr(0, &content[..content.len().min(SNIFF_LEN)]).is_some() {
+            counters.binary_inc();
+            continue;
+        }
+        counters.files.fetch_add(1, Ordering::Relaxed);
+        counters
+            .bytes
+            .fetch_add(content.len() as u64, Ordering::Relaxed);
+        for m in engine.scan(content, Some(&p)) {
+            let loc = locate_in(&p, content, &m);
+            if whole || added.contains(&(loc.line as u32)) {
+                out.matches.push((m, loc));
+            }
+        }
+    }
+    out.stats = counters.snapshot();
+    Ok(out)
+}

@@ -1,0 +1,531 @@
+//! Git history, staged scans and the pre-commit hook, on repositories built at test time with
+//! the git CLI. Tokens are minted per test; authors and dates are fixed so attribution is exact.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A scratch repository driven through the git CLI with a private HOME and fixed identities.
+struct Repo {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+    tick: std::cell::Cell<i64>,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let r = Repo {
+            dir: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+            tick: std::cell::Cell::new(1_700_000_000),
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let t = self.tick.get() + 60;
+        self.tick.set(t);
+        let mut c = Command::new("git");
+        c.current_dir(self.path())
+            .env("HOME", self.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Alice Example")
+            .env("GIT_AUTHOR_EMAIL", "alice@example.org")
+            .env("GIT_COMMITTER_NAME", "Alice Example")
+            .env("GIT_COMMITTER_EMAIL", "alice@example.org")
+            .env("GIT_AUTHOR_DATE", format!("@{t} +0000"))
+            .env("GIT_COMMITTER_DATE", format!("@{t} +0000"))
+            .args([
+                "-c",
+                "commit.gpgsign=false",
+                "-c",
+                "protocol.file.allow=always",
+            ])
+            .args(args);
+        c
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn commit_file(&self, rel: &str, content: &str, msg: &str) -> String {
+        write(self.path(), rel, content);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", msg]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+fn token() -> String {
+    mint(r#"{{jwt {"exp":"@now+3600","iat":"@now","sun":"alice"}}}"#)
+}
+
+fn history(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let out = tw()
+        .arg("scan")
+        .arg(dir)
+        .args(["--git", "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (out.status.code().unwrap(), v, stderr)
+}
+
+fn intro(f: &Value) -> &Value {
+    &f["history"]["introduced_by"]
+}
+
+#[test]
+fn a_secret_added_then_removed_is_found_with_its_introducing_commit() {
+    let r = Repo::new();
+    r.commit_file("README.md", "hello\n", "initial");
+    let tok = token();
+    let c2 = r.commit_file(
+        "deploy/job.sh",
+        &format!("#!/bin/sh\nexport SLURM_JWT={tok}\n"),
+        "add job script",
+    );
+    r.git(&["rm", "-q", "deploy/job.sh"]);
+    r.git(&["commit", "-q", "-m", "remove the token"]);
+    // The working tree is clean: only history has it.
+    tw().arg("scan").arg(r.path()).assert().code(0);
+    let (code, v, _) = history(r.path(), &[]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "slurm.jwt");
+    assert_eq!(intro(f)["commit"], c2.as_str());
+    assert_eq!(intro(f)["summary"], "add job script");
+    assert_eq!(intro(f)["author"], "Alice Example");
+    assert_eq!(f["history"]["at_head"], false);
+    assert_eq!(f["history"]["branches"], serde_json::json!(["main"]));
+    let loc = &f["locations"][0];
+    assert_eq!(
+        (
+            loc["path"].as_str(),
+            loc["line"].as_u64(),
+            loc["column"].as_u64()
+        ),
+        (Some("deploy/job.sh"), Some(2), Some(18))
+    );
+    assert_eq!(v["stats"]["commits"], 3);
+    // The text report says where and who.
+    let out = tw()
+        .arg("scan")
+        .arg(r.path())
+        .arg("--git")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&c2[..12]) && text.contains("no longer in HEAD"),
+        "{text}"
+    );
+}
+
+#[test]
+fn env_file_committed_then_gitignored_is_still_found() {
+    let r = Repo::new();
+    let c1 = r.commit_file(".env", &mint("PALMETTO_API_KEY={{alnum 40}}\n"), "config");
+    r.git(&["rm", "-q", "--cached", ".env"]);
+    r.commit_file(".gitignore", ".env\n", "ignore .env");
+    // Still on disk, but ignored: a tree scan skips it, history does not.
+    tw().arg("scan").arg(r.path()).assert().code(0);
+    let (_, v, _) = history(r.path(), &[]);
+    assert_eq!(
+        intro(finding(&v, "palmetto.api_key"))["commit"],
+        c1.as_str()
+    );
+}
+
+#[test]
+fn unmerged_branches_tags_stash_and_notes_are_all_walked() {
+    let r = Repo::new();
+    r.commit_file("a.txt", "a\n", "initial");
+    // Only on an unmerged branch.
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    let on_branch = r.commit_file(
+        "f.env",
+        &mint("PALMETTO_API_KEY={{alnum 40}}\n"),
+        "feature work",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    // Only in a tag whose branch is gone.
+    r.git(&["checkout", "-q", "-b", "tmp"]);
+    let tagged = r.commit_file("t.env", &mint("S3M_TOKEN={{b64url 60}}\n"), "release prep");
+    r.git(&["tag", "-a", "v1", "-m", "v1"]);
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["branch", "-q", "-D", "tmp"]);
+    // Only in a stash.
+    write(
+        r.path(),
+        "a.txt",
+        mint("a\nGLOBUS_CLIENT_SECRET={{b64 44}}\n"),
+    );
+    r.git(&["stash", "-q"]);
+    // Only in a note.
+    r.git(&["notes", "add", "-m", &mint("IRI_API_TOKEN={{alnum 48}}")]);
+    let (_, v, _) = history(r.path(), &[]);
+    assert_eq!(
+        rule_ids(&v),
+        vec![
+            "globus.client_secret",
+            "iri.token_env",
+            "palmetto.api_key",
+            "s3m.token_env"
+        ]
+    );
+    let f = finding(&v, "palmetto.api_key");
+    assert_eq!(intro(f)["commit"], on_branch.as_str());
+    assert_eq!(f["history"]["branches"], serde_json::json!(["feature"]));
+    let t = finding(&v, "s3m.token_env");
+    assert_eq!(intro(t)["commit"], tagged.as_str());
+    assert_eq!(t["history"]["branches"], serde_json::json!([]));
+}
+
+#[test]
+fn a_merge_commit_that_adds_a_secret_is_the_introducer() {
+    let r = Repo::new();
+    r.commit_file("conf.ini", "a = 1\n", "initial");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.commit_file("conf.ini", "a = 2\n", "side change");
+    r.git(&["checkout", "-q", "main"]);
+    r.commit_file("conf.ini", "a = 3\n", "main change");
+    let merge = r.cmd(&["merge", "-q", "side"]).output().unwrap();
+    assert!(!merge.status.success(), "expected a conflict");
+    write(
+        r.path(),
+        "conf.ini",
+        mint("a = 4\nPALMETTO_API_KEY={{alnum 40}}\n"),
+    );
+    r.git(&["add", "conf.ini"]);
+    r.git(&["commit", "-q", "-m", "merge side"]);
+    let merge_id = r.git(&["rev-parse", "HEAD"]);
+    let (_, v, _) = history(r.path(), &[]);
+    let f = finding(&v, "palmetto.api_key");
+    assert_eq!(intro(f)["commit"], merge_id.as_str());
+    assert_eq!(f["history"]["at_head"], true);
+    assert_eq!(f["locations"][0]["line"], 2);
+}
+
+#[test]
+fn a_renamed_file_keeps_its_introducer_and_lists_the_new_path() {
+    let r = Repo::new();
+    let c1 = r.commit_file("old.env", &mint("PALMETTO_API_KEY={{alnum 40}}\n"), "add");
+    r.git(&["mv", "old.env", "new.env"]);
+    r.git(&["commit", "-q", "-m", "rename"]);
+    let c2 = r.git(&["rev-parse", "HEAD"]);
+    let (_, v, _) = history(r.path(), &[]);
+    let f = finding(&v, "palmetto.api_key");
+    assert_eq!(intro(f)["commit"], c1.as_str());
+    assert_eq!(f["history"]["introductions"], 1);
+    let locs: Vec<(String, String, bool)> = f["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["path"].as_str().unwrap().to_string(),
+                l["git"]["commit"].as_str().unwrap().to_string(),
+                l["git"]["introduced"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        locs.contains(&("old.env".into(), c1.clone(), true)),
+        "{locs:?}"
+    );
+    assert!(
+        locs.contains(&("new.env".into(), c2.clone(), false)),
+        "{locs:?}"
+    );
+    // The blob was scanned once although two commits hold it.
+    assert_eq!(v["stats"]["blobs"], 1);
+}
+
+#[test]
+fn unreachable_objects_need_all_objects() {
+    let r = Repo::new();
+    r.commit_file("a.txt", "a\n", "initial");
+    r.commit_file("b.env", &mint("PALMETTO_API_KEY={{alnum 40}}\n"), "oops");
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    r.git(&["reflog", "expire", "--expire=now", "--all"]);
+    let (code, v, _) = history(r.path(), &[]);
+    assert_eq!((code, findings(&v).len()), (0, 0));
+    let (code, v, _) = history(r.path(), &["--all-objects"]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "palmetto.api_key");
+    assert!(
+        f["locations"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("(unreachable)/")
+    );
+    assert_eq!(f["locations"][0]["git"]["commit"], "");
+}
+
+#[test]
+fn range_since_and_since_date_scan_only_what_is_new() {
+    let r = Repo::new();
+    let c1 = r.commit_file("one.env", &mint("PALMETTO_API_KEY={{alnum 40}}\n"), "one");
+    let c2 = r.commit_file("two.env", &mint("S3M_TOKEN={{b64url 60}}\n"), "two");
+    let (_, v, _) = history(r.path(), &["--since", &c1]);
+    assert_eq!(rule_ids(&v), vec!["s3m.token_env"]);
+    assert_eq!(intro(finding(&v, "s3m.token_env"))["commit"], c2.as_str());
+    let (_, v, _) = history(r.path(), &["--range", &format!("{c1}..{c2}")]);
+    assert_eq!(rule_ids(&v), vec!["s3m.token_env"]);
+    let (_, v, _) = history(r.path(), &["--since-date", "2100-01-01"]);
+    assert_eq!(findings(&v).len(), 0);
+    let (_, v, _) = history(r.path(), &["--since-date", "2000-01-01"]);
+    assert_eq!(findings(&v).len(), 2);
+    tw().arg("scan")
+        .arg(r.path())
+        .args(["--git", "--since", "no-such-rev"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn bare_shallow_submodule_and_corrupt_repositories() {
+    let r = Repo::new();
+    r.commit_file("a.txt", "a\n", "initial");
+    r.commit_file("s.env", &mint("PALMETTO_API_KEY={{alnum 40}}\n"), "secret");
+    r.commit_file("b.txt", "b\n", "later");
+    let holder = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", r.path().display());
+    // Bare.
+    let bare = holder.path().join("bare.git");
+    r.git(&[
+        "clone",
+        "-q",
+        "--bare",
+        r.path().to_str().unwrap(),
+        bare.to_str().unwrap(),
+    ]);
+    let (_, v, _) = history(&bare, &[]);
+    assert_eq!(rule_ids(&v), vec!["palmetto.api_key"]);
+    // Shallow: the boundary is said out loud.
+    let shallow = holder.path().join("shallow");
+    r.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        &url,
+        shallow.to_str().unwrap(),
+    ]);
+    let (_, v, stderr) = history(&shallow, &[]);
+    assert!(stderr.contains("shallow clone"), "{stderr}");
+    assert_eq!(
+        rule_ids(&v),
+        vec!["palmetto.api_key"],
+        "HEAD's tree still holds it"
+    );
+    // A submodule is reported, not followed, and does not break the scan.
+    let outer = Repo::new();
+    outer.commit_file("x.txt", "x\n", "initial");
+    outer.git(&["submodule", "add", "-q", &url, "vendor/inner"]);
+    outer.git(&["commit", "-q", "-m", "add submodule"]);
+    let (code, _, stderr) = history(outer.path(), &[]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("vendor/inner: submodule"), "{stderr}");
+    // A missing blob is a warning; the other secrets are still found.
+    let c = Repo::new();
+    let b1 = mint("PALMETTO_API_KEY={{alnum 40}}\n");
+    c.commit_file("keep.env", &b1, "keep");
+    c.commit_file("lost.env", &mint("S3M_TOKEN={{b64url 60}}\n"), "lost");
+    let blob = c.git(&["rev-parse", "HEAD:lost.env"]);
+    std::fs::remove_file(
+        c.path()
+            .join(".git/objects")
+            .join(&blob[..2])
+            .join(&blob[2..]),
+    )
+    .unwrap();
+    let (code, v, stderr) = history(c.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(rule_ids(&v), vec!["palmetto.api_key"]);
+    assert!(stderr.contains("missing or corrupt"), "{stderr}");
+    // Not a repository at all: exit 2.
+    let plain = tempfile::tempdir().unwrap();
+    tw().arg("scan")
+        .arg(plain.path())
+        .arg("--git")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn staged_scans_see_only_what_the_commit_adds() {
+    let r = Repo::new();
+    // An empty repository (unborn HEAD): everything staged is new.
+    write(
+        r.path(),
+        "job.sh",
+        format!("echo hi\nexport SLURM_JWT={}\n", token()),
+    );
+    r.git(&["add", "job.sh"]);
+    let out = tw()
+        .current_dir(r.path())
+        .args(["scan", "--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(finding(&v, "slurm.jwt")["locations"][0]["line"], 2);
+    r.git(&["commit", "-q", "-m", "old secret"]);
+    // A change next to an old secret is not blocked: only added lines count.
+    let old_secret_line = std::fs::read_to_string(r.path().join("job.sh"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    write(
+        r.path(),
+        "job.sh",
+        format!("echo hello\n{old_secret_line}\n"),
+    );
+    r.git(&["add", "job.sh"]);
+    tw().current_dir(r.path())
+        .args(["scan", "--staged"])
+        .assert()
+        .code(0);
+    // Unstaged edits are not what will be committed.
+    write(
+        r.path(),
+        "other.env",
+        mint("PALMETTO_API_KEY={{alnum 40}}\n"),
+    );
+    tw().current_dir(r.path())
+        .args(["scan", "--staged"])
+        .assert()
+        .code(0);
+    // A new secret line in a modified file is reported at its staged line.
+    write(
+        r.path(),
+        "job.sh",
+        mint("echo hello\nX=1\nPALMETTO_API_KEY={{alnum 40}}\n"),
+    );
+    r.git(&["add", "job.sh"]);
+    let out = tw()
+        .arg("scan")
+        .arg(r.path())
+        .args(["--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rule_ids(&v), vec!["palmetto.api_key"]);
+    assert_eq!(finding(&v, "palmetto.api_key")["locations"][0]["line"], 3);
+    // A staged key file is caught by name even though it is binary.
+    let mut key = tokenwarden::rules::template::random_bytes(128);
+    key[0] = 0;
+    write(r.path(), "etc/munge.key", key);
+    r.git(&["add", "etc/munge.key"]);
+    let out = tw()
+        .arg("scan")
+        .arg(r.path())
+        .args(["--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        rule_ids(&v).contains(&"munge.key_file".to_string()),
+        "{v:#}"
+    );
+}
+
+fn hook_path(r: &Repo) -> PathBuf {
+    r.path().join(".git/hooks/pre-commit")
+}
+
+#[test]
+fn the_installed_hook_blocks_a_commit_with_a_token_and_passes_a_clean_one() {
+    let r = Repo::new();
+    r.commit_file("a.txt", "a\n", "initial");
+    tw().args(["hook", "install"])
+        .arg(r.path())
+        .assert()
+        .success();
+    let hook = std::fs::read_to_string(hook_path(&r)).unwrap();
+    assert!(
+        hook.contains(tokenwarden::hook::MARKER) && hook.contains("scan --staged"),
+        "{hook}"
+    );
+    write(
+        r.path(),
+        ".env",
+        format!(
+            "Authorization: {}\n",
+            mint(r#"{{jwt RS256 {"type":"opat","aud":["api.olcf.ornl.gov"],"iat":"@now"}}}"#)
+        ),
+    );
+    r.git(&["add", ".env"]);
+    let blocked = r.cmd(&["commit", "-q", "-m", "add env"]).output().unwrap();
+    assert!(
+        !blocked.status.success(),
+        "commit with a token went through"
+    );
+    // git hands a hook's output to stderr.
+    assert!(
+        String::from_utf8_lossy(&blocked.stderr).contains("s3m.opat"),
+        "{blocked:?}"
+    );
+    r.git(&["rm", "-q", "--cached", ".env"]);
+    write(r.path(), "b.txt", "clean\n");
+    r.git(&["add", "b.txt"]);
+    r.git(&["commit", "-q", "-m", "clean change"]);
+}
+
+#[test]
+fn hook_install_does_not_clobber_a_foreign_hook_and_uninstall_restores_it() {
+    let r = Repo::new();
+    std::fs::create_dir_all(r.path().join(".git/hooks")).unwrap();
+    std::fs::write(hook_path(&r), "#!/bin/sh\necho mine\n").unwrap();
+    tw().args(["hook", "install"])
+        .arg(r.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--force"));
+    tw().args(["hook", "install", "--force"])
+        .arg(r.path())
+        .assert()
+        .success();
+    assert!(
+        r.path()
+            .join(".git/hooks/pre-commit.tokenwarden-backup")
+            .exists()
+    );
+    tw().args(["hook", "install"])
+        .arg(r.path())
+        .assert()
+        .success(); // ours: replaced quietly
+    tw().args(["hook", "uninstall"])
+        .arg(r.path())
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(hook_path(&r)).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
+    tw().args(["hook", "uninstall"])
+        .arg(r.path())
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("no tokenwarden pre-commit hook"));
+}
