@@ -367,8 +367,9 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         min_confidence,
         fingerprinter: fingerprinter(),
     };
-    let progress =
-        (!args.no_progress && std::io::stderr().is_terminal()).then(|| Progress::start(&mut req));
+    let unit = if args.git { "blobs" } else { "files" };
+    let progress = (!args.no_progress && std::io::stderr().is_terminal())
+        .then(|| Progress::start(&mut req, unit));
     let result = tokenwarden::scan(&engine, &req);
     if let Some(p) = progress {
         p.finish();
@@ -393,6 +394,13 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         fail_on,
         color: use_color(args.color, to_terminal),
         notes,
+        repo: if args.git || args.staged {
+            args.paths
+                .first()
+                .and_then(|p| tokenwarden::sources::git::describe(p))
+        } else {
+            None
+        },
     };
     match &args.output {
         Some(path) => write_private(path, |w| report::write(args.format, &result, &ctx, w))?,
@@ -421,7 +429,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(req: &mut ScanRequest) -> Progress {
+    fn start(req: &mut ScanRequest, unit: &'static str) -> Progress {
         use std::sync::atomic::Ordering;
         let counters = std::sync::Arc::new(tokenwarden::sources::fs::ScanCounters::default());
         req.walk.counters = Some(counters.clone());
@@ -440,7 +448,7 @@ impl Progress {
                 if started.elapsed() > std::time::Duration::from_millis(500) {
                     let st = counters.snapshot();
                     b.set_message(format!(
-                        "{} files, {:.1} MB",
+                        "{} {unit}, {:.1} MB",
                         st.files_scanned,
                         st.bytes_scanned as f64 / 1e6
                     ));

@@ -529,3 +529,69 @@ fn hook_install_does_not_clobber_a_foreign_hook_and_uninstall_restores_it() {
         .success()
         .stdout(predicates::str::contains("no tokenwarden pre-commit hook"));
 }
+
+#[test]
+fn history_sarif_validates_and_names_the_repository_and_commits() {
+    let r = Repo::new();
+    let c1 = r.commit_file("a.env", &mint("PALMETTO_API_KEY={{alnum 40}}\n"), "add key");
+    r.git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://git.example.org/lab/project.git",
+    ]);
+    let out = tw()
+        .arg("scan")
+        .arg(r.path())
+        .args(["--git", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate_sarif(&doc);
+    let run = &doc["runs"][0];
+    let vcs = &run["versionControlProvenance"][0];
+    assert_eq!(
+        vcs["repositoryUri"],
+        "https://git.example.org/lab/project.git"
+    );
+    assert_eq!(vcs["revisionId"], c1.as_str());
+    assert_eq!(vcs["branch"], "main");
+    let git = &run["results"][0]["properties"]["git"];
+    assert_eq!(git["commit"], c1.as_str());
+    assert_eq!(git["introduced"], true);
+}
+
+#[test]
+fn worktrees_and_lfs_pointers() {
+    let r = Repo::new();
+    r.commit_file(
+        "big.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n",
+        "lfs pointer",
+    );
+    let c2 = r.commit_file("k.env", &mint("PALMETTO_API_KEY={{alnum 40}}\n"), "key");
+    let wt = tempfile::tempdir().unwrap();
+    let wt_path = wt.path().join("wt");
+    r.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "other",
+        wt_path.to_str().unwrap(),
+    ]);
+    // From inside the worktree the same history is seen, and the hook goes where git looks.
+    let (_, v, _) = history(&wt_path, &[]);
+    assert_eq!(
+        intro(finding(&v, "palmetto.api_key"))["commit"],
+        c2.as_str()
+    );
+    tw().args(["hook", "install"])
+        .arg(&wt_path)
+        .assert()
+        .success();
+    assert!(
+        hook_path(&r).exists(),
+        "worktrees share the main repository's hooks"
+    );
+}

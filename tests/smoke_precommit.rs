@@ -24,16 +24,30 @@ fn git(dir: &Path, args: &[&str]) {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn try_repo(dir: &Path) -> Output {
     let project = env!("CARGO_MANIFEST_DIR");
     Command::new("python3")
         .current_dir(dir)
-        .args(["-m", "pre_commit", "try-repo", project, "tokenwarden", "--verbose"])
+        .args([
+            "-m",
+            "pre_commit",
+            "try-repo",
+            project,
+            "tokenwarden",
+            "--verbose",
+        ])
         // Reused across runs: pre-commit builds tokenwarden once per project revision.
-        .env("PRE_COMMIT_HOME", Path::new(project).join("target/pre-commit-home"))
+        .env(
+            "PRE_COMMIT_HOME",
+            Path::new(project).join("target/pre-commit-home"),
+        )
         .env("GIT_AUTHOR_NAME", "t")
         .env("GIT_AUTHOR_EMAIL", "t@example.org")
         .env("GIT_COMMITTER_NAME", "t")
@@ -45,18 +59,30 @@ fn try_repo(dir: &Path) -> Output {
 #[test]
 fn pre_commit_framework_blocks_a_planted_s3m_token_and_passes_a_clean_commit() {
     if !have_pre_commit() {
-        assert!(std::env::var_os("CI").is_none(), "CI must install pre-commit (see .ci/run)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install pre-commit (see .ci/run)"
+        );
         eprintln!("pre-commit is not installed (pip install pre-commit); skipping outside CI");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     git(dir.path(), &["init", "-q", "-b", "main"]);
-    let token = mint(r#"{{jwt RS256 {"description":"laptop","type":"opat","aud":["api.olcf.ornl.gov"],"iat":"@now"}}}"#);
+    let token = mint(
+        r#"{{jwt RS256 {"description":"laptop","type":"opat","aud":["api.olcf.ornl.gov"],"iat":"@now"}}}"#,
+    );
     write(dir.path(), ".env", format!("Authorization: {token}\n"));
     git(dir.path(), &["add", ".env"]);
     let out = try_repo(dir.path());
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success(), "the planted token was not blocked:\n{all}");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "the planted token was not blocked:\n{all}"
+    );
     assert!(all.contains("s3m.opat"), "{all}");
     assert!(!all.contains(&token), "the hook printed the token:\n{all}");
 
@@ -64,7 +90,11 @@ fn pre_commit_framework_blocks_a_planted_s3m_token_and_passes_a_clean_commit() {
     write(dir.path(), "README.md", "nothing secret here\n");
     git(dir.path(), &["add", "README.md"]);
     let out = try_repo(dir.path());
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "a clean commit was blocked:\n{all}");
     assert!(all.contains("Passed"), "{all}");
 }

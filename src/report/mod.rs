@@ -40,6 +40,8 @@ pub struct ReportContext<'a> {
     pub color: bool,
     /// Notes about the configuration (config file used, exclusions) shown in the summary.
     pub notes: Vec<String>,
+    /// The repository, for git scans.
+    pub repo: Option<crate::sources::git::RepoInfo>,
 }
 
 /// The tool's version.

@@ -14,7 +14,7 @@ use serde_json::json;
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    Result as SResult, ResultLevel, Run, Sarif, Tool, ToolComponent, VersionControlDetails,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -191,6 +191,15 @@ fn results(f: &Finding, index: &HashMap<&str, usize>, show: bool) -> Vec<SResult
                 "tokenwarden/v1".to_string(),
                 format!("{}:{}", f.fingerprint, l.path),
             );
+            let git = l.git.as_ref().map(|g| {
+                json!({
+                    "commit": g.commit, "blob": g.blob, "path": g.path,
+                    "author": g.author, "email": g.email,
+                    "time": super::format_time(g.time), "summary": g.summary,
+                    "introduced": g.introduced, "at_head": g.at_head,
+                    "commits_holding": g.commits_holding, "branches": g.branches,
+                })
+            });
             let mut r = SResult::builder()
                 .message(Message::builder().text(what.clone()).build())
                 .rule_id(f.rule_id.clone())
@@ -205,6 +214,8 @@ fn results(f: &Finding, index: &HashMap<&str, usize>, show: bool) -> Vec<SResult
                         "facility": f.facility,
                         "token": f.token,
                         "liveness": f.liveness,
+                        "git": git,
+                        "history": f.history,
                     }),
                     None,
                 ))
@@ -281,6 +292,15 @@ pub(super) fn write(
         .invocations(vec![invocation])
         .build();
     run.column_kind = Some(json!("unicodeCodePoints"));
+    if let Some(repo) = &ctx.repo {
+        let mut vcs = VersionControlDetails::builder()
+            .repository_uri(repo.uri.clone())
+            .build();
+        vcs.revision_id = repo.revision.clone();
+        vcs.branch = repo.branch.clone();
+        vcs.mapped_to = Some(ArtifactLocation::builder().uri_base_id("%SRCROOT%").build());
+        run.version_control_provenance = Some(vec![vcs]);
+    }
     if let Some(root) = ctx.roots.first()
         && let Ok(abs) = std::fs::canonicalize(root)
         && abs.is_dir()

@@ -670,6 +670,43 @@ fn provenance(
     }
 }
 
+/// What a report says about the repository it scanned (SARIF `versionControlProvenance`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoInfo {
+    /// The `origin` remote's URL, else a `file://` URL of the repository.
+    pub uri: String,
+    /// HEAD's commit id (absent on an unborn branch).
+    pub revision: Option<String>,
+    /// HEAD's branch name (absent when detached).
+    pub branch: Option<String>,
+}
+
+/// Describes the repository at (or above) `path`, or `None` if there is none.
+pub fn describe(path: &Path) -> Option<RepoInfo> {
+    let repo = Repository::discover(path).ok()?;
+    let uri = repo
+        .find_remote("origin")
+        .ok()
+        .and_then(|r| r.url().ok().map(String::from))
+        .unwrap_or_else(|| {
+            let dir = repo.workdir().unwrap_or_else(|| repo.path());
+            let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+            format!("file://{}", abs.display())
+        });
+    let head = repo.head().ok();
+    Some(RepoInfo {
+        uri,
+        revision: head
+            .as_ref()
+            .and_then(|h| h.peel_to_commit().ok())
+            .map(|c| c.id().to_string()),
+        branch: head
+            .as_ref()
+            .filter(|h| h.is_branch())
+            .and_then(|h| h.shorthand().ok().map(String::from)),
+    })
+}
+
 /// Scans the history of the repository at (or above) `path`.
 pub fn scan_history(
     engine: &Engine,

@@ -70,3 +70,20 @@ pub fn finding<'a>(report: &'a Value, rule: &str) -> &'a Value {
         .find(|f| f["rule_id"] == rule)
         .unwrap_or_else(|| panic!("no {rule} finding in {report:#}"))
 }
+
+/// Validates a SARIF document against the official 2.1.0 schema in fixtures/.
+pub fn validate_sarif(doc: &Value) {
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/sarif-schema-2.1.0.json"
+    );
+    let idx = compiler
+        .compile(schema, &mut schemas)
+        .expect("schema compiles");
+    if let Err(e) = schemas.validate(doc, idx) {
+        panic!("SARIF does not validate:\n{e:#}\n{doc:#}");
+    }
+}
