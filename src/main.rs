@@ -448,9 +448,10 @@ impl Progress {
                 if started.elapsed() > std::time::Duration::from_millis(500) {
                     let st = counters.snapshot();
                     b.set_message(format!(
-                        "{} {unit}, {:.1} MB",
+                        "{} {unit}, {:.1} MB, {} matches",
                         st.files_scanned,
-                        st.bytes_scanned as f64 / 1e6
+                        st.bytes_scanned as f64 / 1e6,
+                        counters.matches.load(std::sync::atomic::Ordering::Relaxed)
                     ));
                     b.tick();
                 }

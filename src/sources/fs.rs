@@ -96,6 +96,8 @@ pub struct ScanCounters {
     pub files: AtomicU64,
     /// Bytes scanned so far.
     pub bytes: AtomicU64,
+    /// Rule matches so far (before merging into findings).
+    pub matches: AtomicU64,
     binary: AtomicU64,
     too_large: AtomicU64,
     symlinks: AtomicU64,
@@ -426,6 +428,9 @@ fn scan_file(
             matches.retain(|m| m.anchor < chunk);
         }
         matches.sort_by_key(|m| m.start);
+        counters
+            .matches
+            .fetch_add(matches.len() as u64, Ordering::Relaxed);
         for m in matches {
             let loc = locate(rel, &cursor, base, buf, &m);
             out.matches.push((m, loc));

@@ -368,77 +368,20 @@ fn scan_blobs(
     let work = || {
         blobs
             .par_iter()
-            .map_init(
-                || Repository::open(repo_dir).ok(),
-                |repo, (oid, path)| {
-                    let mut found = Vec::new();
-                    let mut warnings = Vec::new();
-                    let Some(repo) = repo.as_ref() else {
-                        warn(
-                            &mut warnings,
-                            path.clone(),
-                            "cannot reopen the repository in a worker thread",
-                        );
-                        return (found, warnings);
-                    };
-                    let blob = match repo.find_blob(*oid) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            warn(
-                                &mut warnings,
-                                path.clone(),
-                                format!("blob {} missing or corrupt: {}", short(*oid), e.message()),
-                            );
-                            return (found, warnings);
-                        }
-                    };
-                    let size = blob.size() as u64;
-                    for rule in engine.path_matches(path, size) {
-                        let r = &engine.rules()[rule];
-                        let content = blob.content();
-                        let limit =
-                            r.max_size.unwrap_or(1 << 20).min(content.len() as u64) as usize;
-                        let m = RawMatch {
-                            rule,
-                            secret: crate::secret::Secret::new(&content[..limit]),
-                            start: 0,
-                            end: 0,
-                            anchor: 0,
-                            severity: r.severity,
-                            confidence: r.confidence,
-                            token: None,
-                            doc_example: None,
-                            allowed: None,
-                        };
-                        let loc = locate_in(path, &[], &m);
-                        found.push((*oid, m, loc));
+            .map(|(oid, path)| {
+                // One repository handle per worker thread (rayon's map_init may call its
+                // init once per work split, which would reopen the pack files many times).
+                WORKER_REPO.with(|slot| {
+                    let mut slot = slot.borrow_mut();
+                    if slot.as_ref().is_none_or(|(dir, _)| dir != repo_dir) {
+                        *slot = Repository::open(repo_dir)
+                            .ok()
+                            .map(|r| (repo_dir.to_path_buf(), r));
                     }
-                    if size > opts.max_blob_size {
-                        counters.too_large_inc();
-                        warn(
-                            &mut warnings,
-                            path.clone(),
-                            format!(
-                                "blob {}: {size} bytes is over the blob size limit; not scanned",
-                                short(*oid)
-                            ),
-                        );
-                        return (found, warnings);
-                    }
-                    let content = blob.content();
-                    if memchr::memchr(0, &content[..content.len().min(SNIFF_LEN)]).is_some() {
-                        counters.binary_inc();
-                        return (found, warnings);
-                    }
-                    counters.files.fetch_add(1, Ordering::Relaxed);
-                    counters.bytes.fetch_add(size, Ordering::Relaxed);
-                    for m in engine.scan(content, Some(path)) {
-                        let loc = locate_in(path, content, &m);
-                        found.push((*oid, m, loc));
-                    }
-                    (found, warnings)
-                },
-            )
+                    let repo = slot.as_ref().map(|(_, r)| r);
+                    scan_one_blob(engine, repo, *oid, path, opts, counters)
+                })
+            })
             .reduce(
                 || (Vec::new(), Vec::new()),
                 |mut a, mut b| {
@@ -456,6 +399,90 @@ fn scan_blobs(
         return pool.install(work);
     }
     work()
+}
+
+thread_local! {
+    /// The repository handle of this worker thread.
+    static WORKER_REPO: std::cell::RefCell<Option<(PathBuf, Repository)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Scans one blob: file rules by path and size, then content unless binary or too large.
+fn scan_one_blob(
+    engine: &Engine,
+    repo: Option<&Repository>,
+    oid: Oid,
+    path: &str,
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+    let Some(repo) = repo else {
+        warn(
+            &mut warnings,
+            path,
+            "cannot reopen the repository in a worker thread",
+        );
+        return (found, warnings);
+    };
+    let blob = match repo.find_blob(oid) {
+        Ok(b) => b,
+        Err(e) => {
+            warn(
+                &mut warnings,
+                path,
+                format!("blob {} missing or corrupt: {}", short(oid), e.message()),
+            );
+            return (found, warnings);
+        }
+    };
+    let size = blob.size() as u64;
+    for rule in engine.path_matches(path, size) {
+        let r = &engine.rules()[rule];
+        let content = blob.content();
+        let limit = r.max_size.unwrap_or(1 << 20).min(content.len() as u64) as usize;
+        let m = RawMatch {
+            rule,
+            secret: crate::secret::Secret::new(&content[..limit]),
+            start: 0,
+            end: 0,
+            anchor: 0,
+            severity: r.severity,
+            confidence: r.confidence,
+            token: None,
+            doc_example: None,
+            allowed: None,
+        };
+        let loc = locate_in(path, &[], &m);
+        found.push((oid, m, loc));
+    }
+    if size > opts.max_blob_size {
+        counters.too_large_inc();
+        warn(
+            &mut warnings,
+            path,
+            format!(
+                "blob {}: {size} bytes is over the blob size limit; not scanned",
+                short(oid)
+            ),
+        );
+        return (found, warnings);
+    }
+    let content = blob.content();
+    if memchr::memchr(0, &content[..content.len().min(SNIFF_LEN)]).is_some() {
+        counters.binary_inc();
+        return (found, warnings);
+    }
+    counters.files.fetch_add(1, Ordering::Relaxed);
+    counters.bytes.fetch_add(size, Ordering::Relaxed);
+    for m in engine.scan(content, Some(path)) {
+        let loc = locate_in(path, content, &m);
+        found.push((oid, m, loc));
+    }
+    counters
+        .matches
+        .fetch_add(found.len() as u64, Ordering::Relaxed);
+    (found, warnings)
 }
 
 /// Facts about one commit, kept for attribution.
