@@ -423,13 +423,7 @@ fn staged_scans_see_only_what_the_commit_adds() {
         mint("echo hello\nX=1\nPALMETTO_API_KEY={{alnum 40}}\n"),
     );
     r.git(&["add", "job.sh"]);
-    let out = tw()
-        .arg("scan")
-        .arg(r.path())
-        .args(["--staged", "--format", "json"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, v) = scan_json(r.path(), &["--staged"]);
     assert_eq!(rule_ids(&v), vec!["palmetto.api_key"]);
     assert_eq!(finding(&v, "palmetto.api_key")["locations"][0]["line"], 3);
     // A staged key file is caught by name even though it is binary.
@@ -437,13 +431,7 @@ fn staged_scans_see_only_what_the_commit_adds() {
     key[0] = 0;
     write(r.path(), "etc/munge.key", key);
     r.git(&["add", "etc/munge.key"]);
-    let out = tw()
-        .arg("scan")
-        .arg(r.path())
-        .args(["--staged", "--format", "json"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, v) = scan_json(r.path(), &["--staged"]);
     assert!(
         rule_ids(&v).contains(&"munge.key_file".to_string()),
         "{v:#}"

@@ -20,6 +20,9 @@ thread_local! {
     static LOWERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// How much of a file a file rule without `max_size` takes as its secret.
+pub const FILE_SECRET_LIMIT: u64 = 1 << 20;
+
 /// The marker that suppresses a finding on its line or the line below.
 pub const ALLOW_MARKER: &str = "tokenwarden:allow";
 
@@ -261,6 +264,28 @@ impl Engine {
                     && r.max_size.is_none_or(|m| size <= m)
             })
             .collect()
+    }
+
+    /// The match of file rule `rule` on a file: the content, up to the rule's size limit
+    /// (1 MiB by default), is the secret, so copies of one key are one finding.
+    pub fn file_match(&self, rule: usize, content: &[u8]) -> RawMatch {
+        let r = &self.rules[rule];
+        let limit = r
+            .max_size
+            .unwrap_or(FILE_SECRET_LIMIT)
+            .min(content.len() as u64) as usize;
+        RawMatch {
+            rule,
+            secret: Secret::new(&content[..limit]),
+            start: 0,
+            end: 0,
+            anchor: 0,
+            severity: r.severity,
+            confidence: r.confidence,
+            token: None,
+            doc_example: None,
+            allowed: None,
+        }
     }
 
     /// True if a content rule with a `path` restriction applies to this path (or has none).

@@ -8,7 +8,7 @@
 //! [`Warning`] and the walk goes on.
 
 use super::{Stats, Warning};
-use crate::engine::{Engine, RawMatch};
+use crate::engine::{Engine, FILE_SECRET_LIMIT, RawMatch};
 use crate::finding::Location;
 use ignore::{WalkBuilder, WalkState, overrides::OverrideBuilder};
 use std::fs::File;
@@ -260,6 +260,11 @@ fn walk_warning(root: &Path, err: &ignore::Error, prefix_root: bool) -> Warning 
     }
 }
 
+/// True if the start of `content` holds a NUL byte, the sign of a binary file.
+pub fn looks_binary(content: &[u8]) -> bool {
+    memchr::memchr(0, &content[..content.len().min(SNIFF_LEN)]).is_some()
+}
+
 /// Reads until `buf` holds `want` bytes or the reader is exhausted. `read_to_end` grows the
 /// buffer without zero-filling it again and again (a naive `resize` to the chunk size would
 /// memset 16 MiB for every small file).
@@ -356,21 +361,10 @@ fn scan_file(
     let size = meta.len();
     if engine.has_path_rules() {
         for rule in engine.path_matches(rel, size) {
-            match read_key_file(path, engine.rules()[rule].max_size.unwrap_or(1 << 20)) {
+            let limit = engine.rules()[rule].max_size.unwrap_or(FILE_SECRET_LIMIT);
+            match read_key_file(path, limit) {
                 Ok(content) => {
-                    let r = &engine.rules()[rule];
-                    let m = RawMatch {
-                        rule,
-                        secret: crate::secret::Secret::new(&content),
-                        start: 0,
-                        end: 0,
-                        anchor: 0,
-                        severity: r.severity,
-                        confidence: r.confidence,
-                        token: None,
-                        doc_example: None,
-                        allowed: None,
-                    };
+                    let m = engine.file_match(rule, &content);
                     let loc = locate_in(rel, &[], &m);
                     out.matches.push((m, loc));
                 }
@@ -409,7 +403,7 @@ fn scan_file(
             );
         }
         if first {
-            if memchr::memchr(0, &buf[..buf.len().min(SNIFF_LEN)]).is_some() {
+            if looks_binary(buf) {
                 counters.binary.fetch_add(1, Ordering::Relaxed);
                 return;
             }

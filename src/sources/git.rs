@@ -13,7 +13,7 @@
 //! Damage is reported, never fatal: a missing tree or blob, a shallow boundary, a submodule or
 //! a blob over the size limit each become a [`Warning`] and the scan goes on.
 
-use super::fs::{SNIFF_LEN, ScanCounters, locate_in};
+use super::fs::{ScanCounters, locate_in, looks_binary};
 use super::{Stats, Warning};
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{GitProvenance, Location};
@@ -438,21 +438,7 @@ fn scan_one_blob(
     };
     let size = blob.size() as u64;
     for rule in engine.path_matches(path, size) {
-        let r = &engine.rules()[rule];
-        let content = blob.content();
-        let limit = r.max_size.unwrap_or(1 << 20).min(content.len() as u64) as usize;
-        let m = RawMatch {
-            rule,
-            secret: crate::secret::Secret::new(&content[..limit]),
-            start: 0,
-            end: 0,
-            anchor: 0,
-            severity: r.severity,
-            confidence: r.confidence,
-            token: None,
-            doc_example: None,
-            allowed: None,
-        };
+        let m = engine.file_match(rule, blob.content());
         let loc = locate_in(path, &[], &m);
         found.push((oid, m, loc));
     }
@@ -469,7 +455,7 @@ fn scan_one_blob(
         return (found, warnings);
     }
     let content = blob.content();
-    if memchr::memchr(0, &content[..content.len().min(SNIFF_LEN)]).is_some() {
+    if looks_binary(content) {
         counters.binary_inc();
         return (found, warnings);
     }
@@ -880,24 +866,11 @@ pub fn scan_staged(engine: &Engine, path: &Path) -> Result<GitOutput, GitError> 
         };
         let content = blob.content();
         for rule in engine.path_matches(&p, content.len() as u64) {
-            let r = &engine.rules()[rule];
-            let limit = r.max_size.unwrap_or(1 << 20).min(content.len() as u64) as usize;
-            let m = RawMatch {
-                rule,
-                secret: crate::secret::Secret::new(&content[..limit]),
-                start: 0,
-                end: 0,
-                anchor: 0,
-                severity: r.severity,
-                confidence: r.confidence,
-                token: None,
-                doc_example: None,
-                allowed: None,
-            };
+            let m = engine.file_match(rule, content);
             let loc = locate_in(&p, &[], &m);
             out.matches.push((m, loc));
         }
-        if memchr::memchr(0, &content[..content.len().min(SNIFF_LEN)]).is_some() {
+        if looks_binary(content) {
             counters.binary_inc();
             continue;
         }
