@@ -184,7 +184,7 @@ for tool in "${TOOLS[@]}"; do
         (cd "$WORK" && timeout -k 10 "$TOOL_TIMEOUT" /usr/bin/time -f '%e %M' -o "$WORK/$tool.$i.time" \
             "${cmd[@]}" "$CORPUS" >"$WORK/$tool.$i.out" 2>"$WORK/$tool.$i.err") || rc=$?
         if [[ " $(ok_codes "$tool") " != *" $rc "* ]]; then
-            failed="exit $rc$([[ $rc == 124 ]] && echo " (timed out after ${TOOL_TIMEOUT}s)") - see $WORK/$tool.$i.err"
+            failed="exit $rc$([[ $rc == 124 ]] && echo " (timed out after ${TOOL_TIMEOUT}s)" || true) - see $WORK/$tool.$i.err"
             break
         fi
         read -r secs kib < <(tail -1 "$WORK/$tool.$i.time")
