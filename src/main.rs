@@ -212,6 +212,9 @@ fn parse_date(s: &str) -> Result<i64, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Scans read each git object once; libgit2's object cache would only hold them (up to
+    // 256 MiB) for nothing. The pack's delta-base cache is separate and stays on.
+    git2::opts::enable_caching(false);
     let result = match cli.command {
         Command::Scan(args) => run_scan(*args),
         Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),

@@ -206,14 +206,14 @@ fn walk_commits(
     Ok(commits)
 }
 
-/// Every distinct blob in the commits' trees, each with the first path it was seen under.
-/// Each distinct tree is read once.
+/// Every distinct blob in the commits' trees, each with its discovery rank and the first path
+/// it was seen under. Each distinct tree is read once.
 fn reachable_blobs(
     repo: &Repository,
     commits: &[Oid],
     warnings: &mut Vec<Warning>,
-) -> (HashMap<Oid, String>, HashSet<Oid>) {
-    let mut blobs: HashMap<Oid, String> = HashMap::new();
+) -> (HashMap<Oid, (usize, String)>, HashSet<Oid>) {
+    let mut blobs: HashMap<Oid, (usize, String)> = HashMap::new();
     let mut seen_trees: HashSet<Oid> = HashSet::new();
     let mut submodules: BTreeSet<String> = BTreeSet::new();
     let mut stack: Vec<(Oid, String)> = Vec::new();
@@ -256,7 +256,8 @@ fn reachable_blobs(
                         stack.push((entry.id(), path));
                     }
                     Some(ObjectType::Blob) => {
-                        blobs.entry(entry.id()).or_insert(path);
+                        let seq = blobs.len();
+                        blobs.entry(entry.id()).or_insert((seq, path));
                     }
                     Some(ObjectType::Commit) => {
                         submodules.insert(path);
@@ -281,7 +282,7 @@ fn changed_blobs(
     repo: &Repository,
     commits: &[Oid],
     warnings: &mut Vec<Warning>,
-) -> HashMap<Oid, String> {
+) -> HashMap<Oid, (usize, String)> {
     let mut blobs = HashMap::new();
     for &c in commits {
         let result = (|| -> Result<(), git2::Error> {
@@ -307,7 +308,8 @@ fn changed_blobs(
                         .path()
                         .map(|p| p.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    blobs.entry(d.new_file().id()).or_insert(path);
+                    let seq = blobs.len();
+                    blobs.entry(d.new_file().id()).or_insert((seq, path));
                 }
             }
             Ok(())
@@ -326,7 +328,7 @@ fn changed_blobs(
 /// Blobs in the object database that no walked tree holds.
 fn unreachable_blobs(
     repo: &Repository,
-    known: &HashMap<Oid, String>,
+    known: &HashMap<Oid, (usize, String)>,
     warnings: &mut Vec<Warning>,
 ) -> Vec<Oid> {
     let mut all = Vec::new();
@@ -738,7 +740,7 @@ pub fn scan_history(
     }
     let commits = walk_commits(&repo, opts, &mut warnings)?;
     let ranged = opts.range.is_some() || opts.since.is_some() || opts.since_date.is_some();
-    let mut blobs: HashMap<Oid, String> = if ranged {
+    let mut blobs: HashMap<Oid, (usize, String)> = if ranged {
         changed_blobs(&repo, &commits, &mut warnings)
     } else {
         reachable_blobs(&repo, &commits, &mut warnings).0
@@ -748,12 +750,19 @@ pub fn scan_history(
     if opts.all_objects && !ranged {
         for oid in unreachable_blobs(&repo, &blobs, &mut warnings) {
             unreachable.insert(oid);
-            blobs.insert(oid, format!("(unreachable)/{oid}"));
+            let seq = blobs.len();
+            blobs.insert(oid, (seq, format!("(unreachable)/{oid}")));
         }
     }
-    let mut list: Vec<(Oid, String)> = blobs.into_iter().collect();
-    // A fixed order keeps reports and warnings reproducible.
-    list.sort_by_key(|(oid, _)| *oid);
+    // Discovery order (newest commits first, a tree's entries together) is close to the order
+    // git packs objects in, so delta bases are still in libgit2's cache when their deltas are
+    // read; random (object id) order made history scans markedly slower.
+    let mut ranked: Vec<(usize, Oid, String)> = blobs
+        .into_iter()
+        .map(|(oid, (seq, p))| (seq, oid, p))
+        .collect();
+    ranked.sort_unstable_by_key(|(seq, _, _)| *seq);
+    let list: Vec<(Oid, String)> = ranked.into_iter().map(|(_, oid, p)| (oid, p)).collect();
     let counters = opts.counters.clone().unwrap_or_default();
     let (found, mut blob_warnings) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
     warnings.append(&mut blob_warnings);
