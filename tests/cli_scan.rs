@@ -205,3 +205,26 @@ negative_examples = ["MYKEY=abcdefghij"]
             "FAIL mine.key: negative example was found",
         ));
 }
+
+#[test]
+fn a_user_rule_with_a_broken_regex_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "bad.toml",
+        "[[rule]]\nid = \"mine.bad\"\nname = \"x\"\nfacility = \"x\"\nseverity = \"low\"\nkeywords = [\"k\"]\npattern = 'k=(unclosed'\nremediation = \"x\"\n",
+    );
+    for sub in [&["scan"][..], &["rules", "check"][..]] {
+        tw().args(sub)
+            .arg("--rules")
+            .arg(dir.path().join("bad.toml"))
+            .arg(if sub[0] == "scan" {
+                dir.path().to_str().unwrap()
+            } else {
+                "--disable-rule=none"
+            })
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("rule `mine.bad`"));
+    }
+}

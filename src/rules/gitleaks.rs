@@ -141,7 +141,7 @@ pub fn import_gitleaks(
             examples: Vec::new(),
             negative_examples: Vec::new(),
         };
-        match set.push(rule) {
+        match super::compile_check(&rule).and_then(|()| set.push(rule)) {
             Ok(()) => {}
             Err(e) => notes.push(format!("{}: skipped: {e}", r.id)),
         }

@@ -370,21 +370,8 @@ impl RuleSet {
     }
 }
 
-fn invalid(rule: &Rule, message: impl Into<String>) -> RuleError {
-    RuleError::Invalid {
-        id: rule.id.clone(),
-        message: message.into(),
-    }
-}
-
-/// Checks one rule for consistency (regexes compile, a pattern or a path is given …).
-pub fn validate(rule: &Rule) -> Result<(), RuleError> {
-    if rule.id.is_empty() || rule.id.chars().any(|c| c.is_whitespace()) {
-        return Err(invalid(rule, "id must be non-empty and have no spaces"));
-    }
-    if rule.pattern.is_none() && rule.path.is_none() {
-        return Err(invalid(rule, "needs a `pattern` or a `path`"));
-    }
+/// Compiles a rule's regexes to check them (for rules from untrusted formats, at import).
+pub fn compile_check(rule: &Rule) -> Result<(), RuleError> {
     for (what, re) in [("pattern", &rule.pattern), ("path", &rule.path)] {
         if let Some(re) = re {
             regex::bytes::Regex::new(re).map_err(|e| invalid(rule, format!("{what}: {e}")))?;
@@ -393,6 +380,27 @@ pub fn validate(rule: &Rule) -> Result<(), RuleError> {
     for re in &rule.allow {
         regex::bytes::Regex::new(re).map_err(|e| invalid(rule, format!("allow: {e}")))?;
     }
+    Ok(())
+}
+
+fn invalid(rule: &Rule, message: impl Into<String>) -> RuleError {
+    RuleError::Invalid {
+        id: rule.id.clone(),
+        message: message.into(),
+    }
+}
+
+/// Checks one rule's structure (an id, a pattern or a path, keywords, context). Its regexes
+/// are compiled once, by [`crate::engine::Engine::new`], which names the rule on error; use
+/// [`compile_check`] where a bad regex must be caught at load time.
+pub fn validate(rule: &Rule) -> Result<(), RuleError> {
+    if rule.id.is_empty() || rule.id.chars().any(|c| c.is_whitespace()) {
+        return Err(invalid(rule, "id must be non-empty and have no spaces"));
+    }
+    if rule.pattern.is_none() && rule.path.is_none() {
+        return Err(invalid(rule, "needs a `pattern` or a `path`"));
+    }
+
     if rule.keywords.iter().any(|k| k.is_empty()) {
         return Err(invalid(rule, "empty keyword"));
     }
