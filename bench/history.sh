@@ -22,6 +22,8 @@
 #                   the floor and tokenwarden always run; peers left out still get a row
 #   PRECOMMIT_RUNS  timed `scan --staged` runs, default 20 (after one untimed warm-up)
 #   PRECOMMIT_PEERS 1 (default) also times the peers' staged scans; 0 = tokenwarden only
+#   HISTORY_REPO    benchmark this real repository (a clone of Spack, git, Slurm …) instead of
+#                   the synthetic one; the "planted found" column is then empty
 # Idempotent: everything is cached under BENCH_CACHE; reruns only build tokenwarden and time.
 # Writes bench/results-history.md and prints the same report to stdout.
 set -euo pipefail
@@ -363,20 +365,30 @@ with open(manifest_path, "w") as fh:
                "planted": manifest}, fh, indent=1)
 PYEOF
 
-HKEY="${debver}-${HISTORY_MB}mb-s${HISTORY_SEED}-g${GEN_VERSION}"
-HREPO="$CACHE/history/$HKEY.git"
-MANIFEST="$CACHE/history/$HKEY.planted.json"
-if [[ ! -f "$CACHE/history/$HKEY.done" ]]; then
-    log "building synthetic history $HREPO (${HISTORY_MB} MB of kernel files; a few minutes)"
-    rm -rf "$HREPO" "$HREPO.tmp"
-    git init -q --bare -b main "$HREPO.tmp"
-    timeout 3600 bash -o pipefail -c '
-        python3 "$1" "$2" "$3" "$4" "$5.raw" |
-        git -C "$6" fast-import --quiet --export-marks="$5.marks"' \
-        _ "$GEN" "$POOL" "$HISTORY_MB" "$HISTORY_SEED" "$MANIFEST" "$HREPO.tmp" \
-        >"$CACHE/logs/history-import.log" 2>&1 || { echo "fast-import failed (see $CACHE/logs/history-import.log)" >&2; exit 2; }
-    # Map the planted commits' marks to commit ids.
-    python3 - "$MANIFEST" <<'PYEOF'
+if [[ -n "${HISTORY_REPO:-}" ]]; then
+    # A real repository given by the user (a clone of Spack, git, Slurm …): benchmark it as is.
+    if [[ "$(git -C "$HISTORY_REPO" rev-parse --is-bare-repository)" == true ]]; then
+        HREPO=$(git -C "$HISTORY_REPO" rev-parse --absolute-git-dir)
+    else
+        HREPO=$(git -C "$HISTORY_REPO" rev-parse --show-toplevel)
+    fi
+    HKEY="real-$(printf %s "$HREPO" | sha1sum | cut -c1-12)"
+    MANIFEST=""
+else
+    HKEY="${debver}-${HISTORY_MB}mb-s${HISTORY_SEED}-g${GEN_VERSION}"
+    HREPO="$CACHE/history/$HKEY.git"
+    MANIFEST="$CACHE/history/$HKEY.planted.json"
+    if [[ ! -f "$CACHE/history/$HKEY.done" ]]; then
+        log "building synthetic history $HREPO (${HISTORY_MB} MB of kernel files; a few minutes)"
+        rm -rf "$HREPO" "$HREPO.tmp"
+        git init -q --bare -b main "$HREPO.tmp"
+        timeout 3600 bash -o pipefail -c '
+            python3 "$1" "$2" "$3" "$4" "$5.raw" |
+            git -C "$6" fast-import --quiet --export-marks="$5.marks"' \
+            _ "$GEN" "$POOL" "$HISTORY_MB" "$HISTORY_SEED" "$MANIFEST" "$HREPO.tmp" \
+            >"$CACHE/logs/history-import.log" 2>&1 || { echo "fast-import failed (see $CACHE/logs/history-import.log)" >&2; exit 2; }
+        # Map the planted commits' marks to commit ids.
+        python3 - "$MANIFEST" <<'PYEOF'
 import json, sys
 p = sys.argv[1]
 marks = dict(l.split() for l in open(p + ".marks"))
@@ -387,15 +399,16 @@ for s in d["planted"]:
             s[k] = marks[":%d" % s[k]]
 json.dump(d, open(p, "w"), indent=1)
 PYEOF
-    rm -f "$MANIFEST.raw" "$MANIFEST.marks"
-    # Pack it like a fetched repository (fast-import leaves a loosely-deltified pack).
-    log "git gc (repack)"
-    timeout 3600 git -C "$HREPO.tmp" gc --quiet --prune=now >>"$CACHE/logs/history-import.log" 2>&1 \
-        || { echo "git gc failed (see $CACHE/logs/history-import.log)" >&2; exit 2; }
-    mv "$HREPO.tmp" "$HREPO"
-    touch "$CACHE/history/$HKEY.done"
+        rm -f "$MANIFEST.raw" "$MANIFEST.marks"
+        # Pack it like a fetched repository (fast-import leaves a loosely-deltified pack).
+        log "git gc (repack)"
+        timeout 3600 git -C "$HREPO.tmp" gc --quiet --prune=now >>"$CACHE/logs/history-import.log" 2>&1 \
+            || { echo "git gc failed (see $CACHE/logs/history-import.log)" >&2; exit 2; }
+        mv "$HREPO.tmp" "$HREPO"
+        touch "$CACHE/history/$HKEY.done"
+    fi
 fi
-log "synthetic repo: $HREPO"
+log "repository: $HREPO"
 
 # Repository size (same denominator for every tool: bytes of all unique blobs).
 read -r BLOBS BLOB_BYTES OBJECTS < <(git -C "$HREPO" cat-file --batch-all-objects --batch-check='%(objecttype) %(objectsize)' \
@@ -405,10 +418,11 @@ MERGES=$(git -C "$HREPO" rev-list --all --merges --count)
 BRANCHES=$(git -C "$HREPO" for-each-ref refs/heads --format='%(refname:short)' | paste -sd, | sed 's/,/, /g')
 TAGS=$(git -C "$HREPO" for-each-ref refs/tags --format='%(refname:short)' | paste -sd, | sed 's/,/, /g')
 HEAD_ID=$(git -C "$HREPO" rev-parse HEAD)
-PACK_BYTES=$(du -sb "$HREPO/objects" | awk '{print $1}')
+PACK_BYTES=$(du -sb "$(git -C "$HREPO" rev-parse --absolute-git-dir)/objects" | awk '{print $1}')
 HEAD_BYTES=$(git -C "$HREPO" ls-tree -r -l HEAD | awk '{s+=$4} END{printf "%d", s}')
 HEAD_FILES=$(git -C "$HREPO" ls-tree -r HEAD | wc -l)
-FILES_PER_COMMIT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files_per_commit"])' "$MANIFEST")
+FILES_PER_COMMIT=""
+[[ -n "$MANIFEST" ]] && FILES_PER_COMMIT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files_per_commit"])' "$MANIFEST")
 
 # ---------------------------------------------------------------- tools
 declare -A BIN VERSION SKIP
@@ -476,7 +490,8 @@ if [[ -z "${SKIP[kingfisher]:-}" ]]; then
 fi
 
 # ---------------------------------------------------------------- timing
-PLANTED_FILES=$(python3 -c 'import json,sys; print(" ".join(s["file"].rsplit("/",1)[-1] for s in json.load(open(sys.argv[1]))["planted"]))' "$MANIFEST")
+PLANTED_FILES=""
+[[ -n "$MANIFEST" ]] && PLANTED_FILES=$(python3 -c 'import json,sys; print(" ".join(s["file"].rsplit("/",1)[-1] for s in json.load(open(sys.argv[1]))["planted"]))' "$MANIFEST")
 declare -A MEDIAN RSS FINDINGS NOTE PLANTED
 for tool in "${TOOLS[@]}"; do
     [[ -n "${SKIP[$tool]:-}" ]] && { log "SKIP $tool: ${SKIP[$tool]}"; continue; }
@@ -505,7 +520,7 @@ for tool in "${TOOLS[@]}"; do
     [[ -f "$WORK/$tool.report.json" ]] && report="$WORK/$tool.report.json"
     # Planted secrets found: which planted file names appear in the tool's report (best effort;
     # the three files hold nothing but the planted secret and its surroundings).
-    if [[ $tool != floor ]]; then
+    if [[ $tool != floor && -n "$PLANTED_FILES" ]]; then
         PLANTED[$tool]=$(python3 -c '
 import sys
 text = open(sys.argv[1], errors="replace").read()
@@ -555,10 +570,12 @@ if [[ ! -f "$SCRATCH.done" ]]; then
         || { echo "scratch clone failed (see $CACHE/logs/history-scratch.log)" >&2; exit 2; }
     touch "$SCRATCH.done"
 fi
-git -C "$SCRATCH" -c advice.detachedHead=false checkout -q --force main
+git -C "$SCRATCH" -c advice.detachedHead=false checkout -q --force --detach "$HEAD_ID"
 git -C "$SCRATCH" reset -q --hard "$HEAD_ID"
 git -C "$SCRATCH" clean -q -fdx
 mapfile -t STAGED_FILES < <(git -C "$SCRATCH" ls-files -- '*.c' | awk 'NR % 101 == 1' | head -10)
+# A real repository may have no C files: any 10 tracked files will do.
+((${#STAGED_FILES[@]} > 0)) || mapfile -t STAGED_FILES < <(git -C "$SCRATCH" ls-files | awk 'NR % 7 == 1' | head -10)
 for f in "${STAGED_FILES[@]}"; do printf '/* pre-commit benchmark edit */\nstatic int bench_unused;\n' >>"$SCRATCH/$f"; done
 git -C "$SCRATCH" add -- "${STAGED_FILES[@]}"
 STAGED_BYTES=$(cd "$SCRATCH" && cat -- "${STAGED_FILES[@]}" | wc -c)
@@ -601,7 +618,7 @@ row() {
         return
     fi
     awk -v t="$t" -v v="${VERSION[$t]}" -v s="${MEDIAN[$t]}" -v b="$BLOB_BYTES" -v k="${RSS[$t]}" -v tw="$TW" \
-        -v f="${FINDINGS[$t]}" -v p="${PLANTED[$t]}" -v n="${NOTE[$t]}" 'BEGIN{
+        -v f="${FINDINGS[$t]}" -v p="${PLANTED[$t]:-}" -v n="${NOTE[$t]}" 'BEGIN{
         mbs = (s > 0) ? sprintf("%.0f", b / 1e6 / s) : "n/a";
         ratio = (tw > 0) ? sprintf("%.2f", s / tw) : "n/a";
         printf "| %s | %s | %.2f | %s | %.0f | %s | %s | %s | %s |\n", t, v, s, mbs, k / 1024, ratio, f, p, n }'
@@ -632,10 +649,15 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores, $CPU, $(awk '/MemTotal/{printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
     echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END (the benchmark itself adds up to ~$(nproc); more means something else shared the CPU)"
+    if [[ -n "${HISTORY_REPO:-}" ]]; then
+    echo "- repository: **real**, \`$HREPO\` (HISTORY_REPO), HEAD \`$HEAD_ID\`"
+    else
     echo "- repository: **synthetic** history, because no real long-history repository is reachable from this machine (only package registries are). Built by \`bench/history.sh\` with \`git fast-import\` from ${HISTORY_MB} MB of files of the Linux kernel source (Debian package ${debver/_/ }), seed $HISTORY_SEED, generator v$GEN_VERSION: commits of $FILES_PER_COMMIT new files that also rewrite ~5 earlier files each (one line appended or changed), fixed authors and increasing dates, then \`git gc\`. Deterministic: HEAD is \`$HEAD_ID\` wherever the same package, HISTORY_MB and seed are used."
+    fi
     echo "- repository size: $COMMITS commits ($MERGES merges), branches: $BRANCHES; tags: $TAGS; $OBJECTS objects, **$BLOBS unique blobs, $BLOB_BYTES bytes** (MB/s denominator: sum of blob sizes from \`git cat-file --batch-all-objects --batch-check\`); HEAD tree $HEAD_FILES files / $HEAD_BYTES bytes; \`objects/\` $PACK_BYTES bytes on disk"
     echo "- runs per tool: $RUNS, every object read once before timing (warm page cache); median wall time and max peak RSS over the runs (\`/usr/bin/time -f '%e %M'\`)"
     echo
+    if [[ -n "$MANIFEST" ]]; then
     echo "Planted secrets (exactly 3; the \"planted found\" column counts which of their file names appear in a tool's report):"
     echo
     python3 -c '
@@ -647,6 +669,7 @@ for s in json.load(open(sys.argv[1]))["planted"]:
     where += "; at HEAD" if s["at_head"] else "; not at HEAD"
     print("- `%s`: %s (%s)" % (s["file"], s["rule"], where))' "$MANIFEST"
     echo
+    fi
     echo "| tool | version | median s | MB/s | peak RSS MiB | time vs tokenwarden | findings | planted found | what the count is |"
     echo "|---|---|---:|---:|---:|---:|---:|---|---|"
     for t in "${TOOLS[@]}"; do row "$t"; done

@@ -66,6 +66,25 @@ pub struct ScanResult {
     pub elapsed: Duration,
 }
 
+/// Gitignore-style matching of repository-relative paths against the exclude globs.
+fn exclude_matcher(excludes: &[String]) -> Result<Option<ignore::gitignore::Gitignore>, ScanError> {
+    if excludes.is_empty() {
+        return Ok(None);
+    }
+    let mut b = ignore::gitignore::GitignoreBuilder::new("");
+    for glob in excludes {
+        b.add_line(None, glob).map_err(|e| FsError::Exclude {
+            glob: glob.clone(),
+            message: e.to_string(),
+        })?;
+    }
+    let g = b.build().map_err(|e| FsError::Exclude {
+        glob: excludes.join(", "),
+        message: e.to_string(),
+    })?;
+    Ok(Some(g))
+}
+
 /// Scans the request's roots.
 pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError> {
     let started = Instant::now();
@@ -91,8 +110,20 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
             (out.matches, out.warnings, out.stats)
         }
     };
+    // Tree walks apply the excludes while walking; git sources apply them to each location,
+    // so a secret excluded at one path is still reported at another.
+    let excluded = match &req.target {
+        Target::Tree => None,
+        _ => exclude_matcher(&req.walk.excludes)?,
+    };
     let mut collector = Collector::new(req.fingerprinter.clone());
     for (m, loc) in matches {
+        if excluded
+            .as_ref()
+            .is_some_and(|g| g.matched_path_or_any_parents(&loc.path, false).is_ignore())
+        {
+            continue;
+        }
         collector.add(m, loc);
     }
     let (findings, suppressed) = collector.finish(engine.rules(), req.min_confidence);

@@ -583,3 +583,33 @@ fn worktrees_and_lfs_pointers() {
         "worktrees share the main repository's hooks"
     );
 }
+
+#[test]
+fn config_excludes_apply_to_history_per_location_and_blob_size_limits_warn() {
+    let r = Repo::new();
+    let key = mint("PALMETTO_API_KEY={{alnum 40}}\n");
+    r.commit_file("fixtures/sample.env", &key, "fixture");
+    r.commit_file(
+        ".tokenwarden.toml",
+        "[scan]\nexclude = [\"fixtures/**\"]\n",
+        "config",
+    );
+    let (code, v, _) = history(r.path(), &[]);
+    assert_eq!((code, findings(&v).len()), (0, 0), "{v:#}");
+    // The same secret at a path that is not excluded is still reported, there only.
+    r.commit_file("deploy/app.env", &key, "leak");
+    let (_, v, _) = history(r.path(), &[]);
+    let locs = finding(&v, "palmetto.api_key")["locations"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(locs.len(), 1, "{locs:#?}");
+    assert_eq!(locs[0]["path"], "deploy/app.env");
+    // A blob over the size limit is skipped with a warning, not silently.
+    r.commit_file("big.log", &"x".repeat(4096), "big");
+    let (_, _, stderr) = history(r.path(), &["--max-blob-size", "1K"]);
+    assert!(
+        stderr.contains("big.log") && stderr.contains("over the blob size limit"),
+        "{stderr}"
+    );
+}
