@@ -457,26 +457,9 @@ declare -A MEDIAN RSS FINDINGS NOTE PLANTED
 for tool in "${TOOLS[@]}"; do
     [[ -n "${SKIP[$tool]:-}" ]] && { log "SKIP $tool: ${SKIP[$tool]}"; continue; }
     declare -n cmd="cmd_$tool"
-    times=() rss_max=0 failed=""
-    for ((i = 1; i <= RUNS; i++)); do
-        log "$tool run $i/$RUNS"
-        rm -f "$WORK/$tool.report.json"
-        out="$WORK/$tool.$i.out"; [[ $tool == floor ]] && out=/dev/null
-        rc=0
-        (cd "$WORK" && timeout -k 10 "$TOOL_TIMEOUT" /usr/bin/time -f '%e %M' -o "$WORK/$tool.$i.time" \
-            "${cmd[@]}" >"$out" 2>"$WORK/$tool.$i.err") || rc=$?
-        if [[ " $(ok_codes "$tool") " != *" $rc "* ]]; then
-            failed="exit $rc$([[ $rc == 124 ]] && echo " (timed out after ${TOOL_TIMEOUT}s)" || true) - see $WORK/$tool.$i.err"
-            break
-        fi
-        read -r secs kib < <(tail -1 "$WORK/$tool.$i.time")
-        times+=("$secs")
-        ((kib > rss_max)) && rss_max=$kib
-    done
+    discard=0; [[ $tool == floor ]] && discard=1
+    time_tool "$tool" "$discard" "${cmd[@]}" || { unset -n cmd; continue; }
     unset -n cmd
-    if [[ -n "$failed" ]]; then SKIP[$tool]="failed: $failed"; log "$tool ${SKIP[$tool]}"; continue; fi
-    MEDIAN[$tool]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}')
-    RSS[$tool]=$rss_max
     report="$WORK/$tool.$RUNS.out"
     [[ -f "$WORK/$tool.report.json" ]] && report="$WORK/$tool.report.json"
     # Planted secrets found: which planted file names appear in the tool's report (best effort;

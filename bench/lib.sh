@@ -59,3 +59,32 @@ build_tokenwarden() {
     BIN[tokenwarden]="${CARGO_TARGET_DIR:-$REPO/target}/release/tokenwarden"
     VERSION[tokenwarden]="$("${BIN[tokenwarden]}" --version | awk '{print $2}') ($(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$REPO" && git diff --quiet HEAD -- src rules Cargo.toml 2>/dev/null || echo '+dirty'))"
 }
+
+# time_tool TOOL DISCARD CMD...: run CMD RUNS times in $WORK under timeout and /usr/bin/time,
+# stdout to $WORK/TOOL.N.out (to /dev/null when DISCARD=1), stderr to $WORK/TOOL.N.err. Sets
+# MEDIAN[TOOL] (median wall seconds) and RSS[TOOL] (largest peak RSS, KiB); on a run whose exit
+# code is not in `ok_codes TOOL` (defined by the caller), sets SKIP[TOOL] and returns 1.
+time_tool() {
+    local tool=$1 discard=$2 i rc out secs kib rss_max=0
+    local -a times=()
+    shift 2
+    for ((i = 1; i <= RUNS; i++)); do
+        log "$tool run $i/$RUNS"
+        rm -f "$WORK/$tool.report.json"
+        out="$WORK/$tool.$i.out"
+        [[ $discard == 1 ]] && out=/dev/null
+        rc=0
+        (cd "$WORK" && timeout -k 10 "$TOOL_TIMEOUT" /usr/bin/time -f '%e %M' -o "$WORK/$tool.$i.time" \
+            "$@" >"$out" 2>"$WORK/$tool.$i.err") || rc=$?
+        if [[ " $(ok_codes "$tool") " != *" $rc "* ]]; then
+            SKIP[$tool]="failed: exit $rc$([[ $rc == 124 ]] && echo " (timed out after ${TOOL_TIMEOUT}s)" || true) - see $WORK/$tool.$i.err"
+            log "$tool ${SKIP[$tool]}"
+            return 1
+        fi
+        read -r secs kib < <(tail -1 "$WORK/$tool.$i.time")
+        times+=("$secs")
+        ((kib > rss_max)) && rss_max=$kib
+    done
+    MEDIAN[$tool]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}')
+    RSS[$tool]=$rss_max
+}
