@@ -215,6 +215,9 @@ fn main() -> ExitCode {
     // Scans read each git object once; libgit2's object cache would only hold them (up to
     // 256 MiB) for nothing. The pack's delta-base cache is separate and stays on.
     git2::opts::enable_caching(false);
+    // libgit2 re-hashes every object it reads (SHA-1 with collision detection), which `git
+    // cat-file` does not; a scanner reads, it does not trust content for integrity, so skip it.
+    git2::opts::strict_hash_verification(false);
     let result = match cli.command {
         Command::Scan(args) => run_scan(*args),
         Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),

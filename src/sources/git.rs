@@ -483,11 +483,10 @@ struct CommitMeta {
     summary: String,
 }
 
-fn meta(repo: &Repository, id: Oid) -> Option<CommitMeta> {
-    let c = repo.find_commit(id).ok()?;
+fn meta_of(c: &git2::Commit<'_>) -> CommitMeta {
     let author = c.author();
-    Some(CommitMeta {
-        id,
+    CommitMeta {
+        id: c.id(),
         author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
         email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
         time: c.time().seconds(),
@@ -495,7 +494,7 @@ fn meta(repo: &Repository, id: Oid) -> Option<CommitMeta> {
             .summary_bytes()
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .unwrap_or_default(),
-    })
+    }
 }
 
 /// For each tree, the matched blobs it holds (recursively) with their paths inside it.
@@ -503,6 +502,8 @@ struct TreeIndex<'r> {
     repo: &'r Repository,
     matched: &'r HashSet<Oid>,
     memo: HashMap<Oid, Rc<Vec<(Oid, String)>>>,
+    /// Commit → root tree, so each commit is parsed once however often it is a parent.
+    trees: HashMap<Oid, Oid>,
 }
 
 impl TreeIndex<'_> {
@@ -540,10 +541,17 @@ impl TreeIndex<'_> {
     }
 
     fn commit_contents(&mut self, commit: Oid) -> Rc<Vec<(Oid, String)>> {
-        match self.repo.find_commit(commit) {
-            Ok(c) => self.contents(c.tree_id()),
-            Err(_) => Rc::new(Vec::new()),
-        }
+        let tree = match self.trees.get(&commit) {
+            Some(t) => *t,
+            None => match self.repo.find_commit(commit) {
+                Ok(c) => {
+                    self.trees.insert(commit, c.tree_id());
+                    c.tree_id()
+                }
+                Err(_) => return Rc::new(Vec::new()),
+            },
+        };
+        self.contents(tree)
     }
 }
 
@@ -557,6 +565,7 @@ fn attribute(
         repo,
         matched,
         memo: HashMap::new(),
+        trees: HashMap::new(),
     };
     // Per blob: introducing (commit, path) pairs, and per path the oldest commit holding it.
     let mut introduced: HashMap<Oid, Vec<(Oid, String)>> = HashMap::new();
@@ -564,18 +573,19 @@ fn attribute(
     let mut holders: HashMap<Oid, u64> = HashMap::new();
     let mut metas: HashMap<Oid, CommitMeta> = HashMap::new();
     for &c in commits {
-        let here = index.commit_contents(c);
-        if here.is_empty() {
-            continue;
-        }
         let Ok(commit) = repo.find_commit(c) else {
             continue;
         };
+        index.trees.insert(c, commit.tree_id());
+        let here = index.contents(commit.tree_id());
+        if here.is_empty() {
+            continue;
+        }
         let mut in_parents: HashSet<Oid> = HashSet::new();
         for p in commit.parent_ids() {
             in_parents.extend(index.commit_contents(p).iter().map(|(b, _)| *b));
         }
-        let Some(m) = meta(repo, c) else { continue };
+        let m = meta_of(&commit);
         let mut counted = HashSet::new();
         for (blob, path) in here.iter() {
             if counted.insert(*blob) {
