@@ -553,7 +553,6 @@ done
 git -C "$SCRATCH" reset -q --hard "$HEAD_ID"
 
 # ---------------------------------------------------------------- report
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 TW=${MEDIAN[tokenwarden]:-}
 row() {
     local t=$1
@@ -586,13 +585,8 @@ ratio_lines() {
     echo "- gitleaks time / tokenwarden time: **${gl:-n/a}** (target: at least 5)"
     echo "- tokenwarden peak RSS below every peer's that ran: **$rss**"
 }
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 {
-    echo "# tokenwarden git-history benchmark"
-    echo
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "- machine: $(nproc) cores, $CPU, $(awk '/MemTotal/{printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
-    echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END (the benchmark itself adds up to ~$(nproc); more means something else shared the CPU)"
+    report_header "tokenwarden git-history benchmark"
     if [[ -n "${HISTORY_REPO:-}" ]]; then
     echo "- repository: **real**, \`$HREPO\` (HISTORY_REPO), HEAD \`$HEAD_ID\`"
     else

@@ -88,3 +88,16 @@ time_tool() {
     MEDIAN[$tool]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}')
     RSS[$tool]=$rss_max
 }
+
+# report_header TITLE: the heading and machine lines every results file starts with. Expects
+# LOAD_START (read at start-up) and reads the end-of-run load itself.
+report_header() {
+    local cpu load_end
+    cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+    load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+    echo "# $1"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) cores, $cpu, $(awk '/MemTotal/{printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
+    echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $load_end (the benchmark itself adds up to ~$(nproc); more means something else shared the CPU)"
+}

@@ -166,7 +166,6 @@ print(d["blobs_scanned"], "blobs /", d["bytes_scanned"], "B scanned,", d["rules_
 done
 
 # ---------------------------------------------------------------- report
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 TW=${MEDIAN[tokenwarden]:-}
 row() {
     local t=$1
@@ -188,13 +187,8 @@ ratio_line() {
     echo "- tokenwarden time / rg time: **${r:-n/a}** (target: at most 2.00)"
     echo "- tokenwarden throughput / Kingfisher throughput: **${k:-n/a}x** (target: at least 3x)"
 }
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 {
-    echo "# tokenwarden directory-scan benchmark"
-    echo
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "- machine: $(nproc) cores, $CPU, $(awk '/MemTotal/{printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
-    echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END (the benchmark itself adds up to ~$(nproc); more means something else shared the CPU)"
+    report_header "tokenwarden directory-scan benchmark"
     echo "- corpus: $CORPUS_DESC"
     echo "- corpus size: $CORPUS_BYTES bytes in $CORPUS_FILES regular files (sum of file sizes; \`du -sb\` says $DU_SB incl. directory entries); MB/s = corpus bytes / 10^6 / median seconds"
     echo "- runs per tool: $RUNS, page cache warmed once before timing; median wall time and max peak RSS over the runs (\`/usr/bin/time -f '%e %M'\`)"
