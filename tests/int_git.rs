@@ -613,3 +613,41 @@ fn config_excludes_apply_to_history_per_location_and_blob_size_limits_warn() {
         "{stderr}"
     );
 }
+
+/// The history is walked in parallel shares of contiguous commits that meet at their
+/// boundaries; whatever the number of threads, every secret is reported once, with the same
+/// introducer, holders and paths.
+#[test]
+fn thread_count_does_not_change_history_findings() {
+    let r = Repo::new();
+    let tok = token();
+    r.commit_file("README.md", "hello\n", "initial");
+    let intro_commit = r.commit_file("etc/slurm.env", &format!("SLURM_JWT={tok}\n"), "add env");
+    for i in 0..12 {
+        r.commit_file(&format!("src/f{}.txt", i % 3), &format!("v{i}\n"), "work");
+    }
+    r.git(&["mv", "etc/slurm.env", "etc/moved.env"]);
+    r.git(&["commit", "-q", "-m", "move"]);
+    for i in 0..5 {
+        r.commit_file("src/g.txt", &format!("w{i}\n"), "more work");
+    }
+    let strip = |mut v: Value| {
+        v["stats"] = Value::Null;
+        v["summary"]["elapsed_ms"] = Value::Null;
+        v
+    };
+    let (code, one, _) = history(r.path(), &["--threads", "1"]);
+    assert_eq!(code, 1);
+    let f = finding(&one, "slurm.jwt");
+    assert_eq!(intro(f)["commit"], intro_commit.as_str());
+    assert_eq!(intro(f)["commits_holding"], 19, "{f:#}");
+    for threads in ["2", "3", "4"] {
+        let (code, v, _) = history(r.path(), &["--threads", threads]);
+        assert_eq!(code, 1);
+        assert_eq!(
+            strip(v),
+            strip(one.clone()),
+            "--threads {threads} changed the findings"
+        );
+    }
+}

@@ -19,9 +19,9 @@ use crate::engine::{Engine, RawMatch};
 use crate::finding::{GitProvenance, Location};
 use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Sort};
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -206,84 +206,285 @@ fn walk_commits(
     Ok(commits)
 }
 
-/// Every distinct blob in the commits' trees, each with its discovery rank and the first path
-/// it was seen under. Each distinct tree is read once.
-fn reachable_blobs(
+/// A walked commit: what attribution needs, so no commit is parsed twice.
+struct WalkedCommit {
+    id: Oid,
+    tree: Oid,
+    parents: Vec<Oid>,
+}
+
+/// Reads each commit's root tree and parents; unreadable commits become warnings.
+fn read_commits(
     repo: &Repository,
     commits: &[Oid],
     warnings: &mut Vec<Warning>,
-) -> (HashMap<Oid, (usize, String)>, HashSet<Oid>) {
-    let mut blobs: HashMap<Oid, (usize, String)> = HashMap::new();
-    let mut seen_trees: HashSet<Oid> = HashSet::new();
-    let mut submodules: BTreeSet<String> = BTreeSet::new();
-    let mut stack: Vec<(Oid, String)> = Vec::new();
+) -> Vec<WalkedCommit> {
+    let mut out = Vec::with_capacity(commits.len());
     for &c in commits {
-        let tree_id = match repo.find_commit(c) {
-            Ok(commit) => commit.tree_id(),
-            Err(e) => {
-                warn(
-                    warnings,
-                    "",
-                    format!("commit {}: {}", short(c), e.message()),
-                );
+        match repo.find_commit(c) {
+            Ok(commit) => out.push(WalkedCommit {
+                id: c,
+                tree: commit.tree_id(),
+                parents: commit.parent_ids().collect(),
+            }),
+            Err(e) => warn(
+                warnings,
+                "",
+                format!("commit {}: {}", short(c), e.message()),
+            ),
+        }
+    }
+    out
+}
+
+/// A blob's discovery rank and the first path it was seen under.
+type BlobMap = FxHashMap<Oid, (usize, String)>;
+
+/// The matched blobs a tree holds (recursively), with their paths inside it.
+type Held = Arc<Vec<(Oid, String)>>;
+
+/// A tree being read by [`TreeWalker`]: its entries so far and what they hold.
+struct Frame<'r> {
+    tree: git2::Tree<'r>,
+    id: Oid,
+    /// Its name in the parent tree.
+    name: String,
+    /// Its path from the root.
+    path: String,
+    next: usize,
+    held: Vec<(Oid, String)>,
+}
+
+/// Reads trees depth first, each distinct tree once, and records for every tree that holds a
+/// matched blob what it holds, so that attribution needs no second pass over the trees. The
+/// stack lives on the heap: a hostile repository's nesting depth cannot overflow the thread's
+/// stack, and a tree that (in a corrupt object database) contains itself is read once.
+struct TreeWalker<'r> {
+    repo: &'r Repository,
+    seen: FxHashSet<Oid>,
+    held: FxHashMap<Oid, Held>,
+    empty: Held,
+    submodules: BTreeSet<String>,
+}
+
+impl<'r> TreeWalker<'r> {
+    fn new(repo: &'r Repository) -> Self {
+        TreeWalker {
+            repo,
+            seen: FxHashSet::default(),
+            held: FxHashMap::default(),
+            empty: Arc::new(Vec::new()),
+            submodules: BTreeSet::new(),
+        }
+    }
+
+    /// What `tree` holds, as far as walked so far (nothing if not walked).
+    fn known(&self, tree: Oid) -> Held {
+        self.held.get(&tree).unwrap_or(&self.empty).clone()
+    }
+
+    /// Walks `root` unless already walked. `blob(id, parent_path, name)` is called for every
+    /// blob entry of every tree read and says whether that blob matched.
+    fn walk(
+        &mut self,
+        root: Oid,
+        warnings: &mut Vec<Warning>,
+        mut blob: impl FnMut(Oid, &str, &[u8]) -> bool,
+    ) -> Held {
+        if !self.seen.insert(root) {
+            return self.known(root);
+        }
+        let mut stack: Vec<Frame<'r>> = Vec::new();
+        self.open(&mut stack, root, String::new(), String::new(), warnings);
+        while let Some(top) = stack.last_mut() {
+            // `Some(entry's subtree to descend into, if new)` while entries are left; acted on
+            // once the entry's borrow of `top` has ended.
+            let mut descend = None;
+            match top.tree.get(top.next) {
+                None => {}
+                Some(entry) => {
+                    top.next += 1;
+                    let mut sub = None;
+                    let id = entry.id();
+                    match entry.kind() {
+                        // The guard runs once per blob entry: it scans or looks up the blob.
+                        Some(ObjectType::Blob) if blob(id, &top.path, entry.name_bytes()) => {
+                            let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
+                            top.held.push((id, name));
+                        }
+                        Some(ObjectType::Tree) => {
+                            let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
+                            if self.seen.insert(id) {
+                                let path = join(&top.path, &name);
+                                sub = Some((id, name, path));
+                            } else if let Some(sub) = self.held.get(&id) {
+                                top.held
+                                    .extend(sub.iter().map(|(b, p)| (*b, format!("{name}/{p}"))));
+                            }
+                        }
+                        Some(ObjectType::Commit) => {
+                            let name = String::from_utf8_lossy(entry.name_bytes());
+                            self.submodules.insert(join(&top.path, &name));
+                        }
+                        _ => {}
+                    }
+                    descend = Some(sub);
+                }
+            }
+            if let Some(next) = descend {
+                if let Some((id, name, path)) = next {
+                    self.open(&mut stack, id, name, path, warnings);
+                }
                 continue;
             }
-        };
-        if seen_trees.insert(tree_id) {
-            stack.push((tree_id, String::new()));
-        }
-        while let Some((tid, prefix)) = stack.pop() {
-            let tree = match repo.find_tree(tid) {
-                Ok(t) => t,
-                Err(e) => {
-                    warn(
-                        warnings,
-                        prefix.clone(),
-                        format!("tree {} missing or corrupt: {}", short(tid), e.message()),
-                    );
-                    continue;
-                }
+            let Some(done) = stack.pop() else { break };
+            let held = if done.held.is_empty() {
+                self.empty.clone()
+            } else {
+                let h = Arc::new(done.held);
+                self.held.insert(done.id, h.clone());
+                h
             };
-            for entry in tree.iter() {
-                let name = String::from_utf8_lossy(entry.name_bytes());
-                let path = if prefix.is_empty() {
-                    name.into_owned()
-                } else {
-                    format!("{prefix}/{name}")
-                };
-                match entry.kind() {
-                    Some(ObjectType::Tree) if seen_trees.insert(entry.id()) => {
-                        stack.push((entry.id(), path));
-                    }
-                    Some(ObjectType::Blob) => {
-                        let seq = blobs.len();
-                        blobs.entry(entry.id()).or_insert((seq, path));
-                    }
-                    Some(ObjectType::Commit) => {
-                        submodules.insert(path);
-                    }
-                    _ => {}
-                }
+            match stack.last_mut() {
+                Some(parent) => parent
+                    .held
+                    .extend(held.iter().map(|(b, p)| (*b, format!("{}/{p}", done.name)))),
+                None => return held,
             }
         }
+        self.empty.clone()
     }
-    for s in submodules {
-        warn(
-            warnings,
-            s,
-            "submodule: its history is in another repository and was not scanned; scan it separately",
-        );
+
+    /// Pushes a frame for tree `id`; a missing or corrupt tree is a warning and holds nothing.
+    fn open(
+        &mut self,
+        stack: &mut Vec<Frame<'r>>,
+        id: Oid,
+        name: String,
+        path: String,
+        warnings: &mut Vec<Warning>,
+    ) {
+        match self.repo.find_tree(id) {
+            Ok(tree) => stack.push(Frame {
+                tree,
+                id,
+                name,
+                path,
+                next: 0,
+                held: Vec::new(),
+            }),
+            Err(e) => warn(
+                warnings,
+                path,
+                format!("tree {} missing or corrupt: {}", short(id), e.message()),
+            ),
+        }
     }
-    (blobs, seen_trees)
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+/// What one worker found in its share of the history.
+#[derive(Default)]
+struct Share {
+    commits: Vec<WalkedCommit>,
+    /// Every blob it read, and whether it matched.
+    blobs: FxHashMap<Oid, bool>,
+    found: Vec<(Oid, RawMatch, Location)>,
+    held: FxHashMap<Oid, Held>,
+    submodules: BTreeSet<String>,
+    warnings: Vec<Warning>,
+}
+
+/// Walks one contiguous share of the commits with its own repository handle: each distinct
+/// tree once, each blob scanned when first met, so that by the time a tree is finished it is
+/// known which matched blobs it holds. Shares meet only at their boundaries, where the
+/// trees and blobs of the snapshot they share are read by both.
+fn walk_share(
+    engine: &Engine,
+    repo_dir: &Path,
+    commits: &[Oid],
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> Share {
+    let mut share = Share::default();
+    let repo = match Repository::open(repo_dir) {
+        Ok(r) => r,
+        Err(e) => {
+            warn(
+                &mut share.warnings,
+                "",
+                format!(
+                    "cannot reopen the repository in a worker thread: {}",
+                    e.message()
+                ),
+            );
+            return share;
+        }
+    };
+    share.commits = read_commits(&repo, commits, &mut share.warnings);
+    let mut walker = TreeWalker::new(&repo);
+    let (blobs, found, warnings) = (&mut share.blobs, &mut share.found, &mut share.warnings);
+    let mut blob_warnings = Vec::new();
+    for c in &share.commits {
+        walker.walk(c.tree, warnings, |id, parent, name| {
+            if let Some(&m) = blobs.get(&id) {
+                return m;
+            }
+            let path = join(parent, &String::from_utf8_lossy(name));
+            let (mut f, mut w) = scan_one_blob(engine, Some(&repo), id, &path, opts, counters);
+            let matched = !f.is_empty();
+            found.append(&mut f);
+            blob_warnings.append(&mut w);
+            blobs.insert(id, matched);
+            matched
+        });
+    }
+    share.warnings.append(&mut blob_warnings);
+    share.held = std::mem::take(&mut walker.held);
+    share.submodules = std::mem::take(&mut walker.submodules);
+    share
+}
+
+/// The whole reachable history, walked and scanned in parallel shares of contiguous commits.
+fn walk_history(
+    engine: &Engine,
+    repo_dir: &Path,
+    commits: &[Oid],
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> Vec<Share> {
+    let work = || {
+        // One share per thread, at most four: libgit2 reads a pack's objects one at a time
+        // (a lock per pack file, shared by every handle), so more shares only add scanning
+        // in parallel with the reads, and every extra share re-reads one snapshot at its
+        // boundary.
+        let n = rayon::current_num_threads().clamp(1, 4);
+        let size = commits.len().div_ceil(n).max(1);
+        commits
+            .par_chunks(size)
+            .map(|chunk| walk_share(engine, repo_dir, chunk, opts, counters))
+            .collect::<Vec<Share>>()
+    };
+    if opts.threads > 0
+        && let Ok(pool) = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+    {
+        return pool.install(work);
+    }
+    work()
 }
 
 /// Blobs added or changed by each commit relative to its first parent (range modes).
-fn changed_blobs(
-    repo: &Repository,
-    commits: &[Oid],
-    warnings: &mut Vec<Warning>,
-) -> HashMap<Oid, (usize, String)> {
-    let mut blobs = HashMap::new();
+fn changed_blobs(repo: &Repository, commits: &[Oid], warnings: &mut Vec<Warning>) -> BlobMap {
+    let mut blobs = BlobMap::default();
     for &c in commits {
         let result = (|| -> Result<(), git2::Error> {
             let commit = repo.find_commit(c)?;
@@ -328,7 +529,7 @@ fn changed_blobs(
 /// Blobs in the object database that no walked tree holds.
 fn unreachable_blobs(
     repo: &Repository,
-    known: &HashMap<Oid, (usize, String)>,
+    known: impl Fn(&Oid) -> bool,
     warnings: &mut Vec<Warning>,
 ) -> Vec<Oid> {
     let mut all = Vec::new();
@@ -347,7 +548,7 @@ fn unreachable_blobs(
         warn(warnings, "", format!("listing objects: {}", e.message()));
     }
     for oid in ids {
-        if known.contains_key(&oid) {
+        if known(&oid) {
             continue;
         }
         if let Ok((_, ObjectType::Blob)) = odb.read_header(oid) {
@@ -497,96 +698,84 @@ fn meta_of(c: &git2::Commit<'_>) -> CommitMeta {
     }
 }
 
-/// For each tree, the matched blobs it holds (recursively) with their paths inside it.
-struct TreeIndex<'r> {
-    repo: &'r Repository,
-    matched: &'r HashSet<Oid>,
-    memo: HashMap<Oid, Rc<Vec<(Oid, String)>>>,
+/// Which matched blobs each commit's tree holds: from the history walk when it saw every
+/// tree (full history), else read on demand (ranges, where parents lie outside the range).
+struct Holdings<'r> {
+    walker: TreeWalker<'r>,
+    matched: &'r FxHashSet<Oid>,
     /// Commit → root tree, so each commit is parsed once however often it is a parent.
-    trees: HashMap<Oid, Oid>,
+    trees: FxHashMap<Oid, Oid>,
+    /// Whether trees the walk did not see may be read.
+    read: bool,
 }
 
-impl TreeIndex<'_> {
-    fn contents(&mut self, tree_id: Oid) -> Rc<Vec<(Oid, String)>> {
-        if let Some(v) = self.memo.get(&tree_id) {
-            return v.clone();
+impl Holdings<'_> {
+    fn tree(&mut self, tree: Oid) -> Held {
+        if !self.read {
+            return self.walker.known(tree);
         }
-        let mut out = Vec::new();
-        if let Ok(tree) = self.repo.find_tree(tree_id) {
-            let entries: Vec<(Option<ObjectType>, Oid, String)> = tree
-                .iter()
-                .map(|e| {
-                    (
-                        e.kind(),
-                        e.id(),
-                        String::from_utf8_lossy(e.name_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            for (kind, id, name) in entries {
-                match kind {
-                    Some(ObjectType::Blob) if self.matched.contains(&id) => out.push((id, name)),
-                    Some(ObjectType::Tree) => {
-                        for (b, p) in self.contents(id).iter() {
-                            out.push((*b, format!("{name}/{p}")));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let rc = Rc::new(out);
-        self.memo.insert(tree_id, rc.clone());
-        rc
+        let matched = self.matched;
+        // Damage was reported by the scan already.
+        let mut ignored = Vec::new();
+        self.walker
+            .walk(tree, &mut ignored, |id, _, _| matched.contains(&id))
     }
 
-    fn commit_contents(&mut self, commit: Oid) -> Rc<Vec<(Oid, String)>> {
+    fn commit(&mut self, commit: Oid) -> Held {
         let tree = match self.trees.get(&commit) {
             Some(t) => *t,
-            None => match self.repo.find_commit(commit) {
+            None if self.read => match self.walker.repo.find_commit(commit) {
                 Ok(c) => {
                     self.trees.insert(commit, c.tree_id());
                     c.tree_id()
                 }
-                Err(_) => return Rc::new(Vec::new()),
+                Err(_) => return self.walker.empty.clone(),
             },
+            None => return self.walker.empty.clone(),
         };
-        self.contents(tree)
+        self.tree(tree)
     }
 }
 
-/// Where each matched blob lives in history.
+/// Where each matched blob lives in history. `held` is what the history walk recorded, when
+/// it walked every commit's tree; without it trees are read.
 fn attribute(
     repo: &Repository,
-    commits: &[Oid],
-    matched: &HashSet<Oid>,
-) -> HashMap<Oid, Vec<GitProvenance>> {
-    let mut index = TreeIndex {
-        repo,
+    commits: &[WalkedCommit],
+    matched: &FxHashSet<Oid>,
+    held: Option<FxHashMap<Oid, Held>>,
+) -> FxHashMap<Oid, Vec<GitProvenance>> {
+    let mut walker = TreeWalker::new(repo);
+    let read = held.is_none();
+    if let Some(h) = held {
+        walker.held = h;
+    }
+    let mut index = Holdings {
+        walker,
         matched,
-        memo: HashMap::new(),
-        trees: HashMap::new(),
+        trees: commits.iter().map(|c| (c.id, c.tree)).collect(),
+        read,
     };
     // Per blob: introducing (commit, path) pairs, and per path the oldest commit holding it.
-    let mut introduced: HashMap<Oid, Vec<(Oid, String)>> = HashMap::new();
-    let mut by_path: HashMap<(Oid, String), (i64, Oid)> = HashMap::new();
-    let mut holders: HashMap<Oid, u64> = HashMap::new();
-    let mut metas: HashMap<Oid, CommitMeta> = HashMap::new();
-    for &c in commits {
-        let Ok(commit) = repo.find_commit(c) else {
-            continue;
-        };
-        index.trees.insert(c, commit.tree_id());
-        let here = index.contents(commit.tree_id());
+    let mut introduced: FxHashMap<Oid, Vec<(Oid, String)>> = FxHashMap::default();
+    let mut by_path: FxHashMap<(Oid, String), (i64, Oid)> = FxHashMap::default();
+    let mut holders: FxHashMap<Oid, u64> = FxHashMap::default();
+    let mut metas: FxHashMap<Oid, CommitMeta> = FxHashMap::default();
+    for wc in commits {
+        let c = wc.id;
+        let here = index.tree(wc.tree);
         if here.is_empty() {
             continue;
         }
-        let mut in_parents: HashSet<Oid> = HashSet::new();
-        for p in commit.parent_ids() {
-            in_parents.extend(index.commit_contents(p).iter().map(|(b, _)| *b));
+        let Ok(commit) = repo.find_commit(c) else {
+            continue;
+        };
+        let mut in_parents: FxHashSet<Oid> = FxHashSet::default();
+        for &p in &wc.parents {
+            in_parents.extend(index.commit(p).iter().map(|(b, _)| *b));
         }
         let m = meta_of(&commit);
-        let mut counted = HashSet::new();
+        let mut counted = FxHashSet::default();
         for (blob, path) in here.iter() {
             if counted.insert(*blob) {
                 *holders.entry(*blob).or_default() += 1;
@@ -601,13 +790,9 @@ fn attribute(
         }
         metas.insert(c, m);
     }
-    let head_blobs: HashSet<Oid> = match repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
-        Some(h) => index
-            .commit_contents(h.id())
-            .iter()
-            .map(|(b, _)| *b)
-            .collect(),
-        None => HashSet::new(),
+    let head_blobs: FxHashSet<Oid> = match repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
+        Some(h) => index.commit(h.id()).iter().map(|(b, _)| *b).collect(),
+        None => FxHashSet::default(),
     };
     let branches: Vec<(String, Oid)> = repo
         .branches(None)
@@ -627,10 +812,10 @@ fn attribute(
             .map(|(n, _)| n.clone())
             .collect()
     };
-    let mut out: HashMap<Oid, Vec<GitProvenance>> = HashMap::new();
+    let mut out: FxHashMap<Oid, Vec<GitProvenance>> = FxHashMap::default();
     for &blob in matched {
         let mut provs = Vec::new();
-        let mut covered_paths = HashSet::new();
+        let mut covered_paths = FxHashSet::default();
         let intro = introduced.remove(&blob).unwrap_or_default();
         for (c, path) in &intro {
             covered_paths.insert(path.clone());
@@ -676,7 +861,7 @@ fn provenance(
     path: &str,
     introduced: bool,
     blob: Oid,
-    head: &HashSet<Oid>,
+    head: &FxHashSet<Oid>,
     holders: Option<&u64>,
     branches: Vec<String>,
 ) -> GitProvenance {
@@ -750,42 +935,75 @@ pub fn scan_history(
     }
     let commits = walk_commits(&repo, opts, &mut warnings)?;
     let ranged = opts.range.is_some() || opts.since.is_some() || opts.since_date.is_some();
-    let mut blobs: HashMap<Oid, (usize, String)> = if ranged {
-        changed_blobs(&repo, &commits, &mut warnings)
-    } else {
-        reachable_blobs(&repo, &commits, &mut warnings).0
-    };
-    let reachable_count = blobs.len();
-    let mut unreachable = HashSet::new();
-    if opts.all_objects && !ranged {
-        for oid in unreachable_blobs(&repo, &blobs, &mut warnings) {
-            unreachable.insert(oid);
-            let seq = blobs.len();
-            blobs.insert(oid, (seq, format!("(unreachable)/{oid}")));
-        }
-    }
-    // Discovery order (newest commits first, a tree's entries together) is close to the order
-    // git packs objects in, so delta bases are still in libgit2's cache when their deltas are
-    // read; random (object id) order made history scans markedly slower.
-    let mut ranked: Vec<(usize, Oid, String)> = blobs
-        .into_iter()
-        .map(|(oid, (seq, p))| (seq, oid, p))
-        .collect();
-    ranked.sort_unstable_by_key(|(seq, _, _)| *seq);
-    let list: Vec<(Oid, String)> = ranked.into_iter().map(|(_, oid, p)| (oid, p)).collect();
     let counters = opts.counters.clone().unwrap_or_default();
-    let (found, mut blob_warnings) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
-    warnings.append(&mut blob_warnings);
-    let matched: HashSet<Oid> = found
+    let mut unreachable = FxHashSet::default();
+    let (walked, mut found, held, blob_count) = if ranged {
+        let walked = read_commits(&repo, &commits, &mut warnings);
+        let blobs = changed_blobs(&repo, &commits, &mut warnings);
+        let count = blobs.len();
+        // Discovery order (newest commits first) is close to the order git packs objects
+        // in, so delta bases are still in libgit2's cache when their deltas are read.
+        let mut ranked: Vec<(usize, Oid, String)> = blobs
+            .into_iter()
+            .map(|(oid, (seq, p))| (seq, oid, p))
+            .collect();
+        ranked.sort_unstable_by_key(|(seq, _, _)| *seq);
+        let list: Vec<(Oid, String)> = ranked.into_iter().map(|(_, oid, p)| (oid, p)).collect();
+        let (found, mut w) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
+        warnings.append(&mut w);
+        (walked, found, None, count)
+    } else {
+        let mut walked = Vec::with_capacity(commits.len());
+        let mut blobs: FxHashMap<Oid, bool> = FxHashMap::default();
+        let mut held: FxHashMap<Oid, Held> = FxHashMap::default();
+        let mut submodules = BTreeSet::new();
+        let mut found = Vec::new();
+        for mut share in walk_history(engine, &repo_dir, &commits, opts, &counters) {
+            // A blob at a share boundary was scanned by both shares: keep the first's matches.
+            found.extend(
+                share
+                    .found
+                    .into_iter()
+                    .filter(|(b, _, _)| !blobs.contains_key(b)),
+            );
+            blobs.extend(share.blobs);
+            held.extend(share.held);
+            walked.append(&mut share.commits);
+            submodules.append(&mut share.submodules);
+            warnings.append(&mut share.warnings);
+        }
+        for s in submodules {
+            warn(
+                &mut warnings,
+                s,
+                "submodule: its history is in another repository and was not scanned; scan it separately",
+            );
+        }
+        if opts.all_objects {
+            let list: Vec<(Oid, String)> =
+                unreachable_blobs(&repo, |oid| blobs.contains_key(oid), &mut warnings)
+                    .into_iter()
+                    .map(|oid| (oid, format!("(unreachable)/{oid}")))
+                    .collect();
+            unreachable.extend(list.iter().map(|(oid, _)| *oid));
+            let (mut f, mut w) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
+            found.append(&mut f);
+            warnings.append(&mut w);
+        }
+        (walked, found, Some(held), blobs.len())
+    };
+    let matched: FxHashSet<Oid> = found
         .iter()
         .map(|(b, _, _)| *b)
         .filter(|b| !unreachable.contains(b))
         .collect();
     let provenance = if matched.is_empty() {
-        HashMap::new()
+        FxHashMap::default()
     } else {
-        attribute(&repo, &commits, &matched)
+        attribute(&repo, &walked, &matched, held)
     };
+    // Findings in discovery order whatever the thread timing.
+    found.sort_by(|a, b| (&a.2.path, a.2.byte_offset).cmp(&(&b.2.path, b.2.byte_offset)));
     let mut matches = Vec::new();
     for (blob, m, loc) in found {
         match provenance.get(&blob) {
@@ -813,7 +1031,7 @@ pub fn scan_history(
     warnings.dedup();
     let mut stats = counters.snapshot();
     stats.commits = commits.len() as u64;
-    stats.blobs = (reachable_count + unreachable.len()) as u64;
+    stats.blobs = (blob_count + unreachable.len()) as u64;
     Ok(GitOutput {
         matches,
         warnings,
