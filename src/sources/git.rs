@@ -14,6 +14,7 @@
 //! a blob over the size limit each become a [`Warning`] and the scan goes on.
 
 use super::fs::{ScanCounters, locate_in, looks_binary};
+use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
 use super::{Stats, Warning};
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{GitProvenance, Location};
@@ -244,15 +245,65 @@ type BlobMap = FxHashMap<Oid, (usize, String)>;
 type Held = Arc<Vec<(Oid, String)>>;
 
 /// A tree being read by [`TreeWalker`]: its entries so far and what they hold.
-struct Frame<'r> {
-    tree: git2::Tree<'r>,
+struct Frame {
+    data: Vec<u8>,
+    /// Where its next entry starts in `data`.
+    pos: usize,
     id: Oid,
     /// Its name in the parent tree.
     name: String,
     /// Its path from the root.
     path: String,
-    next: usize,
     held: Vec<(Oid, String)>,
+    prev: Prev,
+}
+
+/// The tree last walked at the same path, when it held no matched blob, and where its next
+/// entry starts. An entry identical to one of its entries holds nothing and is not looked up:
+/// on a Spack-like history those lookups were most of the walk's own time.
+#[derive(Default)]
+struct Prev {
+    data: Option<Vec<u8>>,
+    pos: usize,
+}
+
+impl Prev {
+    /// True if `raw` (the encoded `entry`) is also an entry of the previous tree. Both trees
+    /// are in git's order, so one merge pass serves the whole tree; in a corrupt tree the
+    /// pass loses step and only ever answers false.
+    fn unchanged(&mut self, raw: &[u8], entry: &TreeEntry<'_>) -> bool {
+        let Some(prev) = &self.data else {
+            return false;
+        };
+        while let Some(Ok((p, next))) = tree_entry(prev, self.pos) {
+            if &prev[self.pos..next] == raw {
+                self.pos = next;
+                return true;
+            }
+            match tree_order(&p, entry) {
+                // Gone from the new tree.
+                std::cmp::Ordering::Less => self.pos = next,
+                // Changed: consumed.
+                std::cmp::Ordering::Equal => {
+                    self.pos = next;
+                    return false;
+                }
+                // New: the previous entry may still come.
+                std::cmp::Ordering::Greater => return false,
+            }
+        }
+        false
+    }
+}
+
+/// Git's order of tree entries: by name, a tree's name as if it ended in `/`.
+fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
+    let slash =
+        |e: &TreeEntry<'_>| -> &'static [u8] { if e.kind == Kind::Tree { b"/" } else { b"" } };
+    a.name
+        .iter()
+        .chain(slash(a))
+        .cmp(b.name.iter().chain(slash(b)))
 }
 
 /// Reads trees depth first, each distinct tree once, and records for every tree that holds a
@@ -261,88 +312,110 @@ struct Frame<'r> {
 /// stack, and a tree that (in a corrupt object database) contains itself is read once.
 struct TreeWalker<'r> {
     repo: &'r Repository,
-    seen: FxHashSet<Oid>,
-    held: FxHashMap<Oid, Held>,
+    /// Opened on first use: attribution from a finished walk reads nothing.
+    objects: Option<Objects<'r>>,
+    seen: FxHashSet<Key>,
+    held: FxHashMap<Key, Held>,
     empty: Held,
     submodules: BTreeSet<String>,
+    /// Per path, the last tree walked there that held no matched blob.
+    last: FxHashMap<String, Vec<u8>>,
 }
 
 impl<'r> TreeWalker<'r> {
     fn new(repo: &'r Repository) -> Self {
         TreeWalker {
             repo,
+            objects: None,
             seen: FxHashSet::default(),
             held: FxHashMap::default(),
             empty: Arc::new(Vec::new()),
             submodules: BTreeSet::new(),
+            last: FxHashMap::default(),
         }
     }
 
     /// What `tree` holds, as far as walked so far (nothing if not walked).
     fn known(&self, tree: Oid) -> Held {
-        self.held.get(&tree).unwrap_or(&self.empty).clone()
+        self.held.get(&Key::of(tree)).unwrap_or(&self.empty).clone()
     }
 
-    /// Walks `root` unless already walked. `blob(id, parent_path, name)` is called for every
-    /// blob entry of every tree read and says whether that blob matched.
+    /// Walks `root` unless already walked. `blob(objects, id, parent_path, name)` is called
+    /// for every blob entry of every tree read and says whether that blob matched.
     fn walk(
         &mut self,
         root: Oid,
         warnings: &mut Vec<Warning>,
-        mut blob: impl FnMut(Oid, &str, &[u8]) -> bool,
+        mut blob: impl FnMut(&mut Objects<'r>, Key, &str, &[u8]) -> bool,
     ) -> Held {
-        if !self.seen.insert(root) {
+        if !self.seen.insert(Key::of(root)) {
             return self.known(root);
         }
-        let mut stack: Vec<Frame<'r>> = Vec::new();
-        self.open(&mut stack, root, String::new(), String::new(), warnings);
+        let repo = self.repo;
+        let objects = self.objects.get_or_insert_with(|| Objects::open(repo));
+        let last = &mut self.last;
+        let mut stack: Vec<Frame> = Vec::new();
+        open_tree(
+            objects,
+            last,
+            &mut stack,
+            root,
+            String::new(),
+            String::new(),
+            warnings,
+        );
         while let Some(top) = stack.last_mut() {
-            // `Some(entry's subtree to descend into, if new)` while entries are left; acted on
-            // once the entry's borrow of `top` has ended.
-            let mut descend = None;
-            match top.tree.get(top.next) {
-                None => {}
-                Some(entry) => {
-                    top.next += 1;
-                    let mut sub = None;
-                    let id = entry.id();
-                    match entry.kind() {
+            match tree_entry(&top.data, top.pos) {
+                Some(Ok((entry, next))) => {
+                    let raw = &top.data[top.pos..next];
+                    if top.prev.unchanged(raw, &entry) {
+                        top.pos = next;
+                        continue;
+                    }
+                    top.pos = next;
+                    match entry.kind {
                         // The guard runs once per blob entry: it scans or looks up the blob.
-                        Some(ObjectType::Blob) if blob(id, &top.path, entry.name_bytes()) => {
-                            let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
-                            top.held.push((id, name));
+                        Kind::Blob if blob(objects, entry.id, &top.path, entry.name) => {
+                            let name = String::from_utf8_lossy(entry.name).into_owned();
+                            top.held.push((entry.id.oid(), name));
                         }
-                        Some(ObjectType::Tree) => {
-                            let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
-                            if self.seen.insert(id) {
+                        Kind::Tree => {
+                            if self.seen.insert(entry.id) {
+                                let name = String::from_utf8_lossy(entry.name).into_owned();
                                 let path = join(&top.path, &name);
-                                sub = Some((id, name, path));
-                            } else if let Some(sub) = self.held.get(&id) {
+                                let id = entry.id.oid();
+                                open_tree(objects, last, &mut stack, id, name, path, warnings);
+                            } else if let Some(inner) = self.held.get(&entry.id) {
+                                let name = String::from_utf8_lossy(entry.name);
                                 top.held
-                                    .extend(sub.iter().map(|(b, p)| (*b, format!("{name}/{p}"))));
+                                    .extend(inner.iter().map(|(b, p)| (*b, format!("{name}/{p}"))));
                             }
                         }
-                        Some(ObjectType::Commit) => {
-                            let name = String::from_utf8_lossy(entry.name_bytes());
+                        Kind::Commit => {
+                            let name = String::from_utf8_lossy(entry.name);
                             self.submodules.insert(join(&top.path, &name));
                         }
                         _ => {}
                     }
-                    descend = Some(sub);
+                    continue;
                 }
-            }
-            if let Some(next) = descend {
-                if let Some((id, name, path)) = next {
-                    self.open(&mut stack, id, name, path, warnings);
-                }
-                continue;
+                Some(Err(())) => warn(
+                    warnings,
+                    top.path.clone(),
+                    format!(
+                        "tree {} is corrupt; the rest of it was not read",
+                        short(top.id)
+                    ),
+                ),
+                None => {}
             }
             let Some(done) = stack.pop() else { break };
             let held = if done.held.is_empty() {
+                last.insert(done.path, done.data);
                 self.empty.clone()
             } else {
                 let h = Arc::new(done.held);
-                self.held.insert(done.id, h.clone());
+                self.held.insert(Key::of(done.id), h.clone());
                 h
             };
             match stack.last_mut() {
@@ -354,31 +427,45 @@ impl<'r> TreeWalker<'r> {
         }
         self.empty.clone()
     }
+}
 
-    /// Pushes a frame for tree `id`; a missing or corrupt tree is a warning and holds nothing.
-    fn open(
-        &mut self,
-        stack: &mut Vec<Frame<'r>>,
-        id: Oid,
-        name: String,
-        path: String,
-        warnings: &mut Vec<Warning>,
-    ) {
-        match self.repo.find_tree(id) {
-            Ok(tree) => stack.push(Frame {
-                tree,
-                id,
-                name,
-                path,
-                next: 0,
-                held: Vec::new(),
-            }),
-            Err(e) => warn(
-                warnings,
-                path,
-                format!("tree {} missing or corrupt: {}", short(id), e.message()),
-            ),
-        }
+/// Pushes a frame for tree `id`; a missing or corrupt tree is a warning and holds nothing.
+fn open_tree(
+    objects: &mut Objects<'_>,
+    last: &mut FxHashMap<String, Vec<u8>>,
+    stack: &mut Vec<Frame>,
+    id: Oid,
+    name: String,
+    path: String,
+    warnings: &mut Vec<Warning>,
+) {
+    match objects.read(id, u64::MAX) {
+        Ok(RawObject {
+            kind: Kind::Tree,
+            data: Some(data),
+            ..
+        }) => stack.push(Frame {
+            data,
+            pos: 0,
+            id,
+            name,
+            prev: Prev {
+                data: last.remove(&path),
+                pos: 0,
+            },
+            path,
+            held: Vec::new(),
+        }),
+        Ok(_) => warn(
+            warnings,
+            path,
+            format!("tree {} is not a tree object", short(id)),
+        ),
+        Err(e) => warn(
+            warnings,
+            path,
+            format!("tree {} missing or corrupt: {e}", short(id)),
+        ),
     }
 }
 
@@ -395,9 +482,9 @@ fn join(prefix: &str, name: &str) -> String {
 struct Share {
     commits: Vec<WalkedCommit>,
     /// Every blob it read, and whether it matched.
-    blobs: FxHashMap<Oid, bool>,
+    blobs: FxHashMap<Key, bool>,
     found: Vec<(Oid, RawMatch, Location)>,
-    held: FxHashMap<Oid, Held>,
+    held: FxHashMap<Key, Held>,
     submodules: BTreeSet<String>,
     warnings: Vec<Warning>,
 }
@@ -433,18 +520,22 @@ fn walk_share(
     let (blobs, found, warnings) = (&mut share.blobs, &mut share.found, &mut share.warnings);
     let mut blob_warnings = Vec::new();
     for c in &share.commits {
-        walker.walk(c.tree, warnings, |id, parent, name| {
+        walker.walk(c.tree, warnings, |objects, id, parent, name| {
             if let Some(&m) = blobs.get(&id) {
                 return m;
             }
             let path = join(parent, &String::from_utf8_lossy(name));
-            let (mut f, mut w) = scan_one_blob(engine, Some(&repo), id, &path, opts, counters);
+            let (mut f, mut w) =
+                scan_walked_blob(engine, &repo, objects, id.oid(), &path, opts, counters);
             let matched = !f.is_empty();
             found.append(&mut f);
             blob_warnings.append(&mut w);
             blobs.insert(id, matched);
             matched
         });
+    }
+    if let Some(why) = walker.objects.as_ref().and_then(|o| o.fallback.clone()) {
+        warn(&mut blob_warnings, "", why);
     }
     share.warnings.append(&mut blob_warnings);
     share.held = std::mem::take(&mut walker.held);
@@ -461,10 +552,9 @@ fn walk_history(
     counters: &ScanCounters,
 ) -> Vec<Share> {
     let work = || {
-        // One share per thread, at most four: libgit2 reads a pack's objects one at a time
-        // (a lock per pack file, shared by every handle), so more shares only add scanning
-        // in parallel with the reads, and every extra share re-reads one snapshot at its
-        // boundary.
+        // One share per thread, at most four: every extra share re-reads one snapshot at its
+        // boundary, and libgit2 reads a pack's objects one at a time (a lock per pack file,
+        // shared by every handle), so with it more shares only add scanning in parallel.
         let n = rayon::current_num_threads().clamp(1, 4);
         let size = commits.len().div_ceil(n).max(1);
         commits
@@ -609,6 +699,47 @@ thread_local! {
     static WORKER_REPO: std::cell::RefCell<Option<(PathBuf, Repository)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Scans one blob met by the history walk, read through the walk's object reader. A blob over
+/// the size limit is not read unless a key-file rule wants its head.
+fn scan_walked_blob(
+    engine: &Engine,
+    repo: &Repository,
+    objects: &mut Objects<'_>,
+    oid: Oid,
+    path: &str,
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    match objects.read(oid, opts.max_blob_size) {
+        Ok(RawObject {
+            data: Some(data), ..
+        }) => scan_blob_content(engine, oid, path, &data, opts, counters),
+        Ok(RawObject { size, .. }) if engine.path_matches(path, size).is_empty() => {
+            counters.too_large_inc();
+            let mut warnings = Vec::new();
+            warn(
+                &mut warnings,
+                path,
+                format!(
+                    "blob {}: {size} bytes is over the blob size limit; not scanned",
+                    short(oid)
+                ),
+            );
+            (Vec::new(), warnings)
+        }
+        Ok(_) => scan_one_blob(engine, Some(repo), oid, path, opts, counters),
+        Err(e) => {
+            let mut warnings = Vec::new();
+            warn(
+                &mut warnings,
+                path,
+                format!("blob {} missing or corrupt: {e}", short(oid)),
+            );
+            (Vec::new(), warnings)
+        }
+    }
+}
+
 /// Scans one blob: file rules by path and size, then content unless binary or too large.
 fn scan_one_blob(
     engine: &Engine,
@@ -618,7 +749,6 @@ fn scan_one_blob(
     opts: &GitOptions,
     counters: &ScanCounters,
 ) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
-    let mut found = Vec::new();
     let mut warnings = Vec::new();
     let Some(repo) = repo else {
         warn(
@@ -626,22 +756,36 @@ fn scan_one_blob(
             path,
             "cannot reopen the repository in a worker thread",
         );
-        return (found, warnings);
+        return (Vec::new(), warnings);
     };
-    let blob = match repo.find_blob(oid) {
-        Ok(b) => b,
+    match repo.find_blob(oid) {
+        Ok(blob) => scan_blob_content(engine, oid, path, blob.content(), opts, counters),
         Err(e) => {
             warn(
                 &mut warnings,
                 path,
                 format!("blob {} missing or corrupt: {}", short(oid), e.message()),
             );
-            return (found, warnings);
+            (Vec::new(), warnings)
         }
-    };
-    let size = blob.size() as u64;
+    }
+}
+
+/// Scans one blob's content: file rules by path and size, then the content unless it is
+/// binary or over the size limit.
+fn scan_blob_content(
+    engine: &Engine,
+    oid: Oid,
+    path: &str,
+    content: &[u8],
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+    let size = content.len() as u64;
     for rule in engine.path_matches(path, size) {
-        let m = engine.file_match(rule, blob.content());
+        let m = engine.file_match(rule, content);
         let loc = locate_in(path, &[], &m);
         found.push((oid, m, loc));
     }
@@ -657,7 +801,6 @@ fn scan_one_blob(
         );
         return (found, warnings);
     }
-    let content = blob.content();
     if looks_binary(content) {
         counters.binary_inc();
         return (found, warnings);
@@ -717,8 +860,9 @@ impl Holdings<'_> {
         let matched = self.matched;
         // Damage was reported by the scan already.
         let mut ignored = Vec::new();
-        self.walker
-            .walk(tree, &mut ignored, |id, _, _| matched.contains(&id))
+        self.walker.walk(tree, &mut ignored, |_, id, _, _| {
+            matched.contains(&id.oid())
+        })
     }
 
     fn commit(&mut self, commit: Oid) -> Held {
@@ -743,7 +887,7 @@ fn attribute(
     repo: &Repository,
     commits: &[WalkedCommit],
     matched: &FxHashSet<Oid>,
-    held: Option<FxHashMap<Oid, Held>>,
+    held: Option<FxHashMap<Key, Held>>,
 ) -> FxHashMap<Oid, Vec<GitProvenance>> {
     let mut walker = TreeWalker::new(repo);
     let read = held.is_none();
@@ -954,8 +1098,8 @@ pub fn scan_history(
         (walked, found, None, count)
     } else {
         let mut walked = Vec::with_capacity(commits.len());
-        let mut blobs: FxHashMap<Oid, bool> = FxHashMap::default();
-        let mut held: FxHashMap<Oid, Held> = FxHashMap::default();
+        let mut blobs: FxHashMap<Key, bool> = FxHashMap::default();
+        let mut held: FxHashMap<Key, Held> = FxHashMap::default();
         let mut submodules = BTreeSet::new();
         let mut found = Vec::new();
         for mut share in walk_history(engine, &repo_dir, &commits, opts, &counters) {
@@ -964,7 +1108,7 @@ pub fn scan_history(
                 share
                     .found
                     .into_iter()
-                    .filter(|(b, _, _)| !blobs.contains_key(b)),
+                    .filter(|(b, _, _)| !blobs.contains_key(&Key::of(*b))),
             );
             blobs.extend(share.blobs);
             held.extend(share.held);
@@ -980,11 +1124,14 @@ pub fn scan_history(
             );
         }
         if opts.all_objects {
-            let list: Vec<(Oid, String)> =
-                unreachable_blobs(&repo, |oid| blobs.contains_key(oid), &mut warnings)
-                    .into_iter()
-                    .map(|oid| (oid, format!("(unreachable)/{oid}")))
-                    .collect();
+            let list: Vec<(Oid, String)> = unreachable_blobs(
+                &repo,
+                |oid| blobs.contains_key(&Key::of(*oid)),
+                &mut warnings,
+            )
+            .into_iter()
+            .map(|oid| (oid, format!("(unreachable)/{oid}")))
+            .collect();
             unreachable.extend(list.iter().map(|(oid, _)| *oid));
             let (mut f, mut w) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
             found.append(&mut f);

@@ -3,6 +3,7 @@
 
 pub mod fs;
 pub mod git;
+mod objects;
 
 use serde::Serialize;
 
