@@ -14,7 +14,8 @@
 //! a blob over the size limit each become a [`Warning`] and the scan goes on.
 
 use super::fs::{ScanCounters, locate_in, looks_binary};
-use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
+use super::objects::{Key, Objects, RawObject, pack_order};
+use super::treewalk::{Held, HeldIndex, TreeRec, TreeWalker};
 use super::{Stats, Warning};
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{GitProvenance, Location};
@@ -241,265 +242,20 @@ fn read_commits(
 /// A blob's discovery rank and the first path it was seen under.
 type BlobMap = FxHashMap<Oid, (usize, String)>;
 
-/// The matched blobs a tree holds (recursively), with their paths inside it.
-type Held = Arc<Vec<(Oid, String)>>;
-
-/// A tree being read by [`TreeWalker`]: its entries so far and what they hold.
-struct Frame {
-    data: Vec<u8>,
-    /// Where its next entry starts in `data`.
-    pos: usize,
-    id: Oid,
-    /// Its name in the parent tree.
-    name: String,
-    /// Its path from the root.
-    path: String,
-    held: Vec<(Oid, String)>,
-    prev: Prev,
-}
-
-/// The tree last walked at the same path, when it held no matched blob, and where its next
-/// entry starts. An entry identical to one of its entries holds nothing and is not looked up:
-/// on a Spack-like history those lookups were most of the walk's own time.
-#[derive(Default)]
-struct Prev {
-    data: Option<Vec<u8>>,
-    pos: usize,
-}
-
-impl Prev {
-    /// True if `raw` (the encoded `entry`) is also an entry of the previous tree. Both trees
-    /// are in git's order, so one merge pass serves the whole tree; in a corrupt tree the
-    /// pass loses step and only ever answers false.
-    fn unchanged(&mut self, raw: &[u8], entry: &TreeEntry<'_>) -> bool {
-        let Some(prev) = &self.data else {
-            return false;
-        };
-        while let Some(Ok((p, next))) = tree_entry(prev, self.pos) {
-            if &prev[self.pos..next] == raw {
-                self.pos = next;
-                return true;
-            }
-            match tree_order(&p, entry) {
-                // Gone from the new tree.
-                std::cmp::Ordering::Less => self.pos = next,
-                // Changed: consumed.
-                std::cmp::Ordering::Equal => {
-                    self.pos = next;
-                    return false;
-                }
-                // New: the previous entry may still come.
-                std::cmp::Ordering::Greater => return false,
-            }
-        }
-        false
-    }
-}
-
-/// Git's order of tree entries: by name, a tree's name as if it ended in `/`.
-fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
-    let slash =
-        |e: &TreeEntry<'_>| -> &'static [u8] { if e.kind == Kind::Tree { b"/" } else { b"" } };
-    a.name
-        .iter()
-        .chain(slash(a))
-        .cmp(b.name.iter().chain(slash(b)))
-}
-
-/// Reads trees depth first, each distinct tree once, and records for every tree that holds a
-/// matched blob what it holds, so that attribution needs no second pass over the trees. The
-/// stack lives on the heap: a hostile repository's nesting depth cannot overflow the thread's
-/// stack, and a tree that (in a corrupt object database) contains itself is read once.
-struct TreeWalker<'r> {
-    repo: &'r Repository,
-    /// Opened on first use: attribution from a finished walk reads nothing.
-    objects: Option<Objects<'r>>,
-    seen: FxHashSet<Key>,
-    held: FxHashMap<Key, Held>,
-    empty: Held,
-    submodules: BTreeSet<String>,
-    /// Per path, the last tree walked there that held no matched blob.
-    last: FxHashMap<String, Vec<u8>>,
-}
-
-impl<'r> TreeWalker<'r> {
-    fn new(repo: &'r Repository) -> Self {
-        TreeWalker {
-            repo,
-            objects: None,
-            seen: FxHashSet::default(),
-            held: FxHashMap::default(),
-            empty: Arc::new(Vec::new()),
-            submodules: BTreeSet::new(),
-            last: FxHashMap::default(),
-        }
-    }
-
-    /// What `tree` holds, as far as walked so far (nothing if not walked).
-    fn known(&self, tree: Oid) -> Held {
-        self.held.get(&Key::of(tree)).unwrap_or(&self.empty).clone()
-    }
-
-    /// Walks `root` unless already walked. `blob(objects, id, parent_path, name)` is called
-    /// for every blob entry of every tree read and says whether that blob matched.
-    fn walk(
-        &mut self,
-        root: Oid,
-        warnings: &mut Vec<Warning>,
-        mut blob: impl FnMut(&mut Objects<'r>, Key, &str, &[u8]) -> bool,
-    ) -> Held {
-        if !self.seen.insert(Key::of(root)) {
-            return self.known(root);
-        }
-        let repo = self.repo;
-        let objects = self.objects.get_or_insert_with(|| Objects::open(repo));
-        let last = &mut self.last;
-        let mut stack: Vec<Frame> = Vec::new();
-        open_tree(
-            objects,
-            last,
-            &mut stack,
-            root,
-            String::new(),
-            String::new(),
-            warnings,
-        );
-        while let Some(top) = stack.last_mut() {
-            match tree_entry(&top.data, top.pos) {
-                Some(Ok((entry, next))) => {
-                    let raw = &top.data[top.pos..next];
-                    if top.prev.unchanged(raw, &entry) {
-                        top.pos = next;
-                        continue;
-                    }
-                    top.pos = next;
-                    match entry.kind {
-                        // The guard runs once per blob entry: it scans or looks up the blob.
-                        Kind::Blob if blob(objects, entry.id, &top.path, entry.name) => {
-                            let name = String::from_utf8_lossy(entry.name).into_owned();
-                            top.held.push((entry.id.oid(), name));
-                        }
-                        Kind::Tree => {
-                            if self.seen.insert(entry.id) {
-                                let name = String::from_utf8_lossy(entry.name).into_owned();
-                                let path = join(&top.path, &name);
-                                let id = entry.id.oid();
-                                open_tree(objects, last, &mut stack, id, name, path, warnings);
-                            } else if let Some(inner) = self.held.get(&entry.id) {
-                                let name = String::from_utf8_lossy(entry.name);
-                                top.held
-                                    .extend(inner.iter().map(|(b, p)| (*b, format!("{name}/{p}"))));
-                            }
-                        }
-                        Kind::Commit => {
-                            let name = String::from_utf8_lossy(entry.name);
-                            self.submodules.insert(join(&top.path, &name));
-                        }
-                        _ => {}
-                    }
-                    continue;
-                }
-                Some(Err(())) => warn(
-                    warnings,
-                    top.path.clone(),
-                    format!(
-                        "tree {} is corrupt; the rest of it was not read",
-                        short(top.id)
-                    ),
-                ),
-                None => {}
-            }
-            let Some(done) = stack.pop() else { break };
-            let held = if done.held.is_empty() {
-                last.insert(done.path, done.data);
-                self.empty.clone()
-            } else {
-                let h = Arc::new(done.held);
-                self.held.insert(Key::of(done.id), h.clone());
-                h
-            };
-            match stack.last_mut() {
-                Some(parent) => parent
-                    .held
-                    .extend(held.iter().map(|(b, p)| (*b, format!("{}/{p}", done.name)))),
-                None => return held,
-            }
-        }
-        self.empty.clone()
-    }
-}
-
-/// Pushes a frame for tree `id`; a missing or corrupt tree is a warning and holds nothing.
-fn open_tree(
-    objects: &mut Objects<'_>,
-    last: &mut FxHashMap<String, Vec<u8>>,
-    stack: &mut Vec<Frame>,
-    id: Oid,
-    name: String,
-    path: String,
-    warnings: &mut Vec<Warning>,
-) {
-    match objects.read(id, u64::MAX) {
-        Ok(RawObject {
-            kind: Kind::Tree,
-            data: Some(data),
-            ..
-        }) => stack.push(Frame {
-            data,
-            pos: 0,
-            id,
-            name,
-            prev: Prev {
-                data: last.remove(&path),
-                pos: 0,
-            },
-            path,
-            held: Vec::new(),
-        }),
-        Ok(_) => warn(
-            warnings,
-            path,
-            format!("tree {} is not a tree object", short(id)),
-        ),
-        Err(e) => warn(
-            warnings,
-            path,
-            format!("tree {} missing or corrupt: {e}", short(id)),
-        ),
-    }
-}
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}/{name}")
-    }
-}
-
-/// What one worker found in its share of the history.
+/// What one worker found walking its share of the history.
 #[derive(Default)]
 struct Share {
     commits: Vec<WalkedCommit>,
-    /// Every blob it read, and whether it matched.
-    blobs: FxHashMap<Key, bool>,
-    found: Vec<(Oid, RawMatch, Location)>,
-    held: FxHashMap<Key, Held>,
+    records: FxHashMap<Key, TreeRec>,
+    new_blobs: Vec<(Key, String)>,
     submodules: BTreeSet<String>,
     warnings: Vec<Warning>,
 }
 
-/// Walks one contiguous share of the commits with its own repository handle: each distinct
-/// tree once, each blob scanned when first met, so that by the time a tree is finished it is
-/// known which matched blobs it holds. Shares meet only at their boundaries, where the
-/// trees and blobs of the snapshot they share are read by both.
-fn walk_share(
-    engine: &Engine,
-    repo_dir: &Path,
-    commits: &[Oid],
-    opts: &GitOptions,
-    counters: &ScanCounters,
-) -> Share {
+/// Walks the trees of one contiguous share of the commits with its own repository handle and
+/// object reader. Shares meet only at their boundaries, where the trees of the snapshot they
+/// share are read by both.
+fn walk_share(repo_dir: &Path, commits: &[Oid]) -> Share {
     let mut share = Share::default();
     let repo = match Repository::open(repo_dir) {
         Ok(r) => r,
@@ -517,51 +273,20 @@ fn walk_share(
     };
     share.commits = read_commits(&repo, commits, &mut share.warnings);
     let mut walker = TreeWalker::new(&repo);
-    let (blobs, found, warnings) = (&mut share.blobs, &mut share.found, &mut share.warnings);
-    let mut blob_warnings = Vec::new();
     for c in &share.commits {
-        walker.walk(c.tree, warnings, |objects, id, parent, name| {
-            if let Some(&m) = blobs.get(&id) {
-                return m;
-            }
-            let path = join(parent, &String::from_utf8_lossy(name));
-            let (mut f, mut w) =
-                scan_walked_blob(engine, &repo, objects, id.oid(), &path, opts, counters);
-            let matched = !f.is_empty();
-            found.append(&mut f);
-            blob_warnings.append(&mut w);
-            blobs.insert(id, matched);
-            matched
-        });
+        walker.walk(c.tree, &mut share.warnings);
     }
-    if let Some(why) = walker.objects.as_ref().and_then(|o| o.fallback.clone()) {
-        warn(&mut blob_warnings, "", why);
+    if let Some(why) = walker.fallback() {
+        warn(&mut share.warnings, "", why);
     }
-    share.warnings.append(&mut blob_warnings);
-    share.held = std::mem::take(&mut walker.held);
+    share.records = std::mem::take(&mut walker.records);
+    share.new_blobs = std::mem::take(&mut walker.new_blobs);
     share.submodules = std::mem::take(&mut walker.submodules);
     share
 }
 
-/// The whole reachable history, walked and scanned in parallel shares of contiguous commits.
-fn walk_history(
-    engine: &Engine,
-    repo_dir: &Path,
-    commits: &[Oid],
-    opts: &GitOptions,
-    counters: &ScanCounters,
-) -> Vec<Share> {
-    let work = || {
-        // One share per thread, at most four: every extra share re-reads one snapshot at its
-        // boundary, and libgit2 reads a pack's objects one at a time (a lock per pack file,
-        // shared by every handle), so with it more shares only add scanning in parallel.
-        let n = rayon::current_num_threads().clamp(1, 4);
-        let size = commits.len().div_ceil(n).max(1);
-        commits
-            .par_chunks(size)
-            .map(|chunk| walk_share(engine, repo_dir, chunk, opts, counters))
-            .collect::<Vec<Share>>()
-    };
+/// Runs `work` on the scan's thread pool (`--threads`), or rayon's global one.
+fn in_pool<T: Send>(opts: &GitOptions, work: impl FnOnce() -> T + Send) -> T {
     if opts.threads > 0
         && let Ok(pool) = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
@@ -570,6 +295,81 @@ fn walk_history(
         return pool.install(work);
     }
     work()
+}
+
+/// The whole reachable history's trees, walked in parallel shares of contiguous commits.
+fn walk_history(repo_dir: &Path, commits: &[Oid], opts: &GitOptions) -> Vec<Share> {
+    in_pool(opts, || {
+        // One share per thread, at most four: every extra share re-reads one snapshot at its
+        // boundary, and libgit2 reads a pack's objects one at a time (a lock per pack file,
+        // shared by every handle), so with it more shares add little.
+        let n = rayon::current_num_threads().clamp(1, 4);
+        let size = commits.len().div_ceil(n).max(1);
+        commits
+            .par_chunks(size)
+            .map(|chunk| walk_share(repo_dir, chunk))
+            .collect()
+    })
+}
+
+/// Scans the listed blobs in parallel, in contiguous runs (the list is in the order that
+/// reads fastest), each run with its own repository handle and object reader.
+fn scan_listed(
+    engine: &Engine,
+    repo_dir: &Path,
+    list: &[(Key, String)],
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    in_pool(opts, || {
+        let runs = rayon::current_num_threads().max(1) * 2;
+        let size = list.len().div_ceil(runs).max(1);
+        list.par_chunks(size)
+            .map(|run| {
+                let mut found = Vec::new();
+                let mut warnings = Vec::new();
+                let repo = match Repository::open(repo_dir) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        warn(
+                            &mut warnings,
+                            "",
+                            format!(
+                                "cannot reopen the repository in a worker thread: {}",
+                                e.message()
+                            ),
+                        );
+                        return (found, warnings);
+                    }
+                };
+                let mut objects = Objects::open(&repo);
+                for (id, path) in run {
+                    let (mut f, mut w) = scan_walked_blob(
+                        engine,
+                        &repo,
+                        &mut objects,
+                        id.oid(),
+                        path,
+                        opts,
+                        counters,
+                    );
+                    found.append(&mut f);
+                    warnings.append(&mut w);
+                }
+                if let Some(why) = objects.fallback.clone() {
+                    warn(&mut warnings, "", why);
+                }
+                (found, warnings)
+            })
+            .reduce(
+                || (Vec::new(), Vec::new()),
+                |mut a, mut b| {
+                    a.0.append(&mut b.0);
+                    a.1.append(&mut b.1);
+                    a
+                },
+            )
+    })
 }
 
 /// Blobs added or changed by each commit relative to its first parent (range modes).
@@ -841,65 +641,52 @@ fn meta_of(c: &git2::Commit<'_>) -> CommitMeta {
     }
 }
 
-/// Which matched blobs each commit's tree holds: from the history walk when it saw every
-/// tree (full history), else read on demand (ranges, where parents lie outside the range).
-struct Holdings<'r> {
-    walker: TreeWalker<'r>,
-    matched: &'r FxHashSet<Oid>,
-    /// Commit → root tree, so each commit is parsed once however often it is a parent.
-    trees: FxHashMap<Oid, Oid>,
-    /// Whether trees the walk did not see may be read.
-    read: bool,
-}
-
-impl Holdings<'_> {
-    fn tree(&mut self, tree: Oid) -> Held {
-        if !self.read {
-            return self.walker.known(tree);
-        }
-        let matched = self.matched;
-        // Damage was reported by the scan already.
-        let mut ignored = Vec::new();
-        self.walker.walk(tree, &mut ignored, |_, id, _, _| {
-            matched.contains(&id.oid())
-        })
-    }
-
-    fn commit(&mut self, commit: Oid) -> Held {
-        let tree = match self.trees.get(&commit) {
-            Some(t) => *t,
-            None if self.read => match self.walker.repo.find_commit(commit) {
-                Ok(c) => {
-                    self.trees.insert(commit, c.tree_id());
-                    c.tree_id()
-                }
-                Err(_) => return self.walker.empty.clone(),
-            },
-            None => return self.walker.empty.clone(),
-        };
-        self.tree(tree)
+/// The matched blobs commit `c`'s tree holds (nothing for a commit not walked).
+fn held_by_commit(index: &mut HeldIndex<'_>, trees: &FxHashMap<Oid, Oid>, c: Oid) -> Held {
+    match trees.get(&c) {
+        Some(t) => index.held(*t),
+        None => index.held(Oid::ZERO_SHA1),
     }
 }
 
-/// Where each matched blob lives in history. `held` is what the history walk recorded, when
-/// it walked every commit's tree; without it trees are read.
+/// Where each matched blob lives in history. `records` are the history walk's, when it
+/// walked every commit's tree; without them (ranges) the commits' trees, their parents' and
+/// HEAD's are walked here.
 fn attribute(
     repo: &Repository,
     commits: &[WalkedCommit],
     matched: &FxHashSet<Oid>,
-    held: Option<FxHashMap<Key, Held>>,
+    records: Option<FxHashMap<Key, TreeRec>>,
 ) -> FxHashMap<Oid, Vec<GitProvenance>> {
-    let mut walker = TreeWalker::new(repo);
-    let read = held.is_none();
-    if let Some(h) = held {
-        walker.held = h;
-    }
-    let mut index = Holdings {
-        walker,
-        matched,
-        trees: commits.iter().map(|c| (c.id, c.tree)).collect(),
-        read,
+    let mut trees: FxHashMap<Oid, Oid> = commits.iter().map(|c| (c.id, c.tree)).collect();
+    let records = match records {
+        Some(r) => r,
+        None => {
+            let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+            let mut order: Vec<Oid> = commits.iter().map(|c| c.tree).collect();
+            let outside: BTreeSet<Oid> = commits
+                .iter()
+                .flat_map(|c| c.parents.iter().copied())
+                .chain(head.map(|h| h.id()))
+                .filter(|c| !trees.contains_key(c))
+                .collect();
+            for c in outside {
+                if let Ok(commit) = repo.find_commit(c) {
+                    trees.insert(c, commit.tree_id());
+                    order.push(commit.tree_id());
+                }
+            }
+            let mut walker = TreeWalker::new(repo);
+            // Damage was reported by the scan already.
+            let mut ignored = Vec::new();
+            for t in order {
+                walker.walk(t, &mut ignored);
+            }
+            std::mem::take(&mut walker.records)
+        }
     };
+    let matched_keys: FxHashSet<Key> = matched.iter().map(|o| Key::of(*o)).collect();
+    let mut index = HeldIndex::new(&records, &matched_keys);
     // Per blob: introducing (commit, path) pairs, and per path the oldest commit holding it.
     let mut introduced: FxHashMap<Oid, Vec<(Oid, String)>> = FxHashMap::default();
     let mut by_path: FxHashMap<(Oid, String), (i64, Oid)> = FxHashMap::default();
@@ -907,7 +694,7 @@ fn attribute(
     let mut metas: FxHashMap<Oid, CommitMeta> = FxHashMap::default();
     for wc in commits {
         let c = wc.id;
-        let here = index.tree(wc.tree);
+        let here = index.held(wc.tree);
         if here.is_empty() {
             continue;
         }
@@ -916,7 +703,11 @@ fn attribute(
         };
         let mut in_parents: FxHashSet<Oid> = FxHashSet::default();
         for &p in &wc.parents {
-            in_parents.extend(index.commit(p).iter().map(|(b, _)| *b));
+            in_parents.extend(
+                held_by_commit(&mut index, &trees, p)
+                    .iter()
+                    .map(|(b, _)| *b),
+            );
         }
         let m = meta_of(&commit);
         let mut counted = FxHashSet::default();
@@ -935,7 +726,10 @@ fn attribute(
         metas.insert(c, m);
     }
     let head_blobs: FxHashSet<Oid> = match repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
-        Some(h) => index.commit(h.id()).iter().map(|(b, _)| *b).collect(),
+        Some(h) => held_by_commit(&mut index, &trees, h.id())
+            .iter()
+            .map(|(b, _)| *b)
+            .collect(),
         None => FxHashSet::default(),
     };
     let branches: Vec<(String, Oid)> = repo
@@ -1081,7 +875,7 @@ pub fn scan_history(
     let ranged = opts.range.is_some() || opts.since.is_some() || opts.since_date.is_some();
     let counters = opts.counters.clone().unwrap_or_default();
     let mut unreachable = FxHashSet::default();
-    let (walked, mut found, held, blob_count) = if ranged {
+    let (walked, mut found, records, blob_count) = if ranged {
         let walked = read_commits(&repo, &commits, &mut warnings);
         let blobs = changed_blobs(&repo, &commits, &mut warnings);
         let count = blobs.len();
@@ -1098,20 +892,21 @@ pub fn scan_history(
         (walked, found, None, count)
     } else {
         let mut walked = Vec::with_capacity(commits.len());
-        let mut blobs: FxHashMap<Key, bool> = FxHashMap::default();
-        let mut held: FxHashMap<Key, Held> = FxHashMap::default();
+        let mut records: FxHashMap<Key, TreeRec> = FxHashMap::default();
+        let mut blobs: FxHashSet<Key> = FxHashSet::default();
+        let mut list: Vec<(Key, String)> = Vec::new();
         let mut submodules = BTreeSet::new();
-        let mut found = Vec::new();
-        for mut share in walk_history(engine, &repo_dir, &commits, opts, &counters) {
-            // A blob at a share boundary was scanned by both shares: keep the first's matches.
-            found.extend(
+        for mut share in walk_history(&repo_dir, &commits, opts) {
+            // A blob at a share boundary was met by both shares: the first's path is kept.
+            list.extend(
                 share
-                    .found
+                    .new_blobs
                     .into_iter()
-                    .filter(|(b, _, _)| !blobs.contains_key(&Key::of(*b))),
+                    .filter(|(b, _)| blobs.insert(*b)),
             );
-            blobs.extend(share.blobs);
-            held.extend(share.held);
+            for (k, v) in share.records {
+                records.entry(k).or_insert(v);
+            }
             walked.append(&mut share.commits);
             submodules.append(&mut share.submodules);
             warnings.append(&mut share.warnings);
@@ -1123,21 +918,26 @@ pub fn scan_history(
                 "submodule: its history is in another repository and was not scanned; scan it separately",
             );
         }
+        // Blobs are read in pack order when git reads them: delta chains are then resolved
+        // from bases just read (Spack-like history: 16 s of reading in walk order, 6.5 s in
+        // pack order). libgit2 reads them in the order met, newest commits first.
+        if let Some(rank) = pack_order(&repo) {
+            list.sort_by_key(|(b, _)| rank.get(b).copied().unwrap_or(u32::MAX));
+        }
+        let (mut found, mut w) = scan_listed(engine, &repo_dir, &list, opts, &counters);
+        warnings.append(&mut w);
         if opts.all_objects {
-            let list: Vec<(Oid, String)> = unreachable_blobs(
-                &repo,
-                |oid| blobs.contains_key(&Key::of(*oid)),
-                &mut warnings,
-            )
-            .into_iter()
-            .map(|oid| (oid, format!("(unreachable)/{oid}")))
-            .collect();
-            unreachable.extend(list.iter().map(|(oid, _)| *oid));
-            let (mut f, mut w) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
+            let extra: Vec<(Oid, String)> =
+                unreachable_blobs(&repo, |oid| blobs.contains(&Key::of(*oid)), &mut warnings)
+                    .into_iter()
+                    .map(|oid| (oid, format!("(unreachable)/{oid}")))
+                    .collect();
+            unreachable.extend(extra.iter().map(|(oid, _)| *oid));
+            let (mut f, mut w) = scan_blobs(engine, &repo_dir, &extra, opts, &counters);
             found.append(&mut f);
             warnings.append(&mut w);
         }
-        (walked, found, Some(held), blobs.len())
+        (walked, found, Some(records), blobs.len())
     };
     let matched: FxHashSet<Oid> = found
         .iter()
@@ -1147,7 +947,7 @@ pub fn scan_history(
     let provenance = if matched.is_empty() {
         FxHashMap::default()
     } else {
-        attribute(&repo, &walked, &matched, held)
+        attribute(&repo, &walked, &matched, records)
     };
     // Findings in discovery order whatever the thread timing.
     found.sort_by(|a, b| (&a.2.path, a.2.byte_offset).cmp(&(&b.2.path, b.2.byte_offset)));

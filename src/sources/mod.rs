@@ -4,6 +4,7 @@
 pub mod fs;
 pub mod git;
 mod objects;
+mod treewalk;
 
 use serde::Serialize;
 

@@ -1,0 +1,460 @@
+//! Walking every tree of a history once, and knowing afterwards which matched blobs each
+//! tree holds without reading any tree again.
+//!
+//! The walk records each new tree as a change to the tree last walked at the same path
+//! (entries removed, entries added), which on a real history is a handful of entries: a
+//! commit that edits one file of an 8500-entry directory records two. It also lists every
+//! blob the first time it is met, with that path, so that blobs can be read and scanned
+//! afterwards in whatever order reads fastest (pack order), not in the order the walk meets
+//! them. Once the matched blobs are known, [`HeldIndex`] replays the records to tell which
+//! matched blobs any walked tree holds, and at which paths.
+//!
+//! The walk's stack lives on the heap: a hostile repository's nesting depth cannot overflow the
+//! thread's stack, and a tree that (in a corrupt object database) contains itself is read once.
+
+use super::Warning;
+use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
+use git2::Oid;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The matched blobs a tree holds (recursively), with their paths inside it, by path.
+pub type Held = Arc<Vec<(Oid, String)>>;
+
+/// A walked tree, as a change to a tree walked before it (or to nothing).
+#[derive(Debug, Default, Clone)]
+pub struct TreeRec {
+    prev: Option<Key>,
+    /// Names of `prev`'s entries that are gone or changed.
+    removed: Vec<Box<[u8]>>,
+    /// Entries new or changed relative to `prev`.
+    added: Vec<(Kind, Key, Box<[u8]>)>,
+}
+
+/// A tree being read: its entries so far and its change record.
+struct Frame {
+    data: Vec<u8>,
+    pos: usize,
+    id: Key,
+    path: String,
+    prev: Prev,
+    rec: TreeRec,
+}
+
+/// The tree last walked at the same path, and where its next entry starts.
+#[derive(Default)]
+struct Prev {
+    data: Option<Vec<u8>>,
+    pos: usize,
+}
+
+impl Prev {
+    /// True if `raw` (the encoded `entry`) is also an entry of the previous tree; entries of
+    /// the previous tree passed over on the way are recorded as removed. Both trees are in
+    /// git's order, so one merge pass serves the whole tree; in a corrupt tree the pass loses
+    /// step, which costs lookups but not correctness: an entry is only ever skipped when it is
+    /// byte-identical to a previous entry that is kept.
+    fn unchanged(
+        &mut self,
+        raw: &[u8],
+        entry: &TreeEntry<'_>,
+        removed: &mut Vec<Box<[u8]>>,
+    ) -> bool {
+        let Some(prev) = &self.data else {
+            return false;
+        };
+        while let Some(Ok((p, next))) = tree_entry(prev, self.pos) {
+            if &prev[self.pos..next] == raw {
+                self.pos = next;
+                return true;
+            }
+            let order = tree_order(&p, entry);
+            if order.is_gt() {
+                // New in this tree: the previous entry may still come.
+                return false;
+            }
+            // Gone from this tree (less), or changed in it (equal).
+            removed.push(p.name.into());
+            self.pos = next;
+            if order.is_eq() {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// Records the previous tree's entries that were never reached as removed.
+    fn finish(&mut self, removed: &mut Vec<Box<[u8]>>) {
+        if let Some(prev) = &self.data {
+            while let Some(Ok((p, next))) = tree_entry(prev, self.pos) {
+                removed.push(p.name.into());
+                self.pos = next;
+            }
+        }
+    }
+}
+
+/// Git's order of tree entries: by name, a tree's name as if it ended in `/`.
+fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
+    let slash =
+        |e: &TreeEntry<'_>| -> &'static [u8] { if e.kind == Kind::Tree { b"/" } else { b"" } };
+    a.name
+        .iter()
+        .chain(slash(a))
+        .cmp(b.name.iter().chain(slash(b)))
+}
+
+/// Reads trees depth first, each distinct tree once, recording each as a [`TreeRec`] and
+/// listing each blob the first time it is met.
+pub struct TreeWalker<'r> {
+    repo: &'r git2::Repository,
+    /// Opened on first use.
+    objects: Option<Objects<'r>>,
+    seen: FxHashSet<Key>,
+    /// Every tree walked.
+    pub records: FxHashMap<Key, TreeRec>,
+    /// Every blob met.
+    pub blobs: FxHashSet<Key>,
+    /// Blobs in the order first met, with the path they were met at.
+    pub new_blobs: Vec<(Key, String)>,
+    /// Paths of submodule entries.
+    pub submodules: BTreeSet<String>,
+    /// Per path, the last tree walked there.
+    last: FxHashMap<String, (Key, Vec<u8>)>,
+}
+
+impl<'r> TreeWalker<'r> {
+    pub fn new(repo: &'r git2::Repository) -> Self {
+        TreeWalker {
+            repo,
+            objects: None,
+            seen: FxHashSet::default(),
+            records: FxHashMap::default(),
+            blobs: FxHashSet::default(),
+            new_blobs: Vec::new(),
+            submodules: BTreeSet::new(),
+            last: FxHashMap::default(),
+        }
+    }
+
+    /// Why reading through git was given up, if it was.
+    pub fn fallback(&self) -> Option<String> {
+        self.objects.as_ref().and_then(|o| o.fallback.clone())
+    }
+
+    /// Walks the tree `root` and every tree under it not walked before.
+    pub fn walk(&mut self, root: Oid, warnings: &mut Vec<Warning>) {
+        if !self.seen.insert(Key::of(root)) {
+            return;
+        }
+        let repo = self.repo;
+        let objects = self.objects.get_or_insert_with(|| Objects::open(repo));
+        let last = &mut self.last;
+        let mut stack: Vec<Frame> = Vec::new();
+        open_tree(
+            objects,
+            last,
+            &mut stack,
+            Key::of(root),
+            String::new(),
+            warnings,
+        );
+        while let Some(top) = stack.last_mut() {
+            match tree_entry(&top.data, top.pos) {
+                Some(Ok((entry, next))) => {
+                    let raw = &top.data[top.pos..next];
+                    let same = top.prev.unchanged(raw, &entry, &mut top.rec.removed);
+                    top.pos = next;
+                    if same {
+                        continue;
+                    }
+                    top.rec
+                        .added
+                        .push((entry.kind, entry.id, entry.name.into()));
+                    match entry.kind {
+                        Kind::Blob => {
+                            if self.blobs.insert(entry.id) {
+                                let path = join(&top.path, &String::from_utf8_lossy(entry.name));
+                                self.new_blobs.push((entry.id, path));
+                            }
+                        }
+                        Kind::Tree => {
+                            if self.seen.insert(entry.id) {
+                                let path = join(&top.path, &String::from_utf8_lossy(entry.name));
+                                let id = entry.id;
+                                open_tree(objects, last, &mut stack, id, path, warnings);
+                            }
+                        }
+                        Kind::Commit => {
+                            let path = join(&top.path, &String::from_utf8_lossy(entry.name));
+                            self.submodules.insert(path);
+                        }
+                        Kind::Other => {}
+                    }
+                    continue;
+                }
+                Some(Err(())) => warn(
+                    warnings,
+                    top.path.clone(),
+                    format!(
+                        "tree {} is corrupt; the rest of it was not read",
+                        short(top.id)
+                    ),
+                ),
+                None => {}
+            }
+            let Some(mut done) = stack.pop() else { break };
+            done.prev.finish(&mut done.rec.removed);
+            self.records.insert(done.id, done.rec);
+            last.insert(done.path, (done.id, done.data));
+        }
+    }
+}
+
+/// Pushes a frame for tree `id`; a missing or corrupt tree is a warning and holds nothing.
+fn open_tree(
+    objects: &mut Objects<'_>,
+    last: &mut FxHashMap<String, (Key, Vec<u8>)>,
+    stack: &mut Vec<Frame>,
+    id: Key,
+    path: String,
+    warnings: &mut Vec<Warning>,
+) {
+    match objects.read(id.oid(), u64::MAX) {
+        Ok(RawObject {
+            kind: Kind::Tree,
+            data: Some(data),
+            ..
+        }) => {
+            let (prev_id, prev_data) = match last.remove(&path) {
+                Some((k, d)) => (Some(k), Some(d)),
+                None => (None, None),
+            };
+            stack.push(Frame {
+                data,
+                pos: 0,
+                id,
+                path,
+                prev: Prev {
+                    data: prev_data,
+                    pos: 0,
+                },
+                rec: TreeRec {
+                    prev: prev_id,
+                    ..TreeRec::default()
+                },
+            })
+        }
+        Ok(_) => warn(
+            warnings,
+            path,
+            format!("tree {} is not a tree object", short(id)),
+        ),
+        Err(e) => warn(
+            warnings,
+            path,
+            format!("tree {} missing or corrupt: {e}", short(id)),
+        ),
+    }
+}
+
+/// Which matched blobs each walked tree holds, computed from the walk's records.
+pub struct HeldIndex<'a> {
+    records: &'a FxHashMap<Key, TreeRec>,
+    matched: &'a FxHashSet<Key>,
+    memo: FxHashMap<Key, Held>,
+    empty: Held,
+}
+
+impl<'a> HeldIndex<'a> {
+    pub fn new(records: &'a FxHashMap<Key, TreeRec>, matched: &'a FxHashSet<Key>) -> Self {
+        HeldIndex {
+            records,
+            matched,
+            memo: FxHashMap::default(),
+            empty: Arc::new(Vec::new()),
+        }
+    }
+
+    /// The matched blobs tree `root` holds, sorted by path (nothing if it was not walked).
+    pub fn held(&mut self, root: Oid) -> Held {
+        let root = Key::of(root);
+        // Depth first on a heap stack; a tree is computed once everything it depends on (its
+        // previous version and its added subtrees) is. A dependency already on the stack
+        // (a cycle, only possible in a corrupt repository) counts as holding nothing.
+        let mut stack = vec![(root, false)];
+        let mut on_stack: FxHashSet<Key> = FxHashSet::default();
+        while let Some((id, expanded)) = stack.pop() {
+            if self.memo.contains_key(&id) {
+                continue;
+            }
+            let Some(rec) = self.records.get(&id) else {
+                self.memo.insert(id, self.empty.clone());
+                continue;
+            };
+            let deps = rec.prev.into_iter().chain(
+                rec.added
+                    .iter()
+                    .filter(|(k, _, _)| *k == Kind::Tree)
+                    .map(|(_, sub, _)| *sub),
+            );
+            if !expanded {
+                on_stack.insert(id);
+                stack.push((id, true));
+                for d in deps {
+                    if !self.memo.contains_key(&d) && !on_stack.contains(&d) {
+                        stack.push((d, false));
+                    }
+                }
+                continue;
+            }
+            on_stack.remove(&id);
+            let held = self.compute(rec);
+            self.memo.insert(id, held);
+        }
+        self.memo
+            .get(&root)
+            .cloned()
+            .unwrap_or_else(|| self.empty.clone())
+    }
+
+    fn compute(&self, rec: &TreeRec) -> Held {
+        let get = |k: &Key| {
+            self.memo
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| self.empty.clone())
+        };
+        let mut out: Vec<(Oid, String)> = Vec::new();
+        if let Some(prev) = &rec.prev {
+            let removed: FxHashSet<&[u8]> = rec.removed.iter().map(|n| &n[..]).collect();
+            out.extend(
+                get(prev)
+                    .iter()
+                    .filter(|(_, p)| {
+                        let first = p.split('/').next().unwrap_or("");
+                        !removed.contains(first.as_bytes())
+                    })
+                    .cloned(),
+            );
+        }
+        for (kind, id, name) in &rec.added {
+            match kind {
+                Kind::Blob if self.matched.contains(id) => {
+                    out.push((id.oid(), String::from_utf8_lossy(name).into_owned()));
+                }
+                Kind::Tree => {
+                    let sub = get(id);
+                    if !sub.is_empty() {
+                        let name = String::from_utf8_lossy(name);
+                        out.extend(sub.iter().map(|(b, p)| (*b, format!("{name}/{p}"))));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if out.is_empty() {
+            return self.empty.clone();
+        }
+        out.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        out.dedup();
+        Arc::new(out)
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+fn short(id: Key) -> String {
+    id.oid().to_string()[..12].to_string()
+}
+
+fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: impl Into<String>) {
+    out.push(Warning {
+        path: path.into(),
+        message: message.into(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a tree from `(name, Ok(blob content) | Err(subtree))` entries.
+    fn tree(repo: &git2::Repository, entries: &[(&str, Result<&[u8], Oid>)]) -> Oid {
+        let mut b = repo.treebuilder(None).unwrap();
+        for (name, e) in entries {
+            match e {
+                Ok(content) => {
+                    let id = repo.blob(content).unwrap();
+                    b.insert(name, id, 0o100644).unwrap();
+                }
+                Err(sub) => {
+                    b.insert(name, *sub, 0o040000).unwrap();
+                }
+            }
+        }
+        b.write().unwrap()
+    }
+
+    fn paths(h: &Held) -> Vec<String> {
+        h.iter().map(|(_, p)| p.clone()).collect()
+    }
+
+    /// Trees recorded as changes to the previous tree at the same path must hold exactly
+    /// what trees walked from scratch hold: additions, removals, changes, copies, a file
+    /// turned into a directory, and a secret moved into a subdirectory.
+    #[test]
+    fn held_from_change_records_equals_held_from_scratch() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init_bare(dir.path()).unwrap();
+        let secret: &[u8] = b"secret";
+        let secret_id = repo.blob(secret).unwrap();
+        let sub = tree(&repo, &[("x", Ok(secret)), ("y", Ok(b"y"))]);
+        let sub2 = tree(&repo, &[("y", Ok(b"y2"))]);
+        let versions = [
+            tree(&repo, &[("a", Ok(secret)), ("b", Ok(b"b"))]),
+            tree(
+                &repo,
+                &[("a", Ok(secret)), ("b", Ok(b"b2")), ("c", Ok(secret))],
+            ),
+            tree(&repo, &[("b", Ok(b"b2")), ("c", Err(sub))]),
+            tree(
+                &repo,
+                &[("b", Ok(b"b2")), ("c", Err(sub2)), ("z", Ok(b"z"))],
+            ),
+            tree(&repo, &[("a", Ok(b"a")), ("c", Err(sub))]),
+        ];
+        let expected: [&[&str]; 5] = [&["a"], &["a", "c"], &["c/x"], &[], &["c/x"]];
+        let matched: FxHashSet<Key> = [Key::of(secret_id)].into_iter().collect();
+        let mut chained = TreeWalker::new(&repo);
+        let mut warnings = Vec::new();
+        for v in versions {
+            chained.walk(v, &mut warnings);
+        }
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let mut index = HeldIndex::new(&chained.records, &matched);
+        for (v, want) in versions.iter().zip(expected) {
+            assert_eq!(paths(&index.held(*v)), want, "chained walk");
+            let mut alone = TreeWalker::new(&repo);
+            alone.walk(*v, &mut warnings);
+            let mut fresh = HeldIndex::new(&alone.records, &matched);
+            assert_eq!(paths(&fresh.held(*v)), want, "walked alone");
+        }
+        // Each blob is listed once, at the path it was first met.
+        let first: Vec<&str> = chained.new_blobs.iter().map(|(_, p)| p.as_str()).collect();
+        assert_eq!(first.iter().filter(|p| **p == "a").count(), 2, "{first:?}");
+        assert!(
+            !first.contains(&"c"),
+            "the secret is listed once: {first:?}"
+        );
+        // A tree never walked holds nothing.
+        assert!(index.held(Oid::ZERO_SHA1).is_empty());
+    }
+}
