@@ -23,6 +23,7 @@ pub mod config;
 pub mod engine;
 pub mod finding;
 pub mod hook;
+pub mod hygiene;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -37,6 +37,23 @@ enum Command {
     /// Install or remove the git pre-commit hook (runs `scan --staged`).
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Fix what the hygiene checks report.
+    #[command(subcommand)]
+    Fix(FixCommand),
+}
+
+#[derive(Subcommand)]
+enum FixCommand {
+    /// Append to the repository's root .gitignore what keeps .env files and the credential
+    /// files present out of git (idempotent; keeps the file's line endings).
+    Gitignore {
+        /// A path inside the work tree.
+        #[arg(default_value = ".")]
+        repo: PathBuf,
+        /// Print what would be added; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,6 +158,10 @@ struct ScanArgs {
     /// Read files that .gitignore excludes.
     #[arg(long)]
     no_ignore: bool,
+    /// Skip the hygiene checks (credential files not gitignored, tracked or ever committed;
+    /// code that reads a .env the repository does not ignore).
+    #[arg(long)]
+    no_hygiene: bool,
     /// Follow symbolic links (loops are reported, not followed forever).
     #[arg(long)]
     follow: bool,
@@ -224,6 +245,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Check { rules }) => check(&rules),
         Command::Hook(HookCommand::Install { repo, force }) => hook_install(&repo, force),
         Command::Hook(HookCommand::Uninstall { repo }) => hook_uninstall(&repo),
+        Command::Fix(FixCommand::Gitignore { repo, dry_run }) => fix_gitignore(&repo, dry_run),
     };
     match result {
         Ok(code) => code,
@@ -372,6 +394,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         },
         min_confidence,
         fingerprinter: fingerprinter(),
+        hygiene: !args.no_hygiene && !args.staged,
     };
     let unit = if args.git { "blobs" } else { "files" };
     let progress = (!args.no_progress && std::io::stderr().is_terminal())
@@ -419,7 +442,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
             }
         }
     }
-    let failed = result.findings.iter().any(|f| f.severity >= fail_on);
+    let failed = result.failed(fail_on);
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -509,6 +532,38 @@ fn hook_uninstall(repo: &Path) -> Result<ExitCode> {
         None => println!("no tokenwarden pre-commit hook to remove"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn fix_gitignore(repo: &Path, dry_run: bool) -> Result<ExitCode> {
+    use tokenwarden::report::printable;
+    let outcome = tokenwarden::hygiene::gitignore::fix_gitignore(repo, dry_run)?;
+    let file = printable(&outcome.gitignore.display().to_string());
+    if outcome.added.is_empty() {
+        println!("{file}: nothing to add; .env and the credential files present are ignored");
+    } else {
+        let verb = if dry_run { "would add" } else { "added" };
+        println!("{file}: {verb}:");
+        for e in &outcome.added {
+            println!("  {}", printable(e));
+        }
+    }
+    for t in &outcome.still_tracked {
+        println!(
+            "still tracked (ignoring does not untrack it): git rm --cached -- '{}', then rotate its credentials",
+            printable(t)
+        );
+    }
+    for t in &outcome.not_ignored_after {
+        eprintln!(
+            "tokenwarden: warning: {} is still not ignored: a nested .gitignore re-includes it",
+            printable(t)
+        );
+    }
+    Ok(if outcome.not_ignored_after.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn list_rules(args: &RuleArgs, format: ListFormat) -> Result<ExitCode> {

@@ -2,7 +2,8 @@
 
 use crate::engine::Engine;
 use crate::finding::{Collector, Finding, Suppressed};
-use crate::rules::Confidence;
+use crate::hygiene::{HygieneFinding, check_history, check_work_tree};
+use crate::rules::{Confidence, Severity};
 use crate::secret::Fingerprinter;
 use crate::sources::fs::{FsError, WalkOptions, scan_paths};
 use crate::sources::git::{GitError, GitOptions, scan_history, scan_staged};
@@ -35,6 +36,9 @@ pub struct ScanRequest {
     pub min_confidence: Confidence,
     /// Fingerprint key.
     pub fingerprinter: Fingerprinter,
+    /// Run the hygiene checks: credential files in a work tree (tree scans) or in history
+    /// (full history scans).
+    pub hygiene: bool,
 }
 
 /// A scan that could not be done at all.
@@ -62,8 +66,18 @@ pub struct ScanResult {
     pub warnings: Vec<Warning>,
     /// Counters.
     pub stats: Stats,
+    /// Hygiene findings, sorted.
+    pub hygiene: Vec<HygieneFinding>,
     /// Wall time.
     pub elapsed: Duration,
+}
+
+impl ScanResult {
+    /// True if some finding or hygiene finding is at or above `fail_on`.
+    pub fn failed(&self, fail_on: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= fail_on)
+            || self.hygiene.iter().any(|h| h.severity >= fail_on)
+    }
 }
 
 /// Gitignore-style matching of repository-relative paths against the exclude globs.
@@ -92,7 +106,7 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
         [one] => Ok(one.clone()),
         other => Err(ScanError::OneRepo(other.len())),
     };
-    let (matches, warnings, stats) = match &req.target {
+    let (matches, mut warnings, stats) = match &req.target {
         Target::Tree => {
             let out = scan_paths(engine, &req.roots, &req.walk)?;
             (out.matches, out.warnings, out.stats)
@@ -127,11 +141,52 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
         collector.add(m, loc);
     }
     let (findings, suppressed) = collector.finish(engine.rules(), req.min_confidence);
+    let hygiene = if req.hygiene {
+        hygiene(req, &mut warnings)?
+    } else {
+        Vec::new()
+    };
     Ok(ScanResult {
         findings,
         suppressed,
         warnings,
         stats,
+        hygiene,
         elapsed: started.elapsed(),
     })
+}
+
+/// The hygiene checks that fit the target: a work tree's credential files for tree scans,
+/// credential files ever committed for full history scans (not ranges: they are for speed).
+fn hygiene(
+    req: &ScanRequest,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<HygieneFinding>, ScanError> {
+    let mut out = Vec::new();
+    let reports = match &req.target {
+        Target::Tree => req
+            .roots
+            .iter()
+            .filter(|r| r.is_dir())
+            .filter_map(|r| check_work_tree(r))
+            .collect(),
+        Target::History(o) if o.range.is_none() && o.since.is_none() && o.since_date.is_none() => {
+            req.roots
+                .first()
+                .and_then(|r| check_history(r))
+                .into_iter()
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    for r in reports {
+        out.extend(r.findings);
+        warnings.extend(r.warnings);
+    }
+    if let Some(g) = exclude_matcher(&req.walk.excludes)? {
+        out.retain(|h| !g.matched_path_or_any_parents(&h.path, false).is_ignore());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }

@@ -26,7 +26,8 @@ pub(super) fn document(result: &ScanResult, ctx: &ReportContext) -> Value {
             "findings": result.findings.len(),
             "by_severity": counts,
             "fail_on": ctx.fail_on,
-            "failed": result.findings.iter().any(|f| f.severity >= ctx.fail_on),
+            "failed": result.failed(ctx.fail_on),
+            "hygiene": result.hygiene.len(),
             "suppressed": result.suppressed.len(),
             "warnings": result.warnings.len(),
             "elapsed_ms": result.elapsed.as_millis() as u64,
@@ -34,6 +35,7 @@ pub(super) fn document(result: &ScanResult, ctx: &ReportContext) -> Value {
         },
         "stats": result.stats,
         "findings": result.findings.iter().map(|f| finding_value(f, ctx.show_secrets)).collect::<Vec<_>>(),
+        "hygiene": result.hygiene,
         "suppressed": result.suppressed,
         "warnings": result.warnings,
     })
@@ -55,6 +57,11 @@ pub(super) fn write_lines(
 ) -> std::io::Result<()> {
     for f in &result.findings {
         serde_json::to_writer(&mut *out, &finding_value(f, ctx.show_secrets))?;
+        writeln!(out)?;
+    }
+    // Hygiene findings carry a `check` where secret findings carry a `rule_id`.
+    for h in &result.hygiene {
+        serde_json::to_writer(&mut *out, h)?;
         writeln!(out)?;
     }
     Ok(())

@@ -7,6 +7,7 @@
 
 use super::{ReportContext, VERSION};
 use crate::finding::{Finding, Location as FLocation};
+use crate::hygiene::{CHECKS, HygieneFinding};
 use crate::rules::{Confidence, Rule, Severity};
 use crate::scan::ScanResult;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -228,6 +229,90 @@ fn results(f: &Finding, index: &HashMap<&str, usize>, show: bool) -> Vec<SResult
         .collect()
 }
 
+/// Descriptors for the hygiene checks, which have no rule file.
+fn hygiene_descriptor(id: &str, severity: Severity, name: &str) -> ReportingDescriptor {
+    let help = format!(
+        "{name}. A hygiene finding names a file, never a secret value. `tokenwarden fix gitignore` adds the missing .gitignore entries; `git rm --cached` untracks a tracked file; credentials that were ever committed are leaked and must be rotated."
+    );
+    ReportingDescriptor::builder()
+        .id(id.to_string())
+        .name(name.to_string())
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(name.to_string())
+                .build(),
+        )
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(format!(
+                    "{name} (hygiene check: no secret value is reported)."
+                ))
+                .build(),
+        )
+        .help(
+            MultiformatMessageString::builder()
+                .text(help.clone())
+                .markdown(help)
+                .build(),
+        )
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(level_str(severity)))
+                .build(),
+        )
+        .properties(props(
+            json!({
+                "security-severity": security_severity(severity),
+                "precision": "high",
+                "problem.severity": level_str(severity),
+            }),
+            Some(vec!["security".into(), "hygiene".into()]),
+        ))
+        .build()
+}
+
+fn hygiene_result(h: &HygieneFinding, index: Option<usize>) -> SResult {
+    let mut region = Region::builder().build();
+    if let Some(line) = h.line {
+        region.start_line = Some(line as i64);
+    }
+    let mut physical = PhysicalLocation::builder()
+        .artifact_location(
+            ArtifactLocation::builder()
+                .uri(uri(&h.path))
+                .uri_base_id("%SRCROOT%")
+                .build(),
+        )
+        .build();
+    if h.line.is_some() {
+        physical.region = Some(region);
+    }
+    let mut pf = BTreeMap::new();
+    pf.insert(
+        "tokenwarden/v1".to_string(),
+        format!("{}:{}", h.check, h.path),
+    );
+    let mut r = SResult::builder()
+        .message(
+            Message::builder()
+                .text(format!("{} Fix: {}", h.message, h.fix))
+                .build(),
+        )
+        .rule_id(h.check.clone())
+        .level(level(h.severity))
+        .locations(vec![
+            Location::builder().physical_location(physical).build(),
+        ])
+        .partial_fingerprints(pf)
+        .properties(props(
+            json!({ "severity": h.severity, "fix": h.fix, "commit": h.commit }),
+            None,
+        ))
+        .build();
+    r.rule_index = index.map(|i| i as i64);
+    r
+}
+
 pub(super) fn write(
     result: &ScanResult,
     ctx: &ReportContext,
@@ -243,8 +328,24 @@ pub(super) fn write(
         .name("tokenwarden")
         .version(VERSION)
         .semantic_version(VERSION)
-        .rules(ctx.rules.iter().map(descriptor).collect::<Vec<_>>())
+        .rules(
+            ctx.rules
+                .iter()
+                .map(descriptor)
+                .chain(
+                    CHECKS
+                        .iter()
+                        .map(|(id, sev, name)| hygiene_descriptor(id, *sev, name)),
+                )
+                .collect::<Vec<_>>(),
+        )
         .build();
+    let hygiene_index = |check: &str| {
+        CHECKS
+            .iter()
+            .position(|(id, _, _)| *id == check)
+            .map(|i| ctx.rules.len() + i)
+    };
     let notifications: Vec<Notification> = result
         .warnings
         .iter()
@@ -287,6 +388,12 @@ pub(super) fn write(
                 .findings
                 .iter()
                 .flat_map(|f| results(f, &index, ctx.show_secrets))
+                .chain(
+                    result
+                        .hygiene
+                        .iter()
+                        .map(|h| hygiene_result(h, hygiene_index(&h.check))),
+                )
                 .collect::<Vec<_>>(),
         )
         .invocations(vec![invocation])

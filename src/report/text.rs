@@ -3,6 +3,7 @@
 use super::{ReportContext, format_time, printable, severity_counts};
 use crate::engine::jwt::TokenFacts;
 use crate::finding::Finding;
+use crate::hygiene::HygieneFinding;
 use crate::rules::Severity;
 use crate::scan::ScanResult;
 use anstyle::{AnsiColor, Style};
@@ -158,6 +159,42 @@ fn write_finding(
     writeln!(out)
 }
 
+fn write_hygiene(
+    h: &HygieneFinding,
+    ctx: &ReportContext,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let style = if ctx.color {
+        sev_style(h.severity)
+    } else {
+        Style::new()
+    };
+    writeln!(
+        out,
+        "{style}{}{style:#} {}",
+        h.severity.to_string().to_uppercase(),
+        h.check
+    )?;
+    writeln!(out, "  problem   {}", printable(&h.message))?;
+    let at = match h.line {
+        Some(l) => format!("{}:{l}", printable(&h.path)),
+        None => printable(&h.path),
+    };
+    writeln!(out, "  file      {at}")?;
+    if let Some(c) = &h.commit {
+        writeln!(
+            out,
+            "  history   added in {} by {} on {} \"{}\"",
+            &c.id[..c.id.len().min(12)],
+            printable(&c.author),
+            format_time(c.time),
+            printable(&c.summary)
+        )?;
+    }
+    writeln!(out, "  fix       {}", printable(&h.fix))?;
+    writeln!(out)
+}
+
 pub(super) fn write(
     result: &ScanResult,
     ctx: &ReportContext,
@@ -166,6 +203,9 @@ pub(super) fn write(
     let now = crate::rules::template::now_unix();
     for f in &result.findings {
         write_finding(f, ctx, now, out)?;
+    }
+    for h in &result.hygiene {
+        write_hygiene(h, ctx, out)?;
     }
     let counts = severity_counts(result);
     let summary = if counts.is_empty() {
@@ -178,6 +218,13 @@ pub(super) fn write(
             if result.findings.len() == 1 { "" } else { "s" },
             parts.join(", ")
         )
+    };
+    let summary = match result.hygiene.len() {
+        0 => summary,
+        n => format!(
+            "{summary}, {n} hygiene finding{}",
+            if n == 1 { "" } else { "s" }
+        ),
     };
     let st = &result.stats;
     writeln!(

@@ -1,0 +1,436 @@
+//! Hygiene: the checks that are not "a secret in a blob". Files that hold credentials must be
+//! kept out of git (ignored, not tracked, never committed), and code that reads a `.env` file
+//! must live in a repository that ignores `.env`.
+//!
+//! Ignore decisions honour `.gitignore` at every level, `.git/info/exclude`,
+//! `core.excludesFile` and negations ([`ignores`]); the tests hold them against
+//! `git check-ignore`.
+
+pub mod files;
+pub mod gitignore;
+mod ignores;
+
+use crate::rules::Severity;
+use crate::sources::Warning;
+use files::{CredentialFile, HISTORY_PATHSPECS, classify};
+use git2::Repository;
+use ignores::Ignores;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A hygiene problem: no secret value, only where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct HygieneFinding {
+    /// The check, e.g. `hygiene.credential_file_tracked`.
+    pub check: String,
+    /// How bad it is.
+    pub severity: Severity,
+    /// The file concerned, relative to the repository's work tree, `/`-separated.
+    pub path: String,
+    /// 1-based line, for findings about a line of code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+    /// The commit that first added the file, for findings from history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<CommitRef>,
+}
+
+/// A commit named by a hygiene finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CommitRef {
+    /// Commit id.
+    pub id: String,
+    /// Author name.
+    pub author: String,
+    /// Commit time (Unix seconds).
+    pub time: i64,
+    /// First line of the message.
+    pub summary: String,
+}
+
+/// Check ids, with the severity each is reported at.
+pub const CHECKS: &[(&str, Severity, &str)] = &[
+    (
+        "hygiene.credential_file_tracked",
+        Severity::High,
+        "A file that holds credentials is tracked by git",
+    ),
+    (
+        "hygiene.credential_file_in_history",
+        Severity::High,
+        "A file that holds credentials was committed",
+    ),
+    (
+        "hygiene.credential_file_not_ignored",
+        Severity::Medium,
+        "A file that holds credentials is not gitignored",
+    ),
+    (
+        "hygiene.env_not_ignored",
+        Severity::Medium,
+        "Code reads a .env file that the repository does not ignore",
+    ),
+];
+
+fn severity_of(check: &str) -> Severity {
+    CHECKS
+        .iter()
+        .find(|(id, _, _)| *id == check)
+        .map(|(_, s, _)| *s)
+        .unwrap_or(Severity::Medium)
+}
+
+/// What the checks found, and what they could not look at.
+#[derive(Debug, Default)]
+pub struct HygieneReport {
+    /// Findings, sorted.
+    pub findings: Vec<HygieneFinding>,
+    /// Problems that left something unchecked.
+    pub warnings: Vec<Warning>,
+}
+
+impl HygieneReport {
+    fn add(&mut self, check: &str, path: &str, line: Option<u64>, message: String, fix: String) {
+        self.findings.push(HygieneFinding {
+            check: check.to_string(),
+            severity: severity_of(check),
+            path: path.to_string(),
+            line,
+            message,
+            fix,
+            commit: None,
+        });
+    }
+}
+
+/// The repository whose work tree holds `root`, if any (bare repositories have none).
+fn work_tree_repo(root: &Path) -> Option<(Repository, PathBuf)> {
+    let repo = Repository::discover(root).ok()?;
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    Some((repo, workdir))
+}
+
+/// `/`-separated path of `path` relative to `base`, if inside it.
+fn relative(base: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(base).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// The first bytes of a file, to tell a private key from a certificate.
+fn head(path: &Path) -> Option<Vec<u8>> {
+    let mut buf = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .ok()?
+        .take(4096)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(buf)
+}
+
+/// A credential file found in a work tree.
+struct Found {
+    /// Relative to the work tree (what git is asked about).
+    in_repo: String,
+    /// Relative to the scan root (what reports show, like every other finding).
+    shown: String,
+    kind: CredentialFile,
+}
+
+/// Credential files under `root`: every tracked one (from the index, wherever it is), and
+/// every untracked one the work-tree walk reaches. The walk skips ignored directories (their
+/// files are ignored too: nothing to report there) — a full walk into `target/` or
+/// `node_modules/` made the check cost more than the scan.
+fn credential_files(root: &Path, workdir: &Path, index: Option<&git2::Index>) -> Vec<Found> {
+    let mut out: BTreeMap<String, Found> = BTreeMap::new();
+    let mut consider = |abs: &Path| {
+        let Some(rel) = relative(workdir, abs) else {
+            return;
+        };
+        let Some(shown) = relative(root, abs) else {
+            return;
+        };
+        if out.contains_key(&rel) {
+            return;
+        }
+        let name = rel.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+        let needs_head = name.ends_with(".pem") || name.ends_with(".key");
+        let first = if needs_head { head(abs) } else { None };
+        if let Some(kind) = classify(&rel, first.as_deref()) {
+            out.insert(
+                rel.clone(),
+                Found {
+                    in_repo: rel,
+                    shown,
+                    kind,
+                },
+            );
+        }
+    };
+    if let Some(index) = index {
+        for e in index.iter() {
+            let rel = String::from_utf8_lossy(&e.path).into_owned();
+            consider(&workdir.join(&rel));
+        }
+    }
+    let walk = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .ignore(false)
+        .parents(true)
+        .git_ignore(true)
+        .git_global(true)
+        .git_exclude(true)
+        .follow_links(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    for entry in walk.flatten() {
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && let Ok(abs) = entry.path().canonicalize()
+        {
+            consider(&abs);
+        }
+    }
+    out.into_values().collect()
+}
+
+/// Checks the work tree holding `root`: credential files tracked or not ignored, and code
+/// that reads a `.env` the repository would not ignore. `None` outside a git work tree.
+pub fn check_work_tree(root: &Path) -> Option<HygieneReport> {
+    let root = root.canonicalize().ok()?;
+    let (repo, workdir) = work_tree_repo(&root)?;
+    let mut report = HygieneReport::default();
+    let index = match repo.index() {
+        Ok(i) => Some(i),
+        Err(e) => {
+            report.warnings.push(Warning {
+                path: String::new(),
+                message: format!(
+                    "git index unreadable, tracked files not checked: {}",
+                    e.message()
+                ),
+            });
+            None
+        }
+    };
+    let mut ignores = Ignores::new(&repo, &workdir);
+    for Found {
+        in_repo,
+        shown,
+        kind,
+    } in credential_files(&root, &workdir, index.as_ref())
+    {
+        let rel = &shown;
+        let tracked = index
+            .as_ref()
+            .is_some_and(|i| i.get_path(Path::new(&in_repo), 0).is_some());
+        if tracked {
+            report.add(
+                "hygiene.credential_file_tracked",
+                rel,
+                None,
+                format!(
+                    "{rel} holds {} and is tracked by git: everyone with a clone has it",
+                    kind.holds
+                ),
+                format!(
+                    "git rm --cached -- '{rel}', then `tokenwarden fix gitignore`; treat its credentials as leaked and rotate them"
+                ),
+            );
+            continue;
+        }
+        if !ignores.is_ignored(&in_repo, false) {
+            report.add(
+                "hygiene.credential_file_not_ignored",
+                rel,
+                None,
+                format!(
+                    "{rel} holds {} and is not gitignored: `git add -A` or `git commit -a` would commit it",
+                    kind.holds
+                ),
+                "`tokenwarden fix gitignore` adds it to .gitignore".to_string(),
+            );
+        }
+    }
+    env_readers(&mut ignores, &root, &mut report);
+    report.findings.sort();
+    Some(report)
+}
+
+/// Code that loads a `.env` file or reads an S3M token from the environment.
+const ENV_READERS: &str = r#"(?x)
+    \bS3M_TOKEN\b
+  | \bload_dotenv\s*\( | \bfrom\s+dotenv\s+import\b | \bimport\s+dotenv\b
+  | \bdotenv\.config\s*\( | require\(\s*['"]dotenv['"]\s*\) | \bgodotenv\.Load\b
+  | \bDotenv\.load\b | \bdotenvy?::
+  | (?:-H|--header)\s*['"]?@\.env\b
+  | (?:^|[;&|(]\s*|\s)(?:source|\.)\s+(?:\./)?\.env\b
+  | --env-file[=\s]+(?:\./)?\.env\b | \benv_file\s*:\s*(?:\./)?\.env\b
+"#;
+
+/// Source files worth reading for [`ENV_READERS`]: scripts, code, build and CI files.
+fn is_source(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    const EXT: &[&str] = &[
+        "py", "sh", "bash", "zsh", "ksh", "js", "mjs", "cjs", "ts", "go", "rb", "rs", "r", "jl",
+        "mk", "yml", "yaml", "toml", "ipynb", "sbatch", "slurm", "pbs", "php", "java", "kt",
+    ];
+    matches!(
+        lower.as_str(),
+        "makefile"
+            | "gnumakefile"
+            | "dockerfile"
+            | "justfile"
+            | "procfile"
+            | ".bashrc"
+            | ".profile"
+    ) || lower.starts_with("dockerfile.")
+        || lower
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| EXT.contains(&ext))
+}
+
+/// The preventive check: if the repository would not ignore a `.env` at its root, each
+/// (non-ignored) source file that reads one is a finding, so the file is ignored before it
+/// exists.
+fn env_readers(ignores: &mut Ignores, root: &Path, report: &mut HygieneReport) {
+    if ignores.is_ignored(".env", false) {
+        return;
+    }
+    let Ok(re) = regex::Regex::new(ENV_READERS) else {
+        return;
+    };
+    let walk = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    let mut hits: BTreeMap<String, (u64, String)> = BTreeMap::new();
+    for entry in walk.flatten() {
+        if hits.len() >= 50 {
+            break;
+        }
+        if !entry.file_type().is_some_and(|t| t.is_file())
+            || !is_source(&entry.file_name().to_string_lossy())
+            || entry
+                .metadata()
+                .map(|m| m.len() > (1 << 20))
+                .unwrap_or(true)
+        {
+            continue;
+        }
+        let Ok(text) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&text);
+        let Some(m) = re.find(&text) else { continue };
+        let Some(rel) = entry
+            .path()
+            .canonicalize()
+            .ok()
+            .and_then(|a| relative(root, &a))
+        else {
+            continue;
+        };
+        let line = text[..m.start()].matches('\n').count() as u64 + 1;
+        hits.insert(rel, (line, m.as_str().trim().to_string()));
+    }
+    for (rel, (line, what)) in hits {
+        report.add(
+            "hygiene.env_not_ignored",
+            &rel,
+            Some(line),
+            format!(
+                "{rel}:{line} uses `{what}`, but this repository does not ignore .env: a .env written for it would be committed"
+            ),
+            "`tokenwarden fix gitignore` adds .env and .env.* to .gitignore".to_string(),
+        );
+    }
+}
+
+/// Credential files ever added in the repository's history, each with the commit that first
+/// added it (read with `git log` over every ref). `None` outside a repository.
+pub fn check_history(root: &Path) -> Option<HygieneReport> {
+    let repo = Repository::discover(root).ok()?;
+    let mut report = HygieneReport::default();
+    let out = std::process::Command::new("git")
+        .env("GIT_DIR", repo.path())
+        .env("GIT_NO_REPLACE_OBJECTS", "1")
+        .env("GIT_NO_LAZY_FETCH", "1")
+        .args(["-c", "core.fsmonitor=false", "-c", "core.quotepath=off"])
+        .args([
+            "log",
+            "--all",
+            "--no-renames",
+            "--diff-filter=A",
+            "-z",
+            "--name-only",
+            "--format=%x01%H%x02%an%x02%at%x02%s",
+            "--",
+        ])
+        .args(HISTORY_PATHSPECS)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let out = match out {
+        Ok(o) if o.status.success() => o.stdout,
+        Ok(_) | Err(_) => {
+            report.warnings.push(Warning {
+                path: String::new(),
+                message: "`git log` failed: credential files in history were not checked".into(),
+            });
+            return Some(report);
+        }
+    };
+    // Newest first: the last commit seen for a path is the one that first added it.
+    let mut first: BTreeMap<String, (CommitRef, CredentialFile)> = BTreeMap::new();
+    let mut current: Option<CommitRef> = None;
+    for token in out.split(|&b| b == 0) {
+        if let Some(header) = token.strip_prefix(b"\x01") {
+            let header = String::from_utf8_lossy(header);
+            let mut f = header.splitn(4, '\x02');
+            current = Some(CommitRef {
+                id: f.next().unwrap_or_default().to_string(),
+                author: f.next().unwrap_or_default().to_string(),
+                time: f.next().and_then(|t| t.parse().ok()).unwrap_or(0),
+                summary: f.next().unwrap_or_default().to_string(),
+            });
+            continue;
+        }
+        let name = token.strip_prefix(b"\n").unwrap_or(token);
+        if name.is_empty() {
+            continue;
+        }
+        let (Some(commit), Ok(name)) = (&current, std::str::from_utf8(name)) else {
+            continue;
+        };
+        // Key files named .pem/.key are not in the pathspecs: their content decides.
+        if let Some(kind) = classify(name, None) {
+            first.insert(name.to_string(), (commit.clone(), kind));
+        }
+    }
+    for (path, (commit, kind)) in first {
+        let short = &commit.id[..commit.id.len().min(12)];
+        report.findings.push(HygieneFinding {
+            check: "hygiene.credential_file_in_history".into(),
+            severity: severity_of("hygiene.credential_file_in_history"),
+            message: format!(
+                "{path} holds {} and was committed in {short} by {}: it stays in every clone's history",
+                kind.holds, commit.author
+            ),
+            fix: "treat its credentials as leaked and rotate them; remove the file from history (git filter-repo --invert-paths --path <file>) and have every clone re-fetched".into(),
+            path,
+            line: None,
+            commit: Some(commit),
+        });
+    }
+    report.findings.sort();
+    Some(report)
+}

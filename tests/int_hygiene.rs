@@ -1,0 +1,376 @@
+//! Hygiene checks on repositories built at test time with the git CLI: credential files that
+//! are not ignored, tracked, or were ever committed; code that reads a `.env` the repository
+//! does not ignore; `fix gitignore`. Ignore decisions are held against `git check-ignore`.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+/// A scratch repository with a private HOME (so `core.excludesFile` is the test's own).
+struct Repo {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let r = Repo {
+            dir: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("git");
+        c.current_dir(self.path())
+            .env("HOME", self.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Alice Example")
+            .env("GIT_AUTHOR_EMAIL", "alice@example.org")
+            .env("GIT_COMMITTER_NAME", "Alice Example")
+            .env("GIT_COMMITTER_EMAIL", "alice@example.org")
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args);
+        c
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// tokenwarden with the same HOME as git.
+    fn tw(&self) -> assert_cmd::Command {
+        let mut c = tw();
+        c.env("HOME", self.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        c
+    }
+
+    fn scan(&self, extra: &[&str]) -> (i32, Value) {
+        let out = self
+            .tw()
+            .arg("scan")
+            .arg(self.path())
+            .args(["--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap(), v)
+    }
+
+    /// `git check-ignore` as the oracle: is `rel` ignored?
+    fn git_ignores(&self, rel: &str) -> bool {
+        let st = self
+            .cmd(&["check-ignore", "-q", "--no-index", "--", rel])
+            .status()
+            .unwrap();
+        match st.code() {
+            Some(0) => true,
+            Some(1) => false,
+            other => panic!("git check-ignore {rel}: {other:?}"),
+        }
+    }
+}
+
+/// `(check, path)` of every hygiene finding.
+fn checks(v: &Value) -> BTreeSet<(String, String)> {
+    v["hygiene"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["check"].as_str().unwrap().to_string(),
+                h["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn of_check(v: &Value, check: &str) -> BTreeSet<String> {
+    checks(v)
+        .into_iter()
+        .filter(|(c, _)| c == check)
+        .map(|(_, p)| p)
+        .collect()
+}
+
+#[test]
+fn ignore_decisions_agree_with_git_check_ignore() {
+    let r = Repo::new();
+    let p = r.path();
+    write(
+        p,
+        ".gitignore",
+        "*.env\n!keep.env\n/build/\nsecrets/**\n!secrets/README\n# a comment\n",
+    );
+    write(p, "sub/.gitignore", "!.env\n.env.local\n");
+    write(p, ".git/info/exclude", ".s3cfg\n");
+    let excludes = r.home.path().join("global-excludes");
+    std::fs::write(&excludes, "id_rsa\n").unwrap();
+    r.git(&[
+        "config",
+        "--global",
+        "core.excludesFile",
+        excludes.to_str().unwrap(),
+    ]);
+    let files = [
+        ".env",
+        "sub/.env",
+        "sub/.env.local",
+        "keep.env",
+        "prod.env",
+        "build/.env",
+        "secrets/munge.key",
+        ".s3cfg",
+        "home/.ssh/id_rsa",
+        "x/.aws/credentials",
+        ".globus/app/c/a/tokens.json",
+        "deploy/.env.production",
+        "tls/server.key",
+        "jwt_hs256.key",
+    ];
+    for f in files {
+        let content = if f.ends_with(".key") && f.starts_with("tls") {
+            "-----BEGIN PRIVATE KEY-----\nMII\n".to_string()
+        } else {
+            format!("placeholder for {f}\n")
+        };
+        write(p, f, content);
+    }
+    // Tracked despite the rules: reported as tracked, not as not-ignored.
+    write(p, "tracked.env", "X=1\n");
+    r.git(&["add", "-f", "tracked.env"]);
+    r.git(&["add", ".gitignore", "sub/.gitignore"]);
+    r.git(&["commit", "-q", "-m", "init"]);
+
+    let (code, v) = r.scan(&[]);
+    assert_eq!(code, 1, "{v:#}");
+    let expected: BTreeSet<String> = files
+        .iter()
+        .filter(|f| !r.git_ignores(f))
+        .map(|f| f.to_string())
+        .collect();
+    // The oracle must have something on both sides, or the comparison proves little.
+    assert!(
+        expected.len() >= 4 && expected.len() <= files.len() - 4,
+        "{expected:?}"
+    );
+    assert_eq!(
+        of_check(&v, "hygiene.credential_file_not_ignored"),
+        expected
+    );
+    assert_eq!(
+        of_check(&v, "hygiene.credential_file_tracked"),
+        ["tracked.env".to_string()].into_iter().collect()
+    );
+    // Nothing in a report names a secret value: hygiene findings carry none.
+    let h = &v["hygiene"][0];
+    assert!(h["fix"].as_str().unwrap().len() > 10 && h.get("secret").is_none());
+    // --no-hygiene turns them off (the key files still are secret findings).
+    let (_, v) = r.scan(&["--no-hygiene"]);
+    assert_eq!(checks(&v).len(), 0);
+    assert!(!findings(&v).is_empty());
+}
+
+#[test]
+fn code_that_reads_a_dotenv_needs_dotenv_ignored_and_fix_gitignore_does_it_once() {
+    let r = Repo::new();
+    let p = r.path();
+    write(
+        p,
+        "scripts/status.sh",
+        "#!/bin/sh\nset -e\ncurl -s -H @.env https://s3m.olcf.ornl.gov/olcf/v1/status\n",
+    );
+    write(
+        p,
+        "app/settings.py",
+        "import os\nfrom dotenv import load_dotenv\n",
+    );
+    write(p, "docs/readme.md", "Put S3M_TOKEN in .env\n");
+    write(p, ".env.example", "S3M_TOKEN=\n");
+    write(p, ".gitignore", "target/\r\n*.log\r\n");
+    let (code, v) = r.scan(&[]);
+    assert_eq!(code, 1);
+    let hits: Vec<(String, u64)> = v["hygiene"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["check"] == "hygiene.env_not_ignored")
+        .map(|h| {
+            (
+                h["path"].as_str().unwrap().into(),
+                h["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hits,
+        vec![
+            ("app/settings.py".into(), 2),
+            ("scripts/status.sh".into(), 3)
+        ]
+    );
+
+    // Dry run: says what it would add, changes nothing.
+    let before = std::fs::read(p.join(".gitignore")).unwrap();
+    let out = r
+        .tw()
+        .args(["fix", "gitignore", "--dry-run"])
+        .arg(p)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("would add"));
+    assert_eq!(std::fs::read(p.join(".gitignore")).unwrap(), before);
+
+    r.tw().args(["fix", "gitignore"]).arg(p).assert().success();
+    let after = std::fs::read_to_string(p.join(".gitignore")).unwrap();
+    assert!(after.starts_with("target/\r\n*.log\r\n"), "{after:?}");
+    assert!(
+        after.contains("\r\n.env\r\n.env.*\r\n!/.env.example\r\n"),
+        "{after:?}"
+    );
+    assert!(
+        !after.replace("\r\n", "").contains('\n'),
+        "line endings kept: {after:?}"
+    );
+    // git agrees: .env is ignored now, the template is not.
+    assert!(r.git_ignores(".env") && r.git_ignores("deploy/.env.prod"));
+    assert!(!r.git_ignores(".env.example"));
+    let (code, v) = r.scan(&[]);
+    assert_eq!((code, checks(&v).len()), (0, 0), "{v:#}");
+    // Idempotent: a second run adds nothing and leaves the file as it was.
+    let out = r.tw().args(["fix", "gitignore"]).arg(p).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to add"));
+    assert_eq!(
+        std::fs::read_to_string(p.join(".gitignore")).unwrap(),
+        after
+    );
+}
+
+#[test]
+fn fix_gitignore_covers_credential_files_the_dotenv_patterns_miss() {
+    let r = Repo::new();
+    let p = r.path();
+    write(p, ".gitignore", ".env\n");
+    write(p, "config/prod.env", "A=1\n");
+    write(p, "ops/munge.key", "k");
+    write(p, "weird [name]/.s3cfg", "x");
+    let (_, v) = r.scan(&[]);
+    assert_eq!(
+        of_check(&v, "hygiene.credential_file_not_ignored"),
+        ["config/prod.env", "ops/munge.key", "weird [name]/.s3cfg"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    r.tw().args(["fix", "gitignore"]).arg(p).assert().success();
+    for f in ["config/prod.env", "ops/munge.key", "weird [name]/.s3cfg"] {
+        assert!(r.git_ignores(f), "{f} not ignored after fix");
+    }
+    let (code, v) = r.scan(&[]);
+    assert_eq!((code, checks(&v).len()), (0, 0), "{v:#}");
+}
+
+#[test]
+fn credential_files_ever_committed_are_found_in_history_with_the_adding_commit() {
+    let r = Repo::new();
+    let p = r.path();
+    write(p, "README.md", "hi\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "initial"]);
+    write(p, ".env", "PLACEHOLDER=1\n");
+    write(p, ".env.example", "PLACEHOLDER=\n");
+    write(p, "deploy/.aws/credentials", "[default]\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "add config"]);
+    let adder = r.git(&["rev-parse", "HEAD"]);
+    r.git(&["rm", "-q", "--cached", ".env", "deploy/.aws/credentials"]);
+    write(p, ".gitignore", ".env\n.aws/\n");
+    r.git(&["add", ".gitignore"]);
+    r.git(&["commit", "-q", "-m", "stop tracking"]);
+    // The work tree is clean now…
+    let (_, v) = r.scan(&[]);
+    assert_eq!(checks(&v).len(), 0, "{v:#}");
+    // …but history is not.
+    let (code, v) = r.scan(&["--git"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        of_check(&v, "hygiene.credential_file_in_history"),
+        [".env", "deploy/.aws/credentials"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    for h in v["hygiene"].as_array().unwrap() {
+        assert_eq!(h["commit"]["id"], adder.as_str());
+        assert_eq!(h["commit"]["summary"], "add config");
+    }
+    // Ranged scans (CI on a push) skip the history walk.
+    let (_, v) = r.scan(&["--git", "--since", "HEAD~1"]);
+    assert_eq!(checks(&v).len(), 0);
+}
+
+#[test]
+fn hygiene_findings_appear_in_sarif_jsonl_and_text() {
+    let r = Repo::new();
+    write(r.path(), "job/.env", "X=1\n");
+    let out = r
+        .tw()
+        .arg("scan")
+        .arg(r.path())
+        .args(["--format", "sarif"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate_sarif(&doc);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let res = results
+        .iter()
+        .find(|x| x["ruleId"] == "hygiene.credential_file_not_ignored")
+        .expect("hygiene result");
+    assert_eq!(
+        res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "job/.env"
+    );
+    let idx = res["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(
+        doc["runs"][0]["tool"]["driver"]["rules"][idx]["id"],
+        "hygiene.credential_file_not_ignored"
+    );
+    let out = r
+        .tw()
+        .arg("scan")
+        .arg(r.path())
+        .args(["--format", "jsonl"])
+        .output()
+        .unwrap();
+    let line: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(line["check"], "hygiene.credential_file_not_ignored");
+    let out = r.tw().arg("scan").arg(r.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("job/.env") && text.contains("tokenwarden fix gitignore"),
+        "{text}"
+    );
+    assert!(text.contains("1 hygiene finding"), "{text}");
+}
