@@ -394,7 +394,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         },
         min_confidence,
         fingerprinter: fingerprinter(),
-        hygiene: !args.no_hygiene && !args.staged,
+        hygiene: !args.no_hygiene,
     };
     let unit = if args.git { "blobs" } else { "files" };
     let progress = (!args.no_progress && std::io::stderr().is_terminal())

@@ -2,13 +2,14 @@
 
 use crate::engine::Engine;
 use crate::finding::{Collector, Finding, Suppressed};
-use crate::hygiene::{HygieneFinding, check_history, check_work_tree};
+use crate::hygiene::{CommandChecks, HygieneFinding, check_history, check_staged, check_work_tree};
 use crate::rules::{Confidence, Severity};
 use crate::secret::Fingerprinter;
 use crate::sources::fs::{FsError, WalkOptions, scan_paths};
 use crate::sources::git::{GitError, GitOptions, scan_history, scan_staged};
 use crate::sources::{Stats, Warning};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the roots are scanned as.
@@ -106,9 +107,14 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
         [one] => Ok(one.clone()),
         other => Err(ScanError::OneRepo(other.len())),
     };
+    let commands = Arc::new(CommandChecks::default());
     let (matches, mut warnings, stats) = match &req.target {
         Target::Tree => {
-            let out = scan_paths(engine, &req.roots, &req.walk)?;
+            let mut walk = req.walk.clone();
+            if req.hygiene {
+                walk.file_hook = Some(commands.clone());
+            }
+            let out = scan_paths(engine, &req.roots, &walk)?;
             (out.matches, out.warnings, out.stats)
         }
         Target::History(opts) => {
@@ -142,7 +148,9 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
     }
     let (findings, suppressed) = collector.finish(engine.rules(), req.min_confidence);
     let hygiene = if req.hygiene {
-        hygiene(req, &mut warnings)?
+        let mut h = hygiene(req, &mut warnings)?;
+        h.extend(commands.take());
+        finish_hygiene(req, h)?
     } else {
         Vec::new()
     };
@@ -157,13 +165,14 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
 }
 
 /// The hygiene checks that fit the target: a work tree's credential files for tree scans,
-/// credential files ever committed for full history scans (not ranges: they are for speed).
+/// credential files ever committed for full history scans (not ranges: they are for speed),
+/// credential files about to be committed for staged scans.
 fn hygiene(
     req: &ScanRequest,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<HygieneFinding>, ScanError> {
     let mut out = Vec::new();
-    let reports = match &req.target {
+    let reports: Vec<_> = match &req.target {
         Target::Tree => req
             .roots
             .iter()
@@ -177,12 +186,26 @@ fn hygiene(
                 .into_iter()
                 .collect()
         }
+        Target::Staged => req
+            .roots
+            .first()
+            .and_then(|r| check_staged(r))
+            .into_iter()
+            .collect(),
         _ => Vec::new(),
     };
     for r in reports {
         out.extend(r.findings);
         warnings.extend(r.warnings);
     }
+    Ok(out)
+}
+
+/// Excludes applied, sorted, duplicates (several roots in one repository) dropped.
+fn finish_hygiene(
+    req: &ScanRequest,
+    mut out: Vec<HygieneFinding>,
+) -> Result<Vec<HygieneFinding>, ScanError> {
     if let Some(g) = exclude_matcher(&req.walk.excludes)? {
         out.retain(|h| !g.matched_path_or_any_parents(&h.path, false).is_ignore());
     }

@@ -148,12 +148,17 @@ fn jsonl_is_one_finding_per_line() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
-    for l in lines {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Two secrets, then the hygiene finding for the exported literal in job.sh.
+    assert_eq!(lines.len(), 3, "{text}");
+    for v in &lines[..2] {
         assert!(v["fingerprint"].as_str().unwrap().starts_with("tw1:"));
     }
+    assert_eq!(lines[2]["check"], "hygiene.token_exported");
+    assert_eq!(lines[2]["path"], "job.sh");
 }
 
 #[test]

@@ -374,3 +374,130 @@ fn hygiene_findings_appear_in_sarif_jsonl_and_text() {
     );
     assert!(text.contains("1 hygiene finding"), "{text}");
 }
+
+#[test]
+fn a_credential_file_about_to_be_committed_blocks_the_staged_scan() {
+    let r = Repo::new();
+    let p = r.path();
+    write(p, "README.md", "hi\n");
+    write(p, ".env.example", "PLACEHOLDER=\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "initial"]);
+    // An unchanged template and a staged template edit are fine.
+    write(p, ".env.example", "PLACEHOLDER=2\n");
+    r.git(&["add", "-A"]);
+    let (code, v) = r.scan(&["--staged"]);
+    assert_eq!((code, checks(&v).len()), (0, 0), "{v:#}");
+    // A .env and a private key staged: both reported, the commit is blocked.
+    write(p, "svc/.env", "PLACEHOLDER=1\n");
+    write(p, "tls/site.pem", "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n");
+    r.git(&["add", "-f", "svc/.env", "tls/site.pem"]);
+    let (code, v) = r.scan(&["--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        of_check(&v, "hygiene.credential_file_staged"),
+        ["svc/.env", "tls/site.pem"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    // Once committed, it is no longer "staged": the tree scan reports it as tracked instead.
+    r.git(&["commit", "-q", "-m", "oops"]);
+    let (_, v) = r.scan(&["--staged"]);
+    assert_eq!(checks(&v).len(), 0);
+    let (_, v) = r.scan(&[]);
+    assert!(of_check(&v, "hygiene.credential_file_tracked").contains("svc/.env"));
+}
+
+/// Command-line checks ride on the directory scan, in a repository or not: each finding names
+/// the file and line and shows the command rewritten; a literal token is never echoed.
+#[test]
+fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_and_notebooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let jwt = mint(r#"{{jwt {"exp":"@now+3600","iat":"@now","sun":"alice"}}}"#);
+    write(
+        p,
+        "bin/status.sh",
+        "#!/bin/bash\nset -e\ncurl -s -H \"Authorization: $S3M_TOKEN\" https://s3m.olcf.ornl.gov/olcf/v1/status\ncurl -s -H @.env https://s3m.olcf.ornl.gov/olcf/v1/status\n",
+    );
+    write(
+        p,
+        "jobs/run.sbatch",
+        "#!/bin/bash\n#SBATCH -N 1\nexport SLURM_JWT=$(scontrol token | cut -d= -f2)\nsrun hostname\n",
+    );
+    write(
+        p,
+        "home/.bash_history",
+        format!("ls\ncurl -H 'X-SLURM-USER-TOKEN: {jwt}' http://c:6820/slurm/v0.0.41/ping\n"),
+    );
+    write(
+        p,
+        "Makefile",
+        "ping:\n\t@munge -n | curl -s -H @- https://h/\n",
+    );
+    write(
+        p,
+        "docker/Dockerfile",
+        "FROM debian\nARG GLOBUS_CLIENT_SECRET\n",
+    );
+    write(
+        p,
+        "nb/demo.ipynb",
+        serde_json::json!({"cells": [{"cell_type": "code", "source": ["!curl --oauth2-bearer $IRI_TOKEN https://h/\n"]}]}).to_string(),
+    );
+    write(
+        p,
+        "quiet.sh",
+        "#!/bin/sh\ncurl -H @\"$HOME/.s3m-header\" https://h/\n",
+    );
+    let (code, v) = scan_json(p, &[]);
+    assert_eq!(code, 1);
+    let got: BTreeSet<(String, String, Option<u64>)> = v["hygiene"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["check"].as_str().unwrap().to_string(),
+                h["path"].as_str().unwrap().to_string(),
+                h["line"].as_u64(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, Option<u64>)> = [
+        ("hygiene.token_on_command_line", "bin/status.sh", Some(3)),
+        (
+            "hygiene.slurm_jwt_in_job_environment",
+            "jobs/run.sbatch",
+            Some(3),
+        ),
+        (
+            "hygiene.token_on_command_line",
+            "home/.bash_history",
+            Some(2),
+        ),
+        ("hygiene.munge_without_ttl", "Makefile", Some(2)),
+        ("hygiene.secret_in_image", "docker/Dockerfile", Some(2)),
+        ("hygiene.token_on_command_line", "nb/demo.ipynb", None),
+    ]
+    .into_iter()
+    .map(|(c, p, l)| (c.to_string(), p.to_string(), l))
+    .collect();
+    assert_eq!(got, want);
+    let text = serde_json::to_string(&v["hygiene"]).unwrap();
+    assert!(!text.contains(&jwt), "a literal token was echoed");
+    let status = v["hygiene"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["path"] == "bin/status.sh")
+        .unwrap();
+    assert!(
+        status["fix"]
+            .as_str()
+            .unwrap()
+            .contains("curl -H @- -s https://s3m.olcf.ornl.gov/olcf/v1/status <<< \"Authorization: ${S3M_TOKEN}\""),
+        "{status:#}"
+    );
+}

@@ -6,9 +6,11 @@
 //! `core.excludesFile` and negations ([`ignores`]); the tests hold them against
 //! `git check-ignore`.
 
+pub mod cmdline;
 pub mod files;
 pub mod gitignore;
 mod ignores;
+mod shell;
 
 use crate::rules::Severity;
 use crate::sources::Warning;
@@ -62,6 +64,11 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         "A file that holds credentials is tracked by git",
     ),
     (
+        "hygiene.credential_file_staged",
+        Severity::High,
+        "A file that holds credentials is staged for commit",
+    ),
+    (
         "hygiene.credential_file_in_history",
         Severity::High,
         "A file that holds credentials was committed",
@@ -76,7 +83,103 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         Severity::Medium,
         "Code reads a .env file that the repository does not ignore",
     ),
+    (
+        "hygiene.token_on_command_line",
+        Severity::High,
+        "A credential is passed on a command line, where ps shows it to every user",
+    ),
+    (
+        "hygiene.token_exported",
+        Severity::High,
+        "A literal credential is exported in a script or shell history",
+    ),
+    (
+        "hygiene.slurm_jwt_in_job_environment",
+        Severity::Medium,
+        "SLURM_JWT is handed to a batch job's environment",
+    ),
+    (
+        "hygiene.slurmrestd_non_bearer_auth",
+        Severity::Medium,
+        "A non-Bearer Authorization header is sent to slurmrestd, which logs it",
+    ),
+    (
+        "hygiene.munge_without_ttl",
+        Severity::Low,
+        "A MUNGE credential is minted without a short TTL",
+    ),
+    (
+        "hygiene.secret_in_image",
+        Severity::High,
+        "A Dockerfile bakes a credential into the image (ARG/ENV)",
+    ),
 ];
+
+/// The engine judges literal values in commands: a value is a credential if a rule matches it.
+pub struct EngineJudge<'a>(pub &'a crate::engine::Engine);
+
+impl cmdline::SecretJudge for EngineJudge<'_> {
+    /// Expired tokens, documentation examples and low-confidence matches do not count: the
+    /// secret findings report those at their own (low) level.
+    fn is_secret(&self, value: &str) -> bool {
+        value.len() >= 8
+            && self.0.scan(value.as_bytes(), None).iter().any(|m| {
+                m.severity >= Severity::Medium
+                    && m.confidence >= crate::rules::Confidence::Medium
+                    && m.allowed.is_none()
+            })
+    }
+}
+
+/// Collects command-line findings from the files a directory scan reads (scripts, batch
+/// scripts, shell history, Makefiles, Dockerfiles, notebooks): no second walk, no second read.
+#[derive(Default)]
+pub struct CommandChecks {
+    found: std::sync::Mutex<Vec<HygieneFinding>>,
+}
+
+impl crate::sources::fs::FileHook for CommandChecks {
+    fn file(&self, engine: &crate::engine::Engine, rel: &str, content: &[u8]) {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let first_line = &content[..content.len().min(128)];
+        let Some(kind) = cmdline::file_kind(name, first_line) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(content);
+        let placed = cmdline::check_file(kind, &text, &EngineJudge(engine));
+        if placed.is_empty() {
+            return;
+        }
+        let Ok(mut found) = self.found.lock() else {
+            return;
+        };
+        for p in placed {
+            let message = match &p.place {
+                Some(place) => format!("{place}: {}", p.finding.message),
+                None => p.finding.message,
+            };
+            found.push(HygieneFinding {
+                check: p.finding.check.to_string(),
+                severity: p.finding.severity,
+                path: rel.to_string(),
+                line: p.line,
+                message,
+                fix: p.finding.fix,
+                commit: None,
+            });
+        }
+    }
+}
+
+impl CommandChecks {
+    /// The findings collected so far.
+    pub fn take(&self) -> Vec<HygieneFinding> {
+        self.found
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default()
+    }
+}
 
 fn severity_of(check: &str) -> Severity {
     CHECKS
@@ -353,6 +456,50 @@ fn env_readers(ignores: &mut Ignores, root: &Path, report: &mut HygieneReport) {
             "`tokenwarden fix gitignore` adds .env and .env.* to .gitignore".to_string(),
         );
     }
+}
+
+/// Credential files staged for the next commit: in the index and new or changed relative to
+/// HEAD (the pre-commit hook's check; key files named `.pem`/`.key` judged by their staged
+/// content). `None` outside a repository.
+pub fn check_staged(root: &Path) -> Option<HygieneReport> {
+    let repo = Repository::discover(root).ok()?;
+    let index = repo.index().ok()?;
+    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let mut report = HygieneReport::default();
+    for e in index.iter() {
+        let rel = String::from_utf8_lossy(&e.path).into_owned();
+        let lower = rel.to_ascii_lowercase();
+        let first = if lower.ends_with(".pem") || lower.ends_with(".key") {
+            repo.find_blob(e.id)
+                .ok()
+                .map(|b| b.content()[..b.content().len().min(4096)].to_vec())
+        } else {
+            None
+        };
+        let Some(kind) = classify(&rel, first.as_deref()) else {
+            continue;
+        };
+        let unchanged = head
+            .as_ref()
+            .and_then(|t| t.get_path(Path::new(&rel)).ok())
+            .is_some_and(|te| te.id() == e.id);
+        if !unchanged {
+            report.add(
+                "hygiene.credential_file_staged",
+                &rel,
+                None,
+                format!(
+                    "{rel} holds {} and is staged for commit",
+                    kind.holds
+                ),
+                format!(
+                    "git restore --staged -- '{rel}' (git rm --cached -- '{rel}' if it was tracked), then `tokenwarden fix gitignore`"
+                ),
+            );
+        }
+    }
+    report.findings.sort();
+    Some(report)
 }
 
 /// Credential files ever added in the repository's history, each with the commit that first

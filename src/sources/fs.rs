@@ -40,6 +40,21 @@ pub struct WalkOptions {
     /// Live counters a caller may watch (for a progress display); the scan creates its own
     /// when none is given.
     pub counters: Option<Arc<ScanCounters>>,
+    /// Shown every text file read whole, so checks that need a file's content (the hygiene
+    /// command-line checks) ride on this walk instead of walking and reading again.
+    pub file_hook: Option<Arc<dyn FileHook>>,
+}
+
+/// A check that looks at each text file a directory scan reads whole.
+pub trait FileHook: Send + Sync {
+    /// `rel` is the path as reported; `content` the whole file.
+    fn file(&self, engine: &Engine, rel: &str, content: &[u8]);
+}
+
+impl std::fmt::Debug for dyn FileHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileHook")
+    }
 }
 
 impl Default for WalkOptions {
@@ -53,6 +68,7 @@ impl Default for WalkOptions {
             chunk_size: 16 << 20,
             overlap: 64 << 10,
             counters: None,
+            file_hook: None,
         }
     }
 }
@@ -413,6 +429,12 @@ fn scan_file(
         let eof = buf.len() < chunk + overlap;
         if !eof && base == 0 {
             counters.chunked.fetch_add(1, Ordering::Relaxed);
+        }
+        if eof
+            && base == 0
+            && let Some(hook) = &opts.file_hook
+        {
+            hook.file(engine, rel, buf);
         }
         let scanned = if eof { buf.len() } else { chunk };
         counters.bytes.fetch_add(scanned as u64, Ordering::Relaxed);

@@ -1,0 +1,1055 @@
+//! Tokens on command lines, found by parsing (not grepping) the places commands are written:
+//! shell and Slurm batch scripts, shell history files, Makefile recipes, Dockerfile `RUN`,
+//! `ENV` and `ARG`, and Jupyter `!` and `%%bash` cells.
+//!
+//! A command's arguments are visible to every user of a login node (`ps`, `/proc/*/cmdline`),
+//! so a token in `curl -H "Authorization: $S3M_TOKEN"` leaks whether it is written literally or
+//! expanded from a variable. Facility guidance (OLCF, ALCF) is `curl -H @file`: the header is
+//! read from a file, and argv holds only the file name. Each finding shows the command
+//! rewritten that way. Literal values are never copied into a finding: they are shown redacted.
+
+use super::shell::{Command, Part, Word, commands};
+use crate::rules::Severity;
+
+/// A problem found in one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdFinding {
+    /// The check id.
+    pub check: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Byte offset of the command in the lexed source.
+    pub offset: usize,
+    /// What is wrong (credential values redacted).
+    pub message: String,
+    /// The command rewritten, or what to do.
+    pub fix: String,
+}
+
+/// What the file is, for checks that depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// A script or recipe that runs where it is written.
+    Script,
+    /// A Slurm batch script: its environment is inherited by every job step.
+    BatchScript,
+    /// A shell history file: what was typed, as it was typed.
+    History,
+}
+
+/// Judges whether a literal value is a credential (the engine, in practice).
+pub trait SecretJudge {
+    /// True if `value` holds a credential.
+    fn is_secret(&self, value: &str) -> bool;
+}
+
+/// Variable names that hold credentials.
+pub fn token_variable(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "TOKEN",
+        "JWT",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "API_KEY",
+        "APIKEY",
+        "BEARER",
+        "CREDENTIAL",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+        "AUTH",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
+        && !n.ends_with("_FILE")
+        && !n.ends_with("_PATH")
+        && !n.ends_with("_DIR")
+        && !n.ends_with("_URL")
+}
+
+/// How a word carries a credential, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Carries {
+    /// A command substitution (`$(cat token)`): its output lands in argv.
+    Substitution,
+    /// A variable named like a credential.
+    Variable,
+    /// A literal credential.
+    Literal,
+}
+
+fn carries(w: &Word, judge: &dyn SecretJudge, header_like: bool) -> Option<Carries> {
+    let mut best = None;
+    for p in &w.parts {
+        let c = match p {
+            Part::Var(v) if token_variable(v) => Some(Carries::Variable),
+            // In an auth header any substitution is the credential; elsewhere only one that
+            // reads something named like one.
+            Part::Subst(cmd) if header_like || cmd.to_ascii_lowercase().contains("token") => {
+                Some(Carries::Substitution)
+            }
+            _ => None,
+        };
+        best = best.max(c);
+    }
+    if let Some(text) = w.literal()
+        && judge.is_secret(&text)
+    {
+        best = Some(Carries::Literal);
+    } else if header_like
+        && let Some(Part::Lit(first)) = w.parts.first()
+        && let Some((_, value)) = first.split_once(':')
+        && w.parts.len() == 1
+        && judge.is_secret(value.trim())
+    {
+        best = Some(Carries::Literal);
+    }
+    best
+}
+
+/// Header names whose value is a credential.
+fn auth_header(value: &str) -> bool {
+    let name = value
+        .split_once(':')
+        .map(|(n, _)| n.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    name == "authorization"
+        || name == "cookie"
+        || name.contains("token")
+        || name.contains("api-key")
+        || name.contains("apikey")
+        || name.contains("secret")
+}
+
+/// The word shown in a finding: literal credentials redacted.
+fn shown(w: &Word, judge: &dyn SecretJudge) -> String {
+    match w.literal() {
+        Some(t) if judge.is_secret(&t) => "<redacted>".into(),
+        Some(t) => match t.split_once(':') {
+            Some((n, v)) if judge.is_secret(v.trim()) => format!("{n}: <redacted>"),
+            _ => t,
+        },
+        None => w.render(),
+    }
+}
+
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Options of HTTP clients whose value may carry a credential, and whether the value is a
+/// header (`Name: value`).
+fn value_option(cmd: &str, opt: &str) -> Option<bool> {
+    match cmd {
+        "curl" => match opt {
+            "-H" | "--header" | "--proxy-header" => Some(true),
+            "-u" | "--user" | "-U" | "--proxy-user" | "--oauth2-bearer" | "-d" | "--data"
+            | "--data-raw" | "--data-binary" | "--data-urlencode" | "-F" | "--form" | "-b"
+            | "--cookie" => Some(false),
+            _ => None,
+        },
+        "wget" => match opt {
+            "--header" => Some(true),
+            "--password" | "--http-password" | "--proxy-password" | "--post-data" => Some(false),
+            _ => None,
+        },
+        "grpcurl" => match opt {
+            "-H" | "-rpc-header" | "-reflect-header" => Some(true),
+            _ => None,
+        },
+        "http" | "https" | "xh" => match opt {
+            "-a" | "--auth" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Options that take a value, per client, so positional arguments are told from values.
+fn takes_value(cmd: &str, opt: &str) -> bool {
+    value_option(cmd, opt).is_some()
+        || matches!(
+            (cmd, opt),
+            (
+                "curl",
+                "-o" | "--output"
+                    | "-X"
+                    | "--request"
+                    | "-A"
+                    | "--user-agent"
+                    | "-e"
+                    | "--referer"
+                    | "--cacert"
+                    | "--cert"
+                    | "--key"
+                    | "-m"
+                    | "--max-time"
+                    | "-K"
+                    | "--config"
+                    | "-w"
+                    | "--write-out"
+                    | "--connect-timeout"
+                    | "--retry"
+                    | "-x"
+                    | "--proxy"
+                    | "-T"
+                    | "--upload-file"
+            ) | (
+                "wget",
+                "-O" | "-o" | "--output-document" | "-t" | "--tries" | "-T" | "--timeout"
+            ) | (
+                "http" | "https" | "xh",
+                "-A" | "--auth-type" | "-o" | "--output"
+            )
+        )
+}
+
+/// One argument that carries a credential: option (or item), the value word, and how.
+struct Leak {
+    option: String,
+    value: Word,
+    header: bool,
+    how: Carries,
+}
+
+fn http_client_leaks(cmd: &str, args: &[Word], judge: &dyn SecretJudge) -> (Vec<Leak>, Vec<usize>) {
+    let mut leaks = Vec::new();
+    let mut leak_words = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let w = &args[i];
+        let lit = w.literal_prefix();
+        // `--opt=value` and `-Hvalue`.
+        let (opt, value, span) = if let Some((o, _)) = lit.split_once('=')
+            && o.starts_with("--")
+            && value_option(cmd, o).is_some()
+        {
+            (o.to_string(), Some(w.strip_literal(o.len() + 1)), 1)
+        } else if lit.len() > 2
+            && lit.starts_with('-')
+            && !lit.starts_with("--")
+            && value_option(cmd, &lit[..2]).is_some()
+        {
+            (lit[..2].to_string(), Some(w.strip_literal(2)), 1)
+        } else if value_option(cmd, &lit).is_some() && w.literal().is_some() {
+            (lit.clone(), args.get(i + 1).cloned(), 2)
+        } else if takes_value(cmd, &lit) && w.literal().is_some() {
+            i += 2;
+            continue;
+        } else {
+            (String::new(), None, 1)
+        };
+        if let Some(value) = value {
+            let header = value_option(cmd, &opt) == Some(true);
+            let vlit = value.literal_prefix();
+            // `-H @file`, `--header @-`: the value is read from a file, not argv.
+            let from_file = vlit.starts_with('@');
+            let relevant = !header || auth_header(&vlit) || value.parts.len() > 1;
+            if !from_file
+                && relevant
+                && let Some(how) = carries(&value, judge, header && auth_header(&vlit))
+            {
+                leaks.push(Leak {
+                    option: opt,
+                    value,
+                    header,
+                    how,
+                });
+                leak_words.extend(i..i + span);
+            }
+            i += span;
+            continue;
+        }
+        // Positional: a URL with a credential in it, or an HTTPie `Header:value` item.
+        if !lit.starts_with('-') {
+            let url_like = lit.contains("://") || lit.contains('?');
+            let httpie_header = matches!(cmd, "http" | "https" | "xh")
+                && lit.contains(':')
+                && !lit.contains("://")
+                && auth_header(&lit);
+            if (url_like || httpie_header)
+                && let Some(how) = carries(w, judge, httpie_header)
+            {
+                leaks.push(Leak {
+                    option: String::new(),
+                    value: w.clone(),
+                    header: httpie_header,
+                    how,
+                });
+                leak_words.push(i);
+            }
+        }
+        i += 1;
+    }
+    (leaks, leak_words)
+}
+
+/// The command rewritten so the credential is read from stdin or a file, not argv.
+fn rewrite(
+    cmd: &str,
+    args: &[Word],
+    leaks: &[Leak],
+    leak_words: &[usize],
+    judge: &dyn SecretJudge,
+) -> String {
+    let kept: Vec<String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !leak_words.contains(i))
+        .map(|(_, w)| quote(&shown(w, judge)))
+        .collect();
+    let headers: Vec<String> = leaks
+        .iter()
+        .filter(|l| l.header || l.option == "--oauth2-bearer")
+        .map(|l| {
+            if l.option == "--oauth2-bearer" {
+                format!("Authorization: Bearer {}", shown(&l.value, judge))
+            } else {
+                shown(&l.value, judge)
+            }
+        })
+        .collect();
+    let rest = kept.join(" ");
+    match cmd {
+        "curl" if !headers.is_empty() => format!(
+            "curl -H @- {rest} <<< \"{}\"   (or keep the header in a 0600 file: curl -H @~/.s3m-header …)",
+            headers.join("\\n")
+        ),
+        "curl" => format!(
+            "curl -K - {rest} <<< 'user = \"…\"'   (curl reads the option from stdin; or use --netrc-file with a 0600 file)"
+        ),
+        "wget" if !headers.is_empty() => format!(
+            "wget {rest} with the header in a 0600 file: wget --config=FILE (header = {}) …",
+            headers.join(", ")
+        ),
+        "grpcurl" => format!(
+            "grpcurl {rest} with the header read from a file (grpcurl -H does not read files: use a wrapper that passes it via -rpc-header from a 0600 file, or a client library)"
+        ),
+        other => format!(
+            "{other} {rest}, with the credential read from a 0600 file or the environment inside the program"
+        ),
+    }
+}
+
+fn basename(w: &Word) -> Option<String> {
+    let lit = w.literal()?;
+    Some(lit.rsplit('/').next().unwrap_or(&lit).to_string())
+}
+
+/// Commands the checks know.
+const KNOWN: &[&str] = &[
+    "curl", "wget", "http", "https", "xh", "grpcurl", "export", "declare", "typeset", "setenv",
+    "sbatch", "salloc", "munge",
+];
+
+/// The command name and its arguments, past leading `NAME=value` assignments and wrappers
+/// (`sudo -u svc`, `env -i`, `srun -n 4`, `exec`, `time`, `nohup`, `command`): after a
+/// wrapper, the first word naming a known command is the command.
+fn split_command(c: &Command) -> Option<(String, &[Word])> {
+    let mut i = 0;
+    while let Some(w) = c.words.get(i) {
+        let lit = w.literal_prefix();
+        let is_assign = lit.split_once('=').is_some_and(|(n, _)| {
+            !n.is_empty() && n.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        });
+        if !is_assign {
+            break;
+        }
+        i += 1;
+    }
+    let name = basename(c.words.get(i)?)?;
+    if matches!(
+        name.as_str(),
+        "sudo" | "env" | "exec" | "time" | "nohup" | "command" | "srun" | "mpirun" | "xargs"
+    ) {
+        let j = (i + 1..c.words.len())
+            .find(|&j| basename(&c.words[j]).is_some_and(|b| KNOWN.contains(&b.as_str())))?;
+        let inner = basename(&c.words[j])?;
+        return Some((inner, &c.words[j + 1..]));
+    }
+    Some((name, &c.words[i + 1..]))
+}
+
+/// Checks one lexed source (a script, a recipe, a `RUN`, a history file).
+pub fn check_source(src: &str, ctx: Context, judge: &dyn SecretJudge) -> Vec<CmdFinding> {
+    let mut out = Vec::new();
+    for c in commands(src) {
+        let Some(offset) = c.words.first().map(|w| w.offset) else {
+            continue;
+        };
+        let Some((name, args)) = split_command(&c) else {
+            continue;
+        };
+        match name.as_str() {
+            "curl" | "wget" | "http" | "https" | "xh" | "grpcurl" => {
+                let (leaks, leak_words) = http_client_leaks(&name, args, judge);
+                if leaks.is_empty() {
+                    continue;
+                }
+                let worst = leaks
+                    .iter()
+                    .map(|l| l.how)
+                    .max()
+                    .unwrap_or(Carries::Variable);
+                let what: Vec<String> = leaks
+                    .iter()
+                    .map(|l| {
+                        let v = shown(&l.value, judge);
+                        if l.option.is_empty() {
+                            v
+                        } else {
+                            format!("{} {v}", l.option)
+                        }
+                    })
+                    .collect();
+                let how = match worst {
+                    Carries::Literal => "a literal credential",
+                    Carries::Variable => "a credential expanded from a variable",
+                    Carries::Substitution => "a credential from a command substitution",
+                };
+                out.push(CmdFinding {
+                    check: "hygiene.token_on_command_line",
+                    severity: if worst == Carries::Literal || ctx == Context::History {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
+                    offset,
+                    message: format!(
+                        "`{name}` gets {how} on its command line ({}): every user of the machine can read it with ps while it runs",
+                        what.join(", ")
+                    ),
+                    fix: format!(
+                        "read it from a file or stdin instead: {}",
+                        rewrite(&name, args, &leaks, &leak_words, judge)
+                    ),
+                });
+                // A plain slurmrestd logs a non-Bearer Authorization header.
+                let slurm_url = args.iter().any(|w| {
+                    let t = w.render();
+                    t.contains("/slurm/v0.0.") || t.contains("/slurmdb/v0.0.")
+                });
+                if slurm_url
+                    && leaks.iter().any(|l| {
+                        let v = l.value.literal_prefix().to_ascii_lowercase();
+                        v.starts_with("authorization:")
+                            && !v
+                                .trim_start_matches("authorization:")
+                                .trim_start()
+                                .starts_with("bearer")
+                    })
+                {
+                    out.push(CmdFinding {
+                        check: "hygiene.slurmrestd_non_bearer_auth",
+                        severity: Severity::Medium,
+                        offset,
+                        message: "an `Authorization` header without `Bearer` sent to slurmrestd: a plain slurmrestd does not accept it and logs the header".into(),
+                        fix: "send `X-SLURM-USER-TOKEN` (with `X-SLURM-USER-NAME`) or `Authorization: Bearer <jwt>`, read from a file (-H @file)".into(),
+                    });
+                }
+            }
+            "export" | "declare" | "typeset" | "setenv" => {
+                for w in args {
+                    let lit = w.literal_prefix();
+                    let Some((var, _)) = lit.split_once('=') else {
+                        continue;
+                    };
+                    let value = w.strip_literal(var.len() + 1);
+                    let literal_secret = value.literal().is_some_and(|v| judge.is_secret(&v));
+                    if literal_secret {
+                        out.push(CmdFinding {
+                            check: "hygiene.token_exported",
+                            severity: Severity::High,
+                            offset,
+                            message: format!(
+                                "`export {var}=<redacted>` writes a literal credential into {}",
+                                if ctx == Context::History { "shell history" } else { "a script" }
+                            ),
+                            fix: format!(
+                                "keep it in a 0600 file and read it at run time: export {var}=\"$(cat ~/.config/<facility>/token)\" (and delete the history entry: history -d N)"
+                            ),
+                        });
+                    }
+                    if ctx == Context::BatchScript && var == "SLURM_JWT" {
+                        out.push(CmdFinding {
+                            check: "hygiene.slurm_jwt_in_job_environment",
+                            severity: Severity::Medium,
+                            offset,
+                            message: "SLURM_JWT is exported in a batch script: every job step inherits it, and it shows in the job's environment (scontrol show job, /proc/*/environ)".into(),
+                            fix: "export SLURM_JWT only in the shell that calls slurmrestd, never in a batch script; submit with --export=NONE or an explicit list without it".into(),
+                        });
+                    }
+                }
+            }
+            "sbatch" | "salloc" => {
+                let exports_jwt = args.iter().any(|w| {
+                    let t = w.render();
+                    (t.starts_with("--export=") || t.starts_with("--export "))
+                        && t.contains("SLURM_JWT")
+                });
+                if exports_jwt {
+                    out.push(CmdFinding {
+                        check: "hygiene.slurm_jwt_in_job_environment",
+                        severity: Severity::Medium,
+                        offset,
+                        message: format!(
+                            "`{name} --export=…SLURM_JWT…` hands the token to every step of the job"
+                        ),
+                        fix: "leave SLURM_JWT out of --export; the job does not need it to run"
+                            .into(),
+                    });
+                }
+            }
+            "munge" => {
+                let no_input = args
+                    .iter()
+                    .any(|w| matches!(w.literal().as_deref(), Some("-n" | "--no-input")));
+                let ttl = args.iter().any(|w| {
+                    let t = w.literal_prefix();
+                    t == "-t" || t.starts_with("--ttl") || (t.starts_with("-t") && t.len() > 2)
+                });
+                if no_input && !ttl {
+                    out.push(CmdFinding {
+                        check: "hygiene.munge_without_ttl",
+                        severity: Severity::Low,
+                        offset,
+                        message: "`munge -n` without `-t`: the credential stays replayable for the default TTL (300 s) wherever it is sent or logged".into(),
+                        fix: "munge -n -t 5 (Palmetto's API accepts a credential once, within seconds)".into(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Dockerfile `ENV`/`ARG` that bake a credential into the image.
+pub fn check_docker_env(
+    instruction: &str,
+    rest: &str,
+    judge: &dyn SecretJudge,
+) -> Option<CmdFinding> {
+    let pairs: Vec<(String, Option<String>)> = if rest.contains('=') {
+        commands(rest)
+            .into_iter()
+            .flat_map(|c| c.words)
+            .filter_map(|w| {
+                let r = w.render();
+                let (k, v) = r.split_once('=')?;
+                Some((k.to_string(), Some(v.to_string())))
+            })
+            .collect()
+    } else {
+        let mut it = rest.split_whitespace();
+        let k = it.next()?.to_string();
+        let v: Vec<&str> = it.collect();
+        vec![(k, (!v.is_empty()).then(|| v.join(" ")))]
+    };
+    for (k, v) in pairs {
+        let literal = v
+            .as_deref()
+            .is_some_and(|v| !v.starts_with('$') && judge.is_secret(v));
+        if literal
+            || (token_variable(&k) && instruction == "ARG")
+            || (token_variable(&k)
+                && v.as_deref()
+                    .is_some_and(|v| !v.is_empty() && !v.starts_with('$')))
+        {
+            return Some(CmdFinding {
+                check: "hygiene.secret_in_image",
+                severity: if literal { Severity::High } else { Severity::Medium },
+                offset: 0,
+                message: format!(
+                    "Dockerfile `{instruction} {k}` puts a credential into the image: build args and ENV values are kept in the image's history and layers (docker history shows them)"
+                ),
+                fix: "pass it at build time with a BuildKit secret (RUN --mount=type=secret,id=token …) or at run time, never as ARG or ENV".into(),
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Judges `tok_` strings and JWT-shaped strings secret.
+    struct Fake;
+    impl SecretJudge for Fake {
+        fn is_secret(&self, v: &str) -> bool {
+            v.contains("tok_") || v.starts_with("eyJ")
+        }
+    }
+
+    fn checks(src: &str, ctx: Context) -> Vec<&'static str> {
+        check_source(src, ctx, &Fake)
+            .into_iter()
+            .map(|f| f.check)
+            .collect()
+    }
+
+    #[test]
+    fn tokens_on_curl_wget_httpie_and_grpcurl_command_lines() {
+        for src in [
+            r#"curl -H "Authorization: $S3M_TOKEN" https://s3m.olcf.ornl.gov/olcf/v1/status"#,
+            r#"curl -s --header="Authorization: Bearer ${ACCESS_TOKEN}" https://api.alcf.anl.gov/api/v1/status"#,
+            r#"curl -HAuthorization:$TOKEN https://h/"#,
+            r#"curl -H "Authorization: $(cat ~/.s3m/token)" https://h/"#,
+            r#"curl --oauth2-bearer "$GLOBUS_TOKEN" https://h/"#,
+            r#"curl -u "admin:$KEYCLOAK_PASSWORD" https://h/"#,
+            r#"curl "https://h/api?access_token=$TOKEN""#,
+            r#"curl -H 'Authorization: eyJhbGciOi.x.y' https://h/"#,
+            r#"sudo -u svc curl -H "X-SLURM-USER-TOKEN: $SLURM_JWT" http://localhost:6820/slurm/v0.0.40/ping"#,
+            r#"wget --header="Authorization: $TOKEN" https://h/"#,
+            r#"http GET https://h/ "Authorization:Bearer $IRI_TOKEN""#,
+            r#"grpcurl -H "authorization: $TOKEN" h:443 svc/M"#,
+            r#"X=1 /usr/bin/curl -H "Authorization: $S3M_TOKEN" https://h/ | jq ."#,
+        ] {
+            assert_eq!(
+                checks(src, Context::Script),
+                vec!["hygiene.token_on_command_line"],
+                "{src}"
+            );
+        }
+    }
+
+    #[test]
+    fn headers_from_files_and_ordinary_arguments_stay_quiet() {
+        for src in [
+            "curl -H @.env https://s3m.olcf.ornl.gov/olcf/v1/status",
+            "curl --header @/home/u/.s3m-header https://h/",
+            "curl -H @- https://h/ <<< \"Authorization: $S3M_TOKEN\"",
+            "curl -H 'Accept: application/json' -o \"$OUT\" https://h/$PATH_PART",
+            "curl -K - https://h/",
+            "wget -O out.json https://h/x",
+            "token=$(cat ~/.s3m/token); python3 submit.py",
+            "curl -H \"Content-Type: $CT\" https://h/",
+            "export TOKEN_FILE=~/.s3m/token",
+            "echo curl -H",
+        ] {
+            assert_eq!(checks(src, Context::Script), Vec::<&str>::new(), "{src}");
+        }
+    }
+
+    #[test]
+    fn the_fix_shows_the_command_rewritten_without_the_credential() {
+        let f = &check_source(
+            r#"curl -s -H "Authorization: $S3M_TOKEN" https://s3m.olcf.ornl.gov/olcf/v1/status"#,
+            Context::Script,
+            &Fake,
+        )[0];
+        assert!(
+            f.fix.contains("curl -H @- -s https://s3m.olcf.ornl.gov/olcf/v1/status <<< \"Authorization: ${S3M_TOKEN}\""),
+            "{}",
+            f.fix
+        );
+        // Literal values are redacted in both message and fix.
+        let f = &check_source(
+            "curl -H 'Authorization: eyJhbGciOi.tok_x.y' https://h/",
+            Context::History,
+            &Fake,
+        )[0];
+        assert_eq!(f.severity, Severity::High);
+        assert!(
+            !f.message.contains("tok_") && !f.fix.contains("tok_"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn exports_batch_scripts_munge_and_slurmrestd_auth() {
+        assert_eq!(
+            checks("export S3M_TOKEN=eyJhbGciOi.x.y", Context::History),
+            vec!["hygiene.token_exported"]
+        );
+        assert_eq!(
+            checks("export S3M_TOKEN=$(cat ~/.tok)", Context::Script),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            checks(
+                "#!/bin/bash\n#SBATCH -N 1\nexport SLURM_JWT=$(scontrol token | cut -d= -f2)\nsrun ./a.out",
+                Context::BatchScript
+            ),
+            vec!["hygiene.slurm_jwt_in_job_environment"]
+        );
+        assert_eq!(
+            checks("sbatch --export=ALL,SLURM_JWT job.sh", Context::Script),
+            vec!["hygiene.slurm_jwt_in_job_environment"]
+        );
+        assert_eq!(
+            checks("munge -n | curl -H @- https://h/", Context::Script),
+            vec!["hygiene.munge_without_ttl"]
+        );
+        assert_eq!(checks("munge -n -t 5", Context::Script), Vec::<&str>::new());
+        assert_eq!(
+            checks(
+                r#"curl -H "Authorization: $SLURM_JWT" http://c:6820/slurm/v0.0.41/jobs"#,
+                Context::Script
+            ),
+            vec![
+                "hygiene.token_on_command_line",
+                "hygiene.slurmrestd_non_bearer_auth"
+            ]
+        );
+    }
+
+    #[test]
+    fn dockerfile_env_and_arg() {
+        assert!(check_docker_env("ENV", "S3M_TOKEN=eyJhbGciOi.x.y", &Fake).is_some());
+        assert!(check_docker_env("ARG", "GLOBUS_CLIENT_SECRET", &Fake).is_some());
+        assert!(check_docker_env("ENV", "PATH=/usr/local/bin:$PATH", &Fake).is_none());
+        assert!(check_docker_env("ENV", "TOKEN_FILE=/run/secrets/token", &Fake).is_none());
+    }
+}
+
+/// What kind of file holds commands, by name and first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A shell script (or a Slurm batch script).
+    Shell,
+    /// A shell history file.
+    History,
+    /// A Makefile: its recipes are shell.
+    Makefile,
+    /// A Dockerfile: `RUN` is shell; `ENV` and `ARG` end up in the image.
+    Dockerfile,
+    /// A Jupyter notebook: `!` lines and `%%bash` cells are shell.
+    Notebook,
+}
+
+/// The kind of command file `name` is, if any (`first_line` for shebangs).
+pub fn file_kind(name: &str, first_line: &[u8]) -> Option<FileKind> {
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    if matches!(
+        lower.as_str(),
+        ".bash_history" | ".zsh_history" | ".history" | ".sh_history" | ".ksh_history"
+    ) {
+        return Some(FileKind::History);
+    }
+    if matches!(lower.as_str(), "makefile" | "gnumakefile") || ext == "mk" {
+        return Some(FileKind::Makefile);
+    }
+    if lower == "dockerfile"
+        || lower == "containerfile"
+        || lower.starts_with("dockerfile.")
+        || ext == "dockerfile"
+    {
+        return Some(FileKind::Dockerfile);
+    }
+    if ext == "ipynb" {
+        return Some(FileKind::Notebook);
+    }
+    if matches!(
+        ext,
+        "sh" | "bash" | "zsh" | "ksh" | "bats" | "sbatch" | "slurm" | "pbs" | "job"
+    ) || matches!(
+        lower.as_str(),
+        ".bashrc" | ".bash_profile" | ".profile" | ".zshrc" | ".zprofile" | ".bash_aliases"
+    ) {
+        return Some(FileKind::Shell);
+    }
+    if first_line.starts_with(b"#!") {
+        let l = String::from_utf8_lossy(first_line);
+        if ["/sh", "bash", "zsh", "ksh", "dash"]
+            .iter()
+            .any(|s| l.contains(s))
+        {
+            return Some(FileKind::Shell);
+        }
+    }
+    None
+}
+
+/// A finding placed in its file: the 1-based line, and a prefix for the message (a
+/// notebook's cell).
+pub struct Placed {
+    /// The finding.
+    pub finding: CmdFinding,
+    /// 1-based line in the file, when known.
+    pub line: Option<u64>,
+    /// Where in the file, in words (`cell 3`), when a line number would mislead.
+    pub place: Option<String>,
+}
+
+fn line_at(text: &str, offset: usize) -> u64 {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
+}
+
+/// Make's `$(NAME)` and `${NAME}` as shell `${NAME}`, `$$` as `$`.
+fn make_to_shell(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' && b.get(i + 1) == Some(&b'$') {
+            out.push('$');
+            i += 2;
+            continue;
+        }
+        if b[i] == b'$' && b.get(i + 1) == Some(&b'(') {
+            let end = line[i + 2..].find(')').map(|e| i + 2 + e);
+            if let Some(end) = end {
+                let inner = &line[i + 2..end];
+                if !inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    out.push_str("${");
+                    out.push_str(inner);
+                    out.push('}');
+                    i = end + 1;
+                    continue;
+                }
+            }
+        }
+        let ch = line[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Logical lines: physical lines joined where one ends in a backslash, with the 1-based line
+/// each starts on.
+fn logical_lines(text: &str) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut start = 0u64;
+    for (n, line) in text.lines().enumerate() {
+        if cur.is_empty() {
+            start = n as u64 + 1;
+        }
+        if let Some(body) = line.strip_suffix('\\') {
+            cur.push_str(body);
+            cur.push(' ');
+        } else {
+            cur.push_str(line);
+            out.push((start, std::mem::take(&mut cur)));
+        }
+    }
+    if !cur.is_empty() {
+        out.push((start, cur));
+    }
+    out
+}
+
+/// Checks the commands in one file's text.
+pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Placed> {
+    let mut out = Vec::new();
+    let place = |f: CmdFinding, line: u64| Placed {
+        finding: f,
+        line: Some(line),
+        place: None,
+    };
+    match kind {
+        FileKind::Shell => {
+            let ctx = if text.contains("\n#SBATCH") || text.starts_with("#SBATCH") {
+                Context::BatchScript
+            } else {
+                Context::Script
+            };
+            for f in check_source(text, ctx, judge) {
+                let line = line_at(text, f.offset);
+                out.push(place(f, line));
+            }
+        }
+        FileKind::History => {
+            for (n, line) in text.lines().enumerate() {
+                // zsh's extended history: `: 1700000000:0;command`.
+                let cmd = match line.strip_prefix(": ") {
+                    Some(rest) => rest.split_once(';').map(|(_, c)| c).unwrap_or(rest),
+                    None => line,
+                };
+                for f in check_source(cmd, Context::History, judge) {
+                    out.push(place(f, n as u64 + 1));
+                }
+            }
+        }
+        FileKind::Makefile => {
+            for (line, l) in logical_lines(text) {
+                let Some(recipe) = l.strip_prefix('\t') else {
+                    continue;
+                };
+                let recipe = recipe.trim_start_matches(['@', '-', '+', ' ']);
+                for f in check_source(&make_to_shell(recipe), Context::Script, judge) {
+                    out.push(place(f, line));
+                }
+            }
+        }
+        FileKind::Dockerfile => {
+            for (line, l) in logical_lines(text) {
+                let t = l.trim_start();
+                let (instr, rest) = t.split_once([' ', '\t']).unwrap_or((t, ""));
+                match instr.to_ascii_uppercase().as_str() {
+                    "RUN" => {
+                        let rest = rest.trim_start();
+                        // Skip RUN's own flags (--mount=…, --network=…).
+                        let mut body = rest;
+                        while body.starts_with("--") {
+                            body = body
+                                .split_once(' ')
+                                .map(|(_, r)| r.trim_start())
+                                .unwrap_or("");
+                        }
+                        let shell = if body.starts_with('[') {
+                            serde_json::from_str::<Vec<String>>(body)
+                                .map(|v| v.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "))
+                                .unwrap_or_default()
+                        } else {
+                            body.to_string()
+                        };
+                        for f in check_source(&shell, Context::Script, judge) {
+                            out.push(place(f, line));
+                        }
+                    }
+                    i @ ("ENV" | "ARG") => {
+                        if let Some(f) = check_docker_env(i, rest.trim(), judge) {
+                            out.push(place(f, line));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        FileKind::Notebook => {
+            let Ok(nb) = serde_json::from_str::<serde_json::Value>(text) else {
+                return out;
+            };
+            let cells = nb["cells"].as_array().cloned().unwrap_or_default();
+            for (ci, cell) in cells.iter().enumerate() {
+                if cell["cell_type"] != "code" {
+                    continue;
+                }
+                let src = match &cell["source"] {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Array(a) => a.iter().filter_map(|l| l.as_str()).collect(),
+                    _ => continue,
+                };
+                let first = src.lines().next().unwrap_or("").trim();
+                let shell_cell = ["%%bash", "%%sh", "%%script bash", "%%script sh"]
+                    .iter()
+                    .any(|m| first.starts_with(m));
+                let mut found = Vec::new();
+                if shell_cell {
+                    found.extend(check_source(&src, Context::Script, judge));
+                } else {
+                    for l in src.lines() {
+                        if let Some(cmd) = l.trim_start().strip_prefix('!') {
+                            found.extend(check_source(cmd, Context::Script, judge));
+                        }
+                    }
+                }
+                for f in found {
+                    out.push(Placed {
+                        finding: f,
+                        line: None,
+                        place: Some(format!("cell {}", ci + 1)),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    struct Fake;
+    impl SecretJudge for Fake {
+        fn is_secret(&self, v: &str) -> bool {
+            v.starts_with("eyJ")
+        }
+    }
+
+    fn found(kind: FileKind, text: &str) -> Vec<(&'static str, Option<u64>, Option<String>)> {
+        check_file(kind, text, &Fake)
+            .into_iter()
+            .map(|p| (p.finding.check, p.line, p.place))
+            .collect()
+    }
+
+    #[test]
+    fn file_kinds() {
+        assert_eq!(file_kind("job.sbatch", b""), Some(FileKind::Shell));
+        assert_eq!(
+            file_kind("run", b"#!/usr/bin/env bash"),
+            Some(FileKind::Shell)
+        );
+        assert_eq!(file_kind("run", b"#!/usr/bin/python3"), None);
+        assert_eq!(file_kind(".zsh_history", b""), Some(FileKind::History));
+        assert_eq!(file_kind("GNUmakefile", b""), Some(FileKind::Makefile));
+        assert_eq!(file_kind("Dockerfile.gpu", b""), Some(FileKind::Dockerfile));
+        assert_eq!(file_kind("a.ipynb", b""), Some(FileKind::Notebook));
+        assert_eq!(file_kind("a.py", b""), None);
+    }
+
+    /// (The exec form of RUN has no shell: `$TOKEN` there stays literal text, not a leak.)
+    #[test]
+    fn lines_in_scripts_histories_makefiles_and_dockerfiles() {
+        assert_eq!(
+            found(
+                FileKind::Shell,
+                "#!/bin/sh\n\ncurl -H \"Authorization: $S3M_TOKEN\" \\\n  https://h/\n"
+            ),
+            vec![("hygiene.token_on_command_line", Some(3), None)]
+        );
+        assert_eq!(
+            found(
+                FileKind::History,
+                "ls\n: 1700000000:0;curl -H \"Authorization: $TOKEN\" https://h/\n"
+            ),
+            vec![("hygiene.token_on_command_line", Some(2), None)]
+        );
+        assert_eq!(
+            found(
+                FileKind::Makefile,
+                "status:\n\t@curl -s -H \"Authorization: $(S3M_TOKEN)\" \\\n\t  https://h/\nok:\n\tcurl -H @.env https://h/\n"
+            ),
+            vec![("hygiene.token_on_command_line", Some(2), None)]
+        );
+        assert_eq!(
+            found(
+                FileKind::Dockerfile,
+                "FROM debian\nARG S3M_TOKEN\nRUN --mount=type=cache,target=/x curl -H \"Authorization: $S3M_TOKEN\" https://h/\nRUN [\"curl\", \"-H\", \"Authorization: eyJhbGc.x.y\", \"https://h/\"]\nRUN [\"curl\", \"-H\", \"Authorization: $TOKEN\", \"https://h/\"]\nENV PATH=/x:$PATH\n"
+            ),
+            vec![
+                ("hygiene.secret_in_image", Some(2), None),
+                ("hygiene.token_on_command_line", Some(3), None),
+                ("hygiene.token_on_command_line", Some(4), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn notebook_bang_lines_and_bash_cells() {
+        let nb = serde_json::json!({"cells": [
+            {"cell_type": "markdown", "source": ["!curl -H \"Authorization: $TOKEN\" https://h/"]},
+            {"cell_type": "code", "source": ["import os\n", "!curl -H \"Authorization: $TOKEN\" https://h/\n"]},
+            {"cell_type": "code", "source": "%%bash\nexport X=1\ncurl --oauth2-bearer $IRI_TOKEN https://h/\n"},
+            {"cell_type": "code", "source": "print('curl -H $TOKEN')"}
+        ]});
+        assert_eq!(
+            found(FileKind::Notebook, &nb.to_string()),
+            vec![
+                ("hygiene.token_on_command_line", None, Some("cell 2".into())),
+                ("hygiene.token_on_command_line", None, Some("cell 3".into())),
+            ]
+        );
+        assert!(found(FileKind::Notebook, "not json").is_empty());
+    }
+}
