@@ -412,7 +412,7 @@ fn a_credential_file_about_to_be_committed_blocks_the_staged_scan() {
 /// Command-line checks ride on the directory scan, in a repository or not: each finding names
 /// the file and line and shows the command rewritten; a literal token is never echoed.
 #[test]
-fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_and_notebooks() {
+fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_notebooks_and_ci() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let jwt = mint(r#"{{jwt {"exp":"@now+3600","iat":"@now","sun":"alice"}}}"#);
@@ -448,6 +448,11 @@ fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_and_notebo
     );
     write(
         p,
+        ".github/workflows/status.yml",
+        "on: push\njobs:\n  s:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          curl -H \"Authorization: ${{ secrets.S3M_TOKEN }}\" https://s3m.olcf.ornl.gov/olcf/v1/status\n",
+    );
+    write(
+        p,
         "quiet.sh",
         "#!/bin/sh\ncurl -H @\"$HOME/.s3m-header\" https://h/\n",
     );
@@ -480,6 +485,11 @@ fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_and_notebo
         ("hygiene.munge_without_ttl", "Makefile", Some(2)),
         ("hygiene.secret_in_image", "docker/Dockerfile", Some(2)),
         ("hygiene.token_on_command_line", "nb/demo.ipynb", None),
+        (
+            "hygiene.token_on_command_line",
+            ".github/workflows/status.yml",
+            Some(7),
+        ),
     ]
     .into_iter()
     .map(|(c, p, l)| (c.to_string(), p.to_string(), l))

@@ -725,11 +725,25 @@ pub enum FileKind {
     Dockerfile,
     /// A Jupyter notebook: `!` lines and `%%bash` cells are shell.
     Notebook,
+    /// A CI definition: GitHub Actions `run:`, GitLab `script:` (and `before_`/`after_`).
+    CiYaml,
 }
 
-/// The kind of command file `name` is, if any (`first_line` for shebangs).
-pub fn file_kind(name: &str, first_line: &[u8]) -> Option<FileKind> {
+/// The kind of command file at `rel` (a `/`-separated path) is, if any (`first_line` for
+/// shebangs).
+pub fn file_kind(rel: &str, first_line: &[u8]) -> Option<FileKind> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
     let lower = name.to_ascii_lowercase();
+    let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
+    if yaml
+        && (lower == ".gitlab-ci.yml"
+            || lower.ends_with(".gitlab-ci.yml")
+            || lower == "action.yml"
+            || lower == "action.yaml"
+            || rel.contains(".github/workflows/"))
+    {
+        return Some(FileKind::CiYaml);
+    }
     let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     if matches!(
         lower.as_str(),
@@ -924,6 +938,15 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                 }
             }
         }
+        FileKind::CiYaml => {
+            for (line, script) in ci_scripts(text) {
+                let script = github_expressions(&script);
+                for f in check_source(&script, Context::Script, judge) {
+                    let at = line + line_at(&script, f.offset) - 1;
+                    out.push(place(f, at));
+                }
+            }
+        }
         FileKind::Notebook => {
             let Ok(nb) = serde_json::from_str::<serde_json::Value>(text) else {
                 return out;
@@ -965,6 +988,126 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
     out
 }
 
+/// GitHub's `${{ secrets.NAME }}` and `${{ env.NAME }}` as shell variables: the runner pastes
+/// their values into the script before the shell runs it, so they land in argv the same way.
+fn github_expressions(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    let mut rest = script;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 3..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let expr = after[..end].trim();
+        let name: String = expr
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if expr.starts_with("secrets.") {
+            out.push_str(&format!("${{SECRETS_{name}}}"));
+        } else if expr.starts_with("env.") && !name.is_empty() {
+            out.push_str(&format!("${{{name}}}"));
+        } else {
+            out.push_str("GHEXPR");
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Keys whose values are shell: GitHub `run`, GitLab `script`, `before_script`,
+/// `after_script`.
+const SCRIPT_KEYS: &[&str] = &["run", "script", "before_script", "after_script"];
+
+/// Where the YAML parser is: in a mapping (its last key, and whether a key comes next) or in
+/// a sequence (the key that owns it).
+enum Yctx {
+    Map { key: Option<String>, want_key: bool },
+    Seq { owner: Option<String> },
+}
+
+#[derive(Default)]
+struct CiScripts {
+    stack: Vec<Yctx>,
+    out: Vec<(u64, String)>,
+}
+
+impl CiScripts {
+    fn owner(&self) -> Option<String> {
+        match self.stack.last() {
+            Some(Yctx::Map {
+                key,
+                want_key: false,
+            }) => key.clone(),
+            Some(Yctx::Seq { owner }) => owner.clone(),
+            _ => None,
+        }
+    }
+
+    fn value_done(&mut self) {
+        if let Some(Yctx::Map { want_key, .. }) = self.stack.last_mut() {
+            *want_key = true;
+        }
+    }
+}
+
+impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
+    fn on_event(&mut self, ev: yaml_rust2::Event, mark: yaml_rust2::scanner::Marker) {
+        use yaml_rust2::Event;
+        match ev {
+            Event::MappingStart(..) => self.stack.push(Yctx::Map {
+                key: None,
+                want_key: true,
+            }),
+            Event::SequenceStart(..) => {
+                let owner = self.owner();
+                self.stack.push(Yctx::Seq { owner });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+                self.value_done();
+            }
+            Event::Scalar(v, ..) => {
+                if let Some(Yctx::Map {
+                    key,
+                    want_key: want @ true,
+                }) = self.stack.last_mut()
+                {
+                    *key = Some(v);
+                    *want = false;
+                    return;
+                }
+                if self
+                    .owner()
+                    .is_some_and(|k| SCRIPT_KEYS.contains(&k.as_str()))
+                {
+                    // The parser marks a block scalar (`|`, `>`) at its first line of text,
+                    // which is where the script starts.
+                    self.out.push((mark.line() as u64, v));
+                }
+                self.value_done();
+            }
+            Event::Alias(_) => self.value_done(),
+            _ => {}
+        }
+    }
+}
+
+/// The shell scripts of a CI definition, each with the 1-based line it starts on.
+pub fn ci_scripts(text: &str) -> Vec<(u64, String)> {
+    let mut recv = CiScripts::default();
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    // A document that does not parse is left alone; what parsed before the error is kept.
+    let _ = parser.load(&mut recv, true);
+    recv.out
+}
+
 #[cfg(test)]
 mod file_tests {
     use super::*;
@@ -996,6 +1139,15 @@ mod file_tests {
         assert_eq!(file_kind("Dockerfile.gpu", b""), Some(FileKind::Dockerfile));
         assert_eq!(file_kind("a.ipynb", b""), Some(FileKind::Notebook));
         assert_eq!(file_kind("a.py", b""), None);
+        assert_eq!(
+            file_kind(".github/workflows/ci.yml", b""),
+            Some(FileKind::CiYaml)
+        );
+        assert_eq!(
+            file_kind("ci/deploy.gitlab-ci.yml", b""),
+            Some(FileKind::CiYaml)
+        );
+        assert_eq!(file_kind("config/app.yml", b""), None);
     }
 
     /// (The exec form of RUN has no shell: `$TOKEN` there stays literal text, not a leak.)
@@ -1033,6 +1185,27 @@ mod file_tests {
                 ("hygiene.token_on_command_line", Some(4), None),
             ]
         );
+    }
+
+    #[test]
+    fn github_and_gitlab_ci_scripts() {
+        let gh = "on: push\njobs:\n  s:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n      - name: status\n        run: |\n          echo hi\n          curl -H \"Authorization: ${{ secrets.S3M_TOKEN }}\" https://h/\n      - run: curl -H @header.txt https://h/\n      - run: curl -u \"me:${{ env.API_PASSWORD }}\" https://h/\n";
+        assert_eq!(
+            found(FileKind::CiYaml, gh),
+            vec![
+                ("hygiene.token_on_command_line", Some(10), None),
+                ("hygiene.token_on_command_line", Some(12), None),
+            ]
+        );
+        let gl = "stages: [t]\njob:\n  before_script:\n    - export X=1\n  script:\n    - echo ok\n    - >\n      curl --header \"PRIVATE-TOKEN: $DEPLOY_TOKEN\" https://h/\n    - - curl --oauth2-bearer $IRI_TOKEN https://h/\nvariables:\n  script: not a script key here\n";
+        assert_eq!(
+            found(FileKind::CiYaml, gl),
+            vec![
+                ("hygiene.token_on_command_line", Some(8), None),
+                ("hygiene.token_on_command_line", Some(9), None),
+            ]
+        );
+        assert!(found(FileKind::CiYaml, "a: [unclosed").is_empty());
     }
 
     #[test]

@@ -140,9 +140,8 @@ pub struct CommandChecks {
 
 impl crate::sources::fs::FileHook for CommandChecks {
     fn file(&self, engine: &crate::engine::Engine, rel: &str, content: &[u8]) {
-        let name = rel.rsplit('/').next().unwrap_or(rel);
         let first_line = &content[..content.len().min(128)];
-        let Some(kind) = cmdline::file_kind(name, first_line) else {
+        let Some(kind) = cmdline::file_kind(rel, first_line) else {
             return;
         };
         let text = String::from_utf8_lossy(content);
