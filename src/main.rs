@@ -40,6 +40,31 @@ enum Command {
     /// Fix what the hygiene checks report.
     #[command(subcommand)]
     Fix(FixCommand),
+    /// Audit this machine: credentials on live command lines, and the token stores in your
+    /// home directory (what they hold, until when, who else can read them). Both by default.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    /// Check every process's command line (/proc/*/cmdline, which every user can read).
+    #[arg(long)]
+    processes: bool,
+    /// Check the token stores under your home directory (or DIR).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    home: Option<PathBuf>,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report to FILE (created 0600, atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity [default: low].
+    #[arg(long, value_name = "LEVEL")]
+    fail_on: Option<Severity>,
+    /// Colour: auto (on a terminal, unless NO_COLOR), always or never.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -246,6 +271,7 @@ fn main() -> ExitCode {
         Command::Hook(HookCommand::Install { repo, force }) => hook_install(&repo, force),
         Command::Hook(HookCommand::Uninstall { repo }) => hook_uninstall(&repo),
         Command::Fix(FixCommand::Gitignore { repo, dry_run }) => fix_gitignore(&repo, dry_run),
+        Command::Audit(args) => audit(args),
     };
     match result {
         Ok(code) => code,
@@ -532,6 +558,67 @@ fn hook_uninstall(repo: &Path) -> Result<ExitCode> {
         None => println!("no tokenwarden pre-commit hook to remove"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn audit(args: AuditArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let set = load_rules(&RuleArgs::default(), None, &mut Vec::new())?;
+    let engine = Engine::new(&set, EngineOptions::default())?;
+    let both = !args.processes && args.home.is_none();
+    let mut hygiene = Vec::new();
+    let mut roots = Vec::new();
+    if args.processes || both {
+        hygiene.extend(tokenwarden::hygiene::audit::processes(
+            &engine,
+            Path::new("/proc"),
+        ));
+        roots.push("/proc".to_string());
+    }
+    if args.home.is_some() || both {
+        let dir = match args.home.as_ref().filter(|d| !d.as_os_str().is_empty()) {
+            Some(d) => d.clone(),
+            None => std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .context("HOME is not set; give the directory: --home DIR")?,
+        };
+        hygiene.extend(tokenwarden::hygiene::audit::home(&dir));
+        roots.push(dir.display().to_string());
+    }
+    let result = tokenwarden::ScanResult {
+        findings: Vec::new(),
+        suppressed: Vec::new(),
+        warnings: Vec::new(),
+        stats: Default::default(),
+        hygiene,
+        elapsed: started.elapsed(),
+    };
+    let fail_on = args.fail_on.unwrap_or(Severity::Low);
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let ctx = ReportContext {
+        rules: engine.rules(),
+        roots,
+        show_secrets: false,
+        fail_on,
+        color: use_color(args.color, to_terminal),
+        notes: Vec::new(),
+        repo: None,
+    };
+    match &args.output {
+        Some(path) => write_private(path, |w| report::write(args.format, &result, &ctx, w))?,
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            match report::write(args.format, &result, &ctx, &mut lock) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("writing the report")?,
+            }
+        }
+    }
+    Ok(if result.failed(fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn fix_gitignore(repo: &Path, dry_run: bool) -> Result<ExitCode> {

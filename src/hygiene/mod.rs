@@ -6,6 +6,7 @@
 //! `core.excludesFile` and negations ([`ignores`]); the tests hold them against
 //! `git check-ignore`.
 
+pub mod audit;
 pub mod cmdline;
 pub mod files;
 pub mod gitignore;
@@ -107,6 +108,21 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         "hygiene.munge_without_ttl",
         Severity::Low,
         "A MUNGE credential is minted without a short TTL",
+    ),
+    (
+        "hygiene.token_in_process_args",
+        Severity::High,
+        "A running process has a credential on its command line",
+    ),
+    (
+        "hygiene.token_store_permissions",
+        Severity::High,
+        "A token store, or its directory, is readable by other users",
+    ),
+    (
+        "hygiene.token_store",
+        Severity::Info,
+        "A token store (inventory)",
     ),
     (
         "hygiene.secret_in_image",
