@@ -448,6 +448,11 @@ fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_notebooks_
     );
     write(
         p,
+        "tools/submit.py",
+        "import os, subprocess\n\nsubprocess.run([\"curl\", \"-H\", f\"Authorization: {os.environ['S3M_TOKEN']}\", URL], check=True)\nsubprocess.run([\"curl\", \"-H\", \"@.env\", URL])\n",
+    );
+    write(
+        p,
         ".github/workflows/status.yml",
         "on: push\njobs:\n  s:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          curl -H \"Authorization: ${{ secrets.S3M_TOKEN }}\" https://s3m.olcf.ornl.gov/olcf/v1/status\n",
     );
@@ -490,6 +495,7 @@ fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_notebooks_
             ".github/workflows/status.yml",
             Some(7),
         ),
+        ("hygiene.token_on_command_line", "tools/submit.py", Some(3)),
     ]
     .into_iter()
     .map(|(c, p, l)| (c.to_string(), p.to_string(), l))

@@ -382,17 +382,30 @@ fn split_command(c: &Command) -> Option<(String, &[Word])> {
 pub fn check_source(src: &str, ctx: Context, judge: &dyn SecretJudge) -> Vec<CmdFinding> {
     let mut out = Vec::new();
     for c in commands(src) {
+        check_command(&c, ctx, judge, &mut out);
+    }
+    out
+}
+
+/// Checks one simple command.
+pub fn check_command(
+    c: &Command,
+    ctx: Context,
+    judge: &dyn SecretJudge,
+    out: &mut Vec<CmdFinding>,
+) {
+    {
         let Some(offset) = c.words.first().map(|w| w.offset) else {
-            continue;
+            return;
         };
-        let Some((name, args)) = split_command(&c) else {
-            continue;
+        let Some((name, args)) = split_command(c) else {
+            return;
         };
         match name.as_str() {
             "curl" | "wget" | "http" | "https" | "xh" | "grpcurl" => {
                 let (leaks, leak_words) = http_client_leaks(&name, args, judge);
                 if leaks.is_empty() {
-                    continue;
+                    return;
                 }
                 let worst = leaks
                     .iter()
@@ -529,7 +542,6 @@ pub fn check_source(src: &str, ctx: Context, judge: &dyn SecretJudge) -> Vec<Cmd
             _ => {}
         }
     }
-    out
 }
 
 /// Dockerfile `ENV`/`ARG` that bake a credential into the image.
@@ -727,6 +739,8 @@ pub enum FileKind {
     Notebook,
     /// A CI definition: GitHub Actions `run:`, GitLab `script:` (and `before_`/`after_`).
     CiYaml,
+    /// Python: `subprocess` argument lists and `os.system` strings.
+    Python,
 }
 
 /// The kind of command file at `rel` (a `/`-separated path) is, if any (`first_line` for
@@ -763,6 +777,9 @@ pub fn file_kind(rel: &str, first_line: &[u8]) -> Option<FileKind> {
     }
     if ext == "ipynb" {
         return Some(FileKind::Notebook);
+    }
+    if ext == "py" {
+        return Some(FileKind::Python);
     }
     if matches!(
         ext,
@@ -935,6 +952,21 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                         }
                     }
                     _ => {}
+                }
+            }
+        }
+        FileKind::Python => {
+            if !text.contains("subprocess.")
+                && !text.contains("os.system")
+                && !text.contains("os.popen")
+            {
+                return out;
+            }
+            for (offset, c) in python_commands(text) {
+                let mut found = Vec::new();
+                check_command(&c, Context::Script, judge, &mut found);
+                for f in found {
+                    out.push(place(f, line_at(text, offset)));
                 }
             }
         }
@@ -1138,7 +1170,8 @@ mod file_tests {
         assert_eq!(file_kind("GNUmakefile", b""), Some(FileKind::Makefile));
         assert_eq!(file_kind("Dockerfile.gpu", b""), Some(FileKind::Dockerfile));
         assert_eq!(file_kind("a.ipynb", b""), Some(FileKind::Notebook));
-        assert_eq!(file_kind("a.py", b""), None);
+        assert_eq!(file_kind("a.py", b""), Some(FileKind::Python));
+        assert_eq!(file_kind("a.pyc", b""), None);
         assert_eq!(
             file_kind(".github/workflows/ci.yml", b""),
             Some(FileKind::CiYaml)
@@ -1224,5 +1257,283 @@ mod file_tests {
             ]
         );
         assert!(found(FileKind::Notebook, "not json").is_empty());
+    }
+}
+
+/// Python: commands run through `subprocess` (`run`, `call`, `check_call`, `check_output`,
+/// `Popen`) and `os.system` / `os.popen`. An argument list becomes the command's words as
+/// they are (no shell); a string (`os.system`, `shell=True`) is lexed as shell. String
+/// literals, f-strings and `+` concatenations are followed; a name or `os.environ["X"]` /
+/// `os.getenv("X")` is a variable of that name.
+pub fn python_commands(text: &str) -> Vec<(usize, Command)> {
+    let mut out = Vec::new();
+    for call in [
+        "subprocess.run(",
+        "subprocess.call(",
+        "subprocess.check_call(",
+        "subprocess.check_output(",
+        "subprocess.Popen(",
+        "os.system(",
+        "os.popen(",
+    ] {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(call) {
+            let start = from + i;
+            let open = start + call.len();
+            from = open;
+            let Some(args) = balanced(text, open) else {
+                continue;
+            };
+            let first = split_top(args, b',')
+                .into_iter()
+                .next()
+                .unwrap_or("")
+                .trim();
+            let words =
+                if let Some(list) = first.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                    split_top(list, b',')
+                        .into_iter()
+                        .filter(|e| !e.trim().is_empty())
+                        .map(|e| py_word(e.trim(), start))
+                        .collect()
+                } else {
+                    // A shell string. Python pastes values in before the shell sees the text, so
+                    // a value stays a value even inside shell quotes: it travels as a marker
+                    // through the shell lexer and becomes a variable part again afterwards.
+                    let shell: String = py_word(first, start)
+                        .parts
+                        .iter()
+                        .map(|p| match p {
+                            Part::Lit(t) => t.clone(),
+                            Part::Var(v) | Part::Subst(v) => format!("\u{1}{v}\u{2}"),
+                        })
+                        .collect();
+                    let mut cmds = commands(&shell);
+                    for c in &mut cmds {
+                        for w in &mut c.words {
+                            w.offset = start;
+                            w.parts = unmark(std::mem::take(&mut w.parts));
+                        }
+                    }
+                    out.extend(cmds.into_iter().map(|c| (start, c)));
+                    continue;
+                };
+            out.push((start, Command { words }));
+        }
+    }
+    out.sort_by_key(|(o, _)| *o);
+    out
+}
+
+/// Literal parts with `\u{1}NAME\u{2}` markers split back into variables.
+fn unmark(parts: Vec<Part>) -> Vec<Part> {
+    let mut out = Vec::new();
+    for p in parts {
+        let Part::Lit(t) = p else {
+            out.push(p);
+            continue;
+        };
+        let mut rest = t.as_str();
+        while let Some(i) = rest.find('\u{1}') {
+            if i > 0 {
+                out.push(Part::Lit(rest[..i].to_string()));
+            }
+            let after = &rest[i + 1..];
+            let end = after.find('\u{2}').unwrap_or(after.len());
+            out.push(Part::Var(after[..end].to_string()));
+            rest = after.get(end + 1..).unwrap_or("");
+        }
+        if !rest.is_empty() {
+            out.push(Part::Lit(rest.to_string()));
+        }
+    }
+    out
+}
+
+/// The text between `(` (just before `open`) and its matching `)`, strings respected.
+fn balanced(text: &str, open: usize) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut depth = 1usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return text.get(open..i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `s` split at top-level `sep` (outside strings and brackets).
+fn split_top(s: &str, sep: u8) -> Vec<&str> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut i) = (0i32, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            c if c == sep && depth == 0 => {
+                out.push(s.get(start..i).unwrap_or(""));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(s.get(start..).unwrap_or(""));
+    out
+}
+
+/// The variable a Python expression reads: `os.environ["X"]`, `os.getenv("X")`,
+/// `os.environ.get("X")` give `X`; otherwise the last identifier (`self.token` → `token`).
+fn py_name(expr: &str) -> String {
+    let e = expr.trim();
+    for p in [
+        "os.environ[",
+        "os.getenv(",
+        "os.environ.get(",
+        "environ.get(",
+        "getenv(",
+    ] {
+        if let Some(rest) = e.strip_prefix(p) {
+            return rest
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+        }
+    }
+    e.rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// One Python expression as a word: literals, f-string fields and names, joined by `+`.
+fn py_word(expr: &str, offset: usize) -> Word {
+    let mut parts = Vec::new();
+    for operand in split_top(expr, b'+') {
+        let o = operand.trim();
+        let prefix_len = o
+            .find(['"', '\''])
+            .filter(|&q| o[..q].chars().all(|c| "rRbBfFuU".contains(c)))
+            .unwrap_or(usize::MAX);
+        if prefix_len == usize::MAX {
+            parts.push(Part::Var(py_name(o)));
+            continue;
+        }
+        let fstring = o[..prefix_len].to_ascii_lowercase().contains('f');
+        let q = &o[prefix_len..];
+        let quote = if q.starts_with("\"\"\"") || q.starts_with("'''") {
+            &q[..3]
+        } else {
+            &q[..1]
+        };
+        let body = q
+            .strip_prefix(quote)
+            .and_then(|b| b.strip_suffix(quote))
+            .unwrap_or("");
+        if !fstring {
+            parts.push(Part::Lit(body.to_string()));
+            continue;
+        }
+        let mut rest = body;
+        while let Some(i) = rest.find('{') {
+            if rest[i..].starts_with("{{") {
+                parts.push(Part::Lit(rest[..i + 1].to_string()));
+                rest = &rest[i + 2..];
+                continue;
+            }
+            parts.push(Part::Lit(rest[..i].to_string()));
+            let Some(j) = rest[i..].find('}') else {
+                rest = "";
+                break;
+            };
+            let field = rest[i + 1..i + j].split(['!', ':']).next().unwrap_or("");
+            parts.push(Part::Var(py_name(field)));
+            rest = &rest[i + j + 1..];
+        }
+        parts.push(Part::Lit(rest.to_string()));
+    }
+    // Adjacent literals merge, as the shell lexer's words do.
+    let mut merged: Vec<Part> = Vec::new();
+    for p in parts {
+        match (merged.last_mut(), p) {
+            (Some(Part::Lit(a)), Part::Lit(b)) => a.push_str(&b),
+            (_, Part::Lit(b)) if b.is_empty() => {}
+            (_, p) => merged.push(p),
+        }
+    }
+    Word {
+        parts: merged,
+        offset,
+    }
+}
+
+#[cfg(test)]
+mod python_tests {
+    use super::*;
+
+    struct Fake;
+    impl SecretJudge for Fake {
+        fn is_secret(&self, v: &str) -> bool {
+            v.starts_with("eyJ")
+        }
+    }
+
+    fn checks(src: &str) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for (_, c) in python_commands(src) {
+            check_command(&c, Context::Script, &Fake, &mut out);
+        }
+        out.into_iter().map(|f| f.check).collect()
+    }
+
+    #[test]
+    fn subprocess_lists_and_os_system_strings() {
+        for src in [
+            r#"subprocess.run(["curl", "-H", f"Authorization: {token}", url], check=True)"#,
+            r#"subprocess.check_output(['curl', '-H', 'Authorization: ' + os.environ["S3M_TOKEN"], URL])"#,
+            r#"os.system("curl -H 'Authorization: " + os.getenv('IRI_TOKEN') + "' https://h/")"#,
+            r#"os.system(f"curl --oauth2-bearer {self.access_token} https://h/")"#,
+            "subprocess.Popen(\n    [\"curl\", \"-u\", f\"admin:{password}\", url],\n)",
+        ] {
+            assert_eq!(checks(src), vec!["hygiene.token_on_command_line"], "{src}");
+        }
+        for src in [
+            r#"subprocess.run(["curl", "-H", "@.env", url])"#,
+            r#"subprocess.run(["curl", "-H", f"Accept: {mime}", url])"#,
+            r#"requests.get(url, headers={"Authorization": token})"#,
+            r#"subprocess.run(["sbatch", script])"#,
+            r#"os.system("ls"#,
+        ] {
+            assert_eq!(checks(src), Vec::<&str>::new(), "{src}");
+        }
     }
 }
