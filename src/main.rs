@@ -457,17 +457,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
             None
         },
     };
-    match &args.output {
-        Some(path) => write_private(path, |w| report::write(args.format, &result, &ctx, w))?,
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            match report::write(args.format, &result, &ctx, &mut lock) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.context("writing the report")?,
-            }
-        }
-    }
+    emit(args.format, &result, &ctx, args.output.as_deref())?;
     let failed = result.failed(fail_on);
     Ok(if failed {
         ExitCode::from(1)
@@ -560,6 +550,27 @@ fn hook_uninstall(repo: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes the report to `output` (0600, atomically) or to stdout (a closed pipe is fine).
+fn emit(
+    format: Format,
+    result: &tokenwarden::ScanResult,
+    ctx: &ReportContext,
+    output: Option<&Path>,
+) -> Result<()> {
+    match output {
+        Some(path) => write_private(path, |w| report::write(format, result, ctx, w))?,
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            match report::write(format, result, ctx, &mut lock) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("writing the report")?,
+            }
+        }
+    }
+    Ok(())
+}
+
 fn audit(args: AuditArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let set = load_rules(&RuleArgs::default(), None, &mut Vec::new())?;
@@ -603,17 +614,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         notes: Vec::new(),
         repo: None,
     };
-    match &args.output {
-        Some(path) => write_private(path, |w| report::write(args.format, &result, &ctx, w))?,
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            match report::write(args.format, &result, &ctx, &mut lock) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.context("writing the report")?,
-            }
-        }
-    }
+    emit(args.format, &result, &ctx, args.output.as_deref())?;
     Ok(if result.failed(fail_on) {
         ExitCode::from(1)
     } else {

@@ -38,6 +38,7 @@ fn a_token_on_a_live_command_line_is_reported_redacted_with_its_pid() {
             "tw-audit-test",
             &format!("X-SLURM-USER-TOKEN:{token}"),
         ])
+        .env("SLURM_JWT", &token)
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
@@ -54,6 +55,14 @@ fn a_token_on_a_live_command_line_is_reported_redacted_with_its_pid() {
     assert_eq!(hits.len(), 1, "{v:#}");
     let msg = hits[0]["message"].as_str().unwrap();
     assert!(msg.contains("X-SLURM-USER-TOKEN:<redacted>"), "{msg}");
+    // Its environment (a process of ours) holds SLURM_JWT too: a finding, by name only.
+    let env = v["hygiene"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["path"] == format!("/proc/{pid}/environ"))
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(env["message"].as_str().unwrap().contains("SLURM_JWT"));
     assert!(!serde_json::to_string(&v).unwrap().contains(&token));
     drop(child);
 }

@@ -108,6 +108,33 @@ pub fn processes(engine: &Engine, proc_root: &Path) -> Vec<HygieneFinding> {
                 None => crate::report::printable(a),
             })
             .collect();
+        // The environment of the user's own processes (others' are not readable): only
+        // root and the user can read it, but every child inherits it.
+        if let Ok(env) = std::fs::read(entry.path().join("environ")) {
+            let names: Vec<String> = env
+                .split(|&b| b == 0)
+                .filter_map(|kv| {
+                    let kv = String::from_utf8_lossy(kv);
+                    let (k, _) = kv.split_once('=')?;
+                    // Judged with its name, as a rule's context wants (`SLURM_JWT=…`).
+                    (super::cmdline::token_variable(k) && redacted(engine, &kv).is_some())
+                        .then(|| k.to_string())
+                })
+                .collect();
+            if !names.is_empty() {
+                out.push(finding(
+                    "hygiene.token_in_process_environment",
+                    Severity::Low,
+                    format!("/proc/{pid}/environ"),
+                    format!(
+                        "process {pid} ({}) holds a credential in its environment ({}): every program it starts inherits it",
+                        crate::report::printable(&args[0]),
+                        names.join(", ")
+                    ),
+                    "export credentials only in the shell that needs them, and unset them after; prefer a 0600 file the program reads".into(),
+                ));
+            }
+        }
         if !any {
             continue;
         }

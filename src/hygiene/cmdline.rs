@@ -741,6 +741,9 @@ pub enum FileKind {
     CiYaml,
     /// Python: `subprocess` argument lists and `os.system` strings.
     Python,
+    /// JSON that may be an IRI job specification (`executable` with `environment` or
+    /// `arguments`).
+    Json,
 }
 
 /// The kind of command file at `rel` (a `/`-separated path) is, if any (`first_line` for
@@ -780,6 +783,9 @@ pub fn file_kind(rel: &str, first_line: &[u8]) -> Option<FileKind> {
     }
     if ext == "py" {
         return Some(FileKind::Python);
+    }
+    if ext == "json" {
+        return Some(FileKind::Json);
     }
     if matches!(
         ext,
@@ -953,6 +959,17 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                     }
                     _ => {}
                 }
+            }
+        }
+        FileKind::Json => {
+            if !text.contains("\"executable\"") {
+                return out;
+            }
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+                return out;
+            };
+            for f in job_specs(&v, judge) {
+                out.push(place(f, 1));
             }
         }
         FileKind::Python => {
@@ -1260,6 +1277,60 @@ mod file_tests {
     }
 }
 
+/// IRI job specifications (objects with `executable` and `environment` or `arguments`) that
+/// carry a credential: the API stores both and returns them with the job (`GET …/compute/job`),
+/// so everyone who can list the project's jobs reads them.
+fn job_specs(v: &serde_json::Value, judge: &dyn SecretJudge) -> Vec<CmdFinding> {
+    let mut out = Vec::new();
+    let mut stack = vec![v];
+    while let Some(x) = stack.pop() {
+        match x {
+            serde_json::Value::Object(m) => {
+                if m.contains_key("executable") {
+                    let mut what = Vec::new();
+                    if let Some(env) = m.get("environment").and_then(|e| e.as_object()) {
+                        for (k, val) in env {
+                            let s = val.as_str().unwrap_or("");
+                            if judge.is_secret(s) || (token_variable(k) && !s.is_empty()) {
+                                what.push(format!("environment {k}"));
+                            }
+                        }
+                    }
+                    if let Some(args) = m.get("arguments").and_then(|a| a.as_array()) {
+                        for (i, a) in args.iter().enumerate() {
+                            let s = a.as_str().unwrap_or("");
+                            let expands = commands(s)
+                                .iter()
+                                .flat_map(|c| &c.words)
+                                .flat_map(|w| &w.parts)
+                                .any(|p| matches!(p, Part::Var(n) if token_variable(n)));
+                            if judge.is_secret(s) || expands {
+                                what.push(format!("arguments[{i}]"));
+                            }
+                        }
+                    }
+                    if !what.is_empty() {
+                        out.push(CmdFinding {
+                            check: "hygiene.token_in_job_spec",
+                            severity: Severity::High,
+                            offset: 0,
+                            message: format!(
+                                "a job specification passes a credential in {}: the IRI API keeps the job's environment and arguments and returns them to anyone who lists the project's jobs",
+                                what.join(", ")
+                            ),
+                            fix: "have the job read the credential from a 0600 file on the facility's filesystem (or the facility's secret store) instead of passing it in the job specification".into(),
+                        });
+                    }
+                }
+                stack.extend(m.values());
+            }
+            serde_json::Value::Array(a) => stack.extend(a.iter()),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Python: commands run through `subprocess` (`run`, `call`, `check_call`, `check_output`,
 /// `Popen`) and `os.system` / `os.popen`. An argument list becomes the command's words as
 /// they are (no shell); a string (`os.system`, `shell=True`) is lexed as shell. String
@@ -1350,6 +1421,19 @@ fn unmark(parts: Vec<Part>) -> Vec<Part> {
     out
 }
 
+/// Index of the closing quote of the string literal opening at `i` (or the end).
+fn string_end(b: &[u8], i: usize) -> usize {
+    let q = b[i];
+    let mut j = i + 1;
+    while j < b.len() && b[j] != q {
+        if b[j] == b'\\' {
+            j += 1;
+        }
+        j += 1;
+    }
+    j
+}
+
 /// The text between `(` (just before `open`) and its matching `)`, strings respected.
 fn balanced(text: &str, open: usize) -> Option<&str> {
     let b = text.as_bytes();
@@ -1357,15 +1441,7 @@ fn balanced(text: &str, open: usize) -> Option<&str> {
     let mut i = open;
     while i < b.len() {
         match b[i] {
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
+            b'"' | b'\'' => i = string_end(b, i),
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => {
                 depth -= 1;
@@ -1387,15 +1463,7 @@ fn split_top(s: &str, sep: u8) -> Vec<&str> {
     let (mut depth, mut start, mut i) = (0i32, 0usize, 0usize);
     while i < b.len() {
         match b[i] {
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
+            b'"' | b'\'' => i = string_end(b, i),
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
             c if c == sep && depth == 0 => {
@@ -1493,6 +1561,47 @@ fn py_word(expr: &str, offset: usize) -> Word {
     Word {
         parts: merged,
         offset,
+    }
+}
+
+#[cfg(test)]
+mod job_spec_tests {
+    use super::*;
+
+    struct Fake;
+    impl SecretJudge for Fake {
+        fn is_secret(&self, v: &str) -> bool {
+            v.starts_with("eyJ")
+        }
+    }
+
+    #[test]
+    fn iri_job_specs_with_credentials_in_environment_or_arguments() {
+        let found = |v: serde_json::Value| job_specs(&v, &Fake).len();
+        assert_eq!(
+            found(serde_json::json!({"executable": "/bin/app", "environment": {"S3M_TOKEN": "x"}})),
+            1
+        );
+        assert_eq!(
+            found(
+                serde_json::json!({"job": {"executable": "a", "arguments": ["--token", "eyJhbGc.x.y"]}})
+            ),
+            1
+        );
+        assert_eq!(
+            found(serde_json::json!({"executable": "a", "arguments": ["--auth=$IRI_TOKEN"]})),
+            1
+        );
+        assert_eq!(
+            found(
+                serde_json::json!({"executable": "a", "environment": {"OMP_NUM_THREADS": "4"}, "arguments": ["-n", "4"]})
+            ),
+            0
+        );
+        assert_eq!(
+            found(serde_json::json!({"environment": {"S3M_TOKEN": "x"}})),
+            0
+        );
     }
 }
 

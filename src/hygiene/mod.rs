@@ -110,6 +110,16 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         "A MUNGE credential is minted without a short TTL",
     ),
     (
+        "hygiene.token_in_job_spec",
+        Severity::High,
+        "An IRI job specification passes a credential in its environment or arguments",
+    ),
+    (
+        "hygiene.token_in_process_environment",
+        Severity::Low,
+        "One of your running processes holds a credential in its environment",
+    ),
+    (
         "hygiene.token_in_process_args",
         Severity::High,
         "A running process has a credential on its command line",

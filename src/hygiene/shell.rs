@@ -242,6 +242,21 @@ pub fn commands(src: &str) -> Vec<Command> {
     out
 }
 
+/// At `$` or a backtick: the expansion (or a literal `$`) added to `parts`.
+fn expansion(lx: &mut Lexer<'_>, parts: &mut Vec<Part>) {
+    let tick = lx.peek() == Some(b'`');
+    lx.i += 1;
+    let part = if tick {
+        Part::Subst(lx.subst(true))
+    } else {
+        lx.dollar()
+    };
+    match part {
+        Part::Lit(t) => push_lit(parts, &t),
+        p => parts.push(p),
+    }
+}
+
 /// One word, starting at a non-separator.
 fn word(lx: &mut Lexer<'_>) -> Word {
     let offset = lx.i;
@@ -295,18 +310,7 @@ fn word(lx: &mut Lexer<'_>) -> Word {
                                 }
                             }
                         }
-                        b'$' => {
-                            lx.i += 1;
-                            match lx.dollar() {
-                                Part::Lit(t) => push_lit(&mut parts, &t),
-                                p => parts.push(p),
-                            }
-                        }
-                        b'`' => {
-                            lx.i += 1;
-                            let body = lx.subst(true);
-                            parts.push(Part::Subst(body));
-                        }
+                        b'$' | b'`' => expansion(lx, &mut parts),
                         _ => {
                             let start = lx.i;
                             while lx.peek().is_some_and(|c| !b"\"\\$`".contains(&c)) {
@@ -322,18 +326,7 @@ fn word(lx: &mut Lexer<'_>) -> Word {
                     parts.push(Part::Lit(String::new()));
                 }
             }
-            b'$' => {
-                lx.i += 1;
-                match lx.dollar() {
-                    Part::Lit(t) => push_lit(&mut parts, &t),
-                    p => parts.push(p),
-                }
-            }
-            b'`' => {
-                lx.i += 1;
-                let body = lx.subst(true);
-                parts.push(Part::Subst(body));
-            }
+            b'$' | b'`' => expansion(lx, &mut parts),
             _ => {
                 let start = lx.i;
                 while lx
