@@ -2,7 +2,9 @@
 
 use crate::engine::Engine;
 use crate::finding::{Collector, Finding, Suppressed};
-use crate::hygiene::{CommandChecks, HygieneFinding, check_history, check_staged, check_work_tree};
+use crate::hygiene::{
+    CommandChecks, CommitRef, HygieneFinding, check_staged, check_work_tree, history_finding,
+};
 use crate::rules::{Confidence, Severity};
 use crate::secret::Fingerprinter;
 use crate::sources::fs::{FsError, WalkOptions, scan_paths};
@@ -108,6 +110,7 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
         other => Err(ScanError::OneRepo(other.len())),
     };
     let commands = Arc::new(CommandChecks::default());
+    let mut history_credentials = Vec::new();
     let (matches, mut warnings, stats) = match &req.target {
         Target::Tree => {
             let mut walk = req.walk.clone();
@@ -123,6 +126,7 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
                 opts.counters = req.walk.counters.clone();
             }
             let out = scan_history(engine, &repo()?, &opts)?;
+            history_credentials = out.credential_files;
             (out.matches, out.warnings, out.stats)
         }
         Target::Staged => {
@@ -150,6 +154,17 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
     let hygiene = if req.hygiene {
         let mut h = hygiene(req, &mut warnings)?;
         h.extend(commands.take());
+        h.extend(history_credentials.into_iter().filter_map(|(path, g)| {
+            history_finding(
+                &path,
+                CommitRef {
+                    id: g.commit,
+                    author: g.author,
+                    time: g.time,
+                    summary: g.summary,
+                },
+            )
+        }));
         finish_hygiene(req, h)?
     } else {
         Vec::new()
@@ -165,8 +180,8 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
 }
 
 /// The hygiene checks that fit the target: a work tree's credential files for tree scans,
-/// credential files ever committed for full history scans (not ranges: they are for speed),
-/// credential files about to be committed for staged scans.
+/// credential files about to be committed for staged scans. (Credential files ever committed
+/// come from the history walk itself.)
 fn hygiene(
     req: &ScanRequest,
     warnings: &mut Vec<Warning>,
@@ -179,13 +194,6 @@ fn hygiene(
             .filter(|r| r.is_dir())
             .filter_map(|r| check_work_tree(r))
             .collect(),
-        Target::History(o) if o.range.is_none() && o.since.is_none() && o.since_date.is_none() => {
-            req.roots
-                .first()
-                .and_then(|r| check_history(r))
-                .into_iter()
-                .collect()
-        }
         Target::Staged => req
             .roots
             .first()

@@ -134,31 +134,31 @@ pub fn classify(path: &str, head: Option<&[u8]>) -> Option<CredentialFile> {
     None
 }
 
-/// Pathspecs (git glob magic) for every name [`classify`] knows, to find credential files
-/// anywhere in a repository's history with one `git log`. Matches are classified again.
-pub const HISTORY_PATHSPECS: &[&str] = &[
-    ":(glob,icase)**/.env",
-    ":(glob,icase)**/.env.*",
-    ":(glob,icase)**/*.env",
-    ":(glob)**/.globus/**",
-    ":(glob)**/.globus-native-apps.cfg",
-    ":(glob)**/.globus_compute/storage.db",
-    ":(glob)**/.iri_token*.json",
-    ":(glob,icase)**/s3m/auth.json",
-    ":(glob)**/cray/tokens/*",
-    ":(glob)**/.aws/credentials",
-    ":(glob)**/.s3cfg",
-    ":(glob)**/munge.key",
-    ":(glob)**/jwt_hs256.key",
-    ":(glob)**/id_rsa",
-    ":(glob)**/id_dsa",
-    ":(glob)**/id_ecdsa",
-    ":(glob)**/id_ed25519",
-    ":(glob)**/id_ecdsa_sk",
-    ":(glob)**/id_ed25519_sk",
-    ":(glob,icase)**/*.p12",
-    ":(glob,icase)**/*.pfx",
-];
+/// A cheap test on a file name alone: false means [`classify`] cannot say yes for any
+/// path ending in it (except files in a `cray/tokens` directory, which have any name).
+pub fn may_be_credential(name: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let n = lower.as_slice();
+    n == b".env"
+        || n.starts_with(b".env.")
+        || n.ends_with(b".env")
+        || (n.ends_with(b".json")
+            && (memchr::memmem::find(n, b"tokens").is_some()
+                || n.starts_with(b".iri_token")
+                || n == b"auth.json"))
+        || matches!(
+            n,
+            b"storage.db"
+                | b".globus-native-apps.cfg"
+                | b"credentials"
+                | b".s3cfg"
+                | b"munge.key"
+                | b"jwt_hs256.key"
+        )
+        || n.starts_with(b"id_")
+        || n.ends_with(b".p12")
+        || n.ends_with(b".pfx")
+}
 
 #[cfg(test)]
 mod tests {

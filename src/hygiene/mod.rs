@@ -15,7 +15,7 @@ mod shell;
 
 use crate::rules::Severity;
 use crate::sources::Warning;
-use files::{CredentialFile, HISTORY_PATHSPECS, classify};
+use files::{CredentialFile, classify};
 use git2::Repository;
 use ignores::Ignores;
 use serde::Serialize;
@@ -527,82 +527,22 @@ pub fn check_staged(root: &Path) -> Option<HygieneReport> {
     Some(report)
 }
 
-/// Credential files ever added in the repository's history, each with the commit that first
-/// added it (read with `git log` over every ref). `None` outside a repository.
-pub fn check_history(root: &Path) -> Option<HygieneReport> {
-    let repo = Repository::discover(root).ok()?;
-    let mut report = HygieneReport::default();
-    let out = std::process::Command::new("git")
-        .env("GIT_DIR", repo.path())
-        .env("GIT_NO_REPLACE_OBJECTS", "1")
-        .env("GIT_NO_LAZY_FETCH", "1")
-        .args(["-c", "core.fsmonitor=false", "-c", "core.quotepath=off"])
-        .args([
-            "log",
-            "--all",
-            "--no-renames",
-            "--diff-filter=A",
-            "-z",
-            "--name-only",
-            "--format=%x01%H%x02%an%x02%at%x02%s",
-            "--",
-        ])
-        .args(HISTORY_PATHSPECS)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
-    let out = match out {
-        Ok(o) if o.status.success() => o.stdout,
-        Ok(_) | Err(_) => {
-            report.warnings.push(Warning {
-                path: String::new(),
-                message: "`git log` failed: credential files in history were not checked".into(),
-            });
-            return Some(report);
-        }
-    };
-    // Newest first: the last commit seen for a path is the one that first added it.
-    let mut first: BTreeMap<String, (CommitRef, CredentialFile)> = BTreeMap::new();
-    let mut current: Option<CommitRef> = None;
-    for token in out.split(|&b| b == 0) {
-        if let Some(header) = token.strip_prefix(b"\x01") {
-            let header = String::from_utf8_lossy(header);
-            let mut f = header.splitn(4, '\x02');
-            current = Some(CommitRef {
-                id: f.next().unwrap_or_default().to_string(),
-                author: f.next().unwrap_or_default().to_string(),
-                time: f.next().and_then(|t| t.parse().ok()).unwrap_or(0),
-                summary: f.next().unwrap_or_default().to_string(),
-            });
-            continue;
-        }
-        let name = token.strip_prefix(b"\n").unwrap_or(token);
-        if name.is_empty() {
-            continue;
-        }
-        let (Some(commit), Ok(name)) = (&current, std::str::from_utf8(name)) else {
-            continue;
-        };
-        // Key files named .pem/.key are not in the pathspecs: their content decides.
-        if let Some(kind) = classify(name, None) {
-            first.insert(name.to_string(), (commit.clone(), kind));
-        }
-    }
-    for (path, (commit, kind)) in first {
-        let short = &commit.id[..commit.id.len().min(12)];
-        report.findings.push(HygieneFinding {
-            check: "hygiene.credential_file_in_history".into(),
-            severity: severity_of("hygiene.credential_file_in_history"),
-            message: format!(
-                "{path} holds {} and was committed in {short} by {}: it stays in every clone's history",
-                kind.holds, commit.author
-            ),
-            fix: "treat its credentials as leaked and rotate them; remove the file from history (git filter-repo --invert-paths --path <file>) and have every clone re-fetched".into(),
-            path,
-            line: None,
-            commit: Some(commit),
-        });
-    }
-    report.findings.sort();
-    Some(report)
+/// The finding for a credential file found in history, with the commit that first added it
+/// (the history walk finds them: a `git log` with pathspecs took minutes on a Spack-sized
+/// history, the walk already reads every tree).
+pub fn history_finding(path: &str, commit: CommitRef) -> Option<HygieneFinding> {
+    let kind = classify(path, None)?;
+    let short = commit.id[..commit.id.len().min(12)].to_string();
+    Some(HygieneFinding {
+        check: "hygiene.credential_file_in_history".into(),
+        severity: severity_of("hygiene.credential_file_in_history"),
+        message: format!(
+            "{path} holds {} and was committed in {short} by {}: it stays in every clone's history",
+            kind.holds, commit.author
+        ),
+        fix: "treat its credentials as leaked and rotate them; remove the file from history (git filter-repo --invert-paths --path <file>) and have every clone re-fetched".into(),
+        path: path.to_string(),
+        line: None,
+        commit: Some(commit),
+    })
 }

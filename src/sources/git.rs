@@ -22,7 +22,7 @@ use crate::finding::{GitProvenance, Location};
 use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Sort};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -99,6 +99,9 @@ pub struct GitOutput {
     pub warnings: Vec<Warning>,
     /// Counters, commits and blobs included.
     pub stats: Stats,
+    /// Files that hold credentials by name, ever added in the history walked, each with the
+    /// commit that first added it there (full-history scans only).
+    pub credential_files: Vec<(String, GitProvenance)>,
 }
 
 fn open(path: &Path) -> Result<Repository, GitError> {
@@ -249,6 +252,7 @@ struct Share {
     records: FxHashMap<Key, TreeRec>,
     new_blobs: Vec<(Key, String)>,
     submodules: BTreeSet<String>,
+    credential_files: Vec<(Key, String)>,
     warnings: Vec<Warning>,
 }
 
@@ -282,6 +286,7 @@ fn walk_share(repo_dir: &Path, commits: &[Oid]) -> Share {
     share.records = std::mem::take(&mut walker.records);
     share.new_blobs = std::mem::take(&mut walker.new_blobs);
     share.submodules = std::mem::take(&mut walker.submodules);
+    share.credential_files = std::mem::take(&mut walker.credential_files);
     share
 }
 
@@ -875,6 +880,7 @@ pub fn scan_history(
     let ranged = opts.range.is_some() || opts.since.is_some() || opts.since_date.is_some();
     let counters = opts.counters.clone().unwrap_or_default();
     let mut unreachable = FxHashSet::default();
+    let mut credential: BTreeSet<(Key, String)> = BTreeSet::new();
     let (walked, mut found, records, blob_count) = if ranged {
         let walked = read_commits(&repo, &commits, &mut warnings);
         let blobs = changed_blobs(&repo, &commits, &mut warnings);
@@ -909,6 +915,7 @@ pub fn scan_history(
             }
             walked.append(&mut share.commits);
             submodules.append(&mut share.submodules);
+            credential.extend(share.credential_files);
             warnings.append(&mut share.warnings);
         }
         for s in submodules {
@@ -939,10 +946,12 @@ pub fn scan_history(
         }
         (walked, found, Some(records), blobs.len())
     };
+    // Credential files by name are attributed like matched blobs: their adding commits.
     let matched: FxHashSet<Oid> = found
         .iter()
         .map(|(b, _, _)| *b)
         .filter(|b| !unreachable.contains(b))
+        .chain(credential.iter().map(|(k, _)| k.oid()))
         .collect();
     let provenance = if matched.is_empty() {
         FxHashMap::default()
@@ -974,6 +983,18 @@ pub fn scan_history(
             }
         }
     }
+    // Per credential path, the oldest commit that introduced a blob there.
+    let mut first_added: BTreeMap<String, GitProvenance> = BTreeMap::new();
+    for (k, path) in &credential {
+        for p in provenance.get(&k.oid()).into_iter().flatten() {
+            if p.introduced && &p.path == path {
+                let slot = first_added.entry(path.clone()).or_insert_with(|| p.clone());
+                if p.time < slot.time {
+                    *slot = p.clone();
+                }
+            }
+        }
+    }
     warnings.sort();
     warnings.dedup();
     let mut stats = counters.snapshot();
@@ -983,6 +1004,7 @@ pub fn scan_history(
         matches,
         warnings,
         stats,
+        credential_files: first_added.into_iter().collect(),
     })
 }
 

@@ -14,6 +14,7 @@
 
 use super::Warning;
 use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
+use crate::hygiene::files::{classify, may_be_credential};
 use git2::Oid;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeSet;
@@ -120,6 +121,8 @@ pub struct TreeWalker<'r> {
     pub new_blobs: Vec<(Key, String)>,
     /// Paths of submodule entries.
     pub submodules: BTreeSet<String>,
+    /// Blobs at paths that name credential files (`.env`, `munge.key` …), with the path.
+    pub credential_files: Vec<(Key, String)>,
     /// Per path, the last tree walked there.
     last: FxHashMap<String, (Key, Vec<u8>)>,
 }
@@ -134,6 +137,7 @@ impl<'r> TreeWalker<'r> {
             blobs: FxHashSet::default(),
             new_blobs: Vec::new(),
             submodules: BTreeSet::new(),
+            credential_files: Vec::new(),
             last: FxHashMap::default(),
         }
     }
@@ -177,6 +181,12 @@ impl<'r> TreeWalker<'r> {
                             if self.blobs.insert(entry.id) {
                                 let path = join(&top.path, &String::from_utf8_lossy(entry.name));
                                 self.new_blobs.push((entry.id, path));
+                            }
+                            if may_be_credential(entry.name) || top.path.ends_with("cray/tokens") {
+                                let path = join(&top.path, &String::from_utf8_lossy(entry.name));
+                                if classify(&path, None).is_some() {
+                                    self.credential_files.push((entry.id, path));
+                                }
                             }
                         }
                         Kind::Tree => {
