@@ -489,14 +489,7 @@ fn scan_blobs(
                 },
             )
     };
-    if opts.threads > 0
-        && let Ok(pool) = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads)
-            .build()
-    {
-        return pool.install(work);
-    }
-    work()
+    in_pool(opts, work)
 }
 
 thread_local! {

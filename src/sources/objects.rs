@@ -227,7 +227,8 @@ pub fn pack_order(repo: &git2::Repository) -> Option<FxHashMap<Key, u32>> {
     if !use_git(repo) {
         return None;
     }
-    let out = Command::new("git")
+    // Streamed: a repository with millions of objects lists hundreds of MB here.
+    let mut child = Command::new("git")
         .env("GIT_DIR", repo.path())
         .env("GIT_NO_REPLACE_OBJECTS", "1")
         .env("GIT_NO_LAZY_FETCH", "1")
@@ -242,25 +243,35 @@ pub fn pack_order(repo: &git2::Repository) -> Option<FxHashMap<Key, u32>> {
             "--batch-check=%(objecttype) %(objectname)",
         ])
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .output()
+        .spawn()
         .ok()?;
-    if !out.status.success() {
-        return None;
-    }
     let mut rank = FxHashMap::default();
-    for line in out.stdout.split(|&b| b == b'\n') {
-        let Some(hex) = line.strip_prefix(b"blob ") else {
-            continue;
-        };
-        let Some(id) = std::str::from_utf8(hex)
-            .ok()
-            .and_then(|h| Oid::from_str(h).ok())
-        else {
-            continue;
-        };
-        let next = rank.len() as u32;
-        rank.entry(Key::of(id)).or_insert(next);
+    let mut line = Vec::with_capacity(64);
+    if let Some(out) = child.stdout.take() {
+        let mut out = BufReader::with_capacity(1 << 20, out);
+        loop {
+            line.clear();
+            match out.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let Some(hex) = line.trim_ascii_end().strip_prefix(b"blob ") else {
+                continue;
+            };
+            let Some(id) = std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| Oid::from_str(h).ok())
+            else {
+                continue;
+            };
+            let next = rank.len() as u32;
+            rank.entry(Key::of(id)).or_insert(next);
+        }
+    }
+    if !child.wait().is_ok_and(|s| s.success()) {
+        return None;
     }
     Some(rank)
 }
