@@ -3,7 +3,7 @@
 //! stores: where they are, what they hold and until when, and whether anyone else can read
 //! them (mode 0600 files in 0700 directories expected).
 
-use super::HygieneFinding;
+use super::{EngineJudge, HygieneFinding};
 use crate::engine::Engine;
 use crate::rules::Severity;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -39,41 +39,10 @@ fn user_names() -> std::collections::HashMap<u32, String> {
         .collect()
 }
 
-/// `text` with every credential the engine finds replaced by `<redacted>`, or `None` if it
-/// holds none (expired tokens and documentation examples do not count).
-fn redacted(engine: &Engine, text: &str) -> Option<String> {
-    let mut spans: Vec<(usize, usize)> = engine
-        .scan(text.as_bytes(), None)
-        .iter()
-        .filter(|m| {
-            m.severity >= Severity::Medium
-                && m.confidence >= crate::rules::Confidence::Medium
-                && m.allowed.is_none()
-        })
-        .map(|m| (m.start, m.end))
-        .collect();
-    if spans.is_empty() {
-        return None;
-    }
-    spans.sort();
-    let mut out = String::new();
-    let mut at = 0;
-    for (s, e) in spans {
-        if s < at {
-            at = at.max(e);
-            continue;
-        }
-        out.push_str(&crate::report::printable(text.get(at..s).unwrap_or("")));
-        out.push_str("<redacted>");
-        at = e;
-    }
-    out.push_str(&crate::report::printable(text.get(at..).unwrap_or("")));
-    Some(out)
-}
-
 /// Processes whose command line holds a credential. `proc_root` is `/proc` (a directory of
 /// the same shape in tests). The command is shown with the credential redacted.
 pub fn processes(engine: &Engine, proc_root: &Path) -> Vec<HygieneFinding> {
+    let judge = EngineJudge(engine);
     let users = user_names();
     let mut out = Vec::new();
     let Ok(dir) = std::fs::read_dir(proc_root) else {
@@ -100,7 +69,7 @@ pub fn processes(engine: &Engine, proc_root: &Path) -> Vec<HygieneFinding> {
         let mut any = false;
         let shown: Vec<String> = args
             .iter()
-            .map(|a| match redacted(engine, a) {
+            .map(|a| match judge.redacted(a) {
                 Some(r) => {
                     any = true;
                     r
@@ -117,7 +86,7 @@ pub fn processes(engine: &Engine, proc_root: &Path) -> Vec<HygieneFinding> {
                     let kv = String::from_utf8_lossy(kv);
                     let (k, _) = kv.split_once('=')?;
                     // Judged with its name, as a rule's context wants (`SLURM_JWT=…`).
-                    (super::cmdline::token_variable(k) && redacted(engine, &kv).is_some())
+                    (super::cmdline::token_variable(k) && judge.redacted(&kv).is_some())
                         .then(|| k.to_string())
                 })
                 .collect();

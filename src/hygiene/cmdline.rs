@@ -41,6 +41,19 @@ pub enum Context {
 pub trait SecretJudge {
     /// True if `value` holds a credential.
     fn is_secret(&self, value: &str) -> bool;
+
+    /// `text` with its credentials replaced by `<redacted>`. By default the whole text goes,
+    /// or the value of a `Name: value` pair; the engine's judge redacts exactly the
+    /// credential's bytes.
+    fn redact(&self, text: &str) -> String {
+        if self.is_secret(text) {
+            return "<redacted>".into();
+        }
+        match text.split_once(':') {
+            Some((n, v)) if self.is_secret(v.trim()) => format!("{n}: <redacted>"),
+            _ => text.to_string(),
+        }
+    }
 }
 
 /// Variable names that hold credentials.
@@ -122,16 +135,20 @@ fn auth_header(value: &str) -> bool {
         || name.contains("secret")
 }
 
-/// The word shown in a finding: literal credentials redacted.
+/// The word shown in a finding: every literal part redacted, including literals beside an
+/// expansion (`"https://h/?token=<literal>&x=$Y"`).
 fn shown(w: &Word, judge: &dyn SecretJudge) -> String {
-    match w.literal() {
-        Some(t) if judge.is_secret(&t) => "<redacted>".into(),
-        Some(t) => match t.split_once(':') {
-            Some((n, v)) if judge.is_secret(v.trim()) => format!("{n}: <redacted>"),
-            _ => t,
-        },
-        None => w.render(),
-    }
+    w.parts
+        .iter()
+        .map(|p| match p {
+            Part::Lit(t) => judge.redact(t),
+            other => Word {
+                parts: vec![other.clone()],
+                offset: w.offset,
+            }
+            .render(),
+        })
+        .collect()
 }
 
 fn quote(s: &str) -> String {

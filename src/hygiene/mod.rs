@@ -144,16 +144,56 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
 /// The engine judges literal values in commands: a value is a credential if a rule matches it.
 pub struct EngineJudge<'a>(pub &'a crate::engine::Engine);
 
-impl cmdline::SecretJudge for EngineJudge<'_> {
-    /// Expired tokens, documentation examples and low-confidence matches do not count: the
-    /// secret findings report those at their own (low) level.
-    fn is_secret(&self, value: &str) -> bool {
-        value.len() >= 8
-            && self.0.scan(value.as_bytes(), None).iter().any(|m| {
+impl EngineJudge<'_> {
+    /// Byte spans of the credentials in `text`. Expired tokens, documentation examples and
+    /// low-confidence matches do not count: the secret findings report those at their own
+    /// (low) level.
+    fn spans(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut spans: Vec<(usize, usize)> = self
+            .0
+            .scan(text.as_bytes(), None)
+            .iter()
+            .filter(|m| {
                 m.severity >= Severity::Medium
                     && m.confidence >= crate::rules::Confidence::Medium
                     && m.allowed.is_none()
             })
+            .map(|m| (m.start, m.end))
+            .collect();
+        spans.sort();
+        spans
+    }
+
+    /// `text` with each credential replaced by `<redacted>` (and control characters escaped),
+    /// or `None` if it holds none.
+    pub fn redacted(&self, text: &str) -> Option<String> {
+        let spans = self.spans(text);
+        if spans.is_empty() {
+            return None;
+        }
+        let mut out = String::new();
+        let mut at = 0;
+        for (s, e) in spans {
+            if s < at {
+                at = at.max(e);
+                continue;
+            }
+            out.push_str(&crate::report::printable(text.get(at..s).unwrap_or("")));
+            out.push_str("<redacted>");
+            at = e;
+        }
+        out.push_str(&crate::report::printable(text.get(at..).unwrap_or("")));
+        Some(out)
+    }
+}
+
+impl cmdline::SecretJudge for EngineJudge<'_> {
+    fn is_secret(&self, value: &str) -> bool {
+        value.len() >= 8 && !self.spans(value).is_empty()
+    }
+
+    fn redact(&self, text: &str) -> String {
+        self.redacted(text).unwrap_or_else(|| text.to_string())
     }
 }
 
