@@ -89,24 +89,26 @@ fn props(map: serde_json::Value, tags: Option<Vec<String>>) -> PropertyBag {
     }
 }
 
-fn descriptor(r: &Rule) -> ReportingDescriptor {
-    let mut help = format!("{}\n\nFacility: {}.", r.remediation, r.facility);
-    if let Some(u) = &r.help_url {
-        help.push_str(&format!(" See {u}"));
-    }
-    let mut d = ReportingDescriptor::builder()
-        .id(r.id.clone())
-        .name(r.name.clone())
+/// One rule descriptor: what GitHub code scanning reads (`security-severity`, precision,
+/// level, help) for secret rules and hygiene checks alike.
+fn reporting_descriptor(
+    id: &str,
+    name: &str,
+    full: String,
+    help: String,
+    severity: Severity,
+    precision: &str,
+    tags: Vec<String>,
+) -> ReportingDescriptor {
+    ReportingDescriptor::builder()
+        .id(id.to_string())
+        .name(name.to_string())
         .short_description(
             MultiformatMessageString::builder()
-                .text(r.name.clone())
+                .text(name.to_string())
                 .build(),
         )
-        .full_description(
-            MultiformatMessageString::builder()
-                .text(format!("{} ({} credential).", r.name, r.facility))
-                .build(),
-        )
+        .full_description(MultiformatMessageString::builder().text(full).build())
         .help(
             MultiformatMessageString::builder()
                 .text(help.clone())
@@ -115,18 +117,34 @@ fn descriptor(r: &Rule) -> ReportingDescriptor {
         )
         .default_configuration(
             ReportingConfiguration::builder()
-                .level(json!(level_str(r.severity)))
+                .level(json!(level_str(severity)))
                 .build(),
         )
         .properties(props(
             json!({
-                "security-severity": security_severity(r.severity),
-                "precision": precision(r.confidence),
-                "problem.severity": level_str(r.severity),
+                "security-severity": security_severity(severity),
+                "precision": precision,
+                "problem.severity": level_str(severity),
             }),
-            Some(vec!["security".into(), "secret".into(), r.facility.clone()]),
+            Some(tags),
         ))
-        .build();
+        .build()
+}
+
+fn descriptor(r: &Rule) -> ReportingDescriptor {
+    let mut help = format!("{}\n\nFacility: {}.", r.remediation, r.facility);
+    if let Some(u) = &r.help_url {
+        help.push_str(&format!(" See {u}"));
+    }
+    let mut d = reporting_descriptor(
+        &r.id,
+        &r.name,
+        format!("{} ({} credential).", r.name, r.facility),
+        help,
+        r.severity,
+        precision(r.confidence),
+        vec!["security".into(), "secret".into(), r.facility.clone()],
+    );
     if let Some(u) = &r.help_url {
         d.help_uri = Some(u.clone());
     }
@@ -231,44 +249,17 @@ fn results(f: &Finding, index: &HashMap<&str, usize>, show: bool) -> Vec<SResult
 
 /// Descriptors for the hygiene checks, which have no rule file.
 fn hygiene_descriptor(id: &str, severity: Severity, name: &str) -> ReportingDescriptor {
-    let help = format!(
-        "{name}. A hygiene finding names a file, never a secret value. `tokenwarden fix gitignore` adds the missing .gitignore entries; `git rm --cached` untracks a tracked file; credentials that were ever committed are leaked and must be rotated."
-    );
-    ReportingDescriptor::builder()
-        .id(id.to_string())
-        .name(name.to_string())
-        .short_description(
-            MultiformatMessageString::builder()
-                .text(name.to_string())
-                .build(),
-        )
-        .full_description(
-            MultiformatMessageString::builder()
-                .text(format!(
-                    "{name} (hygiene check: no secret value is reported)."
-                ))
-                .build(),
-        )
-        .help(
-            MultiformatMessageString::builder()
-                .text(help.clone())
-                .markdown(help)
-                .build(),
-        )
-        .default_configuration(
-            ReportingConfiguration::builder()
-                .level(json!(level_str(severity)))
-                .build(),
-        )
-        .properties(props(
-            json!({
-                "security-severity": security_severity(severity),
-                "precision": "high",
-                "problem.severity": level_str(severity),
-            }),
-            Some(vec!["security".into(), "hygiene".into()]),
-        ))
-        .build()
+    reporting_descriptor(
+        id,
+        name,
+        format!("{name} (hygiene check: no secret value is reported)."),
+        format!(
+            "{name}. A hygiene finding names a file, never a secret value. `tokenwarden fix gitignore` adds the missing .gitignore entries; `git rm --cached` untracks a tracked file; credentials that were ever committed are leaked and must be rotated."
+        ),
+        severity,
+        "high",
+        vec!["security".into(), "hygiene".into()],
+    )
 }
 
 fn hygiene_result(h: &HygieneFinding, index: Option<usize>) -> SResult {
