@@ -32,35 +32,16 @@ impl Repo {
     fn cmd(&self, args: &[&str]) -> Command {
         let t = self.tick.get() + 60;
         self.tick.set(t);
-        let mut c = Command::new("git");
-        c.current_dir(self.path())
-            .env("HOME", self.home.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Alice Example")
-            .env("GIT_AUTHOR_EMAIL", "alice@example.org")
-            .env("GIT_COMMITTER_NAME", "Alice Example")
-            .env("GIT_COMMITTER_EMAIL", "alice@example.org")
-            .env("GIT_AUTHOR_DATE", format!("@{t} +0000"))
+        let mut c = git_command(self.path(), self.home.path());
+        c.env("GIT_AUTHOR_DATE", format!("@{t} +0000"))
             .env("GIT_COMMITTER_DATE", format!("@{t} +0000"))
-            .args([
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "protocol.file.allow=always",
-            ])
+            .args(["-c", "protocol.file.allow=always"])
             .args(args);
         c
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        run_git(self.cmd(args), args)
     }
 
     fn commit_file(&self, rel: &str, content: &str, msg: &str) -> String {

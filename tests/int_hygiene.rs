@@ -30,27 +30,13 @@ impl Repo {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("git");
-        c.current_dir(self.path())
-            .env("HOME", self.home.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Alice Example")
-            .env("GIT_AUTHOR_EMAIL", "alice@example.org")
-            .env("GIT_COMMITTER_NAME", "Alice Example")
-            .env("GIT_COMMITTER_EMAIL", "alice@example.org")
-            .args(["-c", "commit.gpgsign=false"])
-            .args(args);
+        let mut c = git_command(self.path(), self.home.path());
+        c.args(args);
         c
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        run_git(self.cmd(args), args)
     }
 
     /// tokenwarden with the same HOME as git.

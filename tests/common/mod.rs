@@ -87,3 +87,30 @@ pub fn validate_sarif(doc: &Value) {
         panic!("SARIF does not validate:\n{e:#}\n{doc:#}");
     }
 }
+
+/// `git` run in `dir` with a private `HOME` (so global config is the test's own), no system
+/// config, a fixed identity and no commit signing.
+pub fn git_command(dir: &Path, home: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new("git");
+    c.current_dir(dir)
+        .env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Alice Example")
+        .env("GIT_AUTHOR_EMAIL", "alice@example.org")
+        .env("GIT_COMMITTER_NAME", "Alice Example")
+        .env("GIT_COMMITTER_EMAIL", "alice@example.org")
+        .args(["-c", "commit.gpgsign=false"]);
+    c
+}
+
+/// Runs a git command, failing the test with git's stderr if it fails; returns its stdout.
+pub fn run_git(mut cmd: std::process::Command, args: &[&str]) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
