@@ -16,14 +16,18 @@
 //! - [`report`] — the output formats; secrets are redacted unless asked for.
 //! - [`config`] — `.tokenwarden.toml`.
 //! - [`secret`] — the type that holds a secret and never prints itself.
+//! - [`facilities`] — clients for the facility APIs (S3M, IRI, Globus, slurmrestd/Palmetto, CSM).
+//! - [`private_file`] — files that may hold secrets: 0600, atomic.
 
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod engine;
+pub mod facilities;
 pub mod finding;
 pub mod hook;
 pub mod hygiene;
+pub mod private_file;
 pub mod report;
 pub mod rules;
 pub mod scan;

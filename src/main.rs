@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 nothing at or above `--fail-on`; 1 findings; 2 usage or fatal error.
 
+mod cli;
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
@@ -43,6 +45,20 @@ enum Command {
     /// Audit this machine: credentials on live command lines, and the token stores in your
     /// home directory (what they hold, until when, who else can read them). Both by default.
     Audit(AuditArgs),
+    /// OLCF S3M: status, token introspect/revoke, Slurm per resource and enclave, streaming.
+    S3m(cli::s3m::S3mArgs),
+    /// IRI Facility API (ALCF, NERSC, OLCF): facility, status, account, compute, filesystem.
+    Iri(cli::iri::IriArgs),
+    /// Log in to a facility through Globus (native app, PKCE) and store the tokens (0600).
+    Login(cli::login::LoginArgs),
+    /// Revoke and forget the tokens `login` stored.
+    Logout(cli::login::LogoutArgs),
+    /// Any slurmrestd, and Clemson Palmetto: ping, jobs, submit, cancel, nodes, partitions.
+    Slurm(cli::slurm::SlurmArgs),
+    /// HPE/Cray CSM: Keycloak login and temporary S3 credentials from the STS.
+    Csm(cli::csm::CsmArgs),
+    /// Store or remove a credential in the OS keyring (for --token-from keyring:NAME).
+    Keyring(cli::keyring::KeyringArgs),
 }
 
 #[derive(Args)]
@@ -272,12 +288,24 @@ fn main() -> ExitCode {
         Command::Hook(HookCommand::Uninstall { repo }) => hook_uninstall(&repo),
         Command::Fix(FixCommand::Gitignore { repo, dry_run }) => fix_gitignore(&repo, dry_run),
         Command::Audit(args) => audit(args),
+        Command::S3m(args) => cli::s3m::run(args),
+        Command::Iri(args) => cli::iri::run(args),
+        Command::Login(args) => cli::login::run_login(args),
+        Command::Logout(args) => cli::login::run_logout(args),
+        Command::Slurm(args) => cli::slurm::run(args),
+        Command::Csm(args) => cli::csm::run(args),
+        Command::Keyring(args) => cli::keyring::run(args),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tokenwarden: error: {e:#}");
-            ExitCode::from(2)
+            // The facility answered, and said no: 1. Anything else (usage, local files, no
+            // answer at all): 2.
+            match e.downcast_ref::<tokenwarden::facilities::ClientError>() {
+                Some(tokenwarden::facilities::ClientError::Status { .. }) => ExitCode::from(1),
+                _ => ExitCode::from(2),
+            }
         }
     }
 }
@@ -512,27 +540,13 @@ impl Progress {
     }
 }
 
-/// Writes a file atomically with mode 0600 (rule 5 of the house): a temporary file in the same
-/// directory, then a rename.
+/// Writes a file atomically with mode 0600 (rule 5 of the house).
 fn write_private(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        body(&mut w).context("writing the report")?;
-        w.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    tokenwarden::private_file::write_with(path, body)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn hook_install(repo: &Path, force: bool) -> Result<ExitCode> {

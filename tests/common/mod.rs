@@ -2,6 +2,8 @@
 //! time (templates from `tokenwarden::rules::template`); none is committed.
 #![allow(dead_code)]
 
+pub mod peers;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;

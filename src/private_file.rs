@@ -1,0 +1,134 @@
+//! Files that can hold secrets, written the one safe way (rule 5 of the house).
+//!
+//! Reports, token stores and STS credential files are written to a temporary file created with
+//! mode 0600 in the destination's own directory, flushed and fsynced, then renamed over the
+//! destination, and the directory is fsynced. A reader therefore sees the old file or the new
+//! one, never half of one, and at no moment is the secret readable by anyone but the owner —
+//! not even when the destination already existed with looser permissions.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Writes `path` atomically with mode 0600; `body` fills the file.
+pub fn write_with(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tokenwarden-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o600));
+    }
+    let mut tmp = builder.tempfile_in(&dir)?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        body(&mut w)?;
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600.
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_with(path, |w| w.write_all(bytes))
+}
+
+/// Creates `dir` and its missing parents with mode 0700 (token store directories).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// When `path` exists and others than its owner may read it, a sentence saying so.
+pub fn loose_permissions(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Some(format!(
+                "{} holds a credential and is mode {mode:04o}: others on this machine can read \
+                 it; run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    None
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // The rename is durable once the directory entry is; failing to fsync a directory (some
+    // filesystems refuse) does not make the write less atomic, so it is not an error.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn replaces_a_world_readable_file_with_a_private_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(loose_permissions(&path).is_some());
+        write(&path, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(loose_permissions(&path).is_none());
+        // No temporary file is left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failing_body_leaves_the_old_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds");
+        fs::write(&path, "old").unwrap();
+        let err = write_with(&path, |_| Err(io::Error::other("boom"))).unwrap_err();
+        assert_eq!(err.to_string(), "boom");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn private_dirs_are_0700() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("a/b");
+        create_private_dir(&d).unwrap();
+        assert_eq!(
+            fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+}
