@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # oidc-up.sh - start the OIDC/OAuth2 test peer (npm oidc-provider, panva) on 127.0.0.1.
+# Adapted from the team recipe (shared/peers/oidc-up.sh); node_modules live in
+# $PEER_CACHE/oidc.
 #
 # Usage: oidc-up.sh [globus|keycloak]        (default: globus)
 #   globus   : Globus-Auth-like routes (/v2/oauth2/...), opaque access tokens,
@@ -61,6 +63,11 @@ if ss -Hltn "sport = :$PORT" | grep -q .; then log "ERROR: port $PORT in use"; e
 
 T0=$SECONDS
 cp "$HERE/oidc/package.json" "$HERE/oidc/server.mjs" "$APP/"
+command -v node >/dev/null && command -v npm >/dev/null || {
+  log "installing nodejs + npm"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >&2 \
+    || { apt-get update -qq >&2; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >&2; }
+}
 if [ ! -d "$APP/node_modules/oidc-provider" ] || ! cmp -s "$HERE/oidc/package.json" "$APP/.installed-package.json"; then
   log "npm install (oidc-provider)"
   (cd "$APP" && npm install --no-audit --no-fund --loglevel=error >&2) && cp "$HERE/oidc/package.json" "$APP/.installed-package.json"

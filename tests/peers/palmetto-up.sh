@@ -39,7 +39,7 @@ mkdir -p "$PEER_ROOT"
 
 alive()   { [ -f "$PIDFILE" ] && [ -d "/proc/$(cat "$PIDFILE")" ] \
             && tr '\0' ' ' < "/proc/$(cat "$PIDFILE")/cmdline" | grep -q "palmetto/gateway.py"; }
-healthy() { [ "$(curl -s --max-time 2 "http://127.0.0.1:$PORT/ping")" = pong ]; }
+healthy() { [ "$(curl -s -A tokenwarden-peers-probe --max-time 2 "http://127.0.0.1:$PORT/ping")" = pong ]; }
 slurm_ok() { # slurm peer of this flavor up and its REST daemon answering?
   [ -f "$SENV" ] || return 1
   local pf url
@@ -60,7 +60,8 @@ fi
 set -a; . "$SENV"; set +a
 
 # ---------------------------------------------------------------- already up?
-if alive && healthy && [ "$(cat "$D/flavor" 2>/dev/null)" = "$FLAVOR" ] && [ -f "$ENVFILE" ] && [ -f "$TOKENS" ]; then
+STAMP="$FLAVOR $PORT $(sha256sum < "$HERE/palmetto/gateway.py" | cut -c1-16)"   # restart if flavor, port or code changed
+if alive && healthy && [ "$(cat "$D/stamp" 2>/dev/null)" = "$STAMP" ] && [ -f "$ENVFILE" ] && [ -f "$TOKENS" ]; then
   log "already running (pid $(cat "$PIDFILE"))"; cat "$ENVFILE"; exit 0
 fi
 "$HERE/palmetto-down.sh" >/dev/null 2>&1 || true
@@ -92,7 +93,7 @@ tokens = [
 json.dump({"tokens": tokens}, open(path, "w"), indent=2)
 EOF
 )
-echo "$FLAVOR" > "$D/flavor"
+echo "$STAMP" > "$D/stamp"
 : > "$REQLOG"
 
 # ---------------------------------------------------------------- start

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # s3-up.sh - start moto_server (PyPI moto[server]) on 127.0.0.1 as an S3/IAM/STS
 # peer that ENFORCES SigV4 authentication, and optionally the CSM STS stand-in.
+# Adapted from the team recipe (shared/peers/s3-up.sh); the venv lives in
+# $PEER_CACHE/venv-s3 (system python3 if present, so it survives pyenv changes).
 #
 # Usage: s3-up.sh [--with-csm-sts]
 #   --with-csm-sts  also start s3/csm_sts.py (PUT /token -> temporary S3 creds),
@@ -35,9 +37,17 @@ for p in "$PORT" $([ $WITH_STS = 1 ] && echo "$STS_PORT"); do
 done
 
 T0=$SECONDS
-if [ ! -x "$VENV/bin/moto_server" ] || [ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ]; then
-  log "creating venv + pip install $PINS"
-  python3 -m venv "$VENV"
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+if [ ! -x "$VENV/bin/moto_server" ] || [ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ] \
+   || ! "$VENV/bin/python" -c 'import moto, boto3' 2>/dev/null; then
+  log "creating venv ($PY) + pip install $PINS"
+  rm -rf "$VENV"
+  if ! "$PY" -m venv "$VENV" >&2; then     # Debian's python3 needs python3-venv for ensurepip
+    rm -rf "$VENV"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2 \
+      || { apt-get update -qq >&2; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2; }
+    "$PY" -m venv "$VENV" >&2
+  fi
   "$VENV/bin/pip" install -q --disable-pip-version-check $PINS >&2
   echo "$PINS" > "$VENV/.pins"
 fi

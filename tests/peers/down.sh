@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# down.sh - stop the peers that up.sh started (recorded in $PEER_ROOT/up.started),
+# in reverse order, each by its own *-down.sh (which kill only the PIDs they
+# recorded, after checking the command line). Caches under PEER_CACHE are kept.
+#
+# Usage: down.sh [names...]     (default: everything in up.sh's record)
+set -uo pipefail
+PEER_ROOT="${PEER_ROOT:-/tmp/tokenwarden-peers}"
+PEER_CACHE="${PEER_CACHE:-/var/cache/tokenwarden-peers}"
+export PEER_ROOT PEER_CACHE
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REC="$PEER_ROOT/up.started"
+log() { echo "[down] $*" >&2; }
+
+if [ $# -gt 0 ]; then
+  names=("$@")
+elif [ -f "$REC" ]; then
+  mapfile -t names < <(tac "$REC")
+else
+  log "nothing recorded in $REC"; names=()
+fi
+
+# the gateway first (it sits in front of a slurm peer), then the rest in reverse start order
+ordered=()
+for n in "${names[@]}"; do case "$n" in palmetto*) ordered+=("$n") ;; esac; done
+for n in "${names[@]}"; do case "$n" in palmetto*) ;; *) ordered+=("$n") ;; esac; done
+
+rc=0
+for n in "${ordered[@]}"; do
+  [ -n "$n" ] || continue
+  case "$n" in
+    slurm-*)    "$HERE/slurm-down.sh" "${n#slurm-}" ;;
+    oidc-*)     "$HERE/oidc-down.sh" "${n#oidc-}" ;;
+    s3|s3-plain) "$HERE/s3-down.sh" ;;
+    munge)      "$HERE/munge-down.sh" ;;
+    palmetto*)  "$HERE/palmetto-down.sh" ;;
+    *) log "unknown peer '$n'"; rc=2; continue ;;
+  esac || rc=1
+  [ -f "$REC" ] && { grep -vx "$n" "$REC" > "$REC.tmp" || true; mv "$REC.tmp" "$REC"; }
+done
+[ -f "$REC" ] && [ ! -s "$REC" ] && rm -f "$REC"
+"$HERE/lib-allenv.sh"
+exit $rc
