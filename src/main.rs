@@ -303,7 +303,10 @@ fn main() -> ExitCode {
             // The facility answered, and said no: 1. Anything else (usage, local files, no
             // answer at all): 2.
             match e.downcast_ref::<tokenwarden::facilities::ClientError>() {
-                Some(tokenwarden::facilities::ClientError::Status { .. }) => ExitCode::from(1),
+                Some(
+                    tokenwarden::facilities::ClientError::Status { .. }
+                    | tokenwarden::facilities::ClientError::Rejected { .. },
+                ) => ExitCode::from(1),
                 _ => ExitCode::from(2),
             }
         }

@@ -101,6 +101,15 @@ pub enum ClientError {
         /// How long.
         secs: u64,
     },
+    /// The API answered 2xx but reported that it did not do what was asked (slurmrestd puts
+    /// errors in the body's `errors[]`).
+    #[error("{what}: {detail}")]
+    Rejected {
+        /// What was asked.
+        what: String,
+        /// What the API said, redacted.
+        detail: String,
+    },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {
