@@ -34,7 +34,7 @@ for n in "${ordered[@]}"; do
     s3|s3-plain) "$HERE/s3-down.sh" ;;
     munge)      "$HERE/munge-down.sh" ;;
     palmetto*)  "$HERE/palmetto-down.sh" ;;
-    *) log "unknown peer '$n'"; rc=2; continue ;;
+    *) if [ -x "$HERE/$n-down.sh" ]; then "$HERE/$n-down.sh"; else log "unknown peer '$n'"; rc=2; continue; fi ;;
   esac || rc=1
   [ -f "$REC" ] && { grep -vx "$n" "$REC" > "$REC.tmp" || true; mv "$REC.tmp" "$REC"; }
 done

@@ -19,9 +19,11 @@ up=()
     pr=$(basename "$f" .env); pr=${pr#oidc-}; PR=$(echo "$pr" | tr a-z A-Z); up+=("oidc-$pr")
     sed -n "s/^OIDC_\([A-Z0-9_]*=\)/OIDC_${PR}_\1/p" "$f"
   done
-  for p in s3 munge palmetto; do
-    [ -f "$PEER_ROOT/$p.env" ] || continue
-    up+=("$p"); grep -E '^[A-Z][A-Z0-9_]*=' "$PEER_ROOT/$p.env"
+  for f in "$PEER_ROOT"/*.env; do   # s3, munge, palmetto and any other peer: names unchanged
+    [ -f "$f" ] || continue
+    p=$(basename "$f" .env)
+    case "$p" in all|slurm-*|oidc-*) continue ;; esac
+    up+=("$p"); grep -E '^[A-Z][A-Z0-9_]*=' "$f"
   done
   echo "PEERS_UP=\"${up[*]}\""
 } > "$tmp"

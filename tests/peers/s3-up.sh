@@ -28,7 +28,11 @@ mkdir -p "$PEER_ROOT" "$PEER_CACHE"
 ours() { [ -f "$1" ] && [ -d "/proc/$(cat "$1")" ] && tr '\0' ' ' < "/proc/$(cat "$1")/cmdline" | grep -q "$2"; }
 up() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/moto-api/data.json")" = 200 ]; }
 
-if ours "$PIDFILE" moto_server && up && [ -f "$ENVFILE" ] && { [ $WITH_STS = 0 ] || ours "$STS_PIDFILE" csm_sts.py; }; then
+fresh() { # the AssumeRole set in the env file lasts 1 h: restart when less than 10 min are left
+  local exp; exp=$(sed -n 's/^S3_TEMP_EXPIRATION=//p' "$ENVFILE" 2>/dev/null)
+  [ -n "$exp" ] && [ $(( $(date -d "$exp" +%s 2>/dev/null || echo 0) - $(date +%s) )) -gt 600 ]
+}
+if ours "$PIDFILE" moto_server && up && [ -f "$ENVFILE" ] && fresh && { [ $WITH_STS = 0 ] || ours "$STS_PIDFILE" csm_sts.py; }; then
   log "already running (pid $(cat "$PIDFILE"))"; cat "$ENVFILE"; exit 0
 fi
 "$HERE/s3-down.sh" >/dev/null 2>&1 || true

@@ -11,12 +11,14 @@
 #   munge           munge-up.sh (a private munged, own key)
 #   palmetto | palmetto-trixie | palmetto-sid     palmetto-up.sh <flavor> (bookworm
 #                   for "palmetto"; only one gateway runs at a time)
+#   <name>          any other peer of this folder with <name>-up.sh / <name>-down.sh
 #
 # Names in all.env (each peer's own file $PEER_ROOT/<peer>.env keeps the plain names):
 #   slurm-<flavor>.env : SLURM_X -> SLURM_<FLAVOR>_X, MUNGE_SOCKET -> SLURM_<FLAVOR>_MUNGE_SOCKET
 #                        (e.g. SLURM_BOOKWORM_REST_URL, SLURM_TRIXIE_JWT_KEY)
 #   oidc-<profile>.env : OIDC_X  -> OIDC_<PROFILE>_X (e.g. OIDC_KEYCLOAK_TOKEN_ENDPOINT)
-#   s3.env, palmetto.env, munge.env : unchanged (S3_*, CSM_STS_*, PALMETTO_*, MUNGE_*)
+#   s3.env, palmetto.env, munge.env and any other <name>.env : unchanged
+#                        (S3_*, CSM_STS_*, PALMETTO_*, MUNGE_*, ...)
 #   plus PEER_ROOT and PEERS_UP (space-separated names of the peers that are up).
 # Every peer that up.sh was asked for is recorded in $PEER_ROOT/up.started, so
 # down.sh stops exactly those. A failing peer does not stop the others; the exit
@@ -36,7 +38,8 @@ for n in "${names[@]}"; do
   case "$n" in
     all) for a in $ALL; do want+=("$a"); done ;;
     slurm-bookworm|slurm-trixie|slurm-sid|oidc-globus|oidc-keycloak|s3|s3-plain|munge|palmetto|palmetto-bookworm|palmetto-trixie|palmetto-sid) want+=("$n") ;;
-    *) log "unknown peer '$n'"; sed -n '5,14p' "$0" >&2; exit 2 ;;
+    *) if [ -x "$HERE/$n-up.sh" ] && [ -x "$HERE/$n-down.sh" ]; then want+=("$n")   # any other peer in this folder
+       else log "unknown peer '$n'"; sed -n '5,15p' "$0" >&2; exit 2; fi ;;
   esac
 done
 
@@ -51,6 +54,7 @@ start() { # start <name>; prints nothing on stdout
     munge)            "$HERE/munge-up.sh" ;;
     palmetto)         "$HERE/palmetto-up.sh" bookworm ;;
     palmetto-*)       "$HERE/palmetto-up.sh" "${1#palmetto-}" ;;
+    *)                "$HERE/$1-up.sh" ;;
   esac > /dev/null
 }
 
