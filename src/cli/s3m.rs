@@ -1,14 +1,867 @@
-//! (being written)
+//! `tokenwarden s3m …`: OLCF S3M status, token introspection and revocation, Slurm through S3M,
+//! and streaming clusters. The REST calls live in `tokenwarden::facilities::s3m`; this file turns
+//! flags into calls and answers into tables or JSON, and holds the two human safeguards the
+//! library cannot: the confirmation before an irreversible revocation, and the redaction of
+//! streaming passwords on screen.
 
-use anyhow::{Result, bail};
-use clap::Args;
+use crate::cli::common::{ClientArgs, cell, print_json, print_table, spinner};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokenwarden::facilities::credential::{CredentialSource, Token};
+use tokenwarden::facilities::s3m::{
+    self, Backend, ClusterSettings, JobSpec, PathStyle, S3m, SlurmVersion,
+};
 
-/// (being written)
+/// OLCF S3M: status, token introspect/revoke, Slurm per resource and enclave, streaming.
 #[derive(Args, Debug)]
-pub struct S3mArgs {}
+pub struct S3mArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Security enclave in the request paths [default: [s3m] enclave in the config, else open].
+    #[arg(long, value_name = "NAME", global = true)]
+    enclave: Option<String>,
+    /// Use the pre-2026 paths without the enclave (`/slurm/v0.0.43/…`,
+    /// `/olcf/v1alpha/streaming/…`); also `[s3m] paths = "legacy"` in the config.
+    #[arg(long, global = true)]
+    legacy_paths: bool,
+    /// Show streaming cluster passwords and credential URLs in full.
+    #[arg(long, global = true)]
+    show_secrets: bool,
+    #[command(subcommand)]
+    command: S3mCommand,
+}
 
-/// (being written)
-pub fn run(_args: S3mArgs) -> Result<ExitCode> {
-    bail!("not built yet")
+#[derive(Subcommand, Debug)]
+enum S3mCommand {
+    /// Resource status (no token needed, and none is sent): all resources, or one.
+    Status {
+        /// One resource (defiant, odo, frontier, …).
+        resource: Option<String>,
+    },
+    /// Downtimes in effect now, or (with --upcoming) in the next 10 days. No token is sent.
+    Downtimes {
+        /// The upcoming downtimes instead of the current ones.
+        #[arg(long)]
+        upcoming: bool,
+    },
+    /// The token itself: introspect (owner, project, expiry) or revoke (irreversible).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Slurm on an OLCF resource, through S3M.
+    Slurm(SlurmArgs),
+    /// Streaming: backends, and RabbitMQ / Redis clusters.
+    #[command(subcommand)]
+    Stream(StreamCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Show what the token is: user, project, enclave, permissions, planned expiration.
+    Introspect,
+    /// Revoke the token at S3M. Irreversible: asks for confirmation on a terminal; give --yes
+    /// when there is none.
+    Revoke {
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct SlurmArgs {
+    /// The resource (defiant, odo, wombat, quokka) [default: [s3m] resource in the config].
+    #[arg(long, short = 'r', value_name = "NAME")]
+    resource: Option<String>,
+    /// Slurm REST API version: v0.0.42, v0.0.43 or v0.0.44 [default: [s3m] api in the
+    /// config, else v0.0.43].
+    #[arg(long, value_name = "VERSION")]
+    api: Option<String>,
+    #[command(subcommand)]
+    command: SlurmCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum SlurmCommand {
+    /// Ping the controllers.
+    Ping,
+    /// Scheduler statistics.
+    Diag,
+    /// List jobs.
+    Jobs,
+    /// Nodes.
+    Nodes,
+    /// Partitions.
+    Partitions,
+    /// Reservations.
+    Reservations,
+    /// One job: get, submit, cancel.
+    #[command(subcommand)]
+    Job(JobCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum JobCommand {
+    /// Show one job.
+    Get {
+        /// The job id.
+        job_id: String,
+    },
+    /// Submit a batch script (its `#SBATCH` lines are read; flags override them).
+    Submit(Box<SubmitArgs>),
+    /// Cancel (or signal) a job.
+    Cancel {
+        /// The job id.
+        job_id: String,
+        /// Signal to send instead of the default SIGTERM (e.g. SIGUSR1, KILL).
+        #[arg(long, value_name = "SIGNAL")]
+        signal: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct SubmitArgs {
+    /// The batch script file.
+    script: PathBuf,
+    /// Job name.
+    #[arg(long, short = 'J')]
+    name: Option<String>,
+    /// Partition.
+    #[arg(long, short = 'p')]
+    partition: Option<String>,
+    /// Account (your project).
+    #[arg(long, short = 'A')]
+    account: Option<String>,
+    /// Time limit (MM, HH:MM:SS, D-HH:MM:SS).
+    #[arg(long, short = 't')]
+    time: Option<String>,
+    /// Nodes.
+    #[arg(long, short = 'N')]
+    nodes: Option<u32>,
+    /// Working directory on the resource [default: #SBATCH --chdir, else /tmp].
+    #[arg(long, short = 'D')]
+    chdir: Option<String>,
+    /// Standard output file.
+    #[arg(long, short = 'o')]
+    output: Option<String>,
+    /// Standard error file.
+    #[arg(long, short = 'e')]
+    error: Option<String>,
+    /// An environment variable for the job, NAME=VALUE (repeatable). Do not put secrets here:
+    /// they would be stored in the job record.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<String>,
+    /// Send the description as a one-element `jobs` list (v0.0.44 only) instead of `job`.
+    #[arg(long)]
+    jobs_array: bool,
+    /// Wait until the job leaves PENDING/RUNNING, then print its final state.
+    #[arg(long)]
+    wait: bool,
+    /// The longest --wait waits.
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    wait_timeout: humantime::Duration,
+    /// How often --wait polls.
+    #[arg(long, value_name = "DURATION", default_value = "5s", hide = true)]
+    poll_interval: humantime::Duration,
+}
+
+#[derive(Subcommand, Debug)]
+enum StreamCommand {
+    /// List the streaming backends S3M offers.
+    Backends,
+    /// RabbitMQ clusters.
+    #[command(subcommand)]
+    Rabbitmq(ClusterCommand),
+    /// Redis clusters.
+    #[command(subcommand)]
+    Redis(ClusterCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ClusterCommand {
+    /// Provision a cluster (7-day lifetime; extend to keep it). Its password is a secret:
+    /// shown redacted unless --show-secrets; --save writes it to a 0600 file.
+    Provision {
+        /// Cluster name (lower-case letters, digits, dashes).
+        name: String,
+        /// CPUs per node.
+        #[arg(long, default_value_t = 2)]
+        cpus: u32,
+        /// RAM per node in GB.
+        #[arg(long, default_value_t = 4)]
+        ram_gbs: u32,
+        /// Nodes.
+        #[arg(long, default_value_t = 1)]
+        nodes: u32,
+        /// Cluster kind.
+        #[arg(long, default_value = "general")]
+        kind: String,
+        /// Write the full answer, credentials included, to FILE (mode 0600, atomically).
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+    },
+    /// List your clusters.
+    List,
+    /// Show one cluster.
+    Get {
+        /// Cluster name.
+        name: String,
+        /// Write the full answer, credentials included, to FILE (mode 0600, atomically).
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+    },
+    /// Delete a cluster (its data and credentials go with it).
+    Delete {
+        /// Cluster name.
+        name: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Reset the cluster's 7-day lifetime.
+    Extend {
+        /// Cluster name.
+        name: String,
+    },
+}
+
+/// Runs `tokenwarden s3m …`.
+pub fn run(args: S3mArgs) -> Result<ExitCode> {
+    let cfg = args.client.config()?;
+    let http = args.client.http(&cfg)?;
+    let base = args
+        .client
+        .endpoint(&cfg, &["s3m", "url"], s3m::DEFAULT_URL)?;
+    let enclave = args
+        .enclave
+        .clone()
+        .or_else(|| cfg.str(&["s3m", "enclave"]).map(str::to_string))
+        .unwrap_or_else(|| s3m::DEFAULT_ENCLAVE.to_string());
+    let paths = if args.legacy_paths {
+        PathStyle::Legacy
+    } else {
+        match cfg.str(&["s3m", "paths"]) {
+            Some(p) => p.parse()?,
+            None => PathStyle::Current,
+        }
+    };
+    let client = S3m::new(http, base, &enclave, paths)?;
+    let token = || -> Result<Token> {
+        args.client.token(
+            &cfg,
+            &["s3m", "token"],
+            &[
+                CredentialSource::Env("S3M_TOKEN".into()),
+                CredentialSource::Keyring("s3m".into()),
+            ],
+            s3m::TOKEN_WHAT,
+        )
+    };
+    let json = args.client.json;
+    match &args.command {
+        S3mCommand::Status { resource } => {
+            let v = match resource {
+                Some(r) => client.status_resource(r)?,
+                None => client.status_resources()?,
+            };
+            if json {
+                print_json(&v)?;
+            } else if resource.is_some() {
+                print_resources(std::slice::from_ref(&v));
+                if let Some(d) = v.get("upcomingDowntimes").and_then(Value::as_array)
+                    && !d.is_empty()
+                {
+                    println!();
+                    print_downtimes(d);
+                }
+            } else {
+                print_resources(list_in(&v, &["resources", "items"]));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        S3mCommand::Downtimes { upcoming } => {
+            let v = client.downtimes(*upcoming)?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let d = list_in(&v, &["downtimes"]);
+                if d.is_empty() {
+                    println!(
+                        "no {} downtimes",
+                        if *upcoming { "upcoming" } else { "current" }
+                    );
+                } else {
+                    print_downtimes(d);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        S3mCommand::Token(TokenCommand::Introspect) => {
+            let t = token()?;
+            let v = client.introspect(&t)?;
+            if json {
+                print_json(&v)?;
+            } else {
+                print_object(v.get("token").unwrap_or(&v));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        S3mCommand::Token(TokenCommand::Revoke { yes }) => {
+            let t = token()?;
+            let what = format!(
+                "revoke the S3M token {} at {} — this cannot be undone",
+                t.preview(),
+                client.base()
+            );
+            if !confirm(&what, *yes)? {
+                eprintln!("not revoked");
+                return Ok(ExitCode::from(1));
+            }
+            let v = client.revoke(&t)?;
+            if json {
+                print_json(&v)?;
+            } else {
+                println!(
+                    "revoked the S3M token {}; remove it from wherever it is stored",
+                    t.preview()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        S3mCommand::Slurm(sa) => run_slurm(&client, sa, &cfg, &token()?, json),
+        S3mCommand::Stream(sc) => run_stream(&client, sc, &token()?, json, args.show_secrets),
+    }
+}
+
+fn run_slurm(
+    client: &S3m,
+    sa: &SlurmArgs,
+    cfg: &tokenwarden::facilities::ClientConfig,
+    token: &Token,
+    json: bool,
+) -> Result<ExitCode> {
+    let resource = sa
+        .resource
+        .clone()
+        .or_else(|| cfg.str(&["s3m", "resource"]).map(str::to_string))
+        .context("which resource? give --resource (defiant, odo, wombat, quokka)")?;
+    let version: SlurmVersion = sa
+        .api
+        .as_deref()
+        .or_else(|| cfg.str(&["s3m", "api"]))
+        .unwrap_or("v0.0.43")
+        .parse()?;
+    let simple = |what: &str| -> Result<Value> {
+        Ok(client.slurm_get(token, version, &resource, what)?)
+    };
+    let v = match &sa.command {
+        SlurmCommand::Ping => {
+            let v = simple("ping")?;
+            if !json {
+                let rows: Vec<Vec<String>> = list_in(&v, &["pings"])
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            cell(p.get("hostname")),
+                            cell(p.get("pinged")),
+                            cell(p.get("responding")),
+                            cell(p.get("latency")),
+                            cell(p.get("mode")),
+                        ]
+                    })
+                    .collect();
+                print_table(&["HOST", "PINGED", "RESPONDING", "LATENCY", "MODE"], &rows);
+            }
+            v
+        }
+        SlurmCommand::Diag => {
+            let v = simple("diag")?;
+            if !json {
+                print_object(v.get("statistics").unwrap_or(&v));
+            }
+            v
+        }
+        SlurmCommand::Jobs => {
+            let v = simple("jobs")?;
+            if !json {
+                print_jobs(list_in(&v, &["jobs"]));
+            }
+            v
+        }
+        SlurmCommand::Nodes => {
+            let v = simple("nodes")?;
+            if !json {
+                let rows: Vec<Vec<String>> = list_in(&v, &["nodes"])
+                    .iter()
+                    .map(|n| {
+                        vec![
+                            cell(n.get("name")),
+                            cell(n.get("state")),
+                            cell(n.get("cpus")),
+                            cell(n.get("real_memory")),
+                            cell(n.get("partitions")),
+                        ]
+                    })
+                    .collect();
+                print_table(&["NODE", "STATE", "CPUS", "MEMORY", "PARTITIONS"], &rows);
+            }
+            v
+        }
+        SlurmCommand::Partitions => {
+            let v = simple("partitions")?;
+            if !json {
+                let rows: Vec<Vec<String>> = list_in(&v, &["partitions"])
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            cell(p.get("name")),
+                            cell(p.pointer("/partition/state")),
+                            cell(p.pointer("/nodes/total")),
+                            cell(p.pointer("/nodes/configured")),
+                            cell(p.pointer("/maximums/time")),
+                        ]
+                    })
+                    .collect();
+                print_table(&["PARTITION", "STATE", "NODES", "NODELIST", "MAX TIME"], &rows);
+            }
+            v
+        }
+        SlurmCommand::Reservations => {
+            let v = simple("reservations")?;
+            if !json {
+                let r = list_in(&v, &["reservations"]);
+                if r.is_empty() {
+                    println!("no reservations");
+                } else {
+                    let rows: Vec<Vec<String>> = r
+                        .iter()
+                        .map(|x| {
+                            vec![
+                                cell(x.get("name")),
+                                cell(x.get("node_list")),
+                                cell(x.get("start_time")),
+                                cell(x.get("end_time")),
+                            ]
+                        })
+                        .collect();
+                    print_table(&["RESERVATION", "NODES", "START", "END"], &rows);
+                }
+            }
+            v
+        }
+        SlurmCommand::Job(JobCommand::Get { job_id }) => {
+            let v = client.job_get(token, version, &resource, job_id)?;
+            if !json {
+                print_jobs(list_in(&v, &["jobs"]));
+            }
+            v
+        }
+        SlurmCommand::Job(JobCommand::Cancel { job_id, signal }) => {
+            let v = client.job_cancel(token, version, &resource, job_id, signal.as_deref())?;
+            if !json && slurm_errors(&v) == 0 {
+                match signal {
+                    Some(s) => println!("sent {s} to job {job_id} on {resource}"),
+                    None => println!("cancelled job {job_id} on {resource}"),
+                }
+            }
+            v
+        }
+        SlurmCommand::Job(JobCommand::Submit(sub)) => {
+            return submit(client, token, version, &resource, sub, json);
+        }
+    };
+    if json {
+        print_json(&v)?;
+    }
+    Ok(if slurm_errors(&v) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn submit(
+    client: &S3m,
+    token: &Token,
+    version: SlurmVersion,
+    resource: &str,
+    sub: &SubmitArgs,
+    json: bool,
+) -> Result<ExitCode> {
+    let script = std::fs::read_to_string(&sub.script)
+        .with_context(|| format!("cannot read the batch script {}", sub.script.display()))?;
+    let mut spec = JobSpec {
+        name: sub.name.clone(),
+        partition: sub.partition.clone(),
+        account: sub.account.clone(),
+        time_minutes: sub
+            .time
+            .as_deref()
+            .map(s3m::parse_time_limit)
+            .transpose()?,
+        nodes: sub.nodes,
+        cwd: sub.chdir.clone(),
+        stdout: sub.output.clone(),
+        stderr: sub.error.clone(),
+        environment: sub.env.clone(),
+    };
+    for e in &spec.environment {
+        if !e.contains('=') || e.starts_with('=') {
+            bail!("--env {e:?}: expected NAME=VALUE");
+        }
+    }
+    spec.merge_sbatch(&script)?;
+    if spec.name.is_none() {
+        spec.name = sub
+            .script
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+    }
+    let payload = s3m::submit_payload(version, &script, &spec, sub.jobs_array)?;
+    let v = client.job_submit(token, version, resource, payload)?;
+    if slurm_errors(&v) > 0 {
+        if json {
+            print_json(&v)?;
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let job_id = v
+        .get("job_id")
+        .map(|j| cell(Some(j)))
+        .filter(|s| s != "-")
+        .context("the submission answer holds no job_id")?;
+    if !sub.wait {
+        if json {
+            print_json(&v)?;
+        } else {
+            println!("submitted job {job_id} on {resource}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !json {
+        eprintln!("submitted job {job_id} on {resource}; waiting for it to finish");
+    }
+    let bar = spinner(&format!("job {job_id}: waiting"));
+    let timeout: Duration = sub.wait_timeout.into();
+    let interval: Duration = sub.poll_interval.into();
+    let start = Instant::now();
+    let last = loop {
+        let info = client.job_get(token, version, resource, &job_id)?;
+        if let Some(b) = &bar {
+            let state = list_in(&info, &["jobs"])
+                .first()
+                .map(|j| cell(j.get("job_state")))
+                .unwrap_or_default();
+            b.set_message(format!("job {job_id}: {state}"));
+        }
+        match s3m::job_is_active(&info) {
+            Some(false) => break info,
+            None => bail!("the job answer for {job_id} holds no job_state"),
+            Some(true) => {}
+        }
+        if start.elapsed() + interval > timeout {
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            return Err(tokenwarden::facilities::ClientError::WaitTimeout {
+                what: format!("job {job_id}"),
+                secs: timeout.as_secs(),
+            }
+            .into());
+        }
+        std::thread::sleep(interval);
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if json {
+        print_json(&last)?;
+    } else {
+        print_jobs(list_in(&last, &["jobs"]));
+    }
+    let ok = list_in(&last, &["jobs"])
+        .first()
+        .map(|j| cell(j.get("job_state")) == "COMPLETED")
+        .unwrap_or(false);
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn run_stream(
+    client: &S3m,
+    sc: &StreamCommand,
+    token: &Token,
+    json: bool,
+    show_secrets: bool,
+) -> Result<ExitCode> {
+    let (backend, cmd) = match sc {
+        StreamCommand::Backends => {
+            let v = client.list_backends(token)?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let rows: Vec<Vec<String>> = list_in(&v, &["backends"])
+                    .iter()
+                    .map(|b| match b {
+                        Value::Object(_) => vec![
+                            cell(b.get("name").or(b.get("kind"))),
+                            cell(b.get("description").or(b.get("status"))),
+                        ],
+                        other => vec![cell(Some(other)), "-".into()],
+                    })
+                    .collect();
+                print_table(&["BACKEND", "DESCRIPTION"], &rows);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        StreamCommand::Rabbitmq(c) => (Backend::Rabbitmq, c),
+        StreamCommand::Redis(c) => (Backend::Redis, c),
+    };
+    let show = |mut v: Value, save: Option<&Path>| -> Result<()> {
+        if let Some(path) = save {
+            let text = serde_json::to_string_pretty(&v)?;
+            tokenwarden::private_file::write(path, format!("{text}\n").as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "saved the cluster's credentials to {} (mode 0600)",
+                path.display()
+            );
+        }
+        let cut = if show_secrets {
+            0
+        } else {
+            s3m::redact_stream_secrets(&mut v)
+        };
+        if json {
+            print_json(&v)?;
+        } else if let Some(list) = v
+            .get("clusters")
+            .and_then(Value::as_array)
+            .or_else(|| v.as_array())
+        {
+            print_clusters(list);
+        } else {
+            print_object(&v);
+        }
+        if cut > 0 && save.is_none() {
+            eprintln!(
+                "credentials redacted; --show-secrets shows them, --save FILE writes them to a \
+                 0600 file"
+            );
+        }
+        Ok(())
+    };
+    match cmd {
+        ClusterCommand::Provision {
+            name,
+            cpus,
+            ram_gbs,
+            nodes,
+            kind,
+            save,
+        } => {
+            let v = client.provision(
+                token,
+                backend,
+                &ClusterSettings {
+                    kind: kind.clone(),
+                    name: name.clone(),
+                    cpus: *cpus,
+                    ram_gbs: *ram_gbs,
+                    nodes: *nodes,
+                },
+            )?;
+            show(v, save.as_deref())?;
+            if !json {
+                eprintln!(
+                    "the cluster is deleted 7 days from now unless extended \
+                     (`tokenwarden s3m stream {} extend {name}`)",
+                    backend.as_str()
+                );
+            }
+        }
+        ClusterCommand::List => show(client.list_clusters(token, backend)?, None)?,
+        ClusterCommand::Get { name, save } => {
+            show(client.get_cluster(token, backend, name)?, save.as_deref())?
+        }
+        ClusterCommand::Delete { name, yes } => {
+            let what = format!(
+                "delete the {} cluster {name:?} and everything in it",
+                backend.as_str()
+            );
+            if !confirm(&what, *yes)? {
+                eprintln!("not deleted");
+                return Ok(ExitCode::from(1));
+            }
+            let v = client.delete_cluster(token, backend, name)?;
+            if json {
+                print_json(&v)?;
+            } else {
+                println!("deleted the {} cluster {name}", backend.as_str());
+            }
+        }
+        ClusterCommand::Extend { name } => {
+            let v = client.extend_cluster(token, backend, name)?;
+            if json {
+                print_json(&v)?;
+            } else {
+                println!(
+                    "extended the {} cluster {name} for 7 days",
+                    backend.as_str()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks before something that cannot be undone. `--yes` answers for scripts; without it and
+/// without a terminal to ask on, the answer is no — silence must never mean consent.
+fn confirm(what: &str, yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        bail!("refusing to {what} without confirmation: there is no terminal to ask on; add --yes");
+    }
+    eprint!("About to {what}.\nType yes to go on: ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().eq_ignore_ascii_case("yes"))
+}
+
+/// The list under the first of `keys`, or the value itself when it is a list.
+fn list_in<'a>(v: &'a Value, keys: &[&str]) -> &'a [Value] {
+    if let Some(a) = v.as_array() {
+        return a;
+    }
+    keys.iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_array))
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Prints Slurm's `errors` and `warnings` to stderr; returns how many errors there were.
+fn slurm_errors(v: &Value) -> usize {
+    for w in list_in(v, &["warnings"]).iter() {
+        eprintln!("slurm warning: {}", cell(w.get("description")));
+    }
+    let errors = list_in(v, &["errors"]);
+    for e in errors {
+        eprintln!(
+            "slurm error: {} ({})",
+            cell(e.get("description")),
+            cell(e.get("error"))
+        );
+    }
+    errors.len()
+}
+
+fn print_resources(list: &[Value]) {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|r| {
+            vec![
+                cell(r.get("name")),
+                cell(r.get("status")),
+                cell(r.get("securityEnclave")),
+                cell(r.get("systemType")),
+                cell(r.get("description")),
+            ]
+        })
+        .collect();
+    print_table(
+        &["RESOURCE", "STATUS", "ENCLAVE", "TYPE", "DESCRIPTION"],
+        &rows,
+    );
+}
+
+fn print_downtimes(list: &[Value]) {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|d| {
+            vec![
+                cell(d.get("resourceName")),
+                cell(d.get("status")),
+                cell(d.get("start")),
+                cell(d.get("end")),
+                cell(d.get("description")),
+            ]
+        })
+        .collect();
+    print_table(&["RESOURCE", "STATUS", "START", "END", "DESCRIPTION"], &rows);
+}
+
+fn print_jobs(list: &[Value]) {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|j| {
+            vec![
+                cell(j.get("job_id")),
+                cell(j.get("name")),
+                cell(j.get("user_name")),
+                cell(j.get("partition")),
+                cell(j.get("job_state")),
+                cell(j.get("nodes")),
+                cell(j.get("time_limit")),
+            ]
+        })
+        .collect();
+    print_table(
+        &["JOBID", "NAME", "USER", "PARTITION", "STATE", "NODES", "TIME"],
+        &rows,
+    );
+}
+
+fn print_clusters(list: &[Value]) {
+    if list.is_empty() {
+        println!("no clusters");
+        return;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                cell(c.get("name")),
+                cell(c.get("status")),
+                cell(c.get("amqpsUrl").or(c.get("url"))),
+                cell(c.get("expiresAt").or(c.get("expiration"))),
+            ]
+        })
+        .collect();
+    print_table(&["CLUSTER", "STATUS", "URL", "EXPIRES"], &rows);
+}
+
+/// Prints an object's scalar fields as a two-column table (nested objects as compact JSON).
+fn print_object(v: &Value) {
+    let Some(map) = v.as_object() else {
+        println!("{}", cell(Some(v)));
+        return;
+    };
+    let rows: Vec<Vec<String>> = map
+        .iter()
+        .map(|(k, x)| {
+            let shown = match x {
+                Value::Object(o)
+                    if !(o.contains_key("number") || o.contains_key("set") && o.len() <= 3) =>
+                {
+                    serde_json::to_string(x).unwrap_or_default()
+                }
+                Value::Array(a) if a.iter().any(Value::is_object) => {
+                    serde_json::to_string(x).unwrap_or_default()
+                }
+                _ => cell(Some(x)),
+            };
+            vec![k.clone(), shown]
+        })
+        .collect();
+    print_table(&["FIELD", "VALUE"], &rows);
 }
