@@ -19,11 +19,20 @@ up=()
     pr=$(basename "$f" .env); pr=${pr#oidc-}; PR=$(echo "$pr" | tr a-z A-Z); up+=("oidc-$pr")
     sed -n "s/^OIDC_\([A-Z0-9_]*=\)/OIDC_${PR}_\1/p" "$f"
   done
-  for f in "$PEER_ROOT"/*.env; do   # s3, munge, palmetto and any other peer: names unchanged
+  # s3, munge, palmetto and any other peer: names unchanged; a name that an
+  # earlier file (alphabetical order) already set is written as <FILE>_<NAME>
+  # (e.g. munge-other.env: MUNGE_SOCKET -> MUNGE_OTHER_MUNGE_SOCKET)
+  declare -A seen=()
+  for f in "$PEER_ROOT"/*.env; do
     [ -f "$f" ] || continue
     p=$(basename "$f" .env)
     case "$p" in all|slurm-*|oidc-*) continue ;; esac
-    up+=("$p"); grep -E '^[A-Z][A-Z0-9_]*=' "$f"
+    P=$(echo "$p" | tr 'a-z' 'A-Z' | tr -c 'A-Z0-9\n' '_')
+    up+=("$p")
+    while IFS= read -r line; do
+      k=${line%%=*}
+      if [ -n "${seen[$k]:-}" ]; then echo "${P}_$line"; else seen[$k]=1; echo "$line"; fi
+    done < <(grep -E '^[A-Z][A-Z0-9_]*=' "$f")
   done
   echo "PEERS_UP=\"${up[*]}\""
 } > "$tmp"
