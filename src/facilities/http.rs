@@ -307,6 +307,7 @@ pub struct Call<'a> {
     body: Body,
     secrets: Vec<&'a str>,
     advice: Option<&'a dyn Fn(u16) -> Option<String>>,
+    read_only: bool,
 }
 
 impl<'a> Call<'a> {
@@ -319,6 +320,7 @@ impl<'a> Call<'a> {
             body: Body::Empty,
             secrets: Vec::new(),
             advice: None,
+            read_only: false,
         }
     }
 
@@ -366,8 +368,20 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// Declares a call that changes nothing although its method is not GET (IRI's `getJobs` is
+    /// a POST whose body is a filter), so that it is retried as reads are.
+    pub fn read_only(mut self) -> Call<'a> {
+        self.read_only = true;
+        self
+    }
+
+    /// `text` with this request's secrets cut out (for messages built from an answer).
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, &self.secrets)
+    }
+
     fn is_read(&self) -> bool {
-        matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS)
+        self.read_only || matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS)
     }
 
     fn endpoint(&self) -> String {

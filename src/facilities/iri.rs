@@ -1,1 +1,1128 @@
-//! (being written)
+//! Client for the DOE IRI Facility API v1 (ALCF, NERSC, and OLCF's amsc endpoints).
+//!
+//! One client serves every site because they all implement the same spec
+//! (`fixtures/specs/iri/iri-facility-api-v1.yaml`); what differs is the base URL, the credential
+//! and *which* of the 43 operations a site offers. The last comes from the doe-iri validator's
+//! compliance reports, embedded here: OLCF's amsc endpoints offer 14 operations and no
+//! filesystem, task or account ones, so the client refuses those before sending anything
+//! (a clear message beats a 404 that reads like a typo). A user who points `--url` at a server
+//! of their own takes responsibility for what it offers, so the check is off then.
+//!
+//! Credentials: ALCF and NERSC take a Globus access token as `Authorization: Bearer …`. For
+//! OLCF's amsc endpoints FACILITIES.md §1.6 knows only that third-party code uses S3M Project
+//! Access Tokens there, and §9 that the header form is not documented; the endpoints implement
+//! the IRI spec, whose one security scheme is HTTP bearer, so the client sends `Bearer <OPAT>`
+//! there too — unlike S3M's own REST API, which takes the bare token.
+//!
+//! Operations the spec marks public (facility, status, capabilities, resource lists) are sent
+//! with no credential at all: a token that need not travel does not.
+//!
+//! Filesystem operations answer with a task; [`IriClient::wait_task`] polls `/task/{id}` with a
+//! bounded backoff until the task is `completed`, `failed` or `canceled`. Launch and update
+//! carry an `Idempotency-Key` (the IRI framework's optional header) and, like every mutation,
+//! are never retried after the server may have acted (the transport's rule).
+
+use crate::facilities::credential::Token;
+use crate::facilities::http::{Body, Call, ClientError, Endpoint, Http, segment};
+use reqwest::Method;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// A site that runs the IRI Facility API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Facility {
+    /// ALCF, `api.alcf.anl.gov` (Globus token).
+    Alcf,
+    /// NERSC, `api.iri.nersc.gov` (Globus token).
+    Nersc,
+    /// OLCF open enclave, `amsc-open.s3m.olcf.ornl.gov` (S3M Project Access Token).
+    OlcfOpen,
+    /// OLCF moderate enclave, `amsc-moderate.s3m.olcf.ornl.gov` (S3M Project Access Token).
+    OlcfModerate,
+}
+
+impl Facility {
+    /// Every site, in the order help text lists them.
+    pub const ALL: [Facility; 4] = [
+        Facility::Alcf,
+        Facility::Nersc,
+        Facility::OlcfOpen,
+        Facility::OlcfModerate,
+    ];
+
+    /// The name used on the command line and in the config (`[iri.<name>]`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Facility::Alcf => "alcf",
+            Facility::Nersc => "nersc",
+            Facility::OlcfOpen => "olcf-open",
+            Facility::OlcfModerate => "olcf-moderate",
+        }
+    }
+
+    /// Parses a name given by the user.
+    pub fn parse(s: &str) -> Option<Facility> {
+        Facility::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The production base URL (with `/api/v1`).
+    pub fn default_url(self) -> &'static str {
+        match self {
+            Facility::Alcf => "https://api.alcf.anl.gov/api/v1",
+            Facility::Nersc => "https://api.iri.nersc.gov/api/v1",
+            Facility::OlcfOpen => "https://amsc-open.s3m.olcf.ornl.gov/api/v1",
+            Facility::OlcfModerate => "https://amsc-moderate.s3m.olcf.ornl.gov/api/v1",
+        }
+    }
+
+    /// True for the OLCF amsc endpoints, which take an S3M Project Access Token.
+    pub fn is_olcf(self) -> bool {
+        matches!(self, Facility::OlcfOpen | Facility::OlcfModerate)
+    }
+
+    /// Environment variables that may hold this site's token, most specific first (names
+    /// seen in the wild, FACILITIES.md §6).
+    pub fn token_env_vars(self) -> &'static [&'static str] {
+        match self {
+            Facility::Alcf => &["ALCF_IRI_TOKEN", "IRI_API_TOKEN"],
+            Facility::Nersc => &["NERSC_IRI_TOKEN", "NERSC_IRI_API_TOKEN", "IRI_API_TOKEN"],
+            Facility::OlcfOpen | Facility::OlcfModerate => {
+                &["OLCF_IRI_TOKEN", "S3M_TOKEN", "IRI_API_TOKEN"]
+            }
+        }
+    }
+
+    /// What the credential is called in prompts and errors.
+    pub fn token_name(self) -> &'static str {
+        if self.is_olcf() {
+            "OLCF S3M Project Access Token"
+        } else {
+            "Globus access token for the IRI API"
+        }
+    }
+
+    /// The doe-iri validator's compliance report for this site.
+    fn compliance_json(self) -> &'static str {
+        match self {
+            Facility::Alcf => include_str!(
+                "../../fixtures/specs/iri/compliance/api.alcf.anl.gov.spec.compliance.json"
+            ),
+            Facility::Nersc => include_str!(
+                "../../fixtures/specs/iri/compliance/api.iri.nersc.gov.spec.compliance.json"
+            ),
+            Facility::OlcfOpen => include_str!(
+                "../../fixtures/specs/iri/compliance/amsc-open.s3m.olcf.ornl.gov.spec.compliance.json"
+            ),
+            Facility::OlcfModerate => include_str!(
+                "../../fixtures/specs/iri/compliance/amsc-moderate.s3m.olcf.ornl.gov.spec.compliance.json"
+            ),
+        }
+    }
+
+    /// Whether the site implements an operation (by the spec's `operationId`), per the
+    /// validator's report. An unreadable report errs on the side of allowing the call.
+    pub fn implements(self, operation_id: &str) -> bool {
+        let Ok(report) = serde_json::from_str::<Value>(self.compliance_json()) else {
+            return true;
+        };
+        !report["missing"]
+            .as_array()
+            .map(|m| m.iter().any(|o| o["operationId"] == operation_id))
+            .unwrap_or(false)
+    }
+
+    /// The operations the site implements (`present` in the report).
+    pub fn implemented(self) -> Vec<String> {
+        serde_json::from_str::<Value>(self.compliance_json())
+            .ok()
+            .and_then(|r| {
+                r["present"].as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|o| o["operationId"].as_str().map(String::from))
+                        .collect()
+                })
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The spec, embedded so that tests and `--help` can name its operations.
+pub const SPEC_V1: &str = include_str!("../../fixtures/specs/iri/iri-facility-api-v1.yaml");
+
+/// Operations the spec marks public (no `security`): sent without a credential.
+const PUBLIC_OPERATIONS: &[&str] = &[
+    "getFacility",
+    "getSites",
+    "getSite",
+    "getResources",
+    "getResource",
+    "getIncidents",
+    "getIncident",
+    "getEventsByIncident",
+    "getEventByIncident",
+    "getCapabilities",
+    "getCapability",
+    "getComputeResources",
+    "getFilesystemResources",
+];
+
+/// True when the spec requires a bearer token for the operation.
+pub fn needs_token(operation_id: &str) -> bool {
+    !PUBLIC_OPERATIONS.contains(&operation_id)
+}
+
+/// How [`IriClient::wait_task`] polls.
+#[derive(Clone, Debug)]
+pub struct PollOptions {
+    /// First pause between polls.
+    pub first: Duration,
+    /// Longest pause (the pause grows by half each poll up to this).
+    pub max: Duration,
+    /// Give up after this long (the task may still finish).
+    pub timeout: Duration,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        PollOptions {
+            first: Duration::from_millis(250),
+            max: Duration::from_secs(5),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A task's state, as `/task/{id}` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    /// Waiting to run.
+    Pending,
+    /// Running.
+    Active,
+    /// Finished well.
+    Completed,
+    /// Finished badly.
+    Failed,
+    /// Canceled.
+    Canceled,
+    /// A state this client does not know (a newer server).
+    Other(String),
+}
+
+impl TaskState {
+    /// Reads the `status` field of a Task.
+    pub fn of(task: &Value) -> TaskState {
+        match task["status"].as_str().unwrap_or("pending") {
+            "pending" => TaskState::Pending,
+            "active" => TaskState::Active,
+            "completed" => TaskState::Completed,
+            "failed" => TaskState::Failed,
+            "canceled" => TaskState::Canceled,
+            s => TaskState::Other(s.to_string()),
+        }
+    }
+
+    /// True when the task will not change any more.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            TaskState::Completed | TaskState::Failed | TaskState::Canceled
+        )
+    }
+}
+
+/// The IRI client for one base URL.
+pub struct IriClient {
+    http: Http,
+    base: Endpoint,
+    token: Option<Token>,
+    facility: Option<Facility>,
+    check_compliance: bool,
+}
+
+impl IriClient {
+    /// A client for `base`. `facility` names the site for advice and, when `check_compliance`
+    /// is set (a named site at its own URL), for refusing what the site does not implement.
+    pub fn new(
+        http: Http,
+        base: Endpoint,
+        token: Option<Token>,
+        facility: Option<Facility>,
+        check_compliance: bool,
+    ) -> IriClient {
+        IriClient {
+            http,
+            base,
+            token,
+            facility,
+            check_compliance,
+        }
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &Endpoint {
+        &self.base
+    }
+
+    /// Refuses an operation the named site does not implement.
+    pub fn check(&self, operation_id: &str) -> Result<(), ClientError> {
+        if let (true, Some(f)) = (self.check_compliance, self.facility)
+            && !f.implements(operation_id)
+        {
+            return Err(ClientError::Invalid(format!(
+                "{} does not implement the IRI operation `{operation_id}` (per the doe-iri \
+                 validator's compliance report, it offers {}); nothing was sent. Give --url to \
+                 call a server that does.",
+                f.name(),
+                summarize(&f.implemented())
+            )));
+        }
+        Ok(())
+    }
+
+    fn advice(&self, status: u16) -> Option<String> {
+        let olcf = self.facility.is_some_and(Facility::is_olcf);
+        let login = match self.facility {
+            Some(Facility::Nersc) => "tokenwarden login nersc",
+            _ => "tokenwarden login alcf",
+        };
+        match status {
+            401 if olcf => Some(
+                "the S3M Project Access Token was not accepted: it is expired, revoked, or \
+                 lacks the compute scope — create one in myOLCF (Manage Tokens)"
+                    .into(),
+            ),
+            401 => Some(format!(
+                "the Globus token was not accepted (expired or revoked): run `{login}` to get \
+                 a new one"
+            )),
+            403 => Some(
+                "the token is valid but not allowed to do this: the wrong project or \
+                 allocation for this resource, or a token without the IRI scope (for ALCF, \
+                 log in again through the ALCF identity provider)"
+                    .into(),
+            ),
+            404 => Some(
+                "not found: check the resource, job or task id (list them with `iri status \
+                 resources`, `iri compute list`, `iri task list`) and the base URL"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    fn call(
+        &self,
+        operation_id: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Body,
+        idempotency_key: Option<&str>,
+        read_only: bool,
+    ) -> Result<Value, ClientError> {
+        self.check(operation_id)?;
+        let mut url = self.base.join(path);
+        if !query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        let advice = |s: u16| self.advice(s);
+        let mut call = Call::new(method, url)
+            .header("accept", "application/json")
+            .body(body)
+            .advice(&advice);
+        if needs_token(operation_id) {
+            let token = self.token.as_ref().ok_or_else(|| {
+                ClientError::Invalid(format!("`{operation_id}` needs a token and none was given"))
+            })?;
+            call = call.credential("authorization", "Bearer ", token);
+        }
+        if let Some(k) = idempotency_key {
+            call = call.header("idempotency-key", k);
+        }
+        if read_only {
+            call = call.read_only();
+        }
+        let resp = self.http.send(&call)?;
+        if resp.body.is_empty() || resp.status == 204 {
+            return Ok(Value::Null);
+        }
+        resp.json(operation_id)
+    }
+
+    /// A GET of `path` (ids already percent-encoded with [`segment`]).
+    pub fn get(
+        &self,
+        operation_id: &str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Value, ClientError> {
+        self.call(
+            operation_id,
+            Method::GET,
+            path,
+            query,
+            Body::Empty,
+            None,
+            false,
+        )
+    }
+
+    // ---- facility ----------------------------------------------------------------------
+
+    /// `GET /facility`.
+    pub fn facility(&self) -> Result<Value, ClientError> {
+        self.get("getFacility", "facility", &[])
+    }
+
+    /// `GET /facility/sites` (with optional filters) or `/facility/sites/{id}`.
+    pub fn sites(&self, id: Option<&str>, query: &[(&str, String)]) -> Result<Value, ClientError> {
+        match id {
+            Some(id) => self.get("getSite", &format!("facility/sites/{}", segment(id)), &[]),
+            None => self.get("getSites", "facility/sites", query),
+        }
+    }
+
+    // ---- status ------------------------------------------------------------------------
+
+    /// `GET /status/{resources|incidents|events}[/{id}]`.
+    pub fn status(
+        &self,
+        kind: StatusKind,
+        id: Option<&str>,
+        query: &[(&str, String)],
+    ) -> Result<Value, ClientError> {
+        let (list, one, path) = match kind {
+            StatusKind::Resources => ("getResources", "getResource", "status/resources"),
+            StatusKind::Incidents => ("getIncidents", "getIncident", "status/incidents"),
+            StatusKind::Events => ("getEventsByIncident", "getEventByIncident", "status/events"),
+        };
+        match id {
+            Some(id) => self.get(one, &format!("{path}/{}", segment(id)), &[]),
+            None => self.get(list, path, query),
+        }
+    }
+
+    // ---- account -----------------------------------------------------------------------
+
+    /// `GET /account/capabilities[/{id}]`.
+    pub fn capabilities(
+        &self,
+        id: Option<&str>,
+        query: &[(&str, String)],
+    ) -> Result<Value, ClientError> {
+        match id {
+            Some(id) => self.get(
+                "getCapability",
+                &format!("account/capabilities/{}", segment(id)),
+                &[],
+            ),
+            None => self.get("getCapabilities", "account/capabilities", query),
+        }
+    }
+
+    /// `GET /account/projects[/{id}]`.
+    pub fn projects(&self, id: Option<&str>) -> Result<Value, ClientError> {
+        match id {
+            Some(id) => self.get(
+                "getProject",
+                &format!("account/projects/{}", segment(id)),
+                &[],
+            ),
+            None => self.get("getProjects", "account/projects", &[]),
+        }
+    }
+
+    /// `GET /account/projects/{p}/project_allocations[/{id}]`.
+    pub fn project_allocations(
+        &self,
+        project: &str,
+        id: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let base = format!("account/projects/{}/project_allocations", segment(project));
+        match id {
+            Some(id) => self.get(
+                "getProjectAllocationByProject",
+                &format!("{base}/{}", segment(id)),
+                &[],
+            ),
+            None => self.get("getProjectAllocationsByProject", &base, &[]),
+        }
+    }
+
+    /// `GET /account/projects/{p}/project_allocations/{a}/user_allocations[/{id}]`.
+    pub fn user_allocations(
+        &self,
+        project: &str,
+        allocation: &str,
+        id: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let base = format!(
+            "account/projects/{}/project_allocations/{}/user_allocations",
+            segment(project),
+            segment(allocation)
+        );
+        match id {
+            Some(id) => self.get(
+                "getUserAllocationByProjectAllocation",
+                &format!("{base}/{}", segment(id)),
+                &[],
+            ),
+            None => self.get("getUserAllocationsByProjectAllocation", &base, &[]),
+        }
+    }
+
+    // ---- compute -----------------------------------------------------------------------
+
+    /// `GET /compute/resources`.
+    pub fn compute_resources(&self) -> Result<Value, ClientError> {
+        self.get("getComputeResources", "compute/resources", &[])
+    }
+
+    /// `POST /compute/job/{resource}` with a JobSpec and a fresh `Idempotency-Key`.
+    pub fn launch(&self, resource: &str, spec: &Value) -> Result<Value, ClientError> {
+        let key = idempotency_key()?;
+        self.call(
+            "launchJob",
+            Method::POST,
+            &format!("compute/job/{}", segment(resource)),
+            &[],
+            Body::Json(spec.clone()),
+            Some(&key),
+            false,
+        )
+    }
+
+    /// `PUT /compute/job/{resource}/{job}` with a JobSpec and a fresh `Idempotency-Key`.
+    pub fn update(&self, resource: &str, job: &str, spec: &Value) -> Result<Value, ClientError> {
+        let key = idempotency_key()?;
+        self.call(
+            "updateJob",
+            Method::PUT,
+            &format!("compute/job/{}/{}", segment(resource), segment(job)),
+            &[],
+            Body::Json(spec.clone()),
+            Some(&key),
+            false,
+        )
+    }
+
+    /// `POST /compute/status/{resource}`: the job list, a POST whose JSON body is the filter.
+    /// It changes nothing, so it is retried as a read.
+    pub fn jobs(
+        &self,
+        resource: &str,
+        filters: &Value,
+        list: &JobListOptions,
+    ) -> Result<Value, ClientError> {
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if let Some(o) = list.offset {
+            q.push(("offset", o.to_string()));
+        }
+        if let Some(l) = list.limit {
+            q.push(("limit", l.to_string()));
+        }
+        if list.historical {
+            q.push(("historical", "true".into()));
+        }
+        if list.include_spec {
+            q.push(("include_spec", "true".into()));
+        }
+        self.call(
+            "getJobs",
+            Method::POST,
+            &format!("compute/status/{}", segment(resource)),
+            &q,
+            Body::Json(filters.clone()),
+            None,
+            true,
+        )
+    }
+
+    /// `GET /compute/status/{resource}/{job}`.
+    pub fn job(
+        &self,
+        resource: &str,
+        job: &str,
+        historical: bool,
+        include_spec: bool,
+    ) -> Result<Value, ClientError> {
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if historical {
+            q.push(("historical", "true".into()));
+        }
+        if include_spec {
+            q.push(("include_spec", "true".into()));
+        }
+        self.get(
+            "getJob",
+            &format!("compute/status/{}/{}", segment(resource), segment(job)),
+            &q,
+        )
+    }
+
+    /// `DELETE /compute/cancel/{resource}/{job}`.
+    pub fn cancel(&self, resource: &str, job: &str) -> Result<(), ClientError> {
+        self.call(
+            "cancelJob",
+            Method::DELETE,
+            &format!("compute/cancel/{}/{}", segment(resource), segment(job)),
+            &[],
+            Body::Empty,
+            None,
+            false,
+        )
+        .map(|_| ())
+    }
+
+    // ---- filesystem --------------------------------------------------------------------
+
+    /// `GET /filesystem/resources`.
+    pub fn filesystem_resources(&self) -> Result<Value, ClientError> {
+        self.get("getFilesystemResources", "filesystem/resources", &[])
+    }
+
+    /// Submits a filesystem operation; returns the `TaskSubmitResponse`.
+    pub fn filesystem(&self, resource: &str, op: &FsOp) -> Result<Value, ClientError> {
+        let (method, body, query) = op.request();
+        let name = op.name();
+        self.call(
+            name,
+            method,
+            &format!("filesystem/{name}/{}", segment(resource)),
+            &query,
+            body,
+            None,
+            false,
+        )
+    }
+
+    // ---- tasks -------------------------------------------------------------------------
+
+    /// `GET /task`.
+    pub fn tasks(&self) -> Result<Value, ClientError> {
+        self.get("getTasks", "task", &[])
+    }
+
+    /// `GET /task/{id}`.
+    pub fn task(&self, id: &str) -> Result<Value, ClientError> {
+        self.get("getTask", &format!("task/{}", segment(id)), &[])
+    }
+
+    /// `DELETE /task/{id}`.
+    pub fn cancel_task(&self, id: &str) -> Result<Value, ClientError> {
+        self.call(
+            "deleteTask",
+            Method::DELETE,
+            &format!("task/{}", segment(id)),
+            &[],
+            Body::Empty,
+            None,
+            false,
+        )
+    }
+
+    /// Polls `/task/{id}` until the task is final, pausing `first`, then half as long again
+    /// each time up to `max`, for at most `timeout`. `tick` sees each answer (a spinner).
+    pub fn wait_task(
+        &self,
+        id: &str,
+        poll: &PollOptions,
+        mut tick: impl FnMut(&Value),
+    ) -> Result<Value, ClientError> {
+        let start = Instant::now();
+        let mut pause = poll.first;
+        loop {
+            let task = self.task(id)?;
+            tick(&task);
+            if TaskState::of(&task).is_final() {
+                return Ok(task);
+            }
+            let left = poll.timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(ClientError::WaitTimeout {
+                    what: format!("task {id}"),
+                    secs: poll.timeout.as_secs(),
+                });
+            }
+            std::thread::sleep(pause.min(left));
+            pause = (pause + pause / 2).min(poll.max);
+        }
+    }
+}
+
+/// Which status collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusKind {
+    /// `/status/resources`.
+    Resources,
+    /// `/status/incidents`.
+    Incidents,
+    /// `/status/events`.
+    Events,
+}
+
+/// Query options of the job list.
+#[derive(Clone, Debug, Default)]
+pub struct JobListOptions {
+    /// `offset`.
+    pub offset: Option<u64>,
+    /// `limit` (the spec allows up to 1000).
+    pub limit: Option<u64>,
+    /// `historical=true`: finished jobs too.
+    pub historical: bool,
+    /// `include_spec=true`: echo each job's spec (which holds its environment — secrets
+    /// passed to jobs that way come back here).
+    pub include_spec: bool,
+}
+
+/// One filesystem operation with its arguments, as the spec defines them.
+#[derive(Clone, Debug)]
+pub enum FsOp {
+    /// `ls`.
+    Ls {
+        /// Directory.
+        path: String,
+        /// `showHidden`.
+        show_hidden: bool,
+        /// `numericUid`.
+        numeric_uid: bool,
+        /// `recursive`.
+        recursive: bool,
+        /// `dereference`.
+        dereference: bool,
+    },
+    /// `head`.
+    Head {
+        /// File.
+        path: String,
+        /// `bytes`.
+        bytes: Option<u64>,
+        /// `lines`.
+        lines: Option<u64>,
+        /// `skipTrailing`.
+        skip_trailing: bool,
+    },
+    /// `tail`.
+    Tail {
+        /// File.
+        path: String,
+        /// `bytes`.
+        bytes: Option<u64>,
+        /// `lines`.
+        lines: Option<u64>,
+        /// `skipHeading`.
+        skip_heading: bool,
+    },
+    /// `view`.
+    View {
+        /// File.
+        path: String,
+        /// `size`.
+        size: Option<u64>,
+        /// `offset`.
+        offset: Option<u64>,
+    },
+    /// `stat`.
+    Stat {
+        /// Path.
+        path: String,
+        /// `dereference`.
+        dereference: bool,
+    },
+    /// `file` (the type of a file).
+    File {
+        /// Path.
+        path: String,
+    },
+    /// `checksum`.
+    Checksum {
+        /// File.
+        path: String,
+    },
+    /// `download`.
+    Download {
+        /// File.
+        path: String,
+    },
+    /// `upload` (multipart `file`).
+    Upload {
+        /// Destination path.
+        path: String,
+        /// The file name sent.
+        file_name: String,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// `mkdir`.
+    Mkdir {
+        /// Directory.
+        path: String,
+        /// `parent`: create missing parents.
+        parents: bool,
+    },
+    /// `symlink`.
+    Symlink {
+        /// Target.
+        path: String,
+        /// The new link.
+        link_path: String,
+    },
+    /// `mv`.
+    Mv {
+        /// Source.
+        path: String,
+        /// Destination.
+        target_path: String,
+    },
+    /// `cp`.
+    Cp {
+        /// Source.
+        path: String,
+        /// Destination.
+        target_path: String,
+        /// Follow symlinks.
+        dereference: bool,
+    },
+    /// `rm`.
+    Rm {
+        /// Path.
+        path: String,
+    },
+    /// `chmod`.
+    Chmod {
+        /// Path.
+        path: String,
+        /// Octal mode (`750`).
+        mode: String,
+    },
+    /// `chown`.
+    Chown {
+        /// Path.
+        path: String,
+        /// New owner (empty: unchanged).
+        owner: String,
+        /// New group (empty: unchanged).
+        group: String,
+    },
+    /// `compress`.
+    Compress {
+        /// Source.
+        path: String,
+        /// Archive to write.
+        target_path: String,
+        /// Regex of files to include.
+        match_pattern: Option<String>,
+        /// Follow symlinks.
+        dereference: bool,
+        /// `none|bzip2|gzip|xz`.
+        compression: String,
+    },
+    /// `extract`.
+    Extract {
+        /// Archive.
+        path: String,
+        /// Directory to extract into.
+        target_path: String,
+        /// `none|bzip2|gzip|xz`.
+        compression: String,
+    },
+}
+
+impl FsOp {
+    /// The spec's operationId, which is also the path segment.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FsOp::Ls { .. } => "ls",
+            FsOp::Head { .. } => "head",
+            FsOp::Tail { .. } => "tail",
+            FsOp::View { .. } => "view",
+            FsOp::Stat { .. } => "stat",
+            FsOp::File { .. } => "file",
+            FsOp::Checksum { .. } => "checksum",
+            FsOp::Download { .. } => "download",
+            FsOp::Upload { .. } => "upload",
+            FsOp::Mkdir { .. } => "mkdir",
+            FsOp::Symlink { .. } => "symlink",
+            FsOp::Mv { .. } => "mv",
+            FsOp::Cp { .. } => "cp",
+            FsOp::Rm { .. } => "rm",
+            FsOp::Chmod { .. } => "chmod",
+            FsOp::Chown { .. } => "chown",
+            FsOp::Compress { .. } => "compress",
+            FsOp::Extract { .. } => "extract",
+        }
+    }
+
+    fn request(&self) -> (Method, Body, Vec<(&'static str, String)>) {
+        use serde_json::json;
+        let flag = |q: &mut Vec<(&'static str, String)>, k: &'static str, on: bool| {
+            if on {
+                q.push((k, "true".into()));
+            }
+        };
+        let num = |q: &mut Vec<(&'static str, String)>, k: &'static str, v: Option<u64>| {
+            if let Some(v) = v {
+                q.push((k, v.to_string()));
+            }
+        };
+        let path_q = |p: &str| vec![("path", p.to_string())];
+        match self {
+            FsOp::Ls {
+                path,
+                show_hidden,
+                numeric_uid,
+                recursive,
+                dereference,
+            } => {
+                let mut q = path_q(path);
+                flag(&mut q, "showHidden", *show_hidden);
+                flag(&mut q, "numericUid", *numeric_uid);
+                flag(&mut q, "recursive", *recursive);
+                flag(&mut q, "dereference", *dereference);
+                (Method::GET, Body::Empty, q)
+            }
+            FsOp::Head {
+                path,
+                bytes,
+                lines,
+                skip_trailing,
+            } => {
+                let mut q = path_q(path);
+                num(&mut q, "bytes", *bytes);
+                num(&mut q, "lines", *lines);
+                flag(&mut q, "skipTrailing", *skip_trailing);
+                (Method::GET, Body::Empty, q)
+            }
+            FsOp::Tail {
+                path,
+                bytes,
+                lines,
+                skip_heading,
+            } => {
+                let mut q = path_q(path);
+                num(&mut q, "bytes", *bytes);
+                num(&mut q, "lines", *lines);
+                flag(&mut q, "skipHeading", *skip_heading);
+                (Method::GET, Body::Empty, q)
+            }
+            FsOp::View { path, size, offset } => {
+                let mut q = path_q(path);
+                num(&mut q, "size", *size);
+                num(&mut q, "offset", *offset);
+                (Method::GET, Body::Empty, q)
+            }
+            FsOp::Stat { path, dereference } => {
+                let mut q = path_q(path);
+                flag(&mut q, "dereference", *dereference);
+                (Method::GET, Body::Empty, q)
+            }
+            FsOp::File { path } | FsOp::Checksum { path } | FsOp::Download { path } => {
+                (Method::GET, Body::Empty, path_q(path))
+            }
+            FsOp::Rm { path } => (Method::DELETE, Body::Empty, path_q(path)),
+            FsOp::Upload {
+                path,
+                file_name,
+                bytes,
+            } => (
+                Method::POST,
+                Body::File {
+                    field: "file".into(),
+                    file_name: file_name.clone(),
+                    bytes: bytes.clone(),
+                },
+                path_q(path),
+            ),
+            FsOp::Mkdir { path, parents } => (
+                Method::POST,
+                Body::Json(json!({"path": path, "parent": parents})),
+                vec![],
+            ),
+            FsOp::Symlink { path, link_path } => (
+                Method::POST,
+                Body::Json(json!({"path": path, "link_path": link_path})),
+                vec![],
+            ),
+            FsOp::Mv { path, target_path } => (
+                Method::POST,
+                Body::Json(json!({"path": path, "target_path": target_path})),
+                vec![],
+            ),
+            FsOp::Cp {
+                path,
+                target_path,
+                dereference,
+            } => (
+                Method::POST,
+                Body::Json(
+                    json!({"path": path, "target_path": target_path, "dereference": dereference}),
+                ),
+                vec![],
+            ),
+            FsOp::Chmod { path, mode } => (
+                Method::PUT,
+                Body::Json(json!({"path": path, "mode": mode})),
+                vec![],
+            ),
+            FsOp::Chown { path, owner, group } => (
+                Method::PUT,
+                Body::Json(json!({"path": path, "owner": owner, "group": group})),
+                vec![],
+            ),
+            FsOp::Compress {
+                path,
+                target_path,
+                match_pattern,
+                dereference,
+                compression,
+            } => {
+                let mut b = json!({"path": path, "target_path": target_path,
+                    "dereference": dereference, "compression": compression});
+                if let Some(m) = match_pattern {
+                    b["match_pattern"] = json!(m);
+                }
+                (Method::POST, Body::Json(b), vec![])
+            }
+            FsOp::Extract {
+                path,
+                target_path,
+                compression,
+            } => (
+                Method::POST,
+                Body::Json(
+                    json!({"path": path, "target_path": target_path, "compression": compression}),
+                ),
+                vec![],
+            ),
+        }
+    }
+}
+
+/// A random UUID v4 for the `Idempotency-Key` header: a retry by the *user* of the same
+/// logical launch could reuse it; the client itself never resends a launch.
+pub fn idempotency_key() -> Result<String, ClientError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)
+        .map_err(|e| ClientError::Invalid(format!("no randomness for an idempotency key: {e}")))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+fn summarize(ops: &[String]) -> String {
+    if ops.is_empty() {
+        return "no operations".into();
+    }
+    let mut s = ops.to_vec();
+    s.sort();
+    format!("{} operations: {}", s.len(), s.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_operations() -> Vec<(String, bool)> {
+        let docs = yaml_rust2::YamlLoader::load_from_str(SPEC_V1).unwrap();
+        let paths = docs[0]["paths"].as_hash().unwrap();
+        let mut out = Vec::new();
+        for (_, ops) in paths {
+            for (m, op) in ops.as_hash().unwrap() {
+                if m.as_str() == Some("parameters") {
+                    continue;
+                }
+                let id = op["operationId"].as_str().unwrap().to_string();
+                out.push((id, !op["security"].is_badvalue()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn public_operations_are_exactly_those_without_security_in_the_spec() {
+        let ops = spec_operations();
+        assert_eq!(ops.len(), 43);
+        for (id, secured) in ops {
+            assert_eq!(needs_token(&id), secured, "{id}");
+        }
+    }
+
+    #[test]
+    fn compliance_reports_are_read() {
+        assert!(Facility::Alcf.implements("ls"));
+        assert!(Facility::Nersc.implements("upload"));
+        assert!(!Facility::OlcfOpen.implements("ls"));
+        assert!(!Facility::OlcfModerate.implements("getTask"));
+        assert!(Facility::OlcfOpen.implements("launchJob"));
+        assert_eq!(Facility::OlcfOpen.implemented().len(), 14);
+        assert_eq!(Facility::Alcf.implemented().len(), 43);
+        // Every operation id in a report is one of the spec's.
+        let ids: Vec<String> = spec_operations().into_iter().map(|(i, _)| i).collect();
+        for f in Facility::ALL {
+            for op in f.implemented() {
+                assert!(ids.contains(&op), "{op}");
+            }
+        }
+    }
+
+    #[test]
+    fn refusal_names_the_site_and_sends_nothing() {
+        let http = Http::new(Default::default()).unwrap();
+        // An unroutable base: if the check let the call through, it would fail differently.
+        let base = Endpoint::parse("https://amsc-open.s3m.olcf.ornl.gov/api/v1").unwrap();
+        let c = IriClient::new(http, base, None, Some(Facility::OlcfOpen), true);
+        let e = c
+            .filesystem(
+                "r",
+                &FsOp::Ls {
+                    path: "/".into(),
+                    show_hidden: false,
+                    numeric_uid: false,
+                    recursive: false,
+                    dereference: false,
+                },
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("olcf-open does not implement"), "{e}");
+        assert!(e.contains("`ls`"), "{e}");
+    }
+
+    #[test]
+    fn idempotency_keys_are_uuid_v4_and_fresh() {
+        let a = idempotency_key().unwrap();
+        let b = idempotency_key().unwrap();
+        assert_ne!(a, b);
+        let re = regex::Regex::new(
+            r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        )
+        .unwrap();
+        assert!(re.is_match(&a), "{a}");
+    }
+
+    #[test]
+    fn task_states() {
+        use serde_json::json;
+        assert!(TaskState::of(&json!({"status":"completed"})).is_final());
+        assert!(!TaskState::of(&json!({"status":"active"})).is_final());
+        assert!(!TaskState::of(&json!({"id":"x"})).is_final());
+        assert_eq!(
+            TaskState::of(&json!({"status":"weird"})),
+            TaskState::Other("weird".into())
+        );
+    }
+}
