@@ -355,9 +355,8 @@ fn run_slurm(
         .or_else(|| cfg.str(&["s3m", "api"]))
         .unwrap_or("v0.0.43")
         .parse()?;
-    let simple = |what: &str| -> Result<Value> {
-        Ok(client.slurm_get(token, version, &resource, what)?)
-    };
+    let simple =
+        |what: &str| -> Result<Value> { Ok(client.slurm_get(token, version, &resource, what)?) };
     let v = match &sa.command {
         SlurmCommand::Ping => {
             let v = simple("ping")?;
@@ -426,7 +425,10 @@ fn run_slurm(
                         ]
                     })
                     .collect();
-                print_table(&["PARTITION", "STATE", "NODES", "NODELIST", "MAX TIME"], &rows);
+                print_table(
+                    &["PARTITION", "STATE", "NODES", "NODELIST", "MAX TIME"],
+                    &rows,
+                );
             }
             v
         }
@@ -498,11 +500,7 @@ fn submit(
         name: sub.name.clone(),
         partition: sub.partition.clone(),
         account: sub.account.clone(),
-        time_minutes: sub
-            .time
-            .as_deref()
-            .map(s3m::parse_time_limit)
-            .transpose()?,
+        time_minutes: sub.time.as_deref().map(s3m::parse_time_limit).transpose()?,
         nodes: sub.nodes,
         cwd: sub.chdir.clone(),
         stdout: sub.output.clone(),
@@ -797,7 +795,10 @@ fn print_downtimes(list: &[Value]) {
             ]
         })
         .collect();
-    print_table(&["RESOURCE", "STATUS", "START", "END", "DESCRIPTION"], &rows);
+    print_table(
+        &["RESOURCE", "STATUS", "START", "END", "DESCRIPTION"],
+        &rows,
+    );
 }
 
 fn print_jobs(list: &[Value]) {
@@ -816,7 +817,15 @@ fn print_jobs(list: &[Value]) {
         })
         .collect();
     print_table(
-        &["JOBID", "NAME", "USER", "PARTITION", "STATE", "NODES", "TIME"],
+        &[
+            "JOBID",
+            "NAME",
+            "USER",
+            "PARTITION",
+            "STATE",
+            "NODES",
+            "TIME",
+        ],
         &rows,
     );
 }
