@@ -258,14 +258,30 @@ impl SpecArgs {
                 spec[k] = v;
             }
         };
-        set(&mut spec, "executable", self.executable.clone().map(Value::from));
+        set(
+            &mut spec,
+            "executable",
+            self.executable.clone().map(Value::from),
+        );
         if !self.args.is_empty() {
             spec["arguments"] = json!(self.args);
         }
         set(&mut spec, "name", self.name.clone().map(Value::from));
-        set(&mut spec, "directory", self.directory.clone().map(Value::from));
-        set(&mut spec, "stdout_path", self.stdout.clone().map(Value::from));
-        set(&mut spec, "stderr_path", self.stderr.clone().map(Value::from));
+        set(
+            &mut spec,
+            "directory",
+            self.directory.clone().map(Value::from),
+        );
+        set(
+            &mut spec,
+            "stdout_path",
+            self.stdout.clone().map(Value::from),
+        );
+        set(
+            &mut spec,
+            "stderr_path",
+            self.stderr.clone().map(Value::from),
+        );
         if !self.env.is_empty() {
             if !spec["environment"].is_object() {
                 spec["environment"] = json!({});
@@ -670,7 +686,9 @@ fn operation_of(cmd: &IriCommand) -> &'static str {
         IriCommand::Account(AccountCommand::Capabilities { id, .. }) => {
             pick(id, "getCapability", "getCapabilities")
         }
-        IriCommand::Account(AccountCommand::Projects { id }) => pick(id, "getProject", "getProjects"),
+        IriCommand::Account(AccountCommand::Projects { id }) => {
+            pick(id, "getProject", "getProjects")
+        }
         IriCommand::Account(AccountCommand::Allocations { id, .. }) => pick(
             id,
             "getProjectAllocationByProject",
@@ -1028,9 +1046,11 @@ pub fn run(args: IriArgs) -> Result<ExitCode> {
     let facility: Facility = args.facility.into();
     let cfg = args.client.config()?;
     let http = args.client.http(&cfg)?;
-    let base = args
-        .client
-        .endpoint(&cfg, &["iri", facility.name(), "url"], facility.default_url())?;
+    let base = args.client.endpoint(
+        &cfg,
+        &["iri", facility.name(), "url"],
+        facility.default_url(),
+    )?;
     let check = args.client.url.is_none();
     let op = operation_of(&args.command);
     // Refuse before looking for a token: asking for one to then refuse would be rude.
@@ -1046,11 +1066,25 @@ pub fn run(args: IriArgs) -> Result<ExitCode> {
     match &args.command {
         IriCommand::Facility => {
             let v = c.facility()?;
-            show(json_out, &v, &["id", "short_name", "name", "organization_name", "support_uri"])
+            show(
+                json_out,
+                &v,
+                &[
+                    "id",
+                    "short_name",
+                    "name",
+                    "organization_name",
+                    "support_uri",
+                ],
+            )
         }
         IriCommand::Sites { id, page } => {
             let v = c.sites(id.as_deref(), &page.query())?;
-            show(json_out, &v, &["id", "short_name", "name", "locality_name", "country_name"])
+            show(
+                json_out,
+                &v,
+                &["id", "short_name", "name", "locality_name", "country_name"],
+            )
         }
         IriCommand::Status(s) => {
             let (kind, id, q, cols): (_, _, Vec<(&str, String)>, &[&str]) = match s {
@@ -1131,7 +1165,11 @@ pub fn run(args: IriArgs) -> Result<ExitCode> {
         IriCommand::Compute(cc) => run_compute(&c, cc, json_out),
         IriCommand::Fs(FsCommand::Resources) => {
             let v = c.filesystem_resources()?;
-            show(json_out, &v, &["id", "name", "resource_type", "current_status"])
+            show(
+                json_out,
+                &v,
+                &["id", "name", "resource_type", "current_status"],
+            )
         }
         IriCommand::Fs(f) => run_fs(&c, f, json_out),
         IriCommand::Task(t) => match t {
@@ -1171,7 +1209,11 @@ fn run_compute(c: &IriClient, cmd: &ComputeCommand, json_out: bool) -> Result<Ex
     match cmd {
         ComputeCommand::Resources => {
             let v = c.compute_resources()?;
-            show(json_out, &v, &["id", "name", "resource_type", "current_status"])
+            show(
+                json_out,
+                &v,
+                &["id", "name", "resource_type", "current_status"],
+            )
         }
         ComputeCommand::Launch { resource, spec } => {
             let v = c.launch(resource, &spec.build()?)?;
@@ -1252,7 +1294,10 @@ fn run_fs(c: &IriClient, cmd: &FsCommand, json_out: bool) -> Result<ExitCode> {
             print_json(&submitted)?;
         } else {
             println!("{task_id}");
-            eprintln!("submitted {} as task {task_id} (`tokenwarden iri task wait {task_id}`)", op.name());
+            eprintln!(
+                "submitted {} as task {task_id} (`tokenwarden iri task wait {task_id}`)",
+                op.name()
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -1287,7 +1332,9 @@ fn finish_task(json_out: bool, task: &Value, output: Option<&std::path::Path>) -
     let result = &task["result"];
     let out = &result["output"];
     if let Some(path) = output {
-        let text = out.as_str().context("the task result holds no file content")?;
+        let text = out
+            .as_str()
+            .context("the task result holds no file content")?;
         tokenwarden::private_file::write(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {} bytes to {}", text.len(), path.display());

@@ -125,9 +125,7 @@ fn setup(a: &AppArgs) -> Result<Setup> {
     let http = Http::new(opts)?;
     let path = match &a.token_file {
         Some(p) => p.clone(),
-        None => app.token_path(
-            &globus::home_dir().context("HOME is not set; give --token-file")?,
-        ),
+        None => app.token_path(&globus::home_dir().context("HOME is not set; give --token-file")?),
     };
     Ok(Setup { app, http, path })
 }
@@ -139,7 +137,11 @@ pub fn run_login(args: LoginArgs) -> Result<ExitCode> {
         let mut file = TokenFile::load(&s.path)?
             .with_context(|| format!("no token file at {}: log in first", s.path.display()))?;
         let rec = file.get(&s.app.resource_server).with_context(|| {
-            format!("{} holds no token for {}", s.path.display(), s.app.resource_server)
+            format!(
+                "{} holds no token for {}",
+                s.path.display(),
+                s.app.resource_server
+            )
         })?;
         let new = globus::refresh(&s.http, &s.app, &rec)?;
         file.set(&new);
@@ -161,7 +163,10 @@ pub fn run_login(args: LoginArgs) -> Result<ExitCode> {
         let url = globus::authorize_url(&s.app, &redirect, &pkce);
         eprintln!("Open this URL in a browser on this machine and log in:\n");
         eprintln!("{url}\n");
-        eprintln!("Waiting up to {} for the redirect to {redirect} …", humantime::format_duration(wait));
+        eprintln!(
+            "Waiting up to {} for the redirect to {redirect} …",
+            humantime::format_duration(wait)
+        );
         let code = catch_redirect(&listener, &pkce.state, wait)?;
         (code, redirect)
     } else {
@@ -219,7 +224,10 @@ fn read_code(state: &str, wait: Duration) -> Result<Token> {
     let line = match rx.recv_timeout(wait) {
         Ok(Ok(l)) => zeroize::Zeroizing::new(l),
         Ok(Err(e)) => bail!("cannot read the code from standard input: {e}"),
-        Err(_) => bail!("no authorization code within {}", humantime::format_duration(wait)),
+        Err(_) => bail!(
+            "no authorization code within {}",
+            humantime::format_duration(wait)
+        ),
     };
     Ok(globus::code_from_paste(&line, state)?)
 }
@@ -231,7 +239,10 @@ fn catch_redirect(listener: &TcpListener, state: &str, wait: Duration) -> Result
     let deadline = Instant::now() + wait;
     loop {
         if Instant::now() >= deadline {
-            bail!("no redirect arrived within {}", humantime::format_duration(wait));
+            bail!(
+                "no redirect arrived within {}",
+                humantime::format_duration(wait)
+            );
         }
         let (mut stream, _) = match listener.accept() {
             Ok(s) => s,
@@ -266,8 +277,14 @@ fn catch_redirect(listener: &TcpListener, state: &str, wait: Duration) -> Result
             None
         };
         let (status, body) = match &outcome {
-            Some(Ok(_)) => ("200 OK", "Logged in. You can close this tab and return to the terminal."),
-            Some(Err(_)) => ("400 Bad Request", "The login did not succeed; see the terminal."),
+            Some(Ok(_)) => (
+                "200 OK",
+                "Logged in. You can close this tab and return to the terminal.",
+            ),
+            Some(Err(_)) => (
+                "400 Bad Request",
+                "The login did not succeed; see the terminal.",
+            ),
             None => ("404 Not Found", "Not the login callback."),
         };
         let _ = write!(
