@@ -53,8 +53,10 @@ enum Command {
     Login(cli::login::LoginArgs),
     /// Revoke and forget the tokens `login` stored.
     Logout(cli::login::LogoutArgs),
-    /// Any slurmrestd, and Clemson Palmetto: ping, jobs, submit, cancel, nodes, partitions.
+    /// Any slurmrestd: ping, jobs, submit, cancel, nodes, partitions (JWT or header-pair auth).
     Slurm(cli::slurm::SlurmArgs),
+    /// Clemson Palmetto API: the slurm commands through RCD's gateway (MUNGE or bearer auth).
+    Palmetto(cli::slurm::SlurmArgs),
     /// HPE/Cray CSM: Keycloak login and temporary S3 credentials from the STS.
     Csm(cli::csm::CsmArgs),
     /// Store or remove a credential in the OS keyring (for --token-from keyring:NAME).
@@ -292,7 +294,12 @@ fn main() -> ExitCode {
         Command::Iri(args) => cli::iri::run(args),
         Command::Login(args) => cli::login::run_login(args),
         Command::Logout(args) => cli::login::run_logout(args),
-        Command::Slurm(args) => cli::slurm::run(args),
+        Command::Slurm(args) => {
+            cli::slurm::run(args, tokenwarden::facilities::slurm::Gateway::Slurmrestd)
+        }
+        Command::Palmetto(args) => {
+            cli::slurm::run(args, tokenwarden::facilities::slurm::Gateway::Palmetto)
+        }
         Command::Csm(args) => cli::csm::run(args),
         Command::Keyring(args) => cli::keyring::run(args),
     };

@@ -15,7 +15,7 @@ pub struct ClientArgs {
     pub url: Option<String>,
     /// Where the credential comes from: env:NAME, file:PATH (`Authorization: …` lines, as
     /// `curl -H @file` reads), keyring:NAME, stdin or prompt. Never the credential itself.
-    #[arg(long, value_name = "SOURCE", global = true)]
+    #[arg(long, value_name = "SOURCE", global = true, value_parser = SourceParser)]
     pub token_from: Option<CredentialSource>,
     /// Print the API's JSON answer instead of a table.
     #[arg(long, global = true)]
@@ -74,6 +74,41 @@ impl ClientArgs {
         }
         Ok(loaded.token)
     }
+}
+
+/// Parses `--token-from` without echoing a bad value: clap's own "invalid value '…'" message
+/// would print a pasted token in full, a second time, into a terminal or a CI log.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceParser;
+
+impl clap::builder::TypedValueParser for SourceParser {
+    type Value = CredentialSource;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<CredentialSource, clap::Error> {
+        let text = value.to_string_lossy();
+        text.parse::<CredentialSource>().map_err(|e| {
+            let mut msg = format!("--token-from: {e}\n");
+            if looks_like_a_credential(&text) {
+                msg.push_str(
+                    "That value looks like a credential. It is now in your shell history and \
+                     was visible in the process list to every user of this machine: treat it \
+                     as leaked and replace it.\n",
+                );
+            }
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, msg)
+        })
+    }
+}
+
+fn looks_like_a_credential(s: &str) -> bool {
+    !s.contains(':') && s.len() >= 16 && !s.contains(char::is_whitespace)
+        || s.starts_with("eyJ")
+        || s.starts_with("MUNGE:")
 }
 
 /// Prints a JSON value, pretty.

@@ -1,14 +1,601 @@
-//! (being written)
+//! `tokenwarden slurm …` (any slurmrestd) and `tokenwarden palmetto …` (Clemson's gateway).
 
-use anyhow::{Result, bail};
-use clap::Args;
+use crate::cli::common::{ClientArgs, cell, print_json, print_table, spinner};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::Value;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use tokenwarden::facilities::credential::{self, CredentialSource};
+use tokenwarden::facilities::slurm::{
+    self, ApiVersion, Auth, Gateway, JobRequest, Munge, SlurmClient,
+};
 
-/// (being written)
+/// Flags shared by every slurm/palmetto subcommand.
 #[derive(Args, Debug)]
-pub struct SlurmArgs {}
+pub struct SlurmArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// REST API version: v0.0.36 … v0.0.45, or latest [default: latest, or the config's].
+    #[arg(long = "api-version", value_name = "VERSION", global = true)]
+    api_version: Option<String>,
+    /// How to authenticate [default: slurm: jwt; palmetto: bearer when a key is configured or
+    /// PALMETTO_API_KEY is set, else munge].
+    #[arg(long, value_enum, global = true)]
+    auth: Option<AuthKind>,
+    /// User name for --auth user-token (for jwt it overrides the token's `sun`).
+    #[arg(long, value_name = "NAME", global = true)]
+    user: Option<String>,
+    /// munged's socket, for --auth munge (palmetto).
+    #[arg(long, value_name = "PATH", global = true)]
+    munge_socket: Option<PathBuf>,
+    #[command(subcommand)]
+    command: SlurmCommand,
+}
 
-/// (being written)
-pub fn run(_args: SlurmArgs) -> Result<ExitCode> {
-    bail!("not built yet")
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum AuthKind {
+    /// A Slurm JWT (`scontrol token`), user name from its `sun` claim.
+    Jwt,
+    /// X-SLURM-USER-NAME (--user) + X-SLURM-USER-TOKEN.
+    UserToken,
+    /// Authorization: Bearer (Palmetto API keys).
+    Bearer,
+    /// Authorization: MUNGE, a fresh `munge -n -t 5` credential per request (Palmetto only).
+    Munge,
+}
+
+#[derive(Subcommand, Debug)]
+enum SlurmCommand {
+    /// Is slurmctld reachable through the API (authenticated)?
+    Ping,
+    /// Scheduler statistics.
+    Diag,
+    /// The API versions the server offers.
+    Versions,
+    /// List jobs.
+    Jobs,
+    /// Show one job.
+    Job {
+        /// The job id.
+        id: u64,
+    },
+    /// Submit a batch script (its #SBATCH lines are read; flags override them).
+    Submit(Box<SubmitArgs>),
+    /// Cancel (or signal) a job.
+    Cancel {
+        /// The job id.
+        id: u64,
+        /// Signal to send instead of cancelling (e.g. SIGUSR1).
+        #[arg(long, value_name = "SIGNAL")]
+        signal: Option<String>,
+    },
+    /// List nodes.
+    Nodes,
+    /// List partitions.
+    Partitions,
+    /// List reservations.
+    Reservations,
+}
+
+#[derive(Args, Debug)]
+struct SubmitArgs {
+    /// The batch script (must start with #!).
+    script: PathBuf,
+    /// Job name.
+    #[arg(short = 'J', long)]
+    job_name: Option<String>,
+    /// Partition.
+    #[arg(short, long)]
+    partition: Option<String>,
+    /// Account to charge.
+    #[arg(short = 'A', long)]
+    account: Option<String>,
+    /// QOS.
+    #[arg(short, long)]
+    qos: Option<String>,
+    /// Time limit (minutes, HH:MM:SS, D-HH:MM…).
+    #[arg(short, long)]
+    time: Option<String>,
+    /// Minimum node count.
+    #[arg(short = 'N', long)]
+    nodes: Option<u32>,
+    /// Task count.
+    #[arg(short = 'n', long)]
+    ntasks: Option<u32>,
+    /// Working directory on the cluster.
+    #[arg(short = 'D', long)]
+    chdir: Option<String>,
+    /// Standard output file.
+    #[arg(short, long)]
+    output: Option<String>,
+    /// Standard error file.
+    #[arg(short, long)]
+    error: Option<String>,
+    /// A variable for the job: NAME=VALUE, or NAME to copy it from here. Your own
+    /// environment is never copied whole; names that look like credentials are refused.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    env: Vec<String>,
+    /// Wait until the job ends; exit 1 unless it COMPLETED.
+    #[arg(long)]
+    wait: bool,
+    /// How long --wait waits.
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    wait_timeout: humantime::Duration,
+}
+
+/// Runs a slurm or palmetto subcommand.
+pub fn run(args: SlurmArgs, gateway: Gateway) -> Result<ExitCode> {
+    let section = match gateway {
+        Gateway::Slurmrestd => "slurm",
+        Gateway::Palmetto => "palmetto",
+    };
+    let cfg = args.client.config()?;
+    let http = args.client.http(&cfg)?;
+    let base = match gateway {
+        Gateway::Palmetto => args
+            .client
+            .endpoint(&cfg, &[section, "url"], slurm::PALMETTO_URL)?,
+        Gateway::Slurmrestd => {
+            let url = args
+                .client
+                .url
+                .as_deref()
+                .or_else(|| cfg.str(&[section, "url"]))
+                .context(
+                    "which slurmrestd? give --url https://… or set `url` under [slurm] in your \
+                     config file",
+                )?;
+            tokenwarden::facilities::Endpoint::parse(url)?
+        }
+    };
+    let version: ApiVersion = args
+        .api_version
+        .as_deref()
+        .or_else(|| cfg.str(&[section, "version"]))
+        .unwrap_or("latest")
+        .parse()?;
+
+    // Palmetto's unauthenticated calls need no credential at all.
+    if gateway == Gateway::Palmetto && matches!(args.command, SlurmCommand::Versions) {
+        let client = SlurmClient::new(http, base, version, gateway, Auth::Munge(Munge::default()))?;
+        return versions(&client, args.client.json);
+    }
+
+    // A job is checked (script, directives, environment) before any credential is read or
+    // any request made.
+    let prepared = match &args.command {
+        SlurmCommand::Submit(s) => Some(prepare_job(s)?),
+        _ => None,
+    };
+    let auth = auth(&args, &cfg, section, gateway)?;
+    let mut client = SlurmClient::new(http, base, version, gateway, auth)?;
+    client.resolve_latest()?;
+    let json = args.client.json;
+    match args.command {
+        SlurmCommand::Ping => {
+            let v = client.ping()?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let rows = rows(&v, "pings", |p| {
+                    vec![
+                        cell(p.get("hostname")),
+                        cell(p.get("pinged").or_else(|| p.get("ping"))),
+                        cell(p.get("latency")),
+                        cell(p.get("mode")),
+                    ]
+                });
+                print_table(&["HOST", "STATUS", "LATENCY(us)", "MODE"], &rows);
+            }
+        }
+        SlurmCommand::Diag => {
+            let v = client.diag()?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let stats = v.get("statistics").and_then(Value::as_object);
+                let rows: Vec<Vec<String>> = stats
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, val)| !val.is_array() && !val.is_object() || is_noval(val))
+                    .map(|(k, val)| vec![k.clone(), cell(Some(val))])
+                    .collect();
+                print_table(&["STATISTIC", "VALUE"], &rows);
+            }
+        }
+        SlurmCommand::Versions => return versions(&client, json),
+        SlurmCommand::Jobs => {
+            let v = client.jobs()?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let rows = rows(&v, "jobs", job_row);
+                print_table(
+                    &[
+                        "JOBID",
+                        "NAME",
+                        "USER",
+                        "STATE",
+                        "PARTITION",
+                        "TIME LIMIT",
+                        "NODES",
+                    ],
+                    &rows,
+                );
+            }
+        }
+        SlurmCommand::Job { id } => {
+            let job = client.job(id)?;
+            if json {
+                print_json(&job)?;
+            } else {
+                print_job(&job);
+            }
+        }
+        SlurmCommand::Submit(s) => {
+            let job = prepared.context("the job was prepared above")?;
+            return submit(&client, job, s.wait, s.wait_timeout.into(), json);
+        }
+        SlurmCommand::Cancel { id, signal } => {
+            let v = client.cancel(id, signal.as_deref())?;
+            if json {
+                print_json(&v)?;
+            } else {
+                match signal {
+                    Some(s) => println!("sent {s} to job {id}"),
+                    None => println!("cancelled job {id}"),
+                }
+            }
+        }
+        SlurmCommand::Nodes => {
+            let v = client.nodes()?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let rows = rows(&v, "nodes", |n| {
+                    vec![
+                        cell(n.get("name")),
+                        cell(n.get("state")),
+                        cell(n.get("cpus")),
+                        cell(n.get("real_memory")),
+                        cell(n.get("partitions")),
+                    ]
+                });
+                print_table(
+                    &["NODE", "STATE", "CPUS", "MEMORY(MB)", "PARTITIONS"],
+                    &rows,
+                );
+            }
+        }
+        SlurmCommand::Partitions => {
+            let v = client.partitions()?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let rows = rows(&v, "partitions", |p| {
+                    // v0.0.38 and older are flat; v0.0.39+ nest nodes, cpus and limits.
+                    vec![
+                        cell(p.get("name")),
+                        cell(p.pointer("/partition/state").or_else(|| p.get("state"))),
+                        cell(p.pointer("/nodes/configured").or_else(|| p.get("nodes"))),
+                        cell(p.pointer("/nodes/total").or_else(|| p.get("total_nodes"))),
+                        cell(p.pointer("/cpus/total").or_else(|| p.get("total_cpus"))),
+                        time_cell(
+                            p.pointer("/maximums/time")
+                                .or_else(|| p.get("max_time_limit")),
+                        ),
+                    ]
+                });
+                print_table(
+                    &[
+                        "PARTITION",
+                        "STATE",
+                        "NODES",
+                        "TOTAL NODES",
+                        "CPUS",
+                        "MAX TIME",
+                    ],
+                    &rows,
+                );
+            }
+        }
+        SlurmCommand::Reservations => {
+            let v = client.reservations()?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let rows = rows(&v, "reservations", |r| {
+                    vec![
+                        cell(r.get("name")),
+                        cell(r.get("node_list")),
+                        cell(r.get("start_time")),
+                        cell(r.get("end_time")),
+                        cell(r.get("users")),
+                    ]
+                });
+                print_table(&["RESERVATION", "NODES", "START", "END", "USERS"], &rows);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn versions(client: &SlurmClient, json: bool) -> Result<ExitCode> {
+    let v = client.versions()?;
+    if json {
+        print_json(&Value::from(v))?;
+    } else {
+        for s in v {
+            println!("{s}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn auth(
+    args: &SlurmArgs,
+    cfg: &tokenwarden::facilities::ClientConfig,
+    section: &str,
+    gateway: Gateway,
+) -> Result<Auth> {
+    let configured_kind = cfg
+        .str(&[section, "auth"])
+        .map(|s| AuthKind::from_str(s, true).map_err(anyhow::Error::msg))
+        .transpose()?;
+    let user = args
+        .user
+        .clone()
+        .or_else(|| cfg.str(&[section, "user"]).map(str::to_string));
+    let kind = match args.auth.or(configured_kind) {
+        Some(k) => k,
+        None => match gateway {
+            Gateway::Slurmrestd => AuthKind::Jwt,
+            Gateway::Palmetto => {
+                let have_key = args.client.token_from.is_some()
+                    || cfg.str(&[section, "token"]).is_some()
+                    || std::env::var("PALMETTO_API_KEY").is_ok_and(|v| !v.trim().is_empty());
+                if have_key {
+                    AuthKind::Bearer
+                } else {
+                    AuthKind::Munge
+                }
+            }
+        },
+    };
+    let defaults: Vec<CredentialSource> = match gateway {
+        Gateway::Slurmrestd => vec![
+            CredentialSource::Env("SLURM_JWT".into()),
+            CredentialSource::Keyring("slurm".into()),
+        ],
+        Gateway::Palmetto => vec![
+            CredentialSource::Env("PALMETTO_API_KEY".into()),
+            CredentialSource::Keyring("palmetto".into()),
+        ],
+    };
+    let token = |what: &str| -> Result<credential::Token> {
+        let t = args
+            .client
+            .token(cfg, &[section, "token"], &defaults, what)?;
+        if t.expose() == "daemon" {
+            // `SLURM_JWT=daemon` is slurmrestd's own mode switch, not a token.
+            bail!(
+                "SLURM_JWT is `daemon` (a slurmrestd setting), not a token: run `scontrol token`"
+            );
+        }
+        Ok(t)
+    };
+    Ok(match kind {
+        AuthKind::Jwt => Auth::jwt(token("Slurm JWT")?, user)?,
+        AuthKind::UserToken => {
+            let user = user.context("--auth user-token needs --user (or `user` in the config)")?;
+            Auth::UserToken {
+                user,
+                token: token("Slurm user token")?,
+            }
+        }
+        AuthKind::Bearer => Auth::Bearer(token(match gateway {
+            Gateway::Palmetto => "Palmetto API key",
+            Gateway::Slurmrestd => "bearer token",
+        })?),
+        AuthKind::Munge => Auth::Munge(Munge {
+            program: PathBuf::from("munge"),
+            socket: args
+                .munge_socket
+                .clone()
+                .or_else(|| cfg.str(&[section, "munge_socket"]).map(PathBuf::from)),
+        }),
+    })
+}
+
+/// Names a job's environment must not carry: Slurm keeps a job's environment in its records
+/// (`scontrol show job`, accounting, job scripts on disk), where admins and logs see it.
+fn credential_like(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSW",
+        "JWT",
+        "API_KEY",
+        "APIKEY",
+        "CREDENTIAL",
+        "PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+fn prepare_job(s: &SubmitArgs) -> Result<JobRequest> {
+    let text = slurm::read_script(&s.script)?;
+    let mut job = JobRequest::from_script(&text)?;
+    if let Some(v) = s.job_name.clone() {
+        job.name = Some(v);
+    }
+    if let Some(v) = s.partition.clone() {
+        job.partition = Some(v);
+    }
+    if let Some(v) = s.account.clone() {
+        job.account = Some(v);
+    }
+    if let Some(v) = s.qos.clone() {
+        job.qos = Some(v);
+    }
+    if let Some(v) = s.time.clone() {
+        job.time_limit = Some(slurm::parse_time_limit(&v)?);
+    }
+    if let Some(v) = s.nodes {
+        job.nodes = Some(v);
+    }
+    if let Some(v) = s.ntasks {
+        job.tasks = Some(v);
+    }
+    if let Some(v) = s.chdir.clone() {
+        job.cwd = Some(v);
+    }
+    if let Some(v) = s.output.clone() {
+        job.stdout = Some(v);
+    }
+    if let Some(v) = s.error.clone() {
+        job.stderr = Some(v);
+    }
+    for e in &s.env {
+        let (name, value) = match e.split_once('=') {
+            Some((n, v)) => (n.to_string(), v.to_string()),
+            None => (
+                e.clone(),
+                std::env::var(e).with_context(|| format!("--env {e}: not set here"))?,
+            ),
+        };
+        if credential_like(&name) {
+            bail!(
+                "--env {name}: a credential in a job's environment is stored in Slurm's job \
+                 records and logs; give the job a file readable only by you instead"
+            );
+        }
+        job.env.push((name, value));
+    }
+    Ok(job)
+}
+
+fn submit(
+    client: &SlurmClient,
+    job: JobRequest,
+    wait: bool,
+    wait_timeout: std::time::Duration,
+    json: bool,
+) -> Result<ExitCode> {
+    let (id, answer) = client.submit(&job)?;
+    if json && !wait {
+        print_json(&answer)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !json {
+        println!("submitted job {id}");
+        for w in answer
+            .get("warnings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            eprintln!(
+                "tokenwarden: slurm warning: {}",
+                cell(w.get("description").or_else(|| w.get("error")))
+            );
+        }
+    }
+    if !wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = spinner(&format!("job {id}: submitted"));
+    let result = client.wait(id, wait_timeout, |state| {
+        if let Some(b) = &bar {
+            b.set_message(format!("job {id}: {state}"));
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let finished = result?;
+    let state = slurm::job_state(&finished);
+    if json {
+        print_json(&finished)?;
+    } else {
+        println!(
+            "job {id} ended: {state} (exit code {})",
+            exit_code_cell(finished.get("exit_code"))
+        );
+    }
+    Ok(if state == "COMPLETED" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn rows(v: &Value, key: &str, f: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(f).collect())
+        .unwrap_or_default()
+}
+
+fn is_noval(v: &Value) -> bool {
+    v.get("set").is_some() && v.get("number").is_some()
+}
+
+fn job_row(j: &Value) -> Vec<String> {
+    vec![
+        cell(j.get("job_id")),
+        cell(j.get("name")),
+        cell(j.get("user_name")),
+        slurm::job_state(j),
+        cell(j.get("partition")),
+        time_cell(j.get("time_limit")),
+        cell(j.get("nodes")),
+    ]
+}
+
+fn time_cell(v: Option<&Value>) -> String {
+    // Minutes; -1 / infinite / unset as Slurm prints them.
+    match v {
+        Some(Value::Number(n)) if n.as_i64() == Some(-1) => "UNLIMITED".into(),
+        Some(Value::Number(n)) if n.as_u64() == Some(u32::MAX as u64 - 1) => "UNLIMITED".into(),
+        Some(x) if x.get("infinite") == Some(&Value::Bool(true)) => "UNLIMITED".into(),
+        other => {
+            let c = cell(other);
+            match c.parse::<u64>() {
+                Ok(m) => format!("{}:{:02}:00", m / 60, m % 60),
+                Err(_) => c,
+            }
+        }
+    }
+}
+
+fn exit_code_cell(v: Option<&Value>) -> String {
+    // v0.0.38: a number; v0.0.40+: {status: [...], return_code: {set, number}}.
+    match v {
+        Some(Value::Object(o)) => cell(o.get("return_code")),
+        other => cell(other),
+    }
+}
+
+fn print_job(j: &Value) {
+    let fields: [(&str, String); 10] = [
+        ("job id", cell(j.get("job_id"))),
+        ("name", cell(j.get("name"))),
+        ("user", cell(j.get("user_name"))),
+        ("state", slurm::job_state(j)),
+        ("reason", cell(j.get("state_reason"))),
+        ("partition", cell(j.get("partition"))),
+        ("nodes", cell(j.get("nodes"))),
+        ("time limit", time_cell(j.get("time_limit"))),
+        ("working dir", cell(j.get("current_working_directory"))),
+        ("exit code", exit_code_cell(j.get("exit_code"))),
+    ];
+    let rows: Vec<Vec<String>> = fields
+        .into_iter()
+        .map(|(k, v)| vec![k.to_string(), v])
+        .collect();
+    print_table(&["FIELD", "VALUE"], &rows);
 }

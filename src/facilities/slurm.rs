@@ -646,27 +646,42 @@ impl SlurmClient {
         if let Some(b) = body {
             call = call.json(b);
         }
+        // A MUNGE request is sent once (see above); the others retry as the transport allows.
         let resp = if matches!(self.auth, Auth::Munge(_)) {
-            self.send_once(&call)?
+            let once = Http::new(crate::facilities::HttpOptions {
+                retries: 0,
+                ..self.http.options().clone()
+            })?;
+            once.send_raw(&call)?
         } else {
-            self.http.send(&call)?
+            self.http.send_raw(&call)?
         };
+        if !resp.is_success() {
+            let mut err = crate::facilities::http::status_error(&call, &resp);
+            // slurmrestd explains itself in `errors[]`: that beats a JSON excerpt.
+            if let ClientError::Status { detail, .. } = &mut err
+                && let Ok(body) = serde_json::from_slice::<Value>(&resp.body)
+            {
+                let msgs = error_messages(&body);
+                if !msgs.is_empty() {
+                    *detail = call.redact(&msgs.join("; "));
+                }
+            }
+            return Err(err);
+        }
         let value: Value = if resp.body.is_empty() {
             json!({})
         } else {
             resp.json(&format!("{method} {}", url.path()))?
         };
-        check_errors(&value, &format!("{method} {}", url.path()))?;
+        check_errors(&value, &format!("{method} {}", url.path())).map_err(|e| match e {
+            ClientError::Rejected { what, detail } => ClientError::Rejected {
+                what,
+                detail: call.redact(&detail),
+            },
+            other => other,
+        })?;
         Ok(value)
-    }
-
-    fn send_once(&self, call: &Call<'_>) -> Result<crate::facilities::http::Response, ClientError> {
-        let resp = self.http.send_raw(call)?;
-        if resp.is_success() {
-            Ok(resp)
-        } else {
-            Err(crate::facilities::http::status_error(call, &resp))
-        }
     }
 
     /// `GET /slurm/<v>/ping/`. A daemon that cannot reach slurmctld (or, on 24.11, a token it
@@ -844,10 +859,42 @@ impl SlurmClient {
 /// slurmrestd reports failures in `errors[]`, sometimes with a 200 (a DELETE of an unknown job
 /// on 24.11): any error there fails the call.
 fn check_errors(v: &Value, what: &str) -> Result<(), ClientError> {
-    let Some(errors) = v.get("errors").and_then(Value::as_array) else {
+    let msgs = error_messages(v);
+    let mut msgs = msgs;
+    // v0.0.40+ DELETE answers 200 and reports per-job failures in `status[].error`.
+    for st in v
+        .get("status")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(e) = st.get("error")
+            && e.get("code").and_then(Value::as_i64).unwrap_or(0) != 0
+        {
+            let m = e
+                .get("message")
+                .or_else(|| e.get("string"))
+                .and_then(Value::as_str)
+                .unwrap_or("error");
+            let id = st.get("step_id").and_then(Value::as_str).unwrap_or("?");
+            msgs.push(format!("job {id}: {m}"));
+        }
+    }
+    if msgs.is_empty() {
         return Ok(());
+    }
+    Err(ClientError::Rejected {
+        what: what.to_string(),
+        detail: msgs.join("; "),
+    })
+}
+
+/// The messages of a slurmrestd body's `errors[]`.
+fn error_messages(v: &Value) -> Vec<String> {
+    let Some(errors) = v.get("errors").and_then(Value::as_array) else {
+        return Vec::new();
     };
-    let msgs: Vec<String> = errors
+    errors
         .iter()
         .filter(|e| {
             // Some versions list an entry with error_number 0 ("No error").
@@ -864,14 +911,7 @@ fn check_errors(v: &Value, what: &str) -> Result<(), ClientError> {
                 (true, true) => e.to_string(),
             }
         })
-        .collect();
-    if msgs.is_empty() {
-        return Ok(());
-    }
-    Err(ClientError::Rejected {
-        what: what.to_string(),
-        detail: msgs.join("; "),
-    })
+        .collect()
 }
 
 /// Reads a batch script file.

@@ -12,7 +12,23 @@ use std::path::Path;
 pub fn tw() -> Command {
     let mut c = Command::cargo_bin("tokenwarden").expect("binary builds");
     c.env_remove("NO_COLOR")
-        .env_remove("TOKENWARDEN_FINGERPRINT_KEY");
+        .env_remove("TOKENWARDEN_FINGERPRINT_KEY")
+        // The clients must not see the developer's own config or tokens.
+        .env(
+            "TOKENWARDEN_CONFIG",
+            "/nonexistent/tokenwarden-test-config.toml",
+        );
+    for var in [
+        "SLURM_JWT",
+        "PALMETTO_API_KEY",
+        "S3M_TOKEN",
+        "ALCF_IRI_TOKEN",
+        "NERSC_IRI_TOKEN",
+        "OLCF_IRI_TOKEN",
+        "IRI_API_TOKEN",
+    ] {
+        c.env_remove(var);
+    }
     c
 }
 
