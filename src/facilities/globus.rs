@@ -680,7 +680,7 @@ mod tests {
     fn pkce_challenge_matches_rfc7636_appendix_b() {
         assert_eq!(
             challenge_for("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t5URWbuGrSstw-cM"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         let p = Pkce::new().unwrap();
         assert_eq!(p.verifier.expose().len(), 43);
