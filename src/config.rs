@@ -42,6 +42,19 @@ pub struct RulesConfig {
     pub gitleaks: Vec<PathBuf>,
 }
 
+/// `[[allow]]`: one secret, by fingerprint, that is known not to be a live credential — a
+/// synthetic test token that git history keeps even after the file stopped holding it.
+/// A fingerprint is a keyed hash (no plaintext), so this list can be committed; the finding
+/// is still listed as suppressed, with the reason, in every report.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AllowEntry {
+    /// The finding's fingerprint (`tw1:…`).
+    pub fingerprint: String,
+    /// Why it is not a risk (required: an allowlist without reasons cannot be reviewed).
+    pub reason: String,
+}
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +74,9 @@ pub struct Config {
     /// Rules defined inline.
     #[serde(default, rename = "rule")]
     pub extra_rules: Vec<Rule>,
+    /// Secrets known to be synthetic, by fingerprint.
+    #[serde(default)]
+    pub allow: Vec<AllowEntry>,
     /// Where the file was read from (set by [`Config::load`]).
     #[serde(skip)]
     pub source: Option<PathBuf>,

@@ -320,6 +320,48 @@ fn main() -> ExitCode {
     }
 }
 
+/// Moves findings whose fingerprint the config allows to the suppressed list (they stay
+/// visible, with the reason). An entry that matched nothing is reported: it may be stale.
+fn apply_allowlist(
+    result: &mut tokenwarden::ScanResult,
+    allow: &[tokenwarden::config::AllowEntry],
+    notes: &mut Vec<String>,
+) {
+    if allow.is_empty() {
+        return;
+    }
+    let mut used = vec![false; allow.len()];
+    let findings = std::mem::take(&mut result.findings);
+    for f in findings {
+        match allow.iter().position(|a| a.fingerprint == f.fingerprint) {
+            Some(i) => {
+                used[i] = true;
+                for loc in &f.locations {
+                    result.suppressed.push(tokenwarden::finding::Suppressed {
+                        rule_id: f.rule_id.clone(),
+                        fingerprint: f.fingerprint.clone(),
+                        location: loc.clone(),
+                        reason: format!("config allow: {}", allow[i].reason),
+                    });
+                }
+            }
+            None => result.findings.push(f),
+        }
+    }
+    let stale: Vec<&str> = allow
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| !**u)
+        .map(|(a, _)| a.fingerprint.as_str())
+        .collect();
+    if !stale.is_empty() {
+        notes.push(format!(
+            "allow entries that matched nothing: {}",
+            stale.join(", ")
+        ));
+    }
+}
+
 /// Builds the rule set from built-ins, the config and the flags.
 fn load_rules(
     args: &RuleArgs,
@@ -467,7 +509,10 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
     if let Some(p) = progress {
         p.finish();
     }
-    let result = result?;
+    let mut result = result?;
+    if let Some(c) = &config {
+        apply_allowlist(&mut result, &c.allow, &mut notes);
+    }
     for w in &result.warnings {
         if w.path.is_empty() {
             eprintln!("tokenwarden: warning: {}", report::printable(&w.message));

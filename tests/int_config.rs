@@ -287,3 +287,36 @@ keywords = ["p9x-"]
     assert_eq!(dmt_finding["preview"].as_str().unwrap(), "DMT3…(44 chars)");
     assert_eq!(finding(&r, "gitleaks.mid-flag")["locations"][0]["line"], 3);
 }
+
+#[test]
+fn allow_entries_suppress_a_secret_by_fingerprint_and_stale_ones_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.env", slurm_line());
+    write(dir.path(), "b.env", mint("MUNGE:AwQ{{b64 80}}:\n"));
+    let (_, r) = scan_json(dir.path(), &[]);
+    let fp = finding(&r, "slurm.jwt")["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    write(
+        dir.path(),
+        ".tokenwarden.toml",
+        format!(
+            "[[allow]]\nfingerprint = \"{fp}\"\nreason = \"synthetic\"\n\
+             [[allow]]\nfingerprint = \"tw1:00000000000000000000000000000000\"\nreason = \"gone\"\n"
+        ),
+    );
+    let (_, r) = scan_json(dir.path(), &[]);
+    assert_eq!(rule_ids(&r), vec!["munge.credential"]);
+    let notes = r["summary"]["notes"].to_string();
+    assert!(notes.contains("matched nothing: tw1:0000"), "{notes}");
+    assert!(!notes.contains(&fp), "{notes}");
+    // An entry without a reason is refused: an allowlist must be reviewable.
+    write(
+        dir.path(),
+        ".tokenwarden.toml",
+        format!("[[allow]]\nfingerprint = \"{fp}\"\n"),
+    );
+    let out = tw().arg("scan").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

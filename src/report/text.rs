@@ -237,7 +237,7 @@ pub(super) fn write(
     let mut extra = Vec::new();
     if !result.suppressed.is_empty() {
         extra.push(format!(
-            "{} suppressed by tokenwarden:allow",
+            "{} suppressed (tokenwarden:allow comments, [[allow]] entries)",
             result.suppressed.len()
         ));
     }

@@ -14,7 +14,7 @@ log() { echo "[munge-up:$NAME] $*" >&2; }
 mkdir -p "$PEER_ROOT"
 
 ours() { [ -f "$PIDFILE" ] && [ -d "/proc/$(cat "$PIDFILE")" ] && tr '\0' ' ' < "/proc/$(cat "$PIDFILE")/cmdline" | grep -q "munged.*$D/"; }
-if ours && munge -n -S "$D/run/munge.sock" >/dev/null 2>&1; then log "already running"; cat "$ENVFILE"; exit 0; fi
+if ours && munge -n -t 5 -S "$D/run/munge.sock" >/dev/null 2>&1; then log "already running"; cat "$ENVFILE"; exit 0; fi
 "$(dirname "$0")/munge-down.sh" >/dev/null 2>&1 || true
 
 T0=$SECONDS
@@ -31,7 +31,7 @@ setsid munged -F -f --key-file="$D/etc/munge.key" --socket="$D/run/munge.sock" \
   --max-ttl="${MUNGE_MAX_TTL:-3600}" </dev/null >"$D/log/munged.out" 2>&1 &
 echo $! > "$PIDFILE"
 end=$((SECONDS + 20))
-until munge -n -S "$D/run/munge.sock" >/dev/null 2>&1; do
+until munge -n -t 5 -S "$D/run/munge.sock" >/dev/null 2>&1; do
   [ $SECONDS -lt $end ] && [ -d "/proc/$(cat "$PIDFILE")" ] || { log "ERROR: munged did not start"; cat "$D/log/"* >&2; exit 1; }
   sleep 0.2
 done

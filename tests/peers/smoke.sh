@@ -243,7 +243,7 @@ for n in "${names[@]}"; do
     s3|s3-plain) smoke_s3 ;;
     palmetto*) smoke_palmetto ;;
     munge) loadenv "$PEER_ROOT/munge.env" 2>/dev/null && check "munge: encode/decode on $MUNGE_SOCKET" \
-             bash -c 'munge -n -S "$1" | unmunge -S "$1" --output=/dev/null --metadata=/dev/null' _ "$MUNGE_SOCKET" || bad "munge: not up" ;;
+             bash -c 'munge -n -t 5 -S "$1" | unmunge -S "$1" --output=/dev/null --metadata=/dev/null' _ "$MUNGE_SOCKET" || bad "munge: not up" ;;
     *) bad "unknown peer '$n'" ;;
   esac
 done
