@@ -79,7 +79,7 @@ struct SlurmArgs {
     resource: Option<String>,
     /// Slurm REST API version: v0.0.42, v0.0.43 or v0.0.44 [default: [s3m] api in the
     /// config, else v0.0.43].
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long = "api-version", alias = "api", value_name = "VERSION")]
     api: Option<String>,
     #[command(subcommand)]
     command: SlurmCommand,
