@@ -13,9 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokenwarden::facilities::credential::{CredentialSource, Token};
-use tokenwarden::facilities::s3m::{
-    self, Backend, ClusterSettings, JobSpec, PathStyle, S3m, SlurmVersion,
-};
+use tokenwarden::facilities::s3m::{self, Backend, ClusterSettings, PathStyle, S3m, SlurmVersion};
+use tokenwarden::facilities::slurm;
 
 /// OLCF S3M: status, token introspect/revoke, Slurm per resource and enclave, streaming.
 #[derive(Args, Debug)]
@@ -496,30 +495,48 @@ fn submit(
 ) -> Result<ExitCode> {
     let script = std::fs::read_to_string(&sub.script)
         .with_context(|| format!("cannot read the batch script {}", sub.script.display()))?;
-    let mut spec = JobSpec {
-        name: sub.name.clone(),
-        partition: sub.partition.clone(),
-        account: sub.account.clone(),
-        time_minutes: sub.time.as_deref().map(s3m::parse_time_limit).transpose()?,
-        nodes: sub.nodes,
-        cwd: sub.chdir.clone(),
-        stdout: sub.output.clone(),
-        stderr: sub.error.clone(),
-        environment: sub.env.clone(),
-    };
-    for e in &spec.environment {
-        if !e.contains('=') || e.starts_with('=') {
-            bail!("--env {e:?}: expected NAME=VALUE");
-        }
+    // Flags override the script's #SBATCH lines.
+    let mut job = slurm::JobRequest::from_script(&script)?;
+    if let Some(v) = &sub.name {
+        job.name = Some(v.clone());
     }
-    spec.merge_sbatch(&script)?;
-    if spec.name.is_none() {
-        spec.name = sub
+    if let Some(v) = &sub.partition {
+        job.partition = Some(v.clone());
+    }
+    if let Some(v) = &sub.account {
+        job.account = Some(v.clone());
+    }
+    if let Some(v) = &sub.time {
+        job.time_limit = Some(slurm::parse_time_limit(v)?);
+    }
+    if let Some(v) = sub.nodes {
+        job.nodes = Some(v);
+    }
+    if let Some(v) = &sub.chdir {
+        job.cwd = Some(v.clone());
+    }
+    if let Some(v) = &sub.output {
+        job.stdout = Some(v.clone());
+    }
+    if let Some(v) = &sub.error {
+        job.stderr = Some(v.clone());
+    }
+    if job.cwd.is_none() {
+        job.cwd = Some("/tmp".into());
+    }
+    for e in &sub.env {
+        let Some((name, value)) = e.split_once('=') else {
+            bail!("--env {e:?}: expected NAME=VALUE");
+        };
+        job.push_env(name, value)?;
+    }
+    if job.name.is_none() {
+        job.name = sub
             .script
             .file_name()
             .map(|n| n.to_string_lossy().into_owned());
     }
-    let payload = s3m::submit_payload(version, &script, &spec, sub.jobs_array)?;
+    let payload = s3m::submit_payload(version, &job, sub.jobs_array)?;
     let v = client.job_submit(token, version, resource, payload)?;
     if slurm_errors(&v) > 0 {
         if json {

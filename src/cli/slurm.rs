@@ -408,24 +408,6 @@ fn auth(
     })
 }
 
-/// Names a job's environment must not carry: Slurm keeps a job's environment in its records
-/// (`scontrol show job`, accounting, job scripts on disk), where admins and logs see it.
-fn credential_like(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    [
-        "TOKEN",
-        "SECRET",
-        "PASSW",
-        "JWT",
-        "API_KEY",
-        "APIKEY",
-        "CREDENTIAL",
-        "PRIVATE_KEY",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
-}
-
 fn prepare_job(s: &SubmitArgs) -> Result<JobRequest> {
     let text = slurm::read_script(&s.script)?;
     let mut job = JobRequest::from_script(&text)?;
@@ -467,13 +449,7 @@ fn prepare_job(s: &SubmitArgs) -> Result<JobRequest> {
                 std::env::var(e).with_context(|| format!("--env {e}: not set here"))?,
             ),
         };
-        if credential_like(&name) {
-            bail!(
-                "--env {name}: a credential in a job's environment is stored in Slurm's job \
-                 records and logs; give the job a file readable only by you instead"
-            );
-        }
-        job.env.push((name, value));
+        job.push_env(&name, &value)?;
     }
     Ok(job)
 }

@@ -16,6 +16,7 @@
 
 use crate::facilities::credential::Token;
 use crate::facilities::http::{Call, ClientError, Endpoint, Http, segment};
+use crate::facilities::slurm;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::fmt;
@@ -505,230 +506,39 @@ fn check_cluster_name(name: &str) -> Result<(), ClientError> {
 
 // -------------------------------------------------------------------- job submission payloads
 
-/// What a batch job asks for; flags override `#SBATCH` lines in the script.
-#[derive(Clone, Debug, Default)]
-pub struct JobSpec {
-    /// Job name.
-    pub name: Option<String>,
-    /// Partition.
-    pub partition: Option<String>,
-    /// Account (S3M jobs run as `<project>_auser`; the account is the project).
-    pub account: Option<String>,
-    /// Time limit in minutes.
-    pub time_minutes: Option<u32>,
-    /// Nodes.
-    pub nodes: Option<u32>,
-    /// Working directory.
-    pub cwd: Option<String>,
-    /// stdout path.
-    pub stdout: Option<String>,
-    /// stderr path.
-    pub stderr: Option<String>,
-    /// `NAME=value` environment entries.
-    pub environment: Vec<String>,
-}
-
-impl JobSpec {
-    /// Fills what is unset from the script's `#SBATCH` lines (`--opt=v`, `--opt v`, `-X v`).
-    pub fn merge_sbatch(&mut self, script: &str) -> Result<(), ClientError> {
-        for line in script.lines() {
-            let Some(rest) = line.trim().strip_prefix("#SBATCH") else {
-                continue;
-            };
-            let words: Vec<&str> = rest.split_whitespace().collect();
-            let mut i = 0;
-            while i < words.len() {
-                let w = words[i];
-                let (key, inline) = match w.split_once('=') {
-                    Some((k, v)) if k.starts_with("--") => (k, Some(v.to_string())),
-                    _ => (w, None),
-                };
-                let takes = matches!(
-                    key,
-                    "-J" | "--job-name"
-                        | "-p"
-                        | "--partition"
-                        | "-A"
-                        | "--account"
-                        | "-t"
-                        | "--time"
-                        | "-N"
-                        | "--nodes"
-                        | "-D"
-                        | "--chdir"
-                        | "-o"
-                        | "--output"
-                        | "-e"
-                        | "--error"
-                );
-                if !takes {
-                    i += 1;
-                    continue;
-                }
-                let value = match inline {
-                    Some(v) => v,
-                    None => {
-                        i += 1;
-                        match words.get(i) {
-                            Some(v) => v.to_string(),
-                            None => break,
-                        }
-                    }
-                };
-                i += 1;
-                match key {
-                    "-J" | "--job-name" => {
-                        self.name.get_or_insert(value);
-                    }
-                    "-p" | "--partition" => {
-                        self.partition.get_or_insert(value);
-                    }
-                    "-A" | "--account" => {
-                        self.account.get_or_insert(value);
-                    }
-                    "-t" | "--time" => {
-                        if self.time_minutes.is_none() {
-                            self.time_minutes = Some(parse_time_limit(&value)?);
-                        }
-                    }
-                    "-N" | "--nodes" => {
-                        if self.nodes.is_none() {
-                            let n = value.split('-').next().unwrap_or(&value);
-                            self.nodes = Some(n.parse().map_err(|_| {
-                                ClientError::Invalid(format!("#SBATCH --nodes {value:?}"))
-                            })?);
-                        }
-                    }
-                    "-D" | "--chdir" => {
-                        self.cwd.get_or_insert(value);
-                    }
-                    "-o" | "--output" => {
-                        self.stdout.get_or_insert(value);
-                    }
-                    _ => {
-                        self.stderr.get_or_insert(value);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Parses a Slurm time limit (`MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS`) into
-/// whole minutes (rounded up, as Slurm does).
-pub fn parse_time_limit(s: &str) -> Result<u32, ClientError> {
-    let bad = || ClientError::Invalid(format!("time limit {s:?}: use MM, HH:MM:SS or D-HH:MM:SS"));
-    let num = |x: &str| x.trim().parse::<u32>().map_err(|_| bad());
-    let (days, rest) = match s.split_once('-') {
-        Some((d, r)) => (num(d)?, Some(r)),
-        None => (0, None),
-    };
-    let secs: u64 = match rest {
-        Some(r) => {
-            let p: Vec<&str> = r.split(':').collect();
-            match p.as_slice() {
-                [h] => u64::from(num(h)?) * 3600,
-                [h, m] => u64::from(num(h)?) * 3600 + u64::from(num(m)?) * 60,
-                [h, m, sec] => {
-                    u64::from(num(h)?) * 3600 + u64::from(num(m)?) * 60 + u64::from(num(sec)?)
-                }
-                _ => return Err(bad()),
-            }
-        }
-        None => {
-            let p: Vec<&str> = s.split(':').collect();
-            match p.as_slice() {
-                [m] => u64::from(num(m)?) * 60,
-                [m, sec] => u64::from(num(m)?) * 60 + u64::from(num(sec)?),
-                [h, m, sec] => {
-                    u64::from(num(h)?) * 3600 + u64::from(num(m)?) * 60 + u64::from(num(sec)?)
-                }
-                _ => return Err(bad()),
-            }
-        }
-    };
-    let total = u64::from(days) * 86400 + secs;
-    u32::try_from(total.div_ceil(60)).map_err(|_| bad())
-}
-
-/// The `job_submit_req` body for `version` (slurmrestd OpenAPI, copied in
-/// `fixtures/specs/slurmrestd/`): from v0.0.40 on, the script sits inside `job`, `environment`
-/// is a list of `NAME=value`, and numbers are `{set, infinite, number}` structs. With
-/// `as_jobs` (v0.0.44 only, as S3M documents) the description goes in a one-element `jobs`
-/// list instead of `job` — never both.
+/// The `job_submit_req` body for `version`. S3M relays the request to slurmrestd unchanged,
+/// so the shapes are slurmrestd's own ([`slurm::JobRequest::payload`]: the script inside `job`,
+/// `environment` a list, numbers as `{set, infinite, number}`). With `as_jobs` (v0.0.44 only,
+/// as S3M documents) the description goes in a one-element `jobs` list instead of `job` —
+/// never both.
 pub fn submit_payload(
     version: SlurmVersion,
-    script: &str,
-    spec: &JobSpec,
+    job: &slurm::JobRequest,
     as_jobs: bool,
 ) -> Result<Value, ClientError> {
-    if !script.starts_with("#!") {
-        return Err(ClientError::Invalid(
-            "a batch script must start with a #! line (e.g. #!/bin/bash)".into(),
-        ));
-    }
     if as_jobs && version != SlurmVersion::V44 {
         return Err(ClientError::Invalid(format!(
             "--jobs-array needs API v0.0.44 (S3M documents `jobs` only there), not {version}"
         )));
     }
-    let no_val = |n: u32| json!({"set": true, "infinite": false, "number": n});
-    let mut job = serde_json::Map::new();
-    job.insert("script".into(), json!(script));
-    let mut env = spec.environment.clone();
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.push("PATH=/bin:/usr/bin:/usr/local/bin".into());
+    let minor = match version {
+        SlurmVersion::V42 => 42,
+        SlurmVersion::V43 => 43,
+        SlurmVersion::V44 => 44,
+    };
+    let mut body = job.payload(slurm::ApiVersion::V(minor))?;
+    if as_jobs {
+        let one = body.get_mut("job").map(Value::take).unwrap_or_default();
+        body = json!({ "jobs": [one] });
     }
-    job.insert("environment".into(), json!(env));
-    job.insert(
-        "current_working_directory".into(),
-        json!(spec.cwd.clone().unwrap_or_else(|| "/tmp".into())),
-    );
-    if let Some(v) = &spec.name {
-        job.insert("name".into(), json!(v));
-    }
-    if let Some(v) = &spec.partition {
-        job.insert("partition".into(), json!(v));
-    }
-    if let Some(v) = &spec.account {
-        job.insert("account".into(), json!(v));
-    }
-    if let Some(v) = spec.time_minutes {
-        job.insert("time_limit".into(), no_val(v));
-    }
-    if let Some(v) = spec.nodes {
-        // `minimum_nodes` is a plain integer in v0.0.42–44.
-        job.insert("minimum_nodes".into(), json!(v));
-    }
-    if let Some(v) = &spec.stdout {
-        job.insert("standard_output".into(), json!(v));
-    }
-    if let Some(v) = &spec.stderr {
-        job.insert("standard_error".into(), json!(v));
-    }
-    let job = Value::Object(job);
-    Ok(if as_jobs {
-        json!({ "jobs": [job] })
-    } else {
-        json!({ "job": job })
-    })
+    Ok(body)
 }
 
 /// The states of a job that has not finished (what `--wait` waits through).
 pub fn job_is_active(job_info: &Value) -> Option<bool> {
     let job = job_info.get("jobs")?.as_array()?.first()?;
-    let states: Vec<&str> = match job.get("job_state")? {
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        Value::String(s) => vec![s.as_str()],
-        _ => return None,
-    };
-    Some(states.iter().any(|s| {
-        matches!(
-            *s,
-            "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "REQUEUED"
-        )
-    }))
+    job.get("job_state")?;
+    Some(slurm::is_active(&slurm::job_state(job)))
 }
 
 // -------------------------------------------------------------------- streaming secrets
@@ -815,43 +625,18 @@ mod tests {
     }
 
     #[test]
-    fn time_limits_and_sbatch_lines() {
-        assert_eq!(parse_time_limit("30").unwrap(), 30);
-        assert_eq!(parse_time_limit("1:30:00").unwrap(), 90);
-        assert_eq!(parse_time_limit("1-00:00").unwrap(), 1440);
-        assert_eq!(parse_time_limit("0:30").unwrap(), 1);
-        assert!(parse_time_limit("soon").is_err());
-        let mut spec = JobSpec {
-            name: Some("flag".into()),
-            ..Default::default()
-        };
-        spec.merge_sbatch(
-            "#!/bin/bash\n#SBATCH -J fromscript\n#SBATCH --partition=batch -t 10\n\
-             #SBATCH -A STF040 --nodes 2\necho hi\n",
-        )
-        .unwrap();
-        assert_eq!(spec.name.as_deref(), Some("flag"));
-        assert_eq!(spec.partition.as_deref(), Some("batch"));
-        assert_eq!(spec.account.as_deref(), Some("STF040"));
-        assert_eq!(spec.time_minutes, Some(10));
-        assert_eq!(spec.nodes, Some(2));
-    }
-
-    #[test]
     fn payloads_follow_the_version() {
-        let spec = JobSpec {
-            time_minutes: Some(5),
-            ..Default::default()
-        };
-        let p = submit_payload(SlurmVersion::V43, "#!/bin/bash\ntrue\n", &spec, false).unwrap();
+        let mut job = slurm::JobRequest::from_script("#!/bin/bash\ntrue\n").unwrap();
+        job.time_limit = Some(5);
+        job.cwd = Some("/tmp".into());
+        let p = submit_payload(SlurmVersion::V43, &job, false).unwrap();
         assert_eq!(p["job"]["script"], "#!/bin/bash\ntrue\n");
         assert_eq!(p["job"]["time_limit"]["number"], 5);
         assert!(p.get("jobs").is_none());
-        let p = submit_payload(SlurmVersion::V44, "#!/bin/sh\n", &spec, true).unwrap();
+        let p = submit_payload(SlurmVersion::V44, &job, true).unwrap();
         assert!(p.get("job").is_none());
-        assert_eq!(p["jobs"][0]["script"], "#!/bin/sh\n");
-        assert!(submit_payload(SlurmVersion::V43, "#!/bin/sh\n", &spec, true).is_err());
-        assert!(submit_payload(SlurmVersion::V43, "echo", &spec, false).is_err());
+        assert_eq!(p["jobs"][0]["script"], "#!/bin/bash\ntrue\n");
+        assert!(submit_payload(SlurmVersion::V43, &job, true).is_err());
     }
 
     #[test]

@@ -371,6 +371,25 @@ impl JobRequest {
         Ok(())
     }
 
+    /// Adds a variable to the job's environment, refusing names that look like credentials:
+    /// Slurm keeps a job's environment in its records (`scontrol show job`, accounting, the
+    /// saved batch script), where admins and logs see it.
+    pub fn push_env(&mut self, name: &str, value: &str) -> Result<(), ClientError> {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.is_empty() {
+            return Err(ClientError::Invalid(format!(
+                "--env {name:?}: not a variable name"
+            )));
+        }
+        if credential_like(name) {
+            return Err(ClientError::Invalid(format!(
+                "--env {name}: a credential in a job's environment is stored in Slurm's job \
+                 records and logs; give the job a file readable only by you instead"
+            )));
+        }
+        self.env.push((name.to_string(), value.to_string()));
+        Ok(())
+    }
+
     /// The `job_submit_req` body for an API version.
     pub fn payload(&self, version: ApiVersion) -> Result<Value, ClientError> {
         let cwd = self.cwd.clone().ok_or_else(|| {
@@ -436,6 +455,23 @@ impl JobRequest {
             Ok(json!({"job": Value::Object(job)}))
         }
     }
+}
+
+/// True for variable names that usually hold credentials.
+pub fn credential_like(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSW",
+        "JWT",
+        "API_KEY",
+        "APIKEY",
+        "CREDENTIAL",
+        "PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 /// Parses a Slurm time limit (`minutes`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`,
