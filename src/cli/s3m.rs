@@ -5,6 +5,7 @@
 //! streaming passwords on screen.
 
 use crate::cli::common::{ClientArgs, cell, print_json, print_table, spinner};
+use crate::cli::slurm::{Listing, print_listing};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -356,108 +357,26 @@ fn run_slurm(
         .parse()?;
     let simple =
         |what: &str| -> Result<Value> { Ok(client.slurm_get(token, version, &resource, what)?) };
+    let show = |listing: Listing, v: Value| -> Value {
+        if !json {
+            print_listing(listing, &v);
+        }
+        v
+    };
     let v = match &sa.command {
-        SlurmCommand::Ping => {
-            let v = simple("ping")?;
-            if !json {
-                let rows: Vec<Vec<String>> = list_in(&v, &["pings"])
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            cell(p.get("hostname")),
-                            cell(p.get("pinged")),
-                            cell(p.get("responding")),
-                            cell(p.get("latency")),
-                            cell(p.get("mode")),
-                        ]
-                    })
-                    .collect();
-                print_table(&["HOST", "PINGED", "RESPONDING", "LATENCY", "MODE"], &rows);
-            }
-            v
-        }
-        SlurmCommand::Diag => {
-            let v = simple("diag")?;
-            if !json {
-                print_object(v.get("statistics").unwrap_or(&v));
-            }
-            v
-        }
-        SlurmCommand::Jobs => {
-            let v = simple("jobs")?;
-            if !json {
-                print_jobs(list_in(&v, &["jobs"]));
-            }
-            v
-        }
-        SlurmCommand::Nodes => {
-            let v = simple("nodes")?;
-            if !json {
-                let rows: Vec<Vec<String>> = list_in(&v, &["nodes"])
-                    .iter()
-                    .map(|n| {
-                        vec![
-                            cell(n.get("name")),
-                            cell(n.get("state")),
-                            cell(n.get("cpus")),
-                            cell(n.get("real_memory")),
-                            cell(n.get("partitions")),
-                        ]
-                    })
-                    .collect();
-                print_table(&["NODE", "STATE", "CPUS", "MEMORY", "PARTITIONS"], &rows);
-            }
-            v
-        }
-        SlurmCommand::Partitions => {
-            let v = simple("partitions")?;
-            if !json {
-                let rows: Vec<Vec<String>> = list_in(&v, &["partitions"])
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            cell(p.get("name")),
-                            cell(p.pointer("/partition/state")),
-                            cell(p.pointer("/nodes/total")),
-                            cell(p.pointer("/nodes/configured")),
-                            cell(p.pointer("/maximums/time")),
-                        ]
-                    })
-                    .collect();
-                print_table(
-                    &["PARTITION", "STATE", "NODES", "NODELIST", "MAX TIME"],
-                    &rows,
-                );
-            }
-            v
-        }
-        SlurmCommand::Reservations => {
-            let v = simple("reservations")?;
-            if !json {
-                let r = list_in(&v, &["reservations"]);
-                if r.is_empty() {
-                    println!("no reservations");
-                } else {
-                    let rows: Vec<Vec<String>> = r
-                        .iter()
-                        .map(|x| {
-                            vec![
-                                cell(x.get("name")),
-                                cell(x.get("node_list")),
-                                cell(x.get("start_time")),
-                                cell(x.get("end_time")),
-                            ]
-                        })
-                        .collect();
-                    print_table(&["RESERVATION", "NODES", "START", "END"], &rows);
-                }
-            }
-            v
-        }
+        SlurmCommand::Ping => show(Listing::Ping, simple("ping")?),
+        SlurmCommand::Diag => show(Listing::Diag, simple("diag")?),
+        SlurmCommand::Jobs => show(Listing::Jobs, simple("jobs")?),
+        SlurmCommand::Nodes => show(Listing::Nodes, simple("nodes")?),
+        SlurmCommand::Partitions => show(Listing::Partitions, simple("partitions")?),
+        SlurmCommand::Reservations => show(Listing::Reservations, simple("reservations")?),
         SlurmCommand::Job(JobCommand::Get { job_id }) => {
             let v = client.job_get(token, version, &resource, job_id)?;
             if !json {
-                print_jobs(list_in(&v, &["jobs"]));
+                match list_in(&v, &["jobs"]).first() {
+                    Some(job) => print_listing(Listing::Job, job),
+                    None => println!("no job {job_id}"),
+                }
             }
             v
         }
@@ -596,7 +515,7 @@ fn submit(
     if json {
         print_json(&last)?;
     } else {
-        print_jobs(list_in(&last, &["jobs"]));
+        print_listing(Listing::Jobs, &last);
     }
     let ok = list_in(&last, &["jobs"])
         .first()
@@ -814,35 +733,6 @@ fn print_downtimes(list: &[Value]) {
         .collect();
     print_table(
         &["RESOURCE", "STATUS", "START", "END", "DESCRIPTION"],
-        &rows,
-    );
-}
-
-fn print_jobs(list: &[Value]) {
-    let rows: Vec<Vec<String>> = list
-        .iter()
-        .map(|j| {
-            vec![
-                cell(j.get("job_id")),
-                cell(j.get("name")),
-                cell(j.get("user_name")),
-                cell(j.get("partition")),
-                cell(j.get("job_state")),
-                cell(j.get("nodes")),
-                cell(j.get("time_limit")),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "JOBID",
-            "NAME",
-            "USER",
-            "PARTITION",
-            "STATE",
-            "NODES",
-            "TIME",
-        ],
         &rows,
     );
 }

@@ -172,67 +172,12 @@ pub fn run(args: SlurmArgs, gateway: Gateway) -> Result<ExitCode> {
     let mut client = SlurmClient::new(http, base, version, gateway, auth)?;
     client.resolve_latest()?;
     let json = args.client.json;
-    match args.command {
-        SlurmCommand::Ping => {
-            let v = client.ping()?;
-            if json {
-                print_json(&v)?;
-            } else {
-                let rows = rows(&v, "pings", |p| {
-                    vec![
-                        cell(p.get("hostname")),
-                        cell(p.get("pinged").or_else(|| p.get("ping"))),
-                        cell(p.get("latency")),
-                        cell(p.get("mode")),
-                    ]
-                });
-                print_table(&["HOST", "STATUS", "LATENCY(us)", "MODE"], &rows);
-            }
-        }
-        SlurmCommand::Diag => {
-            let v = client.diag()?;
-            if json {
-                print_json(&v)?;
-            } else {
-                let stats = v.get("statistics").and_then(Value::as_object);
-                let rows: Vec<Vec<String>> = stats
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, val)| !val.is_array() && !val.is_object() || is_noval(val))
-                    .map(|(k, val)| vec![k.clone(), cell(Some(val))])
-                    .collect();
-                print_table(&["STATISTIC", "VALUE"], &rows);
-            }
-        }
+    let (listing, v) = match args.command {
+        SlurmCommand::Ping => (Listing::Ping, client.ping()?),
+        SlurmCommand::Diag => (Listing::Diag, client.diag()?),
         SlurmCommand::Versions => return versions(&client, json),
-        SlurmCommand::Jobs => {
-            let v = client.jobs()?;
-            if json {
-                print_json(&v)?;
-            } else {
-                let rows = rows(&v, "jobs", job_row);
-                print_table(
-                    &[
-                        "JOBID",
-                        "NAME",
-                        "USER",
-                        "STATE",
-                        "PARTITION",
-                        "TIME LIMIT",
-                        "NODES",
-                    ],
-                    &rows,
-                );
-            }
-        }
-        SlurmCommand::Job { id } => {
-            let job = client.job(id)?;
-            if json {
-                print_json(&job)?;
-            } else {
-                print_job(&job);
-            }
-        }
+        SlurmCommand::Jobs => (Listing::Jobs, client.jobs()?),
+        SlurmCommand::Job { id } => (Listing::Job, client.job(id)?),
         SlurmCommand::Submit(s) => {
             let job = prepared.context("the job was prepared above")?;
             return submit(&client, job, s.wait, s.wait_timeout.into(), json);
@@ -247,78 +192,139 @@ pub fn run(args: SlurmArgs, gateway: Gateway) -> Result<ExitCode> {
                     None => println!("cancelled job {id}"),
                 }
             }
+            return Ok(ExitCode::SUCCESS);
         }
-        SlurmCommand::Nodes => {
-            let v = client.nodes()?;
-            if json {
-                print_json(&v)?;
-            } else {
-                let rows = rows(&v, "nodes", |n| {
-                    vec![
-                        cell(n.get("name")),
-                        cell(n.get("state")),
-                        cell(n.get("cpus")),
-                        cell(n.get("real_memory")),
-                        cell(n.get("partitions")),
-                    ]
-                });
-                print_table(
-                    &["NODE", "STATE", "CPUS", "MEMORY(MB)", "PARTITIONS"],
-                    &rows,
-                );
-            }
+        SlurmCommand::Nodes => (Listing::Nodes, client.nodes()?),
+        SlurmCommand::Partitions => (Listing::Partitions, client.partitions()?),
+        SlurmCommand::Reservations => (Listing::Reservations, client.reservations()?),
+    };
+    if json {
+        print_json(&v)?;
+    } else {
+        print_listing(listing, &v);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The slurmrestd answers printed as tables, by `slurm`, `palmetto` and `s3m slurm` alike.
+/// Field names follow the version: v0.0.38 and older are flat, v0.0.39+ nest nodes, CPUs and
+/// limits and list job states.
+#[derive(Clone, Copy, Debug)]
+pub enum Listing {
+    /// `ping/`.
+    Ping,
+    /// `diag/` statistics.
+    Diag,
+    /// `jobs/`.
+    Jobs,
+    /// One job record (not the `jobs` wrapper).
+    Job,
+    /// `nodes/`.
+    Nodes,
+    /// `partitions/`.
+    Partitions,
+    /// `reservations/`.
+    Reservations,
+}
+
+/// Prints a slurmrestd answer as a table.
+pub fn print_listing(kind: Listing, v: &Value) {
+    match kind {
+        Listing::Ping => {
+            let rows = rows(v, "pings", |p| {
+                vec![
+                    cell(p.get("hostname")),
+                    cell(p.get("pinged").or_else(|| p.get("ping"))),
+                    cell(p.get("latency")),
+                    cell(p.get("mode")),
+                ]
+            });
+            print_table(&["HOST", "STATUS", "LATENCY(us)", "MODE"], &rows);
         }
-        SlurmCommand::Partitions => {
-            let v = client.partitions()?;
-            if json {
-                print_json(&v)?;
-            } else {
-                let rows = rows(&v, "partitions", |p| {
-                    // v0.0.38 and older are flat; v0.0.39+ nest nodes, cpus and limits.
-                    vec![
-                        cell(p.get("name")),
-                        cell(p.pointer("/partition/state").or_else(|| p.get("state"))),
-                        cell(p.pointer("/nodes/configured").or_else(|| p.get("nodes"))),
-                        cell(p.pointer("/nodes/total").or_else(|| p.get("total_nodes"))),
-                        cell(p.pointer("/cpus/total").or_else(|| p.get("total_cpus"))),
-                        time_cell(
-                            p.pointer("/maximums/time")
-                                .or_else(|| p.get("max_time_limit")),
-                        ),
-                    ]
-                });
-                print_table(
-                    &[
-                        "PARTITION",
-                        "STATE",
-                        "NODES",
-                        "TOTAL NODES",
-                        "CPUS",
-                        "MAX TIME",
-                    ],
-                    &rows,
-                );
-            }
+        Listing::Diag => {
+            let stats = v.get("statistics").and_then(Value::as_object);
+            let rows: Vec<Vec<String>> = stats
+                .into_iter()
+                .flatten()
+                .filter(|(_, val)| !val.is_array() && !val.is_object() || is_noval(val))
+                .map(|(k, val)| vec![k.clone(), cell(Some(val))])
+                .collect();
+            print_table(&["STATISTIC", "VALUE"], &rows);
         }
-        SlurmCommand::Reservations => {
-            let v = client.reservations()?;
-            if json {
-                print_json(&v)?;
+        Listing::Jobs => {
+            let rows = rows(v, "jobs", job_row);
+            print_table(
+                &[
+                    "JOBID",
+                    "NAME",
+                    "USER",
+                    "STATE",
+                    "PARTITION",
+                    "TIME LIMIT",
+                    "NODES",
+                ],
+                &rows,
+            );
+        }
+        Listing::Job => print_job(v),
+        Listing::Nodes => {
+            let rows = rows(v, "nodes", |n| {
+                vec![
+                    cell(n.get("name")),
+                    cell(n.get("state")),
+                    cell(n.get("cpus")),
+                    cell(n.get("real_memory")),
+                    cell(n.get("partitions")),
+                ]
+            });
+            print_table(
+                &["NODE", "STATE", "CPUS", "MEMORY(MB)", "PARTITIONS"],
+                &rows,
+            );
+        }
+        Listing::Partitions => {
+            let rows = rows(v, "partitions", |p| {
+                vec![
+                    cell(p.get("name")),
+                    cell(p.pointer("/partition/state").or_else(|| p.get("state"))),
+                    cell(p.pointer("/nodes/configured").or_else(|| p.get("nodes"))),
+                    cell(p.pointer("/nodes/total").or_else(|| p.get("total_nodes"))),
+                    cell(p.pointer("/cpus/total").or_else(|| p.get("total_cpus"))),
+                    time_cell(
+                        p.pointer("/maximums/time")
+                            .or_else(|| p.get("max_time_limit")),
+                    ),
+                ]
+            });
+            print_table(
+                &[
+                    "PARTITION",
+                    "STATE",
+                    "NODES",
+                    "TOTAL NODES",
+                    "CPUS",
+                    "MAX TIME",
+                ],
+                &rows,
+            );
+        }
+        Listing::Reservations => {
+            let rows = rows(v, "reservations", |r| {
+                vec![
+                    cell(r.get("name")),
+                    cell(r.get("node_list")),
+                    cell(r.get("start_time")),
+                    cell(r.get("end_time")),
+                    cell(r.get("users")),
+                ]
+            });
+            if rows.is_empty() {
+                println!("no reservations");
             } else {
-                let rows = rows(&v, "reservations", |r| {
-                    vec![
-                        cell(r.get("name")),
-                        cell(r.get("node_list")),
-                        cell(r.get("start_time")),
-                        cell(r.get("end_time")),
-                        cell(r.get("users")),
-                    ]
-                });
                 print_table(&["RESERVATION", "NODES", "START", "END", "USERS"], &rows);
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn versions(client: &SlurmClient, json: bool) -> Result<ExitCode> {
