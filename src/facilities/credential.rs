@@ -77,7 +77,10 @@ pub enum CredentialError {
     )]
     KeyringMissing(String),
     /// The keyring could not be used.
-    #[error("keyring: {0}")]
+    #[error(
+        "the OS keyring cannot be used here ({0}); containers and some login nodes deny the \
+         kernel key store — give the credential with --token-from env:NAME, file:PATH or stdin"
+    )]
     Keyring(String),
     /// A prompt was needed but there is no terminal.
     #[error(

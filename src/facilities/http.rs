@@ -430,8 +430,7 @@ pub struct Http {
 }
 
 impl Http {
-    /// A client with these options: no redirects, no proxy credentials from the environment
-    /// leak into requests (proxies are honoured as configured by `HTTPS_PROXY`), rustls.
+    /// A client with these options: redirects never followed, the timeouts set, rustls for TLS.
     pub fn new(opts: HttpOptions) -> Result<Http, ClientError> {
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
