@@ -416,30 +416,21 @@ fn submit(
         .with_context(|| format!("cannot read the batch script {}", sub.script.display()))?;
     // Flags override the script's #SBATCH lines.
     let mut job = slurm::JobRequest::from_script(&script)?;
-    if let Some(v) = &sub.name {
-        job.name = Some(v.clone());
-    }
-    if let Some(v) = &sub.partition {
-        job.partition = Some(v.clone());
-    }
-    if let Some(v) = &sub.account {
-        job.account = Some(v.clone());
-    }
-    if let Some(v) = &sub.time {
-        job.time_limit = Some(slurm::parse_time_limit(v)?);
-    }
-    if let Some(v) = sub.nodes {
-        job.nodes = Some(v);
-    }
-    if let Some(v) = &sub.chdir {
-        job.cwd = Some(v.clone());
-    }
-    if let Some(v) = &sub.output {
-        job.stdout = Some(v.clone());
-    }
-    if let Some(v) = &sub.error {
-        job.stderr = Some(v.clone());
-    }
+    job.overlay(slurm::JobRequest {
+        name: sub.name.clone(),
+        partition: sub.partition.clone(),
+        account: sub.account.clone(),
+        time_limit: sub
+            .time
+            .as_deref()
+            .map(slurm::parse_time_limit)
+            .transpose()?,
+        nodes: sub.nodes,
+        cwd: sub.chdir.clone(),
+        stdout: sub.output.clone(),
+        stderr: sub.error.clone(),
+        ..slurm::JobRequest::default()
+    });
     if job.cwd.is_none() {
         job.cwd = Some("/tmp".into());
     }

@@ -417,36 +417,19 @@ fn auth(
 fn prepare_job(s: &SubmitArgs) -> Result<JobRequest> {
     let text = slurm::read_script(&s.script)?;
     let mut job = JobRequest::from_script(&text)?;
-    if let Some(v) = s.job_name.clone() {
-        job.name = Some(v);
-    }
-    if let Some(v) = s.partition.clone() {
-        job.partition = Some(v);
-    }
-    if let Some(v) = s.account.clone() {
-        job.account = Some(v);
-    }
-    if let Some(v) = s.qos.clone() {
-        job.qos = Some(v);
-    }
-    if let Some(v) = s.time.clone() {
-        job.time_limit = Some(slurm::parse_time_limit(&v)?);
-    }
-    if let Some(v) = s.nodes {
-        job.nodes = Some(v);
-    }
-    if let Some(v) = s.ntasks {
-        job.tasks = Some(v);
-    }
-    if let Some(v) = s.chdir.clone() {
-        job.cwd = Some(v);
-    }
-    if let Some(v) = s.output.clone() {
-        job.stdout = Some(v);
-    }
-    if let Some(v) = s.error.clone() {
-        job.stderr = Some(v);
-    }
+    job.overlay(JobRequest {
+        name: s.job_name.clone(),
+        partition: s.partition.clone(),
+        account: s.account.clone(),
+        qos: s.qos.clone(),
+        time_limit: s.time.as_deref().map(slurm::parse_time_limit).transpose()?,
+        nodes: s.nodes,
+        tasks: s.ntasks,
+        cwd: s.chdir.clone(),
+        stdout: s.output.clone(),
+        stderr: s.error.clone(),
+        ..JobRequest::default()
+    });
     for e in &s.env {
         let (name, value) = match e.split_once('=') {
             Some((n, v)) => (n.to_string(), v.to_string()),

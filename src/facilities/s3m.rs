@@ -429,6 +429,11 @@ impl S3m {
         )
     }
 
+    /// `…/{backend}/{verb}/{name}`, the name percent-encoded.
+    fn cluster_path(&self, backend: Backend, verb: &str, name: &str) -> String {
+        self.streaming_path(&format!("{}/{verb}/{}", backend.as_str(), segment(name)))
+    }
+
     /// `GET …/{backend}/cluster/{name}`.
     pub fn get_cluster(
         &self,
@@ -437,7 +442,7 @@ impl S3m {
         name: &str,
     ) -> Result<Value, ClientError> {
         let a = adv(Scope::Streaming);
-        let path = self.streaming_path(&format!("{}/cluster/{}", backend.as_str(), segment(name)));
+        let path = self.cluster_path(backend, "cluster", name);
         self.json_of(self.authed(Method::GET, &path, token, &*a), "S3M cluster")
     }
 
@@ -449,7 +454,7 @@ impl S3m {
         name: &str,
     ) -> Result<Value, ClientError> {
         let a = adv(Scope::Streaming);
-        let path = self.streaming_path(&format!("{}/cluster/{}", backend.as_str(), segment(name)));
+        let path = self.cluster_path(backend, "cluster", name);
         self.json_of(
             self.authed(Method::DELETE, &path, token, &*a),
             "S3M cluster deletion",
@@ -464,7 +469,7 @@ impl S3m {
         name: &str,
     ) -> Result<Value, ClientError> {
         let a = adv(Scope::Streaming);
-        let path = self.streaming_path(&format!("{}/extend/{}", backend.as_str(), segment(name)));
+        let path = self.cluster_path(backend, "extend", name);
         let call = self.authed(Method::POST, &path, token, &*a).json(json!({}));
         self.json_of(call, "S3M cluster extension")
     }

@@ -371,6 +371,18 @@ impl JobRequest {
         Ok(())
     }
 
+    /// Lays `flags` over this request: every option the flags set replaces the script's
+    /// (`#SBATCH` lines are defaults, flags win, as with sbatch); their environment is added.
+    pub fn overlay(&mut self, flags: JobRequest) {
+        macro_rules! take {
+            ($($f:ident),*) => {$(if flags.$f.is_some() { self.$f = flags.$f; })*};
+        }
+        take!(
+            name, partition, account, qos, time_limit, nodes, tasks, cwd, stdout, stderr
+        );
+        self.env.extend(flags.env);
+    }
+
     /// Adds a variable to the job's environment, refusing names that look like credentials:
     /// Slurm keeps a job's environment in its records (`scontrol show job`, accounting, the
     /// saved batch script), where admins and logs see it.
@@ -1006,6 +1018,20 @@ mod tests {
             "directives after the first command are ignored"
         );
         assert!(JobRequest::from_script("echo no shebang\n").is_err());
+    }
+
+    #[test]
+    fn flags_overlay_the_script() {
+        let mut j = JobRequest::from_script("#!/bin/sh\n#SBATCH -J script -p a -t 5\n").unwrap();
+        j.overlay(JobRequest {
+            partition: Some("b".into()),
+            env: vec![("X".into(), "1".into())],
+            ..JobRequest::default()
+        });
+        assert_eq!(j.name.as_deref(), Some("script"));
+        assert_eq!(j.partition.as_deref(), Some("b"));
+        assert_eq!(j.time_limit, Some(5));
+        assert_eq!(j.env, vec![("X".to_string(), "1".to_string())]);
     }
 
     #[test]
