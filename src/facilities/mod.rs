@@ -5,7 +5,8 @@
 //! - [`http`] — the one transport: HTTPS only (loopback HTTP for tests), no redirects, retries
 //!   for reads, errors that say what to do, secrets cut out of error text.
 //! - [`config`] — the user's own config file (base URLs, enclaves, credential sources).
-//! - one module per API: [`s3m`], [`iri`], [`globus`], [`slurm`], [`csm`].
+//! - one module per API: [`s3m`], [`iri`], [`globus`], [`slurm`], [`csm`]; [`s3`] checks S3
+//!   credentials (SigV4-signed `ListBuckets`).
 
 pub mod config;
 pub mod credential;
@@ -13,6 +14,7 @@ pub mod csm;
 pub mod globus;
 pub mod http;
 pub mod iri;
+pub mod s3;
 pub mod s3m;
 pub mod slurm;
 
