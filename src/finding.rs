@@ -82,6 +82,26 @@ pub enum Liveness {
     Revoked,
 }
 
+/// What asking the issuer (or reading the token's own `exp`) found out about a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// `live`, `dead`, `unknown` or `revoked`.
+    pub liveness: Liveness,
+    /// Why: the issuer's answer in brief, or why nothing could be asked.
+    pub reason: String,
+    /// False when `dead` may be wrong: the probe speaks for one resource server only (a
+    /// Globus token refused by ALCF may be alive at NERSC). Revocation does not skip those.
+    pub conclusive: bool,
+    /// Where it was asked (scheme, host, path), when a request was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// When (RFC 3339).
+    pub checked_at: String,
+    /// What the issuer told about the token (owner, project, planned expiration, …).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub facts: std::collections::BTreeMap<String, String>,
+}
+
 /// A reported secret.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -110,6 +130,9 @@ pub struct Finding {
     pub documentation_example: Option<String>,
     /// Liveness (unknown after a plain scan).
     pub liveness: Liveness,
+    /// The liveness check behind `liveness`, when one was made (`--verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
     /// For history findings: who introduced it and where it still is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<HistorySummary>,
@@ -273,6 +296,7 @@ impl Collector {
                     token: p.best.token.clone(),
                     documentation_example: p.best.doc_example.clone(),
                     liveness: Liveness::Unknown,
+                    verification: None,
                     history: history_summary(&p.locations),
                     locations: p.locations,
                     also_matched: also,

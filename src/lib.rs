@@ -17,6 +17,8 @@
 //! - [`config`] — `.tokenwarden.toml`.
 //! - [`secret`] — the type that holds a secret and never prints itself.
 //! - [`facilities`] — clients for the facility APIs (S3M, IRI, Globus, slurmrestd/Palmetto, CSM).
+//! - [`lifecycle`] — is a found secret alive, revoke it (after a plan and a confirmation),
+//!   the write-ahead audit log, the incident report.
 //! - [`private_file`] — files that may hold secrets: 0600, atomic.
 
 #![deny(missing_docs)]
@@ -27,6 +29,7 @@ pub mod facilities;
 pub mod finding;
 pub mod hook;
 pub mod hygiene;
+pub mod lifecycle;
 pub mod private_file;
 pub mod report;
 pub mod rules;

@@ -1,0 +1,386 @@
+//! The incident report: `incident.json` (for tools) and `incident.md` (for people), both 0600
+//! in a 0700 directory. What was exposed, where and since when (first commit, author, date,
+//! pushed or not, still at HEAD), liveness before and after, what was revoked, what remains
+//! and who must be told, and how to rewrite history — with the warning that rewriting does not
+//! un-leak a pushed secret. Never a secret: fingerprints and redacted previews only.
+
+use super::plan::{Item, Outcome, Plan, Planned, where_};
+use super::verify::unix_to_rfc3339;
+use crate::finding::Liveness;
+use crate::private_file;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// How to take the secrets out of git history.
+#[derive(Clone, Debug, Serialize)]
+pub struct Rewrite {
+    /// Files in history that hold secrets.
+    pub paths: Vec<String>,
+    /// Blobs that hold secrets.
+    pub blobs: Vec<String>,
+    /// The commands, in order.
+    pub commands: Vec<String>,
+    /// What rewriting does not do.
+    pub warning: String,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Incident {
+    /// When it was written.
+    pub generated_at: String,
+    /// tokenwarden's version.
+    pub tool_version: String,
+    /// What was scanned.
+    pub targets: Vec<String>,
+    /// The audit log that holds every call made.
+    pub audit_log: String,
+    /// Whether revocation was requested and confirmed.
+    pub revocation: String,
+    /// Counts.
+    pub summary: Summary,
+    /// One entry per secret.
+    pub secrets: Vec<Item>,
+    /// History rewrite, when any secret is in git history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<Rewrite>,
+}
+
+/// Counts for the top of the report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Secrets found.
+    pub secrets: usize,
+    /// Alive when checked first.
+    pub live_before: usize,
+    /// Revoked (or found dead by the issuer) in this run.
+    pub revoked: usize,
+    /// Revocations that failed.
+    pub failed: usize,
+    /// Still needing someone's attention.
+    pub open: usize,
+    /// Reachable from a remote-tracking branch (pushed).
+    pub pushed: usize,
+}
+
+fn pushed(i: &Item) -> bool {
+    let remote = |b: &String| b.starts_with("origin/") || b.contains("remotes/") || b.contains('/');
+    i.history
+        .as_ref()
+        .is_some_and(|h| h.branches.iter().any(remote))
+        || i.locations.iter().any(|l| {
+            l.git
+                .as_ref()
+                .is_some_and(|g| g.branches.iter().any(remote))
+        })
+}
+
+impl Incident {
+    /// Builds the report from an executed plan.
+    pub fn new(plan: &Plan, targets: Vec<String>, audit_log: &Path, revocation: &str) -> Incident {
+        let items = plan.items.clone();
+        let summary = Summary {
+            secrets: items.len(),
+            live_before: items
+                .iter()
+                .filter(|i| i.before.as_ref().is_some_and(|v| v.liveness == Liveness::Live))
+                .count(),
+            revoked: items
+                .iter()
+                .filter(|i| i.outcomes.iter().any(Outcome::ended))
+                .count(),
+            failed: items
+                .iter()
+                .filter(|i| i.outcomes.iter().any(|o| matches!(o, Outcome::Failed { .. })))
+                .count(),
+            open: items.iter().filter(|i| i.open()).count(),
+            pushed: items.iter().filter(|i| pushed(i)).count(),
+        };
+        Incident {
+            generated_at: super::auditlog::now_rfc3339(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            targets,
+            audit_log: audit_log.display().to_string(),
+            revocation: revocation.to_string(),
+            summary,
+            rewrite: rewrite(&items),
+            secrets: items,
+        }
+    }
+
+    /// Writes `incident.json` and `incident.md` into `dir` (created 0700), each 0600 and
+    /// atomically.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        private_file::create_private_dir(dir)?;
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        private_file::write(&dir.join("incident.json"), &json)?;
+        private_file::write(&dir.join("incident.md"), self.markdown().as_bytes())
+    }
+
+    /// The Markdown report.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let m = &self.summary;
+        let _ = writeln!(s, "# Credential exposure: incident report\n");
+        let _ = writeln!(
+            s,
+            "Written {} by tokenwarden {}. Scanned: {}. Every call made is in the audit log \
+             `{}`.\n",
+            self.generated_at,
+            self.tool_version,
+            self.targets.join(", "),
+            self.audit_log
+        );
+        let _ = writeln!(
+            s,
+            "| secrets | live when found | revoked now | failed | pushed | still open |\n\
+             |---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} |\n",
+            m.secrets, m.live_before, m.revoked, m.failed, m.pushed, m.open
+        );
+        let _ = writeln!(s, "Revocation: {}.\n", self.revocation);
+        for (n, i) in self.secrets.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "## {}. {} — `{}`\n\n- rule `{}`, facility {}, handled as `{}`\n- preview `{}`",
+                n + 1,
+                i.rule_name,
+                i.fingerprint,
+                i.rule_id,
+                i.facility,
+                i.kind.as_str(),
+                i.preview
+            );
+            if let Some(t) = &i.token {
+                let mut facts = Vec::new();
+                if let Some(u) = &t.user {
+                    facts.push(format!("user {u}"));
+                }
+                if let Some(iss) = &t.issuer {
+                    facts.push(format!("issuer {iss}"));
+                }
+                if let Some(e) = t.exp {
+                    facts.push(format!("expires {}", unix_to_rfc3339(e)));
+                }
+                if !facts.is_empty() {
+                    let _ = writeln!(s, "- token: {}", facts.join(", "));
+                }
+            }
+            let _ = writeln!(s, "\n### Timeline\n");
+            if let Some(h) = &i.history {
+                let g = &h.introduced_by;
+                let _ = writeln!(
+                    s,
+                    "- first exposed {} in commit `{}` (`{}`) by {} <{}>: {}",
+                    unix_to_rfc3339(g.time),
+                    g.commit,
+                    g.path,
+                    g.author,
+                    g.email,
+                    g.summary
+                );
+                let _ = writeln!(
+                    s,
+                    "- {}; reachable from: {}",
+                    if h.at_head {
+                        "still at HEAD"
+                    } else {
+                        "no longer at HEAD (history only)"
+                    },
+                    if h.branches.is_empty() {
+                        "no branch (unreachable objects)".to_string()
+                    } else {
+                        h.branches.join(", ")
+                    }
+                );
+                let _ = writeln!(
+                    s,
+                    "- pushed to a remote-tracking branch: {}",
+                    if pushed(i) {
+                        "yes: assume it is public"
+                    } else {
+                        "not that this clone knows"
+                    }
+                );
+            }
+            let mut locs: Vec<String> = i.locations.iter().map(where_).collect();
+            locs.dedup();
+            let _ = writeln!(s, "- found at: {}", locs.join(", "));
+            let _ = writeln!(s, "\n### Liveness and actions\n");
+            let word = |v: Option<&crate::finding::Verification>| match v {
+                None => "not checked".to_string(),
+                Some(v) => format!(
+                    "{}{} — {}",
+                    serde_json::to_value(v.liveness)
+                        .ok()
+                        .and_then(|x| x.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    if v.liveness == Liveness::Dead && !v.conclusive {
+                        " (not proven)"
+                    } else {
+                        ""
+                    },
+                    v.reason
+                ),
+            };
+            let _ = writeln!(s, "- before: {}", word(i.before.as_ref()));
+            if let Some(e) = &i.earlier {
+                let _ = writeln!(s, "- earlier runs: {e}");
+            }
+            match &i.planned {
+                Planned::Revoke { endpoint, .. } => {
+                    let _ = writeln!(s, "- planned: revoke at {endpoint}");
+                }
+                Planned::Skip { why } => {
+                    let _ = writeln!(s, "- planned: nothing ({why})");
+                }
+                Planned::Manual { why } => {
+                    let _ = writeln!(s, "- planned: nothing possible here ({why})");
+                }
+            }
+            for o in &i.outcomes {
+                let (w, d) = o.log_words();
+                let _ = writeln!(s, "- done: {w} — {d}");
+            }
+            if i.after.is_some() {
+                let _ = writeln!(s, "- after: {}", word(i.after.as_ref()));
+            }
+            let _ = writeln!(
+                s,
+                "\n### What remains\n\n- status: {}",
+                if i.open() {
+                    "OPEN: needs someone's action"
+                } else {
+                    "dealt with"
+                }
+            );
+            for r in &i.notice.rotate {
+                let _ = writeln!(s, "- {r}");
+            }
+            let _ = writeln!(
+                s,
+                "\n### Notice to send\n\nTo: {}\nSubject: {}\n\n```text\n{}\n```\n",
+                i.notice.contact,
+                i.notice.subject,
+                notice_body(i)
+            );
+        }
+        if let Some(r) = &self.rewrite {
+            let _ = writeln!(s, "## Rewriting history\n\n**{}**\n", r.warning);
+            if !r.paths.is_empty() {
+                let _ = writeln!(s, "Files in history that hold secrets: {}\n", r.paths.join(", "));
+            }
+            let _ = writeln!(s, "```sh");
+            for c in &r.commands {
+                let _ = writeln!(s, "{c}");
+            }
+            let _ = writeln!(s, "```");
+        }
+        s
+    }
+}
+
+/// The body of the ready notice: what, where, since when, what was done. No secret.
+pub fn notice_body(i: &Item) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "A credential was exposed: {} (rule {}), fingerprint {}, preview {}.",
+        i.rule_name, i.rule_id, i.fingerprint, i.preview
+    );
+    if let Some(t) = &i.token
+        && let Some(u) = &t.user
+    {
+        let _ = writeln!(s, "It belongs to user {u}.");
+    }
+    let mut locs: Vec<String> = i.locations.iter().map(where_).collect();
+    locs.dedup();
+    locs.truncate(10);
+    let _ = writeln!(s, "Where: {}.", locs.join(", "));
+    if let Some(h) = &i.history {
+        let _ = writeln!(
+            s,
+            "First committed {} by {} in {}{}.",
+            unix_to_rfc3339(h.introduced_by.time),
+            h.introduced_by.author,
+            h.introduced_by.commit,
+            if pushed(i) { "; it was pushed" } else { "" }
+        );
+    }
+    if let Some(v) = &i.before {
+        let _ = writeln!(s, "Liveness when found: {:?} ({}).", v.liveness, v.reason);
+    }
+    for o in &i.outcomes {
+        let (w, d) = o.log_words();
+        let _ = writeln!(s, "Action: {w}: {d}.");
+    }
+    if i.open() {
+        let _ = writeln!(s, "Please: {}", i.notice.rotate.join(" "));
+    }
+    s.trim_end().to_string()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn rewrite(items: &[Item]) -> Option<Rewrite> {
+    let mut paths = BTreeSet::new();
+    let mut blobs = BTreeSet::new();
+    for i in items {
+        for l in &i.locations {
+            if let Some(g) = &l.git {
+                if !g.path.is_empty() {
+                    paths.insert(g.path.clone());
+                }
+                if !g.blob.is_empty() {
+                    blobs.insert(g.blob.clone());
+                }
+            }
+        }
+    }
+    if blobs.is_empty() {
+        return None;
+    }
+    let blobs: Vec<String> = blobs.into_iter().collect();
+    let paths: Vec<String> = paths.into_iter().collect();
+    let mut commands = vec![
+        "# 1. Revoke or rotate every secret above FIRST: rewriting does not end them.".into(),
+        "# 2. Work on a fresh mirror clone: git clone --mirror <url> repo.git && cd repo.git"
+            .into(),
+        "# Either drop the blobs that hold secrets (the whole file version goes):".into(),
+        format!(
+            "printf '%s\\n' {} > ../tokenwarden-blobs.txt",
+            blobs.join(" ")
+        ),
+        "git filter-repo --strip-blobs-with-ids ../tokenwarden-blobs.txt".into(),
+        "# Or drop the files from every commit:".into(),
+        format!(
+            "git filter-repo --invert-paths {}",
+            paths
+                .iter()
+                .map(|p| format!("--path {}", shell_quote(p)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "# Or keep the files and replace only the secrets: write each secret, one per line as \
+         `SECRET==>REDACTED`, into a file outside the repository (tokenwarden does not write \
+         secrets to disk), then:"
+            .into(),
+        "git filter-repo --replace-text ../replacements.txt".into(),
+        "# 3. Force-push every rewritten branch and tag, ask the hosting service to purge \
+         cached views and pull-request refs, and have every collaborator re-clone."
+            .into(),
+    ];
+    commands.dedup();
+    Some(Rewrite {
+        paths,
+        blobs,
+        commands,
+        warning: "Rewriting history does not un-leak a secret that was pushed or cloned: \
+                  forks, clones, caches and pull-request refs keep it. Revoke or rotate first; \
+                  rewrite only to stop the secret spreading further."
+            .into(),
+    })
+}

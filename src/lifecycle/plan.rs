@@ -1,0 +1,439 @@
+//! The plan: for each found secret, where it is, whether it is alive, and what will be done —
+//! printed in full before anything is done, and carried into the incident report with what
+//! was done.
+
+use super::auditlog::{History, Past};
+use super::kind::{self, Kind};
+use super::notify::{self, Notice};
+use crate::engine::jwt::TokenFacts;
+use crate::finding::{Finding, HistorySummary, Liveness, Location, Verification};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// What will be done to one secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Planned {
+    /// Revoke it at `endpoint`.
+    Revoke {
+        /// Where (scheme, host, path).
+        endpoint: String,
+        /// Whether it can be undone (S3M: no).
+        irreversible: bool,
+        /// Anything the user should know first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Nothing to call: why.
+    Skip {
+        /// Why (already revoked per the audit log; dead already).
+        why: String,
+    },
+    /// No revocation exists: rotate and tell the facility.
+    Manual {
+        /// Why.
+        why: String,
+    },
+}
+
+/// What happened to one call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The issuer confirmed.
+    Revoked {
+        /// Where.
+        endpoint: String,
+        /// The issuer's answer in brief.
+        detail: String,
+    },
+    /// The issuer said it was dead or gone already.
+    Already {
+        /// Where.
+        endpoint: String,
+        /// The issuer's answer in brief.
+        detail: String,
+    },
+    /// This client may not revoke it (another may).
+    Refused {
+        /// Where.
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
+    /// The issuer has no revocation for it.
+    NotRevocable {
+        /// Why.
+        why: String,
+    },
+    /// The call failed: the secret may still be alive.
+    Failed {
+        /// Where.
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the secret is taken care of by this outcome.
+    pub fn ended(&self) -> bool {
+        matches!(self, Outcome::Revoked { .. } | Outcome::Already { .. })
+    }
+
+    /// The word and detail the audit log records.
+    pub fn log_words(&self) -> (&'static str, String) {
+        match self {
+            Outcome::Revoked { detail, .. } => ("ok", detail.clone()),
+            Outcome::Already { detail, .. } => ("already", detail.clone()),
+            Outcome::Refused { reason, .. } => ("refused", reason.clone()),
+            Outcome::NotRevocable { why } => ("not-revocable", why.clone()),
+            Outcome::Failed { reason, .. } => ("failed", reason.clone()),
+        }
+    }
+}
+
+/// One secret in the plan.
+#[derive(Clone, Debug, Serialize)]
+pub struct Item {
+    /// The keyed fingerprint.
+    pub fingerprint: String,
+    /// The rule.
+    pub rule_id: String,
+    /// The rule's name.
+    pub rule_name: String,
+    /// The facility.
+    pub facility: String,
+    /// How the lifecycle handles it.
+    pub kind: Kind,
+    /// The redacted preview.
+    pub preview: String,
+    /// Decoded token facts (JWTs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenFacts>,
+    /// Every place it was found.
+    pub locations: Vec<Location>,
+    /// Who put it in git history, and whether it is still there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySummary>,
+    /// Liveness before anything was done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Verification>,
+    /// What earlier runs did (audit log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earlier: Option<String>,
+    /// What will be done.
+    pub planned: Planned,
+    /// What was done (after execution).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<Outcome>,
+    /// Liveness after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Verification>,
+    /// Who must be told, what to rotate, and a ready message.
+    pub notice: Notice,
+}
+
+impl Item {
+    /// Whether something is left to do for this secret: it was not revoked, or may still be
+    /// alive, or the facility must still rotate something.
+    pub fn open(&self) -> bool {
+        if self.outcomes.iter().any(|o| matches!(o, Outcome::Failed { .. })) {
+            return true;
+        }
+        let now = self.after.as_ref().or(self.before.as_ref());
+        let dead = now.is_some_and(|v| {
+            (v.liveness == Liveness::Dead && v.conclusive) || v.liveness == Liveness::Revoked
+        });
+        let revoked = self.outcomes.iter().any(Outcome::ended)
+            && self.outcomes.iter().all(|o| !matches!(o, Outcome::NotRevocable { .. }));
+        let skipped_dead = matches!(self.planned, Planned::Skip { .. });
+        !(dead || revoked || skipped_dead)
+    }
+
+    /// Whether the plan calls the issuer.
+    pub fn revokes(&self) -> bool {
+        matches!(self.planned, Planned::Revoke { .. })
+    }
+}
+
+/// The whole plan.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    /// One item per secret.
+    pub items: Vec<Item>,
+}
+
+fn earlier(p: Option<&Past>) -> Option<String> {
+    let p = p?;
+    if let Some(t) = &p.revoked_at {
+        return Some(format!("revoked by an earlier run at {t}"));
+    }
+    if let Some(t) = &p.interrupted_at {
+        return Some(format!(
+            "an earlier revocation was cut off at {t} (no answer was logged); it may or may \
+             not have happened"
+        ));
+    }
+    p.failed
+        .as_ref()
+        .map(|f| format!("an earlier revocation failed: {f}"))
+}
+
+/// Decides what to do to each finding. `endpoint_of` names where a revocation would go.
+pub fn build(
+    findings: &[Finding],
+    history: &History,
+    endpoint_of: &dyn Fn(&Finding, Kind) -> String,
+) -> Plan {
+    let mut items: Vec<Item> = findings
+        .iter()
+        .map(|f| {
+            let kind = kind::of(f);
+            let past = history.get(&f.fingerprint);
+            let before = f.verification.clone();
+            let planned = decide(f, kind, past, before.as_ref(), endpoint_of);
+            Item {
+                fingerprint: f.fingerprint.clone(),
+                rule_id: f.rule_id.clone(),
+                rule_name: f.rule_name.clone(),
+                facility: f.facility.clone(),
+                kind,
+                preview: f.preview.clone(),
+                token: f.token.clone(),
+                locations: f.locations.clone(),
+                history: f.history.clone(),
+                before,
+                earlier: earlier(past),
+                planned,
+                outcomes: Vec::new(),
+                after: None,
+                notice: notify::notice(f, kind),
+            }
+        })
+        .collect();
+    // Live first, then what will be revoked, then the rest; stable by fingerprint.
+    items.sort_by_key(|i| {
+        (
+            !matches!(i.before.as_ref().map(|v| v.liveness), Some(Liveness::Live)),
+            !i.revokes(),
+            i.fingerprint.clone(),
+        )
+    });
+    Plan { items }
+}
+
+fn decide(
+    f: &Finding,
+    kind: Kind,
+    past: Option<&Past>,
+    before: Option<&Verification>,
+    endpoint_of: &dyn Fn(&Finding, Kind) -> String,
+) -> Planned {
+    if !kind.revocable() {
+        return Planned::Manual {
+            why: notify::no_revocation_why(f, kind),
+        };
+    }
+    let live = before.is_some_and(|v| v.liveness == Liveness::Live);
+    if let Some(t) = past.and_then(|p| p.revoked_at.as_ref())
+        && !live
+    {
+        return Planned::Skip {
+            why: format!("already revoked at {t} (audit log)"),
+        };
+    }
+    if let Some(v) = before
+        && v.liveness == Liveness::Dead
+        && v.conclusive
+    {
+        return Planned::Skip {
+            why: format!("dead already: {}", v.reason),
+        };
+    }
+    let mut notes = Vec::new();
+    if past.is_some_and(|p| p.revoked_at.is_some()) && live {
+        notes.push("revoked before, but still accepted: revoking again".to_string());
+    }
+    if past.is_some_and(|p| p.interrupted_at.is_some()) {
+        notes.push("an earlier revocation was cut off; revoking again is safe".into());
+    }
+    if before.is_none_or(|v| v.liveness != Liveness::Live) && kind == Kind::Globus {
+        notes.push(
+            "its liveness is not proven either way; revoking a dead Globus token is harmless"
+                .into(),
+        );
+    }
+    if kind == Kind::Keycloak && !kind::is_refresh(f.token.as_ref()) {
+        notes.push(
+            "an access JWT may still be accepted until its `exp` by services that check it \
+             offline (the CSM gateway)"
+                .into(),
+        );
+    }
+    Planned::Revoke {
+        endpoint: endpoint_of(f, kind),
+        irreversible: kind == Kind::S3m,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    }
+}
+
+fn liveness_word(v: Option<&Verification>) -> String {
+    match v {
+        None => "not checked".into(),
+        Some(v) => {
+            let w = match v.liveness {
+                Liveness::Live => "LIVE",
+                Liveness::Dead if v.conclusive => "dead",
+                Liveness::Dead => "refused (not proven dead)",
+                Liveness::Revoked => "revoked",
+                Liveness::Unknown => "unknown",
+            };
+            format!("{w}: {}", v.reason)
+        }
+    }
+}
+
+/// A location in one line: `path:line` or `commit:path:line`.
+pub fn where_(l: &Location) -> String {
+    match &l.git {
+        Some(g) if !g.commit.is_empty() => {
+            format!("{}:{}:{}", &g.commit[..g.commit.len().min(12)], g.path, l.line)
+        }
+        Some(g) => format!("blob {}:{}", &g.blob[..g.blob.len().min(12)], l.line),
+        None => format!("{}:{}", l.path, l.line),
+    }
+}
+
+impl Plan {
+    /// How many secrets the plan revokes.
+    pub fn revocations(&self) -> usize {
+        self.items.iter().filter(|i| i.revokes()).count()
+    }
+
+    /// The plan as text, for the terminal: nothing secret in it.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "Plan: {} secret(s); {} to revoke.",
+            self.items.len(),
+            self.revocations()
+        );
+        for (n, i) in self.items.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "\n{}. {} [{}] {}  {}",
+                n + 1,
+                i.rule_name,
+                i.rule_id,
+                i.preview,
+                i.fingerprint
+            );
+            let mut locs: Vec<String> = i.locations.iter().map(where_).collect();
+            locs.dedup();
+            let more = locs.len().saturating_sub(5);
+            locs.truncate(5);
+            let _ = writeln!(
+                s,
+                "   found: {}{}",
+                locs.join(", "),
+                if more > 0 {
+                    format!(" (+{more} more)")
+                } else {
+                    String::new()
+                }
+            );
+            if let Some(h) = &i.history {
+                let g = &h.introduced_by;
+                let _ = writeln!(
+                    s,
+                    "   history: first committed in {} by {} ({}); {}",
+                    &g.commit[..g.commit.len().min(12)],
+                    g.author,
+                    super::verify::unix_to_rfc3339(g.time),
+                    if h.at_head {
+                        "still at HEAD"
+                    } else {
+                        "no longer at HEAD"
+                    }
+                );
+            }
+            let _ = writeln!(s, "   liveness: {}", liveness_word(i.before.as_ref()));
+            if let Some(v) = &i.before {
+                for (k, val) in &v.facts {
+                    let _ = writeln!(s, "     {k}: {val}");
+                }
+            }
+            if let Some(e) = &i.earlier {
+                let _ = writeln!(s, "   earlier: {e}");
+            }
+            match &i.planned {
+                Planned::Revoke {
+                    endpoint,
+                    irreversible,
+                    note,
+                } => {
+                    let _ = writeln!(
+                        s,
+                        "   action: REVOKE at {endpoint}{}",
+                        if *irreversible {
+                            " (irreversible: the token cannot be restored)"
+                        } else {
+                            ""
+                        }
+                    );
+                    if let Some(n) = note {
+                        let _ = writeln!(s, "   note: {n}");
+                    }
+                }
+                Planned::Skip { why } => {
+                    let _ = writeln!(s, "   action: none ({why})");
+                }
+                Planned::Manual { why } => {
+                    let _ = writeln!(s, "   action: none possible here ({why})");
+                    let _ = writeln!(s, "   tell: {}", i.notice.contact);
+                }
+            }
+        }
+        s
+    }
+
+    /// What happened, as text, after execution.
+    pub fn render_outcomes(&self) -> String {
+        let mut s = String::new();
+        for (n, i) in self.items.iter().enumerate() {
+            if i.outcomes.is_empty() && i.after.is_none() {
+                continue;
+            }
+            let _ = writeln!(s, "{}. {} {}", n + 1, i.rule_id, i.fingerprint);
+            for o in &i.outcomes {
+                let _ = match o {
+                    Outcome::Revoked { endpoint, detail } => {
+                        writeln!(s, "   revoked at {endpoint}: {detail}")
+                    }
+                    Outcome::Already { endpoint, detail } => {
+                        writeln!(s, "   already dead at {endpoint}: {detail}")
+                    }
+                    Outcome::Refused { endpoint, reason } => {
+                        writeln!(s, "   refused at {endpoint}: {reason}")
+                    }
+                    Outcome::NotRevocable { why } => writeln!(s, "   not revocable: {why}"),
+                    Outcome::Failed { endpoint, reason } => {
+                        writeln!(s, "   FAILED at {endpoint}: {reason}")
+                    }
+                };
+            }
+            if i.after.is_some() {
+                let _ = writeln!(s, "   liveness after: {}", liveness_word(i.after.as_ref()));
+            }
+        }
+        let open = self.items.iter().filter(|i| i.open()).count();
+        let _ = writeln!(
+            s,
+            "{} secret(s) still need attention (see the notices in the incident report).",
+            open
+        );
+        s
+    }
+}
