@@ -42,9 +42,10 @@ enum Command {
     /// Fix what the hygiene checks report.
     #[command(subcommand)]
     Fix(FixCommand),
-    /// Audit this machine: credentials on live command lines, and the token stores in your
-    /// home directory (what they hold, until when, who else can read them). Both by default.
-    Audit(AuditArgs),
+    /// Incident response for repositories (every secret in files and history; --verify which
+    /// are alive; --revoke after a plan and a confirmation; --report DIR), or, without paths,
+    /// this machine: credentials on live command lines and the token stores in your home.
+    Audit(cli::audit::AuditArgs),
     /// OLCF S3M: status, token introspect/revoke, Slurm per resource and enclave, streaming.
     S3m(cli::s3m::S3mArgs),
     /// IRI Facility API (ALCF, NERSC, OLCF): facility, status, account, compute, filesystem.
@@ -61,28 +62,6 @@ enum Command {
     Csm(cli::csm::CsmArgs),
     /// Store or remove a credential in the OS keyring (for --token-from keyring:NAME).
     Keyring(cli::keyring::KeyringArgs),
-}
-
-#[derive(Args)]
-struct AuditArgs {
-    /// Check every process's command line (/proc/*/cmdline, which every user can read).
-    #[arg(long)]
-    processes: bool,
-    /// Check the token stores under your home directory (or DIR).
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
-    home: Option<PathBuf>,
-    /// Report format.
-    #[arg(short, long, value_enum, default_value = "text")]
-    format: Format,
-    /// Write the report to FILE (created 0600, atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity [default: low].
-    #[arg(long, value_name = "LEVEL")]
-    fail_on: Option<Severity>,
-    /// Colour: auto (on a terminal, unless NO_COLOR), always or never.
-    #[arg(long, value_enum, default_value = "auto")]
-    color: ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -192,6 +171,14 @@ struct ScanArgs {
     /// Print secrets in full. Off by default: reports and logs travel further than you expect.
     #[arg(long)]
     show_secrets: bool,
+    /// Ask each secret's issuer whether it is alive (network; side-effect free; each secret
+    /// once). Endpoints come only from the built-in ones and your own config file.
+    #[arg(long)]
+    verify: bool,
+    /// With --verify: the write-ahead audit log of every call [default:
+    /// $XDG_STATE_HOME/tokenwarden/audit.jsonl].
+    #[arg(long, requires = "verify", value_name = "FILE")]
+    audit_log: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity [default: low].
     #[arg(long, value_name = "LEVEL")]
     fail_on: Option<Severity>,
@@ -289,7 +276,7 @@ fn main() -> ExitCode {
         Command::Hook(HookCommand::Install { repo, force }) => hook_install(&repo, force),
         Command::Hook(HookCommand::Uninstall { repo }) => hook_uninstall(&repo),
         Command::Fix(FixCommand::Gitignore { repo, dry_run }) => fix_gitignore(&repo, dry_run),
-        Command::Audit(args) => audit(args),
+        Command::Audit(args) => cli::audit::run(args),
         Command::S3m(args) => cli::s3m::run(args),
         Command::Iri(args) => cli::iri::run(args),
         Command::Login(args) => cli::login::run_login(args),
@@ -513,6 +500,14 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
     if let Some(c) = &config {
         apply_allowlist(&mut result, &c.allow, &mut notes);
     }
+    if args.verify {
+        let lc = cli::audit::open_lifecycle(args.audit_log.as_deref())?;
+        cli::audit::verify_all(&lc, &mut result.findings, &args.paths, 4)?;
+        notes.push(format!(
+            "liveness checked with the issuers; every call is in {}",
+            lc.log_path().display()
+        ));
+    }
     for w in &result.warnings {
         if w.path.is_empty() {
             eprintln!("tokenwarden: warning: {}", report::printable(&w.message));
@@ -638,57 +633,6 @@ fn emit(
         }
     }
     Ok(())
-}
-
-fn audit(args: AuditArgs) -> Result<ExitCode> {
-    let started = std::time::Instant::now();
-    let set = load_rules(&RuleArgs::default(), None, &mut Vec::new())?;
-    let engine = Engine::new(&set, EngineOptions::default())?;
-    let both = !args.processes && args.home.is_none();
-    let mut hygiene = Vec::new();
-    let mut roots = Vec::new();
-    if args.processes || both {
-        hygiene.extend(tokenwarden::hygiene::audit::processes(
-            &engine,
-            Path::new("/proc"),
-        ));
-        roots.push("/proc".to_string());
-    }
-    if args.home.is_some() || both {
-        let dir = match args.home.as_ref().filter(|d| !d.as_os_str().is_empty()) {
-            Some(d) => d.clone(),
-            None => std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .context("HOME is not set; give the directory: --home DIR")?,
-        };
-        hygiene.extend(tokenwarden::hygiene::audit::home(&dir));
-        roots.push(dir.display().to_string());
-    }
-    let result = tokenwarden::ScanResult {
-        findings: Vec::new(),
-        suppressed: Vec::new(),
-        warnings: Vec::new(),
-        stats: Default::default(),
-        hygiene,
-        elapsed: started.elapsed(),
-    };
-    let fail_on = args.fail_on.unwrap_or(Severity::Low);
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let ctx = ReportContext {
-        rules: engine.rules(),
-        roots,
-        show_secrets: false,
-        fail_on,
-        color: use_color(args.color, to_terminal),
-        notes: Vec::new(),
-        repo: None,
-    };
-    emit(args.format, &result, &ctx, args.output.as_deref())?;
-    Ok(if result.failed(fail_on) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 fn fix_gitignore(repo: &Path, dry_run: bool) -> Result<ExitCode> {

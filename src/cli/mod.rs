@@ -2,6 +2,7 @@
 //! [`common`]. Business logic lives in the library's `facilities` module; these files turn
 //! flags into calls and answers into tables or JSON.
 
+pub mod audit;
 pub mod common;
 pub mod csm;
 pub mod iri;

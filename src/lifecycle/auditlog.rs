@@ -359,8 +359,16 @@ mod tests {
         let s = log
             .intent("tw1:aa", "olcf-s3m", "revoke", "https://s3m/x")
             .unwrap();
-        log.done(s, "tw1:aa", "olcf-s3m", "revoke", "https://s3m/x", "ok", "200")
-            .unwrap();
+        log.done(
+            s,
+            "tw1:aa",
+            "olcf-s3m",
+            "revoke",
+            "https://s3m/x",
+            "ok",
+            "200",
+        )
+        .unwrap();
         let s2 = log
             .intent("tw1:bb", "globus", "revoke", "https://g/revoke")
             .unwrap();
@@ -389,9 +397,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("audit.jsonl");
         let mut log = AuditLog::open(&p).unwrap();
-        let s = log.intent("tw1:cc", "keycloak", "revoke", "https://k").unwrap();
-        log.done(s, "tw1:cc", "keycloak", "revoke", "https://k", "failed", "HTTP 503")
+        let s = log
+            .intent("tw1:cc", "keycloak", "revoke", "https://k")
             .unwrap();
+        log.done(
+            s,
+            "tw1:cc",
+            "keycloak",
+            "revoke",
+            "https://k",
+            "failed",
+            "HTTP 503",
+        )
+        .unwrap();
         drop(log);
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"{\"time\":\"2026-").unwrap();
@@ -402,9 +420,19 @@ mod tests {
         assert!(cc.revoked_at.is_none() && cc.interrupted_at.is_none());
         // A later success wins.
         let mut log = AuditLog::open(&p).unwrap();
-        let s = log.intent("tw1:cc", "keycloak", "revoke", "https://k").unwrap();
-        log.done(s, "tw1:cc", "keycloak", "revoke", "https://k", "already", "")
+        let s = log
+            .intent("tw1:cc", "keycloak", "revoke", "https://k")
             .unwrap();
+        log.done(
+            s,
+            "tw1:cc",
+            "keycloak",
+            "revoke",
+            "https://k",
+            "already",
+            "",
+        )
+        .unwrap();
         let h = read(&p).unwrap();
         let cc = h.get("tw1:cc").unwrap();
         assert!(cc.revoked_at.is_some() && cc.failed.is_none());

@@ -85,7 +85,11 @@ impl Incident {
             secrets: items.len(),
             live_before: items
                 .iter()
-                .filter(|i| i.before.as_ref().is_some_and(|v| v.liveness == Liveness::Live))
+                .filter(|i| {
+                    i.before
+                        .as_ref()
+                        .is_some_and(|v| v.liveness == Liveness::Live)
+                })
                 .count(),
             revoked: items
                 .iter()
@@ -93,7 +97,11 @@ impl Incident {
                 .count(),
             failed: items
                 .iter()
-                .filter(|i| i.outcomes.iter().any(|o| matches!(o, Outcome::Failed { .. })))
+                .filter(|i| {
+                    i.outcomes
+                        .iter()
+                        .any(|o| matches!(o, Outcome::Failed { .. }))
+                })
                 .count(),
             open: items.iter().filter(|i| i.open()).count(),
             pushed: items.iter().filter(|i| pushed(i)).count(),
@@ -269,7 +277,11 @@ impl Incident {
         if let Some(r) = &self.rewrite {
             let _ = writeln!(s, "## Rewriting history\n\n**{}**\n", r.warning);
             if !r.paths.is_empty() {
-                let _ = writeln!(s, "Files in history that hold secrets: {}\n", r.paths.join(", "));
+                let _ = writeln!(
+                    s,
+                    "Files in history that hold secrets: {}\n",
+                    r.paths.join(", ")
+                );
             }
             let _ = writeln!(s, "```sh");
             for c in &r.commands {

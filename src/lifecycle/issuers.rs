@@ -114,15 +114,10 @@ impl Issuers {
             }),
             None => None,
         };
-        let s3 = match opt(&["csm", "s3_url"])? {
-            Some(e) => Some((
-                e,
-                cfg.str(&["csm", "s3_region"])
-                    .unwrap_or("us-east-1")
-                    .to_string(),
-            )),
-            None => None,
-        };
+        let s3 = opt(&["csm", "s3_url"])?.map(|e| {
+            let region = cfg.str(&["csm", "s3_region"]).unwrap_or("us-east-1");
+            (e, region.to_string())
+        });
         Ok(Issuers {
             s3m: ep(&["s3m", "url"], s3m::DEFAULT_URL)?,
             globus_auth: ep(&["globus", "auth_url"], globus::DEFAULT_AUTH_URL)?,
@@ -239,8 +234,10 @@ mod tests {
 
     #[test]
     fn user_config_overrides_and_keycloak_issuer() {
-        let c = cfg("[csm]\nurl = \"https://gw.example\"\ns3_url = \"http://127.0.0.1:9500\"\n\
-                     [globus]\nclient_id = \"mine\"\n[slurm]\nurl = \"http://127.0.0.1:6820\"\n");
+        let c = cfg(
+            "[csm]\nurl = \"https://gw.example\"\ns3_url = \"http://127.0.0.1:9500\"\n\
+                     [globus]\nclient_id = \"mine\"\n[slurm]\nurl = \"http://127.0.0.1:6820\"\n",
+        );
         let i = Issuers::from_config(&c).unwrap();
         let k = i.keycloak.as_ref().unwrap();
         assert_eq!(k.issuer(), "https://gw.example/keycloak/realms/shasta");

@@ -45,10 +45,7 @@ pub fn no_revocation_why(f: &Finding, kind: Kind) -> String {
 
 /// The notice for one finding.
 pub fn notice(f: &Finding, kind: Kind) -> Notice {
-    let subject = format!(
-        "Exposed credential: {} ({})",
-        f.rule_name, f.fingerprint
-    );
+    let subject = format!("Exposed credential: {} ({})", f.rule_name, f.fingerprint);
     let (contact, rotate): (&str, Vec<String>) = match (kind, f.rule_id.as_str()) {
         (Kind::S3m, _) => (
             OLCF,

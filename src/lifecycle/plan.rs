@@ -138,7 +138,11 @@ impl Item {
     /// Whether something is left to do for this secret: it was not revoked, or may still be
     /// alive, or the facility must still rotate something.
     pub fn open(&self) -> bool {
-        if self.outcomes.iter().any(|o| matches!(o, Outcome::Failed { .. })) {
+        if self
+            .outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Failed { .. }))
+        {
             return true;
         }
         let now = self.after.as_ref().or(self.before.as_ref());
@@ -146,7 +150,10 @@ impl Item {
             (v.liveness == Liveness::Dead && v.conclusive) || v.liveness == Liveness::Revoked
         });
         let revoked = self.outcomes.iter().any(Outcome::ended)
-            && self.outcomes.iter().all(|o| !matches!(o, Outcome::NotRevocable { .. }));
+            && self
+                .outcomes
+                .iter()
+                .all(|o| !matches!(o, Outcome::NotRevocable { .. }));
         let skipped_dead = matches!(self.planned, Planned::Skip { .. });
         !(dead || revoked || skipped_dead)
     }
@@ -298,7 +305,12 @@ fn liveness_word(v: Option<&Verification>) -> String {
 pub fn where_(l: &Location) -> String {
     match &l.git {
         Some(g) if !g.commit.is_empty() => {
-            format!("{}:{}:{}", &g.commit[..g.commit.len().min(12)], g.path, l.line)
+            format!(
+                "{}:{}:{}",
+                &g.commit[..g.commit.len().min(12)],
+                g.path,
+                l.line
+            )
         }
         Some(g) => format!("blob {}:{}", &g.blob[..g.blob.len().min(12)], l.line),
         None => format!("{}:{}", l.path, l.line),

@@ -12,10 +12,10 @@
 //! says the token is already dead is an outcome (`already`), not an error: re-running an audit
 //! is idempotent.
 
+use super::Lifecycle;
 use super::issuers::{Issuer, display_endpoint};
 use super::kind::{self, Kind};
 use super::plan::Outcome;
-use super::Lifecycle;
 use crate::facilities::ClientError;
 use crate::facilities::credential::Token;
 use crate::facilities::http::{Body, Call};

@@ -19,11 +19,11 @@ use super::{Lifecycle, SourceReader};
 use crate::facilities::ClientError;
 use crate::facilities::credential::Token;
 use crate::facilities::http::Call;
-use reqwest::Method;
 use crate::facilities::s3m::{PathStyle, S3m};
 use crate::facilities::slurm::{Auth, Gateway, SlurmClient};
 use crate::finding::{Finding, Liveness, Verification};
 use crate::lifecycle::auditlog::{AuditLogError, now_rfc3339};
+use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -206,9 +206,14 @@ impl Lifecycle {
 
     fn verify_palmetto(&self, f: &Finding, token: Token) -> Result<Verification, AuditLogError> {
         let (base, version) = self.issuers.palmetto.clone();
-        self.slurm_read(f, Issuer::Palmetto, base, version, Gateway::Palmetto, || {
-            Auth::Bearer(token)
-        })
+        self.slurm_read(
+            f,
+            Issuer::Palmetto,
+            base,
+            version,
+            Gateway::Palmetto,
+            || Auth::Bearer(token),
+        )
     }
 
     fn slurm_read(
@@ -220,11 +225,11 @@ impl Lifecycle {
         gateway: Gateway,
         auth: impl FnOnce() -> Auth,
     ) -> Result<Verification, AuditLogError> {
-        let mut client = match SlurmClient::new(self.http.clone(), base.clone(), version, gateway, auth())
-        {
-            Ok(c) => c,
-            Err(e) => return Ok(unknown(e.to_string())),
-        };
+        let mut client =
+            match SlurmClient::new(self.http.clone(), base.clone(), version, gateway, auth()) {
+                Ok(c) => c,
+                Err(e) => return Ok(unknown(e.to_string())),
+            };
         // `latest` on a stock slurmrestd is looked up in its (public) OpenAPI document first;
         // that request carries no credential.
         if let Err(e) = client.resolve_latest() {
@@ -324,8 +329,11 @@ impl Lifecycle {
             session_token: parts.session_token.map(Token::new),
         };
         let url = base.join("/");
-        self.checked(f, Issuer::S3, &url, || {
-            match crate::facilities::s3::list_buckets(&self.http, &base, &region, &creds) {
+        self.checked(
+            f,
+            Issuer::S3,
+            &url,
+            || match crate::facilities::s3::list_buckets(&self.http, &base, &region, &creds) {
                 Ok(b) => {
                     let mut v = result(Liveness::Live, true, "ListBuckets succeeded");
                     v.facts.insert("buckets".into(), b.len().to_string());
@@ -333,7 +341,9 @@ impl Lifecycle {
                 }
                 Err(e) => match crate::facilities::s3::s3_error_code(&e).as_deref() {
                     Some(
-                        code @ ("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken"
+                        code @ ("InvalidAccessKeyId"
+                        | "SignatureDoesNotMatch"
+                        | "ExpiredToken"
                         | "InvalidToken"),
                     ) => result(
                         Liveness::Dead,
@@ -347,8 +357,8 @@ impl Lifecycle {
                     ),
                     _ => unknown(format!("the S3 endpoint did not answer the question: {e}")),
                 },
-            }
-        })
+            },
+        )
     }
 }
 

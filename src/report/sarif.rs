@@ -233,6 +233,7 @@ fn results(f: &Finding, index: &HashMap<&str, usize>, show: bool) -> Vec<SResult
                         "facility": f.facility,
                         "token": f.token,
                         "liveness": f.liveness,
+                        "verification": f.verification,
                         "git": git,
                         "history": f.history,
                     }),
