@@ -8,29 +8,59 @@ is that it is strict where the real services may be lenient:
 * every request the client sends is validated against the spec with openapi-core (path,
   query, headers, JSON and multipart bodies, bearer security); an invalid request is answered
   422 and recorded with `"valid": false` and the validator's errors;
-* every response model it produces is validated against the spec too (a response that does
-  not validate is a bug here, answered 500 and recorded with `"response_valid": false`);
+* every response it produces (including the 401 and 503 answers of the bearer check; not
+  injected faults) is validated against the spec too (a response that does not validate is a
+  bug here, answered 500 and recorded with `"response_valid": false`);
 * every request is recorded as one JSON line (method, path, query, headers with credential
   values replaced by their SHA-256, body), readable at GET /__control/log;
-* operations marked `HTTPBearer` in the spec require `Authorization: Bearer <IRI_TOKEN>`;
+* operations marked `HTTPBearer` in the spec require `Authorization: Bearer <token>`; a token
+  is accepted when (in this order)
+    1. it equals IRI_TOKEN (always, on every path, without any network call);
+    2. an accept rule `{"match": "<path substring>", "any_bearer": true}` matches the path
+       (for tests whose token comes from elsewhere and need not be checked);
+    3. the NEWEST matching introspection rule (resource-server mode, like a real IRI
+       deployment asking Globus Auth about each token) says so:
+       `{"match": "<path substring>", "introspect": "<RFC 7662 introspection URL>",
+         "client_id": "...", "client_secret": "...", "timeout": 2}` (timeout optional, seconds,
+       0 < t <= 10, default 2). For every request on a matching path (no caching) the bearer is
+       POSTed to that URL as form `token=<bearer>` with HTTP Basic client authentication
+       (RFC 6749 §2.3.1), no proxy, no redirects; the URL must be http(s) on a loopback host
+       (127.0.0.0/8, ::1, localhost), checked when the rule is added (400 otherwise).
+       Answer 200 with `"active": true` -> accepted; `"active": false` -> 401 as for any
+       other invalid token; anything else (unreachable, timeout, non-200, not JSON, no boolean
+       `active`) -> 503 Problem "token introspection failed". The log entry gets an
+       `introspection` object (url, http_status, active, client_id, sub, scope, error, ms;
+       never the token);
+  otherwise 401 Problem with `WWW-Authenticate: Bearer error="invalid_token"` (no
+  `Authorization` header at all: 401 with `WWW-Authenticate: Bearer`);
+* GET /api/v1/task/<unknown id> is the cheap liveness probe for a token: 404 Problem for an
+  accepted token, 401 for a missing/invalid one (the bearer check comes before the lookup);
 * filesystem operations return tasks that complete after IRI_TASK_DELAY seconds, against a
   small in-memory file tree (upload stores a file, download returns it);
 * faults can be injected per path substring: POST /__control/fault
   {"match": "...", "method": "POST", "status": 503, "times": 2, "retry_after": 1}
-  (429 and 503 carry Retry-After when asked); POST /__control/accept
-  {"match": "...", "any_bearer": true} makes paths matching `match` accept any bearer token
-  (for tests whose token comes from elsewhere, e.g. a Globus login).
+  (429 and 503 carry Retry-After when asked); they come before validation and the bearer check.
 
-Control routes live outside /api/ and the server listens on 127.0.0.1 only.
+Control routes (outside /api/): GET /__control/health, GET /__control/log, POST /__control/fault,
+POST /__control/accept (a rule above; 400 `{"error": ...}` if malformed), GET /__control/accept
+(the rules, client secrets replaced by "***"), DELETE /__control/accept with `{"match": "..."}`
+(removes the rules with exactly that `match`; answers `{"ok": true, "removed": n}`).
+The server is machine-wide and shared: use a `match` narrow enough not to change what other
+tests see. It listens on 127.0.0.1 only.
 """
 
+import base64
 import hashlib
+import ipaddress
 import json
 import os
 import re
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 
 import yaml
@@ -306,6 +336,100 @@ def handle(op, params, q, body, files, instance, headers):
 SECRET_HEADERS = {"authorization", "cookie", "x-api-key"}
 
 
+def check_accept_rule(rule):
+    """Returns why an accept rule is malformed, or None."""
+    if not isinstance(rule, dict) or not isinstance(rule.get("match"), str) or not rule["match"]:
+        return "a rule is a JSON object with a non-empty string `match`"
+    if "introspect" not in rule:
+        return None if rule.get("any_bearer") is True else "a rule needs `any_bearer: true` or `introspect`"
+    if rule.get("any_bearer"):
+        return "`any_bearer` and `introspect` exclude each other"
+    url, u = rule["introspect"], None
+    try:
+        u = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+        host = u.hostname if u else None
+        loopback = host == "localhost" or (host is not None and ipaddress.ip_address(host).is_loopback)
+    except ValueError:
+        loopback = False
+    if not u or u.scheme not in ("http", "https") or not loopback or u.username or u.password:
+        return "`introspect` must be an http(s) URL on a loopback host (127.0.0.0/8, ::1, localhost)"
+    if not isinstance(rule.get("client_id"), str) or not rule["client_id"] \
+            or not isinstance(rule.get("client_secret"), str):
+        return "an introspection rule needs string `client_id` and `client_secret`"
+    t = rule.get("timeout", 2)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 10:
+        return "`timeout` is a number of seconds, 0 < timeout <= 10"
+    return None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an introspection failure, never followed
+
+
+# No proxy (the token must not leave loopback), no redirects.
+_INTROSPECT_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+
+
+def introspect(rule, token):
+    """RFC 7662 call for one bearer. Returns (active: bool | None, info); None = failure."""
+    quote = lambda v: urllib.parse.quote(v, safe="")  # noqa: E731 - RFC 6749 §2.3.1 encoding
+    basic = base64.b64encode(f"{quote(rule['client_id'])}:{quote(rule['client_secret'])}".encode()).decode()
+    req = urllib.request.Request(rule["introspect"], method="POST",
+                                 data=urllib.parse.urlencode({"token": token}).encode(),
+                                 headers={"Authorization": "Basic " + basic, "Accept": "application/json",
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+    info = {"url": rule["introspect"]}
+    t0 = time.monotonic()
+    try:
+        with _INTROSPECT_OPENER.open(req, timeout=float(rule.get("timeout", 2))) as r:
+            info["http_status"] = r.status
+            raw = r.read(1 << 20)
+    except urllib.error.HTTPError as e:
+        info.update(http_status=e.code, error=f"introspection endpoint answered HTTP {e.code}")
+        return None, info
+    except Exception as e:  # noqa: BLE001 - unreachable, timeout, reset ...
+        info["error"] = f"introspection endpoint unreachable: {e!r}"
+        return None, info
+    finally:
+        info["ms"] = round((time.monotonic() - t0) * 1000, 1)
+    try:
+        ans = json.loads(raw)
+    except ValueError:
+        ans = None
+    if not isinstance(ans, dict) or not isinstance(ans.get("active"), bool):
+        info["error"] = "introspection answer is not a JSON object with a boolean `active`"
+        return None, info
+    info["active"] = ans["active"]
+    for k in ("client_id", "sub", "scope"):
+        if isinstance(ans.get(k), str):
+            info[k] = ans[k]
+    return ans["active"], info
+
+
+def authorize(path, bearer):
+    """The bearer check of a secured operation: (True, None, info) when accepted, else
+    (False, (status, title, detail, www_authenticate or None), info); `info` is the
+    introspection record when an introspection endpoint was asked, else None."""
+    if bearer is None:
+        return False, (401, "Unauthorized", "a bearer token is required", "Bearer"), None
+    if bearer == TOKEN:
+        return True, None, None
+    with LOCK:
+        rules = [a for a in ACCEPT if a["match"] in path]
+    if any(a.get("any_bearer") for a in rules):
+        return True, None, None
+    rule = next((a for a in reversed(rules) if "introspect" in a), None)
+    if rule is None:
+        return False, (401, "Unauthorized", "the bearer token is not valid", 'Bearer error="invalid_token"'), None
+    active, info = introspect(rule, bearer)
+    if active:
+        return True, None, info
+    if active is False:
+        return False, (401, "Unauthorized", "the bearer token is not active", 'Bearer error="invalid_token"'), info
+    return False, (503, "Service Unavailable", f"token introspection failed: {info['error']}", None), info
+
+
 def record(entry):
     with LOCK:
         LOG.append(entry)
@@ -334,9 +458,26 @@ def control(req):
             FAULTS.append(dict(req.get_json(), used=0))
         return json_response(200, {"ok": True})
     if req.path == "/__control/accept" and req.method == "POST":
+        rule = req.get_json(silent=True)
+        err = check_accept_rule(rule)
+        if err:
+            return json_response(400, {"error": err})
         with LOCK:
-            ACCEPT.append(req.get_json())
+            ACCEPT.append(rule)
         return json_response(200, {"ok": True})
+    if req.path == "/__control/accept" and req.method == "GET":
+        with LOCK:
+            return json_response(200, [dict(a, **({"client_secret": "***"} if "client_secret" in a else {}))
+                                       for a in ACCEPT])
+    if req.path == "/__control/accept" and req.method == "DELETE":
+        match = (req.get_json(silent=True) or {}).get("match")
+        if not isinstance(match, str):
+            return json_response(400, {"error": "give the rule's exact `match` string"})
+        with LOCK:
+            kept = [a for a in ACCEPT if a.get("match") != match]
+            removed = len(ACCEPT) - len(kept)
+            ACCEPT[:] = kept
+        return json_response(200, {"ok": True, "removed": removed})
     if req.path == "/__control/health":
         return json_response(200, {"ok": True})
     return json_response(404, {"error": "no such control route"})
@@ -407,22 +548,23 @@ def app(environ, start_response):
             errs += [str(x) for x in getattr(cause, "schema_errors", []) or []]
             cause = cause.__cause__
         if needs_auth and bearer is None:
-            entry.update(valid=True, status=401, note="no bearer token")
-            record(entry)
+            entry.update(valid=True, note="no bearer token")
             _, b = problem(401, "Unauthorized", "a bearer token is required", req.path)
-            return json_response(401, b, {"WWW-Authenticate": "Bearer"})(environ, start_response)
+            return finish(oreq, entry, 401, b, {"WWW-Authenticate": "Bearer"})(environ, start_response)
         entry.update(valid=False, errors=errs, status=422)
         record(entry)
         _, b = problem(422, "Request does not follow the spec", "; ".join(errs)[:2000], req.path)
         return json_response(422, b)(environ, start_response)
 
     if needs_auth:
-        any_ok = any(a.get("any_bearer") and a["match"] in req.path for a in ACCEPT)
-        if bearer is None or (bearer != TOKEN and not any_ok):
-            entry.update(status=401)
-            record(entry)
-            _, b = problem(401, "Unauthorized", "the bearer token is not valid", req.path)
-            return json_response(401, b, {"WWW-Authenticate": 'Bearer error="invalid_token"'})(environ, start_response)
+        ok, why, info = authorize(req.path, bearer)
+        if info is not None:
+            entry["introspection"] = info
+        if not ok:
+            st, title, detail, challenge = why
+            _, b = problem(st, title, detail, req.path)
+            return finish(oreq, entry, st, b, {"WWW-Authenticate": challenge} if challenge else None)(
+                environ, start_response)
 
     q = req.args.to_dict(flat=True)
     jbody = body if ctype.startswith("application/json") else None
@@ -430,18 +572,23 @@ def app(environ, start_response):
         status, out = handle(op, match.groupdict(), q, jbody, req.files, req.path, headers)
     except Exception as e:  # noqa: BLE001
         status, out = problem(500, "contract server error", repr(e), req.path)
-    resp = json_response(status, out)
+    return finish(oreq, entry, status, out)(environ, start_response)
+
+
+def finish(oreq, entry, status, out, extra_headers=None):
+    """Validates the response against the spec (500 if it does not), records the entry."""
+    resp = json_response(status, out, extra_headers)
     try:
         OPENAPI.validate_response(oreq, WerkzeugOpenAPIResponse(resp))
         entry["response_valid"] = True
     except Exception as e:  # noqa: BLE001
         entry["response_valid"] = False
         entry["response_errors"] = [str(e)] + [str(c) for c in [e.__cause__] if c]
-        status, out = problem(500, "contract server produced an invalid response", str(e), req.path)
+        status, out = problem(500, "contract server produced an invalid response", str(e), entry["path"])
         resp = json_response(status, out)
     entry["status"] = status
     record(entry)
-    return resp(environ, start_response)
+    return resp
 
 
 if __name__ == "__main__":

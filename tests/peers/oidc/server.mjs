@@ -7,6 +7,15 @@
 //  * client_credentials
 //  * Keycloak-style resource-owner password grant (grant_type=password), added
 //    with provider.registerGrantType (oidc-provider has no built-in ROPC)
+//  * profile keycloak: Keycloak's refresh-token logout, POST .../logout with form
+//    client_id (+ client_secret, or HTTP Basic) and refresh_token: ends the
+//    grant (every token of it) -> 204; see keycloakLogout below. Every other
+//    request to that path goes to oidc-provider unchanged (GET: RP-initiated
+//    end_session; POST: 404, its enableHttpPostMethods is off).
+//  * JWT access tokens (keycloak) are introspected/revoked/accepted at userinfo by
+//    this file (oidc-provider refuses structured tokens); they are active only
+//    while unexpired, not revoked AND their grant still exists (logout or a
+//    refresh-token revocation destroys it, as Keycloak ends the session).
 //
 // Env: OIDC_PORT (default 9400), OIDC_PROFILE (globus|keycloak, default globus),
 //      OIDC_REALM (keycloak realm, default shasta), OIDC_TOKEN_FORMAT (opaque|jwt;
@@ -75,6 +84,15 @@ const clients = PROFILE === 'keycloak'
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' };
 
+// jti -> { grantId, exp } of every JWT access token issued for a grant.
+const jwtGrants = new Map();
+function rememberJwtGrant(payload, grantId) {
+  if (!grantId || !payload?.jti) return;
+  const now = Math.floor(Date.now() / 1000);
+  if (jwtGrants.size > 5000) for (const [k, v] of jwtGrants) if (v.exp <= now) jwtGrants.delete(k);
+  jwtGrants.set(payload.jti, { grantId, exp: payload.exp });
+}
+
 const findAccount = async (ctx, id) => (id in USERS ? {
   accountId: id,
   claims: async () => ({ sub: id, preferred_username: id, name: id, email: `${id}@example.test`, email_verified: true }),
@@ -120,6 +138,9 @@ const provider = new Provider(ISSUER, {
     return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
   },
   renderError: async (ctx, out) => { ctx.type = 'json'; ctx.body = out; },
+  // JWT access tokens are not stored by oidc-provider; remember which grant each
+  // one belongs to (server side only, the token's claims are unchanged).
+  formats: { customizers: { jwt: async (ctx, token, jwt) => { rememberJwtGrant(jwt.payload, token.grantId); } } },
 });
 
 // ---- Keycloak-style resource owner password credentials grant ------------
@@ -225,6 +246,12 @@ function clientAuth(req, form) {
   }
   return { id, confidential: !!(id && confClients[id] && confClients[id] === secret), known: clients.some((c) => c.client_id === id) };
 }
+// A JWT access token issued for a grant dies with it (Keycloak: with its session).
+async function jwtGrantAlive(claims) {
+  const e = jwtGrants.get(claims.jti);
+  if (!e) return true; // client_credentials: no grant
+  return !!(await provider.Grant.find(e.grantId));
+}
 const json = (res, status, body, extra = {}) => { res.writeHead(status, { 'content-type': 'application/json', ...extra }); res.end(JSON.stringify(body)); };
 async function jwtEndpoints(req, res, rel) {
   if (FORMAT !== 'jwt') return false;
@@ -235,7 +262,7 @@ async function jwtEndpoints(req, res, rel) {
     if (!claims) { req.bodyForm = form; return form; } // not ours: let oidc-provider answer (opaque refresh tokens)
     const c = clientAuth(req, form);
     if (!c.confidential) return json(res, 401, { error: 'invalid_client', error_description: 'Authentication failed.' }) || true;
-    const active = claims.exp > now && !revokedJti.has(claims.jti);
+    const active = claims.exp > now && !revokedJti.has(claims.jti) && await jwtGrantAlive(claims);
     return json(res, 200, active ? {
       ...claims, active: true, typ: 'Bearer', token_type: 'Bearer', client_id: claims.client_id, username: claims.sub,
       preferred_username: claims.sub,
@@ -254,13 +281,81 @@ async function jwtEndpoints(req, res, rel) {
     const h = req.headers.authorization || '';
     const claims = h.startsWith('Bearer ') ? verifyJwt(h.slice(7)) : null;
     if (!claims) return false;
-    if (claims.exp <= now || revokedJti.has(claims.jti)) {
+    if (claims.exp <= now || revokedJti.has(claims.jti) || !await jwtGrantAlive(claims)) {
       return json(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' }) || true;
     }
     const account = await findAccount(null, claims.sub);
     return json(res, 200, await account.claims()) || true;
   }
   return false;
+}
+
+// ---- Keycloak refresh-token logout (profile keycloak) ---------------------
+// POST <issuer>/protocol/openid-connect/logout, form client_id (+ client_secret
+// or HTTP Basic for a confidential client) and refresh_token. As Keycloak:
+// the client is authenticated first, then the refresh token must be one of that
+// client's; the whole session ends: the grant and every token of it (access,
+// refresh, codes) and, for a code-flow login, the browser session. 204 empty,
+// also when the same refresh token is presented again by the same client.
+const loggedOut = new Map(); // sha256(refresh token) -> { clientId, exp }: replays answer 204 again
+const sha256 = (v) => crypto.createHash('sha256').update(String(v)).digest('hex');
+async function endGrant(grantId) {
+  const { AccessToken, RefreshToken, AuthorizationCode, Grant } = provider;
+  await Promise.all([AccessToken, RefreshToken, AuthorizationCode].map((m) => m.revokeByGrantId(grantId)));
+  const grant = await Grant.find(grantId, { ignoreExpiration: true });
+  await (grant ? grant.destroy() : Grant.adapter.destroy(grantId));
+}
+async function keycloakLogout(req, res, form) {
+  const noCache = { 'cache-control': 'no-cache' };
+  const c = clientAuth(req, form);
+  if (!c.id) {
+    return json(res, 401, { error: 'invalid_client', error_description: 'Missing parameter: client_id' }, noCache);
+  }
+  if (!c.known) {
+    return json(res, 401, { error: 'invalid_client', error_description: 'Invalid client or Invalid client credentials' }, noCache);
+  }
+  if (confClients[c.id] && !c.confidential) {
+    return json(res, 401, { error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' }, noCache);
+  }
+  const value = form.refresh_token;
+  const invalid = () => json(res, 400, { error: 'invalid_grant', error_description: 'Invalid refresh token' }, noCache);
+  const mismatch = () => json(res, 400, {
+    error: 'invalid_grant', error_description: "Invalid refresh token. Token client and authorized client don't match",
+  }, noCache);
+  if (!value) return invalid();
+  // ignoreExpiration: Keycloak does not check the refresh token's expiry at logout
+  const rt = await provider.RefreshToken.find(value, { ignoreExpiration: true });
+  if (!rt) {
+    const seen = loggedOut.get(sha256(value));
+    if (seen && seen.exp > Math.floor(Date.now() / 1000)) {
+      if (seen.clientId !== c.id) return mismatch();
+      res.writeHead(204, noCache); return res.end();
+    }
+    return invalid();
+  }
+  if (rt.clientId !== c.id) return mismatch();
+  // a rotated (consumed) refresh token still names its session: Keycloak ends it too
+  const now = Math.floor(Date.now() / 1000);
+  for (const [k, v] of loggedOut) if (v.exp <= now) loggedOut.delete(k);
+  loggedOut.set(sha256(value), { clientId: c.id, exp: Math.max(rt.exp || 0, now + 3600) });
+  await rt.destroy();
+  if (rt.grantId) await endGrant(rt.grantId);
+  if (rt.sessionUid) {
+    const session = await provider.Session.findByUid(rt.sessionUid);
+    if (session && session.accountId === rt.accountId) await session.destroy();
+  }
+  console.log(`logout: client ${c.id} ended grant ${rt.grantId ? sha256(rt.grantId).slice(0, 12) : '-'} of ${rt.accountId}`);
+  res.writeHead(204, noCache); return res.end();
+}
+
+// Body already consumed: replay it to oidc-provider.
+async function replayForm(req, res, url, rel, form) {
+  const { Readable } = await import('node:stream');
+  const body = new URLSearchParams(form).toString();
+  const replay = Readable.from([Buffer.from(body)]);
+  Object.assign(replay, { headers: { ...req.headers, 'content-length': String(Buffer.byteLength(body)) }, method: req.method, url: req.url, socket: req.socket, connection: req.socket, httpVersion: req.httpVersion });
+  if (PREFIX) { replay.originalUrl = req.url; replay.url = rel + url.search; }
+  return callback(replay, res);
 }
 
 const callback = provider.callback();
@@ -272,17 +367,15 @@ const server = http.createServer(async (req, res) => {
     const rel = url.pathname.slice(PREFIX.length) || '/';
     const m = rel.match(/^\/interaction\/([^/]+)(?:\/(login))?$/);
     if (m) return await interaction(req, res, m[1], m[2]);
+    if (PROFILE === 'keycloak' && rel === routes.end_session && req.method === 'POST'
+        && String(req.headers['content-type'] || '').startsWith('application/x-www-form-urlencoded')) {
+      const form = await readForm(req);
+      if ('refresh_token' in form) return await keycloakLogout(req, res, form);
+      return await replayForm(req, res, url, rel, form); // RP-initiated logout (oidc-provider)
+    }
     const handled = await jwtEndpoints(req, res, rel);
     if (handled === true) return undefined;
-    if (handled && typeof handled === 'object') {
-      // body already consumed: replay it for oidc-provider
-      const { Readable } = await import('node:stream');
-      const body = new URLSearchParams(handled).toString();
-      const replay = Readable.from([Buffer.from(body)]);
-      Object.assign(replay, { headers: { ...req.headers, 'content-length': String(Buffer.byteLength(body)) }, method: req.method, url: req.url, socket: req.socket, connection: req.socket, httpVersion: req.httpVersion });
-      if (PREFIX) { replay.originalUrl = req.url; replay.url = rel + url.search; }
-      return callback(replay, res);
-    }
+    if (handled && typeof handled === 'object') return await replayForm(req, res, url, rel, handled);
     if (PREFIX) { req.originalUrl = req.url; req.url = rel + url.search; } // mounted at the issuer path
     return callback(req, res);
   } catch (err) {
