@@ -39,6 +39,9 @@ Test controls, NOT part of S3M, under /_contract/ (loopback only):
 * POST /_contract/faults {"status":503,"times":2,"path_contains":"/jobs",
   "method":"GET","fingerprint":<fp or null>,"retry_after":1}: the next matching
   requests fail like that (429 + Retry-After, 500, 503 ...).
+  Add "delay": seconds (at most 60) for a slow answer; with "status": 0 the
+  request is then served normally (the server acts although the client may have
+  given up or died meanwhile).
 * GET /ping -> pong.
 
 Every request is appended to S3M_REQUEST_LOG as a JSON line: method, path,
@@ -309,6 +312,12 @@ class H(BaseHTTPRequestHandler):
                 break
             else:
                 return False
+        if f.get("delay"):
+            # A slow server (bounded: at most 60 s). With status 0 the request then goes on
+            # normally: the server acts even if the client gave up or died meanwhile.
+            time.sleep(min(float(f["delay"]), 60.0))
+        if f["status"] == 0:
+            return False
         self.send(f["status"], {"code": f["status"], "message": "injected fault"}, extra)
         return True
 
@@ -380,7 +389,8 @@ class H(BaseHTTPRequestHandler):
         if path == "/_contract/faults" and self.command == "POST":
             f = {"status": int(b.get("status", 503)), "times": int(b.get("times", 1)),
                  "path_contains": b.get("path_contains"), "method": b.get("method"),
-                 "fingerprint": b.get("fingerprint"), "retry_after": b.get("retry_after")}
+                 "fingerprint": b.get("fingerprint"), "retry_after": b.get("retry_after"),
+                 "delay": b.get("delay")}
             with LOCK:
                 FAULTS.append(f)
             return self.send(200, {"ok": True})

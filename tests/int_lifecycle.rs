@@ -1,0 +1,523 @@
+//! `tokenwarden audit PATH --verify / --revoke / --report` end to end.
+//!
+//! Peers: the S3M CONTRACT server (`tests/peers/s3m-contract/`; S3M itself cannot be reached
+//! from here, so that server follows OLCF's public documentation as FACILITIES.md §1
+//! summarises it, and records every request with credentials replaced by a fingerprint).
+//! Tests that need other issuers live beside these, each naming its peer.
+//!
+//! Every test mints its own token, so tests running in parallel never see each other's
+//! requests or faults, and each has its own audit log and user config.
+
+mod common;
+
+use common::peers::{PeerEnv, peer, var};
+use common::{git_command, run_git, tw, write};
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn s3m_peer() -> PeerEnv {
+    peer("s3m-contract", &[])
+}
+
+fn control(env: &PeerEnv, what: &str, body: Value) -> Value {
+    let url = format!("{}/{what}", var(env, "S3M_CONTRACT_CONTROL"));
+    reqwest::blocking::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .expect("contract control reachable")
+        .json()
+        .expect("control answer is JSON")
+}
+
+/// A fresh S3M token: (token, the fingerprint the request log uses).
+fn mint_s3m(env: &PeerEnv) -> (String, String) {
+    let v = control(
+        env,
+        "tokens",
+        json!({"permissions": ["compute-ace"], "enclave": "open", "description": "leaked"}),
+    );
+    (
+        v["token"].as_str().unwrap().to_string(),
+        v["fingerprint"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The S3M request log lines sent with this token.
+fn s3m_requests(env: &PeerEnv, fp: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(var(env, "S3M_CONTRACT_REQUEST_LOG")).unwrap();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["auth_fp"] == fp)
+        .collect()
+}
+
+fn count(reqs: &[Value], method: &str, path_end: &str) -> usize {
+    reqs.iter()
+        .filter(|r| r["method"] == method && r["path"].as_str().unwrap().ends_with(path_end))
+        .count()
+}
+
+/// A scratch area: a repository, a user config, an audit log, a report directory.
+struct Case {
+    _tmp: tempfile::TempDir,
+    repo: PathBuf,
+    home: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+    report: PathBuf,
+}
+
+impl Case {
+    fn new(config: &str) -> Case {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        let cfgp = tmp.path().join("config.toml");
+        std::fs::write(&cfgp, config).unwrap();
+        Case {
+            repo,
+            home,
+            config: cfgp,
+            log: tmp.path().join("state/audit.jsonl"),
+            report: tmp.path().join("incident"),
+            _tmp: tmp,
+        }
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let mut c = git_command(&self.repo, &self.home);
+        c.args(args);
+        run_git(c, args)
+    }
+
+    /// A repository whose first commit leaks `content` in `path`, and whose second removes it:
+    /// the secret is in history only.
+    fn leak_in_history(&self, path: &str, content: &str) {
+        self.git(&["init", "-q", "-b", "main"]);
+        write(&self.repo, "README.md", "project\n");
+        write(&self.repo, path, content);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", "add config"]);
+        std::fs::remove_file(self.repo.join(path)).unwrap();
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", "remove config"]);
+    }
+
+    fn audit(&self, extra: &[&str]) -> Run {
+        let out = tw()
+            .env("TOKENWARDEN_CONFIG", &self.config)
+            .env("HOME", &self.home)
+            .arg("audit")
+            .arg(&self.repo)
+            .arg("--audit-log")
+            .arg(&self.log)
+            .args(["--format", "json"])
+            .args(extra)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn log_entries(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every audit log line is JSON"))
+            .collect()
+    }
+
+    fn incident(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.report.join("incident.json")).unwrap()).unwrap()
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn report(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("report is JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    /// Neither stream holds the secret (rule 1 of the house).
+    fn holds_no(&self, secret: &str) -> &Self {
+        assert!(!self.stdout.contains(secret), "secret on stdout");
+        assert!(!self.stderr.contains(secret), "secret on stderr");
+        self
+    }
+}
+
+fn s3m_config(env: &PeerEnv, extra: &str) -> String {
+    format!(
+        "[s3m]\nurl = \"{}\"\n[http]\nretries = 1\ntimeout = \"10s\"\n{extra}",
+        var(env, "S3M_CONTRACT_URL")
+    )
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// The whole incident: a token leaked in history is found, proven alive, planned, refused
+/// without a confirmation, revoked with `--yes`, proven dead, written down; a second run
+/// changes nothing at S3M.
+#[test]
+fn s3m_token_in_history_is_verified_revoked_and_reported() {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let case = Case::new(&s3m_config(&env, ""));
+    case.leak_in_history("deploy/.env", &format!("S3M_TOKEN={token}\n"));
+
+    // Verify only: live, with what introspection says; nothing mutated.
+    let run = case.audit(&["--verify"]);
+    run.holds_no(&token);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let rep = run.report();
+    let f = &rep["findings"][0];
+    assert_eq!(f["liveness"], "live", "{f:#}");
+    assert_eq!(f["verification"]["facts"]["project"], "STF040");
+    assert_eq!(f["verification"]["facts"]["description"], "leaked");
+    assert!(
+        f["verification"]["endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/olcf/v1/token/ctls/introspect")
+    );
+    let reqs = s3m_requests(&env, &fp);
+    assert_eq!(count(&reqs, "GET", "/token/ctls/introspect"), 1);
+    assert_eq!(count(&reqs, "DELETE", "/token/ctls/revoke"), 0);
+    // The documented header: the bare token, no `Bearer`.
+    assert_eq!(reqs[0]["headers"]["authorization"], fp.as_str());
+
+    // A dry run prints the plan and revokes nothing.
+    let run = case.audit(&["--revoke", "--dry-run"]);
+    run.holds_no(&token);
+    assert!(run.stderr.contains("REVOKE at"), "{}", run.stderr);
+    assert!(run.stderr.contains("irreversible"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("dry run: nothing was revoked"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.code, 1);
+    // Without a terminal and without --yes: refused, still nothing revoked.
+    let run = case.audit(&["--revoke"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("refusing to revoke without a confirmation"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
+        0
+    );
+
+    // Confirmed: revoked, checked again, reported.
+    let report = case.report.to_str().unwrap().to_string();
+    let run = case.audit(&["--revoke", "--yes", "--report", &report]);
+    run.holds_no(&token);
+    assert_eq!(run.code, 0, "nothing left to do:\n{}", run.stderr);
+    assert!(run.stderr.contains("revoked at"), "{}", run.stderr);
+    let reqs = s3m_requests(&env, &fp);
+    assert_eq!(count(&reqs, "DELETE", "/token/ctls/revoke"), 1, "{reqs:#?}");
+    let after: Vec<&Value> = reqs
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/introspect"))
+        .collect();
+    assert_eq!(
+        after.last().unwrap()["status"],
+        401,
+        "introspected again, refused"
+    );
+
+    // The audit log: an intent and a done line for every call, 0600, no secret.
+    assert_eq!(mode(&case.log), 0o600);
+    assert_eq!(mode(case.log.parent().unwrap()), 0o700);
+    let log_text = std::fs::read_to_string(&case.log).unwrap();
+    assert!(!log_text.contains(&token));
+    let entries = case.log_entries();
+    let revokes: Vec<&Value> = entries.iter().filter(|e| e["action"] == "revoke").collect();
+    assert_eq!(revokes.len(), 2, "{entries:#?}");
+    assert_eq!(revokes[0]["phase"], "intent");
+    assert_eq!(revokes[1]["phase"], "done");
+    assert_eq!(revokes[1]["outcome"], "ok");
+    assert_eq!(revokes[0]["seq"], revokes[1]["seq"]);
+    assert!(
+        revokes[0]["endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/olcf/v1/token/ctls/revoke")
+    );
+    let intents = entries.iter().filter(|e| e["phase"] == "intent").count();
+    let dones = entries.iter().filter(|e| e["phase"] == "done").count();
+    assert_eq!(intents, dones);
+
+    // The incident report: 0600 files in a 0700 directory, no secret, the whole story.
+    assert_eq!(mode(&case.report), 0o700);
+    for f in ["incident.json", "incident.md"] {
+        let p = case.report.join(f);
+        assert_eq!(mode(&p), 0o600, "{f}");
+        assert!(
+            !std::fs::read_to_string(&p).unwrap().contains(&token),
+            "{f}"
+        );
+    }
+    let inc = case.incident();
+    let s = &inc["secrets"][0];
+    assert_eq!(s["kind"], "s3m");
+    assert_eq!(s["before"]["liveness"], "live");
+    assert_eq!(s["outcomes"][0]["outcome"], "revoked");
+    assert_eq!(s["after"]["liveness"], "dead");
+    assert_eq!(s["history"]["introduced_by"]["author"], "Alice Example");
+    assert_eq!(s["history"]["at_head"], false);
+    assert!(
+        s["notice"]["contact"]
+            .as_str()
+            .unwrap()
+            .contains("help@olcf.ornl.gov")
+    );
+    assert_eq!(inc["summary"]["revoked"], 1);
+    assert_eq!(inc["summary"]["open"], 0);
+    let cmds = inc["rewrite"]["commands"].to_string();
+    assert!(
+        cmds.contains("git filter-repo --invert-paths --path 'deploy/.env'"),
+        "{cmds}"
+    );
+    let md = std::fs::read_to_string(case.report.join("incident.md")).unwrap();
+    assert!(md.contains("does not un-leak"), "{md}");
+    assert!(
+        md.contains("To: OLCF User Assistance, help@olcf.ornl.gov"),
+        "{md}"
+    );
+
+    // Idempotent: a second run sends no revocation and says why.
+    let run = case.audit(&["--revoke", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already revoked at") || run.stderr.contains("dead already"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing to revoke"), "{}", run.stderr);
+    assert_eq!(
+        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
+        1
+    );
+}
+
+/// A 500 on the revocation: reported per token, not retried (a mutation), exit 1; the next run
+/// finishes the job.
+#[test]
+fn s3m_revoke_500_is_reported_not_retried_and_a_rerun_finishes() {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let case = Case::new(&s3m_config(&env, ""));
+    case.leak_in_history("run.sh", &format!("export S3M_TOKEN={token}\n"));
+    control(
+        &env,
+        "faults",
+        json!({"status": 500, "times": 1, "path_contains": "/token/ctls/revoke", "fingerprint": fp}),
+    );
+    let run = case.audit(&["--revoke", "--yes"]);
+    run.holds_no(&token);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("FAILED at"), "{}", run.stderr);
+    assert_eq!(
+        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
+        1
+    );
+    let done: Vec<Value> = case
+        .log_entries()
+        .into_iter()
+        .filter(|e| e["action"] == "revoke" && e["phase"] == "done")
+        .collect();
+    assert_eq!(done[0]["outcome"], "failed");
+    assert!(
+        done[0]["detail"].as_str().unwrap().contains("500"),
+        "{done:#?}"
+    );
+
+    let run = case.audit(&["--revoke", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("an earlier revocation failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
+        2
+    );
+}
+
+/// 429 with Retry-After on the revocation: the server did not act, so waiting and sending
+/// again is safe; the token ends up revoked in one run.
+#[test]
+fn s3m_revoke_429_waits_for_retry_after() {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let case = Case::new(&s3m_config(&env, ""));
+    case.leak_in_history("notes.txt", &format!("token: S3M_TOKEN={token}\n"));
+    control(
+        &env,
+        "faults",
+        json!({"status": 429, "times": 1, "retry_after": 1, "path_contains": "/token/ctls/revoke", "fingerprint": fp}),
+    );
+    let run = case.audit(&["--revoke", "--yes"]);
+    run.holds_no(&token);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reqs = s3m_requests(&env, &fp);
+    let deletes: Vec<&Value> = reqs.iter().filter(|r| r["method"] == "DELETE").collect();
+    assert_eq!(deletes.len(), 2, "{reqs:#?}");
+    assert_eq!(deletes[0]["status"], 429);
+    assert_eq!(deletes[1]["status"], 200);
+    let gap = deletes[1]["t"].as_f64().unwrap() - deletes[0]["t"].as_f64().unwrap();
+    assert!(gap >= 0.9, "Retry-After honoured ({gap:.2}s)");
+}
+
+/// No answer at all (nothing listens): liveness unknown, the revocation fails, every call is
+/// still in the audit log, exit 1.
+#[test]
+fn connection_refused_leaves_a_consistent_log_and_exit_1() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let token = common::mint(
+        r#"{{jwt RS256 {"type":"opat","aud":["api.olcf.ornl.gov"],"description":"x","jti":"@uuid","iat":"@now","nbf":"@now"}}}"#,
+    );
+    let case = Case::new(&format!(
+        "[s3m]\nurl = \"http://127.0.0.1:{port}\"\n[http]\nretries = 1\ntimeout = \"3s\"\n"
+    ));
+    case.leak_in_history("x.env", &format!("S3M_TOKEN={token}\n"));
+    let run = case.audit(&["--revoke", "--yes"]);
+    run.holds_no(&token);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let rep = run.report();
+    assert_eq!(rep["findings"][0]["liveness"], "unknown");
+    let entries = case.log_entries();
+    let by = |a: &str, p: &str| {
+        entries
+            .iter()
+            .filter(|e| e["action"] == a && e["phase"] == p)
+            .count()
+    };
+    assert_eq!((by("verify", "intent"), by("verify", "done")), (1, 1));
+    assert_eq!((by("revoke", "intent"), by("revoke", "done")), (1, 1));
+    let done = entries
+        .iter()
+        .find(|e| e["action"] == "revoke" && e["phase"] == "done")
+        .unwrap();
+    assert_eq!(done["outcome"], "failed");
+}
+
+/// A slow S3M and a short timeout: the check gives up and says so (unknown), it does not hang.
+#[test]
+fn s3m_timeout_is_unknown_not_a_hang() {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let case = Case::new(&format!(
+        "[s3m]\nurl = \"{}\"\n[http]\nretries = 0\ntimeout = \"1s\"\n",
+        var(&env, "S3M_CONTRACT_URL")
+    ));
+    case.leak_in_history("a.env", &format!("S3M_TOKEN={token}\n"));
+    control(
+        &env,
+        "faults",
+        json!({"status": 0, "delay": 4, "times": 1, "path_contains": "/introspect", "fingerprint": fp}),
+    );
+    let run = case.audit(&["--verify"]);
+    run.holds_no(&token);
+    let rep = run.report();
+    let v = &rep["findings"][0]["verification"];
+    assert_eq!(v["liveness"], "unknown", "{v:#}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("did not answer"),
+        "{v:#}"
+    );
+}
+
+/// Killed between the two audit-log writes of a revocation (the server is slow, and acts
+/// anyway): the log keeps the intent, the next run says the earlier revocation was cut off,
+/// finds the token dead and finishes without sending another revocation.
+#[test]
+fn killed_between_the_two_log_writes_is_recovered_by_a_rerun() {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let case = Case::new(&s3m_config(&env, ""));
+    case.leak_in_history("job.sh", &format!("S3M_TOKEN={token}\n"));
+    control(
+        &env,
+        "faults",
+        json!({"status": 0, "delay": 4, "times": 1, "path_contains": "/token/ctls/revoke", "fingerprint": fp}),
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tokenwarden"))
+        .env("TOKENWARDEN_CONFIG", &case.config)
+        .env("HOME", &case.home)
+        .env_remove("S3M_TOKEN")
+        .arg("audit")
+        .arg(&case.repo)
+        .arg("--audit-log")
+        .arg(&case.log)
+        .args(["--revoke", "--yes", "--format", "json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the revocation's intent is on disk, then kill -9.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let intent = case
+            .log_entries()
+            .iter()
+            .any(|e| e["action"] == "revoke" && e["phase"] == "intent");
+        if intent {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no revoke intent logged");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "exited before revoking"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let entries = case.log_entries();
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e["action"] == "revoke" && e["phase"] == "done"),
+        "killed before the answer: {entries:#?}"
+    );
+    // The server finishes the revocation on its own (bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke") == 0 {
+        assert!(Instant::now() < deadline, "server never logged the DELETE");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let run = case.audit(&["--revoke", "--yes"]);
+    run.holds_no(&token);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("was cut off"), "{}", run.stderr);
+    assert!(run.stderr.contains("dead already"), "{}", run.stderr);
+    assert_eq!(
+        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
+        1
+    );
+}
