@@ -52,6 +52,8 @@ pub struct GitProvenance {
     pub commits_holding: u64,
     /// Local and remote-tracking branches whose history reaches this commit.
     pub branches: Vec<String>,
+    /// A remote-tracking branch reaches this commit: it was pushed (as far as this clone knows).
+    pub pushed: bool,
 }
 
 /// A history finding in brief: who introduced it first, and whether it is still there.
@@ -65,6 +67,8 @@ pub struct HistorySummary {
     pub branches: Vec<String>,
     /// Distinct commits that introduced it (one per path or re-introduction).
     pub introductions: usize,
+    /// Some commit holding it is reachable from a remote-tracking branch.
+    pub pushed: bool,
 }
 
 /// Whether a finding's secret still works. Scans leave it `unknown`; the lifecycle fills it.
@@ -201,6 +205,7 @@ fn history_summary(locations: &[Location]) -> Option<HistorySummary> {
         at_head: provs.iter().any(|g| g.at_head),
         branches,
         introductions: intro.len(),
+        pushed: provs.iter().any(|g| g.pushed),
     })
 }
 

@@ -108,6 +108,16 @@ impl Case {
         self.git(&["commit", "-qm", "remove config"]);
     }
 
+    /// Pushes `main` to a bare repository beside it, so `origin/main` holds the leak.
+    fn push_to_origin(&self) {
+        let bare = self.repo.with_file_name("origin.git");
+        let mut c = git_command(self.repo.parent().unwrap(), &self.home);
+        c.args(["init", "-q", "--bare", "origin.git"]);
+        run_git(c, &["init", "--bare"]);
+        self.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        self.git(&["push", "-q", "origin", "main"]);
+    }
+
     fn audit(&self, extra: &[&str]) -> Run {
         let out = tw()
             .env("TOKENWARDEN_CONFIG", &self.config)
@@ -181,6 +191,7 @@ fn s3m_token_in_history_is_verified_revoked_and_reported() {
     let (token, fp) = mint_s3m(&env);
     let case = Case::new(&s3m_config(&env, ""));
     case.leak_in_history("deploy/.env", &format!("S3M_TOKEN={token}\n"));
+    case.push_to_origin();
 
     // Verify only: live, with what introspection says; nothing mutated.
     let run = case.audit(&["--verify"]);
@@ -286,6 +297,8 @@ fn s3m_token_in_history_is_verified_revoked_and_reported() {
     assert_eq!(s["after"]["liveness"], "dead");
     assert_eq!(s["history"]["introduced_by"]["author"], "Alice Example");
     assert_eq!(s["history"]["at_head"], false);
+    assert_eq!(s["history"]["pushed"], true, "origin/main holds it");
+    assert_eq!(inc["summary"]["pushed"], 1);
     assert!(
         s["notice"]["contact"]
             .as_str()
@@ -348,6 +361,11 @@ fn s3m_revoke_500_is_reported_not_retried_and_a_rerun_finishes() {
         .filter(|e| e["action"] == "revoke" && e["phase"] == "done")
         .collect();
     assert_eq!(done[0]["outcome"], "failed");
+    assert_eq!(
+        run.report()["findings"][0]["history"]["pushed"],
+        false,
+        "never pushed"
+    );
     assert!(
         done[0]["detail"].as_str().unwrap().contains("500"),
         "{done:#?}"

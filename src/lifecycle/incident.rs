@@ -66,15 +66,10 @@ pub struct Summary {
 }
 
 fn pushed(i: &Item) -> bool {
-    let remote = |b: &String| b.starts_with("origin/") || b.contains("remotes/") || b.contains('/');
-    i.history
-        .as_ref()
-        .is_some_and(|h| h.branches.iter().any(remote))
-        || i.locations.iter().any(|l| {
-            l.git
-                .as_ref()
-                .is_some_and(|g| g.branches.iter().any(remote))
-        })
+    i.history.as_ref().is_some_and(|h| h.pushed)
+        || i.locations
+            .iter()
+            .any(|l| l.git.as_ref().is_some_and(|g| g.pushed))
 }
 
 impl Incident {
@@ -138,7 +133,11 @@ impl Incident {
              `{}`.\n",
             self.generated_at,
             self.tool_version,
-            self.targets.join(", "),
+            self.targets
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             self.audit_log
         );
         let _ = writeln!(
@@ -233,6 +232,11 @@ impl Incident {
                 ),
             };
             let _ = writeln!(s, "- before: {}", word(i.before.as_ref()));
+            if let Some(v) = &i.before {
+                for (k, val) in &v.facts {
+                    let _ = writeln!(s, "  - {k}: {val}");
+                }
+            }
             if let Some(e) = &i.earlier {
                 let _ = writeln!(s, "- earlier runs: {e}");
             }

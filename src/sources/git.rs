@@ -730,23 +730,31 @@ fn attribute(
             .collect(),
         None => FxHashSet::default(),
     };
-    let branches: Vec<(String, Oid)> = repo
+    // (name, tip, remote-tracking): `origin/x` and a local `feature/x` look alike by name.
+    let branches: Vec<(String, Oid, bool)> = repo
         .branches(None)
         .map(|bs| {
             bs.flatten()
-                .filter_map(|(b, _)| {
+                .filter_map(|(b, kind)| {
                     let name = b.name().ok().flatten()?.to_string();
-                    Some((name, b.get().peel_to_commit().ok()?.id()))
+                    Some((
+                        name,
+                        b.get().peel_to_commit().ok()?.id(),
+                        kind == git2::BranchType::Remote,
+                    ))
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let on_branches = |c: Oid| -> Vec<String> {
-        branches
+    let on_branches = |c: Oid| -> (Vec<String>, bool) {
+        let reaching: Vec<&(String, Oid, bool)> = branches
             .iter()
-            .filter(|(_, tip)| *tip == c || repo.graph_descendant_of(*tip, c).unwrap_or(false))
-            .map(|(n, _)| n.clone())
-            .collect()
+            .filter(|(_, tip, _)| *tip == c || repo.graph_descendant_of(*tip, c).unwrap_or(false))
+            .collect();
+        (
+            reaching.iter().map(|(n, _, _)| n.clone()).collect(),
+            reaching.iter().any(|(_, _, remote)| *remote),
+        )
     };
     let mut out: FxHashMap<Oid, Vec<GitProvenance>> = FxHashMap::default();
     for &blob in matched {
@@ -799,7 +807,7 @@ fn provenance(
     blob: Oid,
     head: &FxHashSet<Oid>,
     holders: Option<&u64>,
-    branches: Vec<String>,
+    (branches, pushed): (Vec<String>, bool),
 ) -> GitProvenance {
     GitProvenance {
         commit: m.id.to_string(),
@@ -813,6 +821,7 @@ fn provenance(
         at_head: head.contains(&blob),
         commits_holding: holders.copied().unwrap_or(0),
         branches,
+        pushed,
     }
 }
 
