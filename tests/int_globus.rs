@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::peers::{peer, var};
+use common::oidc::{Oidc, code_of, oidc};
 use common::tw;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -16,97 +16,6 @@ use tokenwarden::facilities::globus::{self, GlobusApp, Pkce, TokenFile};
 use tokenwarden::facilities::{Endpoint, Http, Token};
 
 const RS: &str = globus::ALCF_IRI_RESOURCE_SERVER;
-
-struct Oidc {
-    issuer: String,
-    introspect: String,
-    conf_client: String,
-    conf_secret: String,
-}
-
-fn oidc() -> Oidc {
-    let env = peer("oidc", &["globus"]);
-    Oidc {
-        issuer: var(&env, "OIDC_ISSUER").to_string(),
-        introspect: var(&env, "OIDC_INTROSPECTION_ENDPOINT").to_string(),
-        conf_client: var(&env, "OIDC_CONF_CLIENT").to_string(),
-        conf_secret: var(&env, "OIDC_CONF_SECRET").to_string(),
-    }
-}
-
-impl Oidc {
-    /// Introspects a token as the resource server (the confidential client may).
-    fn active(&self, token: &str) -> bool {
-        let v: Value = reqwest::blocking::Client::new()
-            .post(&self.introspect)
-            .basic_auth(&self.conf_client, Some(&self.conf_secret))
-            .form(&[("token", token)])
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        v["active"] == true
-    }
-
-    /// Plays the browser: opens the authorize URL, logs in as alice, and returns where the
-    /// server finally redirects (the callback URL with the code).
-    fn browser_login(&self, authorize: &str, password: &str) -> Result<url::Url, u16> {
-        let client = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let mut cookies: HashMap<String, String> = HashMap::new();
-        let keep = |cookies: &mut HashMap<String, String>, resp: &reqwest::blocking::Response| {
-            for c in resp.headers().get_all("set-cookie") {
-                let c = c.to_str().unwrap();
-                let pair = c.split(';').next().unwrap();
-                if let Some((k, v)) = pair.split_once('=') {
-                    cookies.insert(k.trim().to_string(), v.to_string());
-                }
-            }
-        };
-        let base = url::Url::parse(&self.issuer).unwrap();
-        let r = client.get(authorize).send().unwrap();
-        assert_eq!(r.status().as_u16(), 303, "authorize: {}", r.text().unwrap());
-        keep(&mut cookies, &r);
-        let interaction = base
-            .join(r.headers()["location"].to_str().unwrap())
-            .unwrap();
-        let cookie = |c: &HashMap<String, String>| {
-            c.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let r = client
-            .post(format!("{interaction}/login"))
-            .header("cookie", cookie(&cookies))
-            .form(&[("username", "alice"), ("password", password)])
-            .send()
-            .unwrap();
-        if r.status().as_u16() != 303 {
-            return Err(r.status().as_u16());
-        }
-        keep(&mut cookies, &r);
-        let next = base
-            .join(r.headers()["location"].to_str().unwrap())
-            .unwrap();
-        let r = client
-            .get(next)
-            .header("cookie", cookie(&cookies))
-            .send()
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 303);
-        Ok(url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap())
-    }
-}
-
-fn code_of(u: &url::Url) -> String {
-    u.query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("no code in {u}"))
-}
 
 /// `tokenwarden login alcf` aimed at the peer, with a private HOME.
 fn login_cmd(o: &Oidc, home: &Path, extra: &[&str]) -> Command {

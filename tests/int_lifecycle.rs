@@ -539,3 +539,135 @@ fn killed_between_the_two_log_writes_is_recovered_by_a_rerun() {
         1
     );
 }
+
+/// The IRI contract server as ALCF's resource server: `/task/` requests accept a bearer only
+/// if the Globus-like OAuth2 peer's introspection says it is active (as a real IRI deployment
+/// asks Globus Auth). Returns (IRI base URL, request log path).
+fn iri_resource_server(o: &common::oidc::Oidc) -> (String, String) {
+    let env = peer("iri-contract", &[]);
+    let url = format!("{}/accept", var(&env, "IRI_CONTROL_URL"));
+    let r = reqwest::blocking::Client::new()
+        .post(url)
+        .json(&json!({"match": "/task/", "introspect": o.introspect,
+                      "client_id": o.conf_client, "client_secret": o.conf_secret}))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+    (
+        var(&env, "IRI_URL").to_string(),
+        var(&env, "IRI_REQUEST_LOG").to_string(),
+    )
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+fn globus_config(o: &common::oidc::Oidc, iri: &str, client: &str) -> String {
+    format!(
+        "[globus]\nauth_url = \"{}\"\nclient_id = \"{client}\"\n[iri.alcf]\nurl = \"{iri}\"\n\
+         [http]\nretries = 1\n",
+        o.issuer
+    )
+}
+
+/// Globus tokens leaked in an env file: ALCF's IRI API (backed by the real OAuth2 server's
+/// introspection) says the access token is alive; both tokens are revoked with RFC 7009 as the
+/// native client; the OAuth2 server then reports both inactive and the probe says 401.
+#[test]
+fn globus_tokens_are_verified_at_alcf_and_revoked_rfc7009() {
+    let o = common::oidc::oidc();
+    let (iri, iri_log) = iri_resource_server(&o);
+    let rec = o.login();
+    let access = rec.access_token.expose().to_string();
+    let refresh = rec.refresh_token.as_ref().unwrap().expose().to_string();
+    assert!(o.active(&access) && o.active(&refresh));
+    let case = Case::new(&globus_config(&o, &iri, "native-cli"));
+    case.leak_in_history(
+        "alcf.env",
+        &format!("ALCF_IRI_TOKEN={access}\nGLOBUS_REFRESH_TOKEN={refresh}\n"),
+    );
+
+    let run = case.audit(&["--verify"]);
+    run.holds_no(&access).holds_no(&refresh);
+    let rep = run.report();
+    let live: Vec<&Value> = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["liveness"] == "live")
+        .collect();
+    assert!(!live.is_empty(), "{rep:#}");
+    // The probe went to ALCF's task route with the access token, nowhere else.
+    let probes: Vec<Value> = std::fs::read_to_string(&iri_log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["bearer_sha256"] == sha256_hex(&access))
+        .collect();
+    assert_eq!(probes.len(), 1, "{probes:#?}");
+    assert_eq!(probes[0]["path"], "/api/v1/task/not-a-real-task");
+    assert_eq!(probes[0]["status"], 404);
+
+    let report = case.report.to_str().unwrap().to_string();
+    let run = case.audit(&["--revoke", "--yes", "--report", &report]);
+    run.holds_no(&access).holds_no(&refresh);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !o.active(&access),
+        "access token revoked at the OAuth2 server"
+    );
+    assert!(
+        !o.active(&refresh),
+        "refresh token revoked at the OAuth2 server"
+    );
+    let inc = case.incident();
+    let secrets = inc["secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), 2);
+    for s in secrets {
+        assert_eq!(s["kind"], "globus");
+        assert_eq!(s["outcomes"][0]["outcome"], "revoked", "{s:#}");
+        assert!(
+            s["outcomes"][0]["endpoint"]
+                .as_str()
+                .unwrap()
+                .ends_with("/v2/oauth2/token/revoke")
+        );
+        assert_ne!(s["after"]["liveness"], "live", "{s:#}");
+    }
+    for f in ["incident.json", "incident.md"] {
+        let text = std::fs::read_to_string(case.report.join(f)).unwrap();
+        assert!(!text.contains(&access) && !text.contains(&refresh), "{f}");
+    }
+    let log = std::fs::read_to_string(&case.log).unwrap();
+    assert!(!log.contains(&access) && !log.contains(&refresh));
+}
+
+/// A client id that did not issue the tokens: the server refuses, every known client is tried,
+/// the run says it could not revoke them (exit 1) and does not pretend otherwise.
+#[test]
+fn globus_revocation_by_a_stranger_client_fails_loudly() {
+    let o = common::oidc::oidc();
+    let (iri, _) = iri_resource_server(&o);
+    let rec = o.login();
+    let access = rec.access_token.expose().to_string();
+    let case = Case::new(&globus_config(&o, &iri, "not-the-issuer"));
+    case.leak_in_history("x.env", &format!("ALCF_IRI_TOKEN={access}\n"));
+    let run = case.audit(&["--revoke", "--yes"]);
+    run.holds_no(&access);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no known client could revoke it"),
+        "{}",
+        run.stderr
+    );
+    assert!(o.active(&access), "still alive: nothing was revoked");
+    // One refusal per client tried (the configured one and ALCF's two), each logged.
+    let refused = case
+        .log_entries()
+        .into_iter()
+        .filter(|e| e["action"] == "revoke" && e["outcome"] == "refused")
+        .count();
+    assert_eq!(refused, 3);
+}

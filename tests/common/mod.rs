@@ -2,6 +2,7 @@
 //! time (templates from `tokenwarden::rules::template`); none is committed.
 #![allow(dead_code)]
 
+pub mod oidc;
 pub mod peers;
 
 use assert_cmd::Command;
