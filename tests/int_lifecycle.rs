@@ -671,3 +671,316 @@ fn globus_revocation_by_a_stranger_client_fails_loudly() {
         .count();
     assert_eq!(refused, 3);
 }
+
+/// A Keycloak access JWT (RS256, from the Keycloak-like OAuth2 peer's password grant, as CSM's
+/// `shasta` client gets one) leaked in a script: userinfo says alive, RFC 7009 revokes it,
+/// userinfo then refuses it; the plan warns that an offline-checking gateway may still accept
+/// it until `exp`.
+#[test]
+fn keycloak_access_jwt_is_verified_and_revoked() {
+    let env = peer("oidc", &["keycloak"]);
+    let issuer = var(&env, "OIDC_ISSUER");
+    let base = issuer.trim_end_matches("/realms/shasta");
+    let v: Value = reqwest::blocking::Client::new()
+        .post(var(&env, "OIDC_TOKEN_ENDPOINT"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "shasta"),
+            ("username", "alice"),
+            ("password", "alice-pw"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let jwt = v["access_token"].as_str().unwrap().to_string();
+    let case = Case::new(&format!(
+        "[csm]\nkeycloak = \"{base}\"\n[http]\nretries = 1\n"
+    ));
+    case.leak_in_history(
+        "ops/cray.sh",
+        &format!("curl -H \"Authorization: Bearer {jwt}\" https://api-gw-service-nmn.local/apis/sts/token\n"),
+    );
+    let run = case.audit(&["--verify"]);
+    run.holds_no(&jwt);
+    let rep = run.report();
+    let f = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["facility"] == "keycloak" || f["facility"] == "csm")
+        .unwrap_or_else(|| panic!("the JWT is found: {rep:#}"));
+    assert_eq!(f["liveness"], "live", "{f:#}");
+    assert_eq!(f["verification"]["facts"]["user"], "alice");
+
+    let report = case.report.to_str().unwrap().to_string();
+    let run = case.audit(&["--revoke", "--yes", "--report", &report]);
+    run.holds_no(&jwt);
+    assert!(run.stderr.contains("until its `exp`"), "{}", run.stderr);
+    let inc = case.incident();
+    let s = inc["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "keycloak")
+        .unwrap()
+        .clone();
+    assert_eq!(s["outcomes"][0]["outcome"], "revoked", "{s:#}");
+    assert!(
+        s["outcomes"][0]["endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/realms/shasta/protocol/openid-connect/revoke")
+    );
+    assert_eq!(s["after"]["liveness"], "dead", "{s:#}");
+    let userinfo = reqwest::blocking::Client::new()
+        .get(var(&env, "OIDC_USERINFO_ENDPOINT"))
+        .bearer_auth(&jwt)
+        .send()
+        .unwrap();
+    assert_eq!(userinfo.status().as_u16(), 401);
+    assert!(
+        s["notice"]["rotate"]
+            .to_string()
+            .contains("push-revocation")
+    );
+}
+
+/// A listener that counts connections: a stranger no token may reach.
+struct Stranger {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn stranger() -> Stranger {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    Stranger { port, hits }
+}
+
+/// Rule 3 of the house against a hostile repository: its `.tokenwarden.toml` tries to hide the
+/// token (an allow entry) and to point S3M at a stranger; a Keycloak JWT in it names the
+/// stranger as its issuer. The audit ignores the repository's config, reports the token, sends
+/// the S3M token only to the configured S3M and the JWT nowhere.
+#[test]
+fn a_hostile_repository_cannot_hide_or_redirect_a_token() {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let evil = stranger();
+    let case = Case::new(&s3m_config(
+        &env,
+        "[csm]\nkeycloak = \"https://keycloak.example\"\n",
+    ));
+    let evil_jwt = common::mint(&format!(
+        r#"{{{{jwt RS256 {{"iss":"http://127.0.0.1:{}/realms/shasta","typ":"Bearer","azp":"shasta","preferred_username":"eve","exp":"@now+3600"}}}}}}"#,
+        evil.port
+    ));
+    // The fingerprint the hostile config tries to allow.
+    let probe = Case::new(&s3m_config(&env, ""));
+    probe.leak_in_history("a.env", &format!("S3M_TOKEN={token}\n"));
+    let fp_tw = probe.audit(&[]).report()["findings"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    case.git(&["init", "-q", "-b", "main"]);
+    write(
+        &case.repo,
+        ".tokenwarden.toml",
+        format!(
+            "[[allow]]\nfingerprint = \"{fp_tw}\"\nreason = \"nothing to see\"\n\
+             [s3m]\nurl = \"http://127.0.0.1:{}\"\n",
+            evil.port
+        ),
+    );
+    write(&case.repo, "deploy.env", format!("S3M_TOKEN={token}\n"));
+    write(
+        &case.repo,
+        "kc.txt",
+        format!("Authorization: Bearer {evil_jwt}\n"),
+    );
+    case.git(&["add", "-A"]);
+    case.git(&["commit", "-qm", "hostile"]);
+    let run = case.audit(&["--revoke", "--yes"]);
+    run.holds_no(&token).holds_no(&evil_jwt);
+    let rep = run.report();
+    let fps: Vec<&str> = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    assert!(fps.contains(&fp_tw.as_str()), "not hidden: {rep:#}");
+    assert_eq!(
+        evil.hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no request to the stranger"
+    );
+    let reqs = s3m_requests(&env, &fp);
+    assert_eq!(
+        count(&reqs, "DELETE", "/token/ctls/revoke"),
+        1,
+        "revoked at the real S3M"
+    );
+    assert!(
+        run.stderr.contains("not by the Keycloak in your config"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.code, 1, "the JWT is left to deal with: {}", run.stderr);
+}
+
+/// An HS256 Slurm JWT signed with `key`.
+fn slurm_jwt(key: &[u8], user: &str, exp_offset: i64) -> String {
+    use base64::Engine as _;
+    use hmac::{Hmac, KeyInit, Mac};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let head = b64(&json!({"alg": "HS256", "typ": "JWT"}));
+    let body = b64(&json!({"exp": now + exp_offset, "iat": now - 60, "sun": user}));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{head}.{body}.{sig}")
+}
+
+/// Slurm JWTs against the REAL Slurm 22.05 cluster (`tests/peers/slurm-up.sh bookworm`): one
+/// signed with the cluster's key is alive (slurmrestd answers diag), one past `exp` is dead
+/// without a request, one signed with another key is refused (22.05: 500, reported as dead but
+/// not proven; 24.11: 511, dead). No revocation exists, so
+/// the plan says what the administrators must do, and the exit code says work is left.
+#[test]
+fn slurm_jwts_live_expired_and_forged_on_slurm_22_05() {
+    slurm_jwts_live_expired_and_forged("bookworm", "answered 500");
+}
+
+/// The same on Slurm 24.11 (Debian 13), where slurmctld refuses the token: 511.
+#[test]
+fn slurm_jwts_live_expired_and_forged_on_slurm_24_11() {
+    slurm_jwts_live_expired_and_forged("trixie", "refused the authentication (HTTP 511)");
+}
+
+fn slurm_jwts_live_expired_and_forged(flavor: &str, refused: &str) {
+    let env = peer("slurm", &[flavor]);
+    let key = std::fs::read(var(&env, "SLURM_JWT_KEY")).unwrap();
+    let user = var(&env, "SLURM_USER");
+    let live = slurm_jwt(&key, user, 900);
+    let expired = slurm_jwt(&key, user, -600);
+    let forged = slurm_jwt(b"not the cluster key, but 32 byte", user, 900);
+    let case = Case::new(&format!(
+        "[slurm]\nurl = \"{}\"\n[http]\nretries = 1\n",
+        var(&env, "SLURM_REST_URL")
+    ));
+    case.leak_in_history(
+        "jobs/env.sh",
+        &format!(
+            "export SLURM_JWT={live}\n# old: SLURM_JWT={expired}\n# test: SLURM_JWT={forged}\n"
+        ),
+    );
+    let report = case.report.to_str().unwrap().to_string();
+    let run = case.audit(&["--revoke", "--yes", "--report", &report]);
+    for t in [&live, &expired, &forged] {
+        run.holds_no(t);
+    }
+    assert_eq!(
+        run.code, 1,
+        "a live Slurm JWT cannot be revoked: {}",
+        run.stderr
+    );
+    let inc = case.incident();
+    let secrets = inc["secrets"].as_array().unwrap();
+    let by_reason = |needle: &str| {
+        secrets
+            .iter()
+            .find(|s| {
+                s["before"]["reason"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no secret with {needle:?}: {secrets:#?}"))
+    };
+    let l = by_reason("accepted it");
+    assert_eq!(l["before"]["liveness"], "live");
+    assert_eq!(l["planned"]["action"], "manual");
+    assert!(l["notice"]["rotate"].to_string().contains("jwt_hs256.key"));
+    let e = by_reason("its own `exp`");
+    assert_eq!(e["before"]["liveness"], "dead");
+    assert!(
+        e["before"].get("endpoint").is_none(),
+        "no request for an expired token"
+    );
+    let f = by_reason(refused);
+    assert_eq!(f["before"]["liveness"], "dead");
+    // Two calls were made (live, forged), each logged twice; none for the expired one.
+    let verifies = case
+        .log_entries()
+        .into_iter()
+        .filter(|e| e["action"] == "verify")
+        .count();
+    assert_eq!(verifies, 4);
+}
+
+/// S3 keys beside each other in a committed credentials file, checked with a SigV4 ListBuckets
+/// at the REAL S3 server (moto, which checks signatures) the user configured: the real pair is
+/// alive, a tampered copy is dead. The endpoint written in the file (a stranger) is never used.
+#[test]
+fn s3_keys_are_checked_at_the_configured_endpoint_only() {
+    let env = peer("s3", &[]);
+    let evil = stranger();
+    let id = var(&env, "S3_TEMP_ACCESS_KEY_ID");
+    let secret = var(&env, "S3_TEMP_SECRET_ACCESS_KEY");
+    let session = var(&env, "S3_TEMP_SESSION_TOKEN");
+    let mut tampered: Vec<char> = secret.chars().collect();
+    tampered[5] = if tampered[5] == 'x' { 'y' } else { 'x' };
+    let tampered: String = tampered.into_iter().collect();
+    let case = Case::new(&format!(
+        "[csm]\ns3_url = \"{}\"\n[http]\nretries = 1\n",
+        var(&env, "S3_ENDPOINT")
+    ));
+    case.leak_in_history(
+        "creds/sts.json",
+        &format!(
+            "{{\"Credentials\": {{\"AccessKeyId\": \"{id}\", \"EndpointURL\": \"http://127.0.0.1:{}\", \
+             \"aws_secret_access_key\": \"{secret}\", \"SessionToken\": \"{session}\"}}}}\n",
+            evil.port
+        ),
+    );
+    std::fs::write(
+        case.repo.join("old.ini"),
+        format!("[old]\naws_access_key_id = {id}\naws_secret_access_key = {tampered}\naws_session_token = {session}\n"),
+    )
+    .unwrap();
+    let run = case.audit(&["--verify"]);
+    run.holds_no(secret).holds_no(&tampered);
+    let rep = run.report();
+    let live = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "aws.secret_access_key")
+        .map(|f| {
+            (
+                f["liveness"].as_str().unwrap().to_string(),
+                f["verification"]["reason"].to_string(),
+            )
+        })
+        .collect::<Vec<_>>();
+    assert!(live.iter().any(|(l, _)| l == "live"), "{live:#?}");
+    assert!(
+        live.iter()
+            .any(|(l, r)| l == "dead" && r.contains("SignatureDoesNotMatch")),
+        "{live:#?}"
+    );
+    assert_eq!(evil.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

@@ -23,8 +23,9 @@ pub enum Kind {
     Palmetto,
     /// A Keycloak JWT (CSM): `exp` offline, `userinfo`; RFC 7009 revoke and logout.
     Keycloak,
-    /// CSM STS (Ceph RGW) temporary S3 keys: a ListBuckets; no revocation.
-    CsmSts,
+    /// S3 keys (CSM STS / Ceph RGW temporary keys, RGW user keys, AWS-style keys): a
+    /// ListBuckets at the S3 endpoint the user configured; no revocation call.
+    S3Keys,
     /// Nothing to ask anyone: rotate and tell the facility.
     Manual,
 }
@@ -38,7 +39,7 @@ impl Kind {
             Kind::SlurmJwt => "slurm-jwt",
             Kind::Palmetto => "palmetto",
             Kind::Keycloak => "keycloak",
-            Kind::CsmSts => "csm-sts",
+            Kind::S3Keys => "s3-keys",
             Kind::Manual => "manual",
         }
     }
@@ -69,7 +70,7 @@ pub fn of(f: &Finding) -> Kind {
         }
         "palmetto.api_key" | "palmetto.bearer" => Kind::Palmetto,
         "csm.keycloak_jwt" | "keycloak.jwt" if class.is_some() => Kind::Keycloak,
-        "csm.sts_secret_key" => Kind::CsmSts,
+        "csm.sts_secret_key" | "s3.secret_key" | "aws.secret_access_key" => Kind::S3Keys,
         _ => Kind::Manual,
     }
 }

@@ -30,7 +30,12 @@ pub fn no_revocation_why(f: &Finding, kind: Kind) -> String {
                            cluster's jwt_hs256.key is rotated"
             .into(),
         Kind::Palmetto => "Clemson publishes no revocation for Palmetto API keys".into(),
-        Kind::CsmSts => "STS credentials cannot be revoked one by one; they expire (1 h)".into(),
+        Kind::S3Keys if f.rule_id == "csm.sts_secret_key" => {
+            "STS credentials cannot be revoked one by one; they expire (1 h)".into()
+        }
+        Kind::S3Keys => {
+            "S3 keys are revoked by whoever issued them (AWS IAM, radosgw-admin)".into()
+        }
         _ => match f.rule_id.as_str() {
             "munge.key_file" => "a munge.key is the cluster's shared secret: it must be \
                                  replaced on every node"
@@ -102,7 +107,7 @@ pub fn notice(f: &Finding, kind: Kind) -> Notice {
                     .into(),
             ],
         ),
-        (Kind::CsmSts, _) => (
+        (Kind::S3Keys, "csm.sts_secret_key") => (
             SITE,
             vec![
                 "The credentials expire one hour after issue. If they are still valid and \

@@ -8,7 +8,7 @@
 //! | Slurm JWT | `exp`, then `GET /slurm/<v>/diag/` on the configured slurmrestd |
 //! | Palmetto | `GET /slurm/<v>/diag/` with the bearer |
 //! | Keycloak | `exp`, then `GET …/openid-connect/userinfo` on the configured Keycloak |
-//! | CSM STS | S3 `ListBuckets` on the configured RGW endpoint |
+//! | S3 keys (CSM STS, RGW, AWS-style) | S3 `ListBuckets` on the S3 endpoint in the user's config |
 //!
 //! Every request is logged before and after (the audit log) and goes only to an endpoint
 //! [`Issuers::check`](super::Issuers::check) allows.
@@ -88,7 +88,7 @@ impl Lifecycle {
             Kind::SlurmJwt => self.verify_slurm(f, token),
             Kind::Palmetto => self.verify_palmetto(f, token),
             Kind::Keycloak => self.verify_keycloak(f, &token),
-            Kind::CsmSts => self.verify_sts(f, token, source),
+            Kind::S3Keys => self.verify_sts(f, token, source),
             Kind::Manual => Ok(unknown(
                 "no issuer offers a liveness check for this kind of secret",
             )),
@@ -250,6 +250,22 @@ impl Lifecycle {
                     true,
                     format!("{name} knows it but denied this read (HTTP 403): it authenticates"),
                 ),
+                // Slurm 24.11's slurmrestd passes the token on; slurmctld refuses it: 511.
+                Some(511) => result(
+                    Liveness::Dead,
+                    true,
+                    format!("slurmctld behind {name} refused the authentication (HTTP 511)"),
+                ),
+                // Slurm 22.05's slurmrestd answers a token it refuses with 500, as it answers a
+                // failure of its own: probably dead, not proven.
+                Some(500) if gateway == Gateway::Slurmrestd => result(
+                    Liveness::Dead,
+                    false,
+                    format!(
+                        "{name} answered 500, as Slurm 22.05 answers a token it refuses (or a \
+                         failure of its own)"
+                    ),
+                ),
                 _ => unknown(format!("{name} did not answer the question: {e}")),
             },
         })
@@ -308,9 +324,11 @@ impl Lifecycle {
         secret: Token,
         source: SourceReader<'_>,
     ) -> Result<Verification, AuditLogError> {
+        // SigV4 sends the key id and a signature, never the secret key; the session token
+        // does travel, so only to the S3 endpoint the user named.
         let Some((base, region)) = self.issuers.s3.clone() else {
             return Ok(unknown(
-                "not checked: no RGW endpoint in your config (set `s3_url` under [csm]); an \
+                "not checked: no S3 endpoint in your config (set `s3_url` under [csm]); an \
                  endpoint written beside the keys is never used",
             ));
         };
