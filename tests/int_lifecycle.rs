@@ -984,3 +984,117 @@ fn s3_keys_are_checked_at_the_configured_endpoint_only() {
     );
     assert_eq!(evil.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+/// `scan --verify`: the liveness reaches every report format (text, JSON, SARIF); a secret in
+/// the work tree and in history is one finding, checked once.
+#[test]
+fn scan_verify_reports_liveness_in_every_format() {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let case = Case::new(&s3m_config(&env, ""));
+    case.git(&["init", "-q", "-b", "main"]);
+    write(&case.repo, "job.env", format!("S3M_TOKEN={token}\n"));
+    case.git(&["add", "-A"]);
+    case.git(&["commit", "-qm", "job"]);
+    let scan = |format: &str, git: bool| {
+        let mut c = tw();
+        c.env("TOKENWARDEN_CONFIG", &case.config)
+            .env("HOME", &case.home)
+            .arg("scan")
+            .arg(&case.repo)
+            .args(["--verify", "--audit-log"])
+            .arg(&case.log)
+            .args(["--format", format, "--no-progress"]);
+        if git {
+            c.arg("--git");
+        }
+        let out = c.timeout(Duration::from_secs(120)).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!stdout.contains(&token));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(&token));
+        stdout
+    };
+    let text = scan("text", false);
+    assert!(
+        text.contains("liveness  LIVE: S3M introspection accepted it"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&scan("json", true)).unwrap();
+    assert_eq!(json["findings"][0]["liveness"], "live");
+    assert_eq!(
+        json["findings"][0]["verification"]["facts"]["project"],
+        "STF040"
+    );
+    let sarif: Value = serde_json::from_str(&scan("sarif", false)).unwrap();
+    let props = &sarif["runs"][0]["results"][0]["properties"];
+    assert_eq!(props["liveness"], "live", "{props:#}");
+    assert_eq!(props["verification"]["liveness"], "live");
+    // Three scans, one introspection each: the copy in history and in the tree is one secret.
+    let reqs = s3m_requests(&env, &fp);
+    assert_eq!(
+        count(&reqs, "GET", "/token/ctls/introspect"),
+        3,
+        "{reqs:#?}"
+    );
+    let audit = case.audit(&["--verify"]);
+    assert_eq!(audit.report()["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        count(&s3m_requests(&env, &fp), "GET", "/token/ctls/introspect"),
+        4
+    );
+}
+
+/// The confirmation at a terminal (a pseudo-terminal from util-linux `script`): anything but
+/// `yes` revokes nothing; `yes` revokes.
+#[test]
+fn the_terminal_confirmation_must_say_yes() {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let case = Case::new(&s3m_config(&env, ""));
+    case.leak_in_history("t.env", &format!("S3M_TOKEN={token}\n"));
+    let bin = assert_cmd::cargo::cargo_bin!("tokenwarden");
+    let run = |answer: &str| {
+        let cmd = format!(
+            "{} audit {} --audit-log {} --revoke --format json",
+            bin.display(),
+            case.repo.display(),
+            case.log.display()
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("TOKENWARDEN_CONFIG", &case.config)
+            .env("HOME", &case.home)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Answer once the question is asked (bounded by the child's own end).
+        std::thread::sleep(Duration::from_secs(3));
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&token), "the token was shown");
+        all
+    };
+    let out = run("no");
+    assert!(out.contains("Type `yes` to go on"), "{out}");
+    assert!(out.contains("not confirmed: nothing was revoked"), "{out}");
+    assert_eq!(
+        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
+        0
+    );
+    let out = run("yes");
+    assert!(out.contains("revoked at"), "{out}");
+    assert_eq!(
+        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
+        1
+    );
+}
