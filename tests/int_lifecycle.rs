@@ -1098,3 +1098,116 @@ fn the_terminal_confirmation_must_say_yes() {
         1
     );
 }
+
+/// Keycloak's refresh-token logout, through the library (the Keycloak-like peer issues opaque
+/// refresh tokens, which no rule detects, so the finding is built here as a scan of a real
+/// Keycloak's `typ: Refresh` JWT would produce it): RFC 7009 revoke, then logout, which ends
+/// the session — the access token of the same login stops working too. A second logout finds
+/// nothing left to end.
+#[test]
+fn keycloak_refresh_token_revoke_and_logout_end_the_session() {
+    use tokenwarden::facilities::{ClientConfig, Http};
+    use tokenwarden::finding::{Finding, Liveness};
+    use tokenwarden::lifecycle::{Issuers, Lifecycle, Outcome};
+    let env = peer("oidc", &["keycloak"]);
+    let issuer = var(&env, "OIDC_ISSUER");
+    let base = issuer.trim_end_matches("/realms/shasta");
+    let v: Value = reqwest::blocking::Client::new()
+        .post(var(&env, "OIDC_TOKEN_ENDPOINT"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "shasta"),
+            ("username", "alice"),
+            ("password", "alice-pw"),
+            ("scope", "openid offline_access"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let access = v["access_token"].as_str().unwrap().to_string();
+    let refresh = v["refresh_token"].as_str().unwrap().to_string();
+    let introspect = |t: &str| -> bool {
+        let r: Value = reqwest::blocking::Client::new()
+            .post(var(&env, "OIDC_INTROSPECTION_ENDPOINT"))
+            .basic_auth(
+                var(&env, "OIDC_CONF_CLIENT"),
+                Some(var(&env, "OIDC_CONF_SECRET")),
+            )
+            .form(&[("token", t)])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r["active"] == true
+    };
+    assert!(introspect(&access) && introspect(&refresh));
+
+    let case = Case::new(&format!("[csm]\nkeycloak = \"{base}\"\n"));
+    let cfg = ClientConfig::load_from(&case.config).unwrap();
+    let lc = Lifecycle::new(
+        Http::new(cfg.http_options().unwrap()).unwrap(),
+        Issuers::from_config(&cfg).unwrap(),
+        &case.log,
+    )
+    .unwrap();
+    let secret = tokenwarden::Secret::new(refresh.as_bytes());
+    let finding = Finding {
+        rule_id: "csm.keycloak_jwt".into(),
+        rule_name: "CSM Keycloak token".into(),
+        facility: "csm".into(),
+        severity: tokenwarden::Severity::High,
+        confidence: tokenwarden::Confidence::High,
+        fingerprint: tokenwarden::Fingerprinter::default().fingerprint("csm.keycloak_jwt", &secret),
+        preview: secret.preview(),
+        secret,
+        token: Some(tokenwarden::engine::jwt::TokenFacts {
+            class: Some(tokenwarden::rules::JwtClass::KeycloakCsm),
+            issuer: Some(issuer.to_string()),
+            client: Some("shasta".into()),
+            token_type: Some("Refresh".into()),
+            ..Default::default()
+        }),
+        documentation_example: None,
+        liveness: Liveness::Unknown,
+        verification: None,
+        history: None,
+        locations: Vec::new(),
+        also_matched: Vec::new(),
+        actions: Vec::new(),
+        remediation: String::new(),
+        help_url: None,
+    };
+    // A refresh token is not tested by using it (that would rotate it).
+    let v = lc.verify(&finding, &|_| None).unwrap();
+    assert_eq!(v.liveness, Liveness::Unknown);
+    assert!(v.reason.contains("would rotate it"), "{}", v.reason);
+    let outcomes = lc.revoke(&finding).unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:#?}");
+    assert!(
+        matches!(outcomes[0], Outcome::Revoked { .. }),
+        "{outcomes:#?}"
+    );
+    assert!(
+        matches!(
+            outcomes[1],
+            Outcome::Revoked { .. } | Outcome::Already { .. }
+        ),
+        "{outcomes:#?}"
+    );
+    assert!(!introspect(&refresh), "refresh token ended");
+    assert!(
+        !introspect(&access),
+        "the session's access token ended with it"
+    );
+    // Again: nothing left to end, and that is not an error.
+    let again = lc.revoke(&finding).unwrap();
+    assert!(again.iter().all(|o| o.ended()), "{again:#?}");
+    let log = std::fs::read_to_string(&case.log).unwrap();
+    assert!(!log.contains(&refresh) && !log.contains(&access));
+    assert_eq!(
+        log.matches("\"logout\"").count(),
+        4,
+        "two logouts, intent and done each"
+    );
+}
