@@ -1211,3 +1211,48 @@ fn keycloak_refresh_token_revoke_and_logout_end_the_session() {
         "two logouts, intent and done each"
     );
 }
+
+/// Palmetto API keys through the Palmetto gateway stand-in (`tests/peers/palmetto/`, in front
+/// of the REAL Slurm 24.11 slurmrestd): the read-only key authenticates (alive), an unknown key
+/// is refused (401, dead). No public revocation: the plan names Clemson RCD.
+#[test]
+fn palmetto_keys_live_and_unknown() {
+    let env = peer("palmetto", &["trixie"]);
+    let ro = var(&env, "PALMETTO_TOKEN_RO");
+    let bogus = common::mint("{{alnum 42}}");
+    let case = Case::new(&format!(
+        "[palmetto]\nurl = \"{}\"\n[http]\nretries = 1\n",
+        var(&env, "PALMETTO_URL")
+    ));
+    case.leak_in_history(
+        "palmetto.env",
+        &format!("PALMETTO_API_KEY={ro}\n# old\nPALMETTO_API_KEY={bogus}\n"),
+    );
+    let report = case.report.to_str().unwrap().to_string();
+    let run = case.audit(&["--revoke", "--yes", "--report", &report]);
+    run.holds_no(ro).holds_no(&bogus);
+    assert_eq!(run.code, 1, "a live key is left to Clemson: {}", run.stderr);
+    let inc = case.incident();
+    let secrets = inc["secrets"].as_array().unwrap();
+    let live = secrets
+        .iter()
+        .find(|s| s["before"]["liveness"] == "live")
+        .unwrap_or_else(|| panic!("{secrets:#?}"));
+    assert_eq!(live["kind"], "palmetto");
+    assert_eq!(live["planned"]["action"], "manual");
+    assert!(
+        live["notice"]["contact"]
+            .as_str()
+            .unwrap()
+            .contains("Clemson RCD")
+    );
+    let dead = secrets
+        .iter()
+        .find(|s| s["before"]["liveness"] == "dead")
+        .unwrap_or_else(|| panic!("{secrets:#?}"));
+    assert!(
+        dead["before"]["reason"].as_str().unwrap().contains("401"),
+        "{dead:#}"
+    );
+    assert!(run.stderr.contains("tell: Clemson RCD"), "{}", run.stderr);
+}
