@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokenwarden::facilities::{ClientConfig, Http};
 use tokenwarden::finding::{Finding, Liveness};
-use tokenwarden::lifecycle::{self, Issuers, Kind, Lifecycle, Plan, incident::Incident};
+use tokenwarden::lifecycle::{self, Issuers, Lifecycle, Plan, incident::Incident};
 use tokenwarden::report::{Format, ReportContext};
 use tokenwarden::sources::fs::WalkOptions;
 use tokenwarden::sources::git::GitOptions;
@@ -124,9 +124,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             Some(lc) => lc.issuers().clone(),
             None => Issuers::from_config(&ClientConfig::load()?)?,
         };
-        let mut plan = lifecycle::plan::build(&result.findings, &history, &|_, k| {
-            revoke_endpoint(&issuers, k)
-        });
+        let mut plan = lifecycle::plan::build(&result.findings, &history, &issuers);
         let mut revocation = "not requested (run with --revoke)".to_string();
         if let Some(lc) = &lc
             && args.revoke
@@ -244,21 +242,6 @@ fn execute(
     } else {
         "requested and confirmed at the terminal".into()
     })
-}
-
-/// Where a revocation of kind `k` would go, for the plan.
-fn revoke_endpoint(i: &Issuers, k: Kind) -> String {
-    use tokenwarden::lifecycle::issuers::display_endpoint;
-    match k {
-        Kind::S3m => display_endpoint(&i.s3m.join("/olcf/v1/token/ctls/revoke")),
-        Kind::Globus => display_endpoint(&i.globus_auth.join("/v2/oauth2/token/revoke")),
-        Kind::Keycloak => i
-            .keycloak
-            .as_ref()
-            .map(|k| display_endpoint(&k.oidc("revoke")))
-            .unwrap_or_else(|| "(no CSM Keycloak in your config)".into()),
-        _ => String::new(),
-    }
 }
 
 fn log_path(explicit: Option<&Path>) -> Result<PathBuf> {

@@ -13,6 +13,8 @@ use crate::facilities::credential::CredentialSource;
 use crate::facilities::http::{ClientError, Endpoint};
 use crate::facilities::slurm::{self, ApiVersion};
 use crate::facilities::{globus, iri, s3m};
+use crate::finding::Finding;
+use crate::lifecycle::kind::Kind;
 use url::Url;
 
 /// The Keycloak a CSM system runs.
@@ -131,6 +133,34 @@ impl Issuers {
             keycloak,
             s3,
         })
+    }
+
+    /// Where a revocation of `f` would go, or why there is none here.
+    pub fn revoke_target(&self, f: &Finding, kind: Kind) -> Result<String, String> {
+        match kind {
+            Kind::S3m => Ok(display_endpoint(
+                &self.s3m.join("/olcf/v1/token/ctls/revoke"),
+            )),
+            Kind::Globus => Ok(display_endpoint(
+                &self.globus_auth.join("/v2/oauth2/token/revoke"),
+            )),
+            Kind::Keycloak => {
+                let kc = self.keycloak.as_ref().ok_or_else(|| {
+                    "no CSM Keycloak in your config (set `url` under [csm])".to_string()
+                })?;
+                let iss = f.token.as_ref().and_then(|t| t.issuer.as_deref());
+                if iss != Some(kc.issuer().as_str()) {
+                    return Err(format!(
+                        "issued by {}, not by the Keycloak in your config ({}): it is not sent \
+                         there",
+                        iss.unwrap_or("an unnamed issuer"),
+                        kc.issuer()
+                    ));
+                }
+                Ok(display_endpoint(&kc.oidc("revoke")))
+            }
+            _ => Err(super::notify::no_revocation_why(f, kind)),
+        }
     }
 
     /// The origins (scheme://host:port) a facility's secrets may be sent to.

@@ -3,6 +3,7 @@
 //! was done.
 
 use super::auditlog::{History, Past};
+use super::issuers::Issuers;
 use super::kind::{self, Kind};
 use super::notify::{self, Notice};
 use crate::engine::jwt::TokenFacts;
@@ -187,19 +188,15 @@ fn earlier(p: Option<&Past>) -> Option<String> {
         .map(|f| format!("an earlier revocation failed: {f}"))
 }
 
-/// Decides what to do to each finding. `endpoint_of` names where a revocation would go.
-pub fn build(
-    findings: &[Finding],
-    history: &History,
-    endpoint_of: &dyn Fn(&Finding, Kind) -> String,
-) -> Plan {
+/// Decides what to do to each finding.
+pub fn build(findings: &[Finding], history: &History, issuers: &Issuers) -> Plan {
     let mut items: Vec<Item> = findings
         .iter()
         .map(|f| {
             let kind = kind::of(f);
             let past = history.get(&f.fingerprint);
             let before = f.verification.clone();
-            let planned = decide(f, kind, past, before.as_ref(), endpoint_of);
+            let planned = decide(f, kind, past, before.as_ref(), issuers);
             Item {
                 fingerprint: f.fingerprint.clone(),
                 rule_id: f.rule_id.clone(),
@@ -235,13 +232,12 @@ fn decide(
     kind: Kind,
     past: Option<&Past>,
     before: Option<&Verification>,
-    endpoint_of: &dyn Fn(&Finding, Kind) -> String,
+    issuers: &Issuers,
 ) -> Planned {
-    if !kind.revocable() {
-        return Planned::Manual {
-            why: notify::no_revocation_why(f, kind),
-        };
-    }
+    let endpoint = match issuers.revoke_target(f, kind) {
+        Ok(e) => e,
+        Err(why) => return Planned::Manual { why },
+    };
     let live = before.is_some_and(|v| v.liveness == Liveness::Live);
     if let Some(t) = past.and_then(|p| p.revoked_at.as_ref())
         && !live
@@ -279,7 +275,7 @@ fn decide(
         );
     }
     Planned::Revoke {
-        endpoint: endpoint_of(f, kind),
+        endpoint,
         irreversible: kind == Kind::S3m,
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     }

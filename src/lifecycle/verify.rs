@@ -230,44 +230,46 @@ impl Lifecycle {
                 Ok(c) => c,
                 Err(e) => return Ok(unknown(e.to_string())),
             };
-        // `latest` on a stock slurmrestd is looked up in its (public) OpenAPI document first;
-        // that request carries no credential.
-        if let Err(e) = client.resolve_latest() {
-            return Ok(unknown(format!("{}: {e}", issuer.name())));
-        }
+        // One logged call covers both requests: for `latest`, a stock slurmrestd is asked for
+        // its OpenAPI document first (authenticated, so it carries the token too).
         let url = base.join(&format!("slurm/{}/diag/", client.version()));
         let name = issuer.name();
-        self.checked(f, issuer, &url, || match client.diag() {
-            Ok(_) => result(Liveness::Live, true, format!("{name} accepted it (diag)")),
-            Err(e) => match status_of(&e) {
-                Some(401) => result(
-                    Liveness::Dead,
-                    true,
-                    format!("{name} refused it (HTTP 401)"),
-                ),
-                Some(403) => result(
-                    Liveness::Live,
-                    true,
-                    format!("{name} knows it but denied this read (HTTP 403): it authenticates"),
-                ),
-                // Slurm 24.11's slurmrestd passes the token on; slurmctld refuses it: 511.
-                Some(511) => result(
-                    Liveness::Dead,
-                    true,
-                    format!("slurmctld behind {name} refused the authentication (HTTP 511)"),
-                ),
-                // Slurm 22.05's slurmrestd answers a token it refuses with 500, as it answers a
-                // failure of its own: probably dead, not proven.
-                Some(500) if gateway == Gateway::Slurmrestd => result(
-                    Liveness::Dead,
-                    false,
-                    format!(
-                        "{name} answered 500, as Slurm 22.05 answers a token it refuses (or a \
-                         failure of its own)"
+        self.checked(f, issuer, &url, move || {
+            let answer = client.resolve_latest().and_then(|()| client.diag());
+            match answer {
+                Ok(_) => result(Liveness::Live, true, format!("{name} accepted it (diag)")),
+                Err(e) => match status_of(&e) {
+                    Some(401) => result(
+                        Liveness::Dead,
+                        true,
+                        format!("{name} refused it (HTTP 401)"),
                     ),
-                ),
-                _ => unknown(format!("{name} did not answer the question: {e}")),
-            },
+                    Some(403) => result(
+                        Liveness::Live,
+                        true,
+                        format!(
+                            "{name} knows it but denied this read (HTTP 403): it authenticates"
+                        ),
+                    ),
+                    // Slurm 24.11's slurmrestd passes the token on; slurmctld refuses it: 511.
+                    Some(511) => result(
+                        Liveness::Dead,
+                        true,
+                        format!("slurmctld behind {name} refused the authentication (HTTP 511)"),
+                    ),
+                    // Slurm 22.05's slurmrestd answers a token it refuses with 500, as it answers a
+                    // failure of its own: probably dead, not proven.
+                    Some(500) if gateway == Gateway::Slurmrestd => result(
+                        Liveness::Dead,
+                        false,
+                        format!(
+                            "{name} answered 500, as Slurm 22.05 answers a token it refuses (or a \
+                         failure of its own)"
+                        ),
+                    ),
+                    _ => unknown(format!("{name} did not answer the question: {e}")),
+                },
+            }
         })
     }
 
