@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use tokenwarden::facilities::globus::{self, GlobusApp, Pkce, TokenFile};
-use tokenwarden::facilities::{Endpoint, Http, Token};
+use tokenwarden::facilities::{Http, Token};
 
 const RS: &str = globus::ALCF_IRI_RESOURCE_SERVER;
 
@@ -138,10 +138,8 @@ fn int_login_stores_v2_tokens_0600_then_refresh_rotates_and_logout_revokes() {
     f.set(&expired);
     f.save().unwrap();
     let app = GlobusApp {
-        client_id: "native-cli".into(),
         app_name: "alcf_tokens".into(),
-        scope: "openid offline_access".into(),
-        ..GlobusApp::alcf(Endpoint::parse(&o.issuer).unwrap())
+        ..o.app()
     };
     let http = Http::new(Default::default()).unwrap();
     let (fresh, from) = globus::stored_access_token(&http, &app, std::slice::from_ref(&path))
@@ -247,11 +245,7 @@ fn int_local_redirect_catches_the_code() {
 #[test]
 fn int_wrong_verifier_or_code_is_a_clear_error() {
     let o = oidc();
-    let app = GlobusApp {
-        client_id: "native-cli".into(),
-        scope: "openid offline_access".into(),
-        ..GlobusApp::alcf(Endpoint::parse(&o.issuer).unwrap())
-    };
+    let app = o.app();
     let http = Http::new(Default::default()).unwrap();
     let redirect = "http://127.0.0.1:9/callback";
     let pkce = Pkce::new().unwrap();

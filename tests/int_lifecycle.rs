@@ -11,6 +11,7 @@
 mod common;
 
 use common::peers::{PeerEnv, peer, var};
+use common::s3m::control;
 use common::{git_command, run_git, tw, write};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
@@ -21,37 +22,29 @@ fn s3m_peer() -> PeerEnv {
     peer("s3m-contract", &[])
 }
 
-fn control(env: &PeerEnv, what: &str, body: Value) -> Value {
-    let url = format!("{}/{what}", var(env, "S3M_CONTRACT_CONTROL"));
-    reqwest::blocking::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .expect("contract control reachable")
-        .json()
-        .expect("control answer is JSON")
-}
-
-/// A fresh S3M token: (token, the fingerprint the request log uses).
+/// A fresh S3M token for a leak: (token, the fingerprint the request log uses).
 fn mint_s3m(env: &PeerEnv) -> (String, String) {
-    let v = control(
-        env,
-        "tokens",
-        json!({"permissions": ["compute-ace"], "enclave": "open", "description": "leaked"}),
-    );
-    (
-        v["token"].as_str().unwrap().to_string(),
-        v["fingerprint"].as_str().unwrap().to_string(),
-    )
+    common::s3m::mint(env, &["compute-ace"], "open")
 }
 
 /// The S3M request log lines sent with this token.
 fn s3m_requests(env: &PeerEnv, fp: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(var(env, "S3M_CONTRACT_REQUEST_LOG")).unwrap();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|r| r["auth_fp"] == fp)
-        .collect()
+    common::s3m::requests(env, Some(fp))
+}
+
+/// An S3M token leaked in git history (added at `path` as `{prefix}{token}`, then removed),
+/// with a user config pointing at the contract server: (peer, token, fingerprint, case).
+fn s3m_leak(path: &str, prefix: &str) -> (PeerEnv, String, String, Case) {
+    let env = s3m_peer();
+    let (token, fp) = mint_s3m(&env);
+    let case = Case::new(&s3m_config(&env, ""));
+    case.leak_in_history(path, &format!("{prefix}{token}\n"));
+    (env, token, fp, case)
+}
+
+/// How many revocations of this token reached S3M.
+fn revocations(env: &PeerEnv, fp: &str) -> usize {
+    count(&s3m_requests(env, fp), "DELETE", "/token/ctls/revoke")
 }
 
 fn count(reqs: &[Value], method: &str, path_end: &str) -> usize {
@@ -187,10 +180,7 @@ fn mode(p: &Path) -> u32 {
 /// changes nothing at S3M.
 #[test]
 fn s3m_token_in_history_is_verified_revoked_and_reported() {
-    let env = s3m_peer();
-    let (token, fp) = mint_s3m(&env);
-    let case = Case::new(&s3m_config(&env, ""));
-    case.leak_in_history("deploy/.env", &format!("S3M_TOKEN={token}\n"));
+    let (env, token, fp, case) = s3m_leak("deploy/.env", "S3M_TOKEN=");
     case.push_to_origin();
 
     // Verify only: live, with what introspection says; nothing mutated.
@@ -201,7 +191,7 @@ fn s3m_token_in_history_is_verified_revoked_and_reported() {
     let f = &rep["findings"][0];
     assert_eq!(f["liveness"], "live", "{f:#}");
     assert_eq!(f["verification"]["facts"]["project"], "STF040");
-    assert_eq!(f["verification"]["facts"]["description"], "leaked");
+    assert_eq!(f["verification"]["facts"]["description"], "contract-test");
     assert!(
         f["verification"]["endpoint"]
             .as_str()
@@ -234,10 +224,7 @@ fn s3m_token_in_history_is_verified_revoked_and_reported() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
-        0
-    );
+    assert_eq!(revocations(&env, &fp), 0);
 
     // Confirmed: revoked, checked again, reported.
     let report = case.report.to_str().unwrap().to_string();
@@ -328,20 +315,14 @@ fn s3m_token_in_history_is_verified_revoked_and_reported() {
         run.stderr
     );
     assert!(run.stderr.contains("nothing to revoke"), "{}", run.stderr);
-    assert_eq!(
-        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
-        1
-    );
+    assert_eq!(revocations(&env, &fp), 1);
 }
 
 /// A 500 on the revocation: reported per token, not retried (a mutation), exit 1; the next run
 /// finishes the job.
 #[test]
 fn s3m_revoke_500_is_reported_not_retried_and_a_rerun_finishes() {
-    let env = s3m_peer();
-    let (token, fp) = mint_s3m(&env);
-    let case = Case::new(&s3m_config(&env, ""));
-    case.leak_in_history("run.sh", &format!("export S3M_TOKEN={token}\n"));
+    let (env, token, fp, case) = s3m_leak("run.sh", "export S3M_TOKEN=");
     control(
         &env,
         "faults",
@@ -351,10 +332,7 @@ fn s3m_revoke_500_is_reported_not_retried_and_a_rerun_finishes() {
     run.holds_no(&token);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("FAILED at"), "{}", run.stderr);
-    assert_eq!(
-        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
-        1
-    );
+    assert_eq!(revocations(&env, &fp), 1);
     let done: Vec<Value> = case
         .log_entries()
         .into_iter()
@@ -378,20 +356,14 @@ fn s3m_revoke_500_is_reported_not_retried_and_a_rerun_finishes() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
-        2
-    );
+    assert_eq!(revocations(&env, &fp), 2);
 }
 
 /// 429 with Retry-After on the revocation: the server did not act, so waiting and sending
 /// again is safe; the token ends up revoked in one run.
 #[test]
 fn s3m_revoke_429_waits_for_retry_after() {
-    let env = s3m_peer();
-    let (token, fp) = mint_s3m(&env);
-    let case = Case::new(&s3m_config(&env, ""));
-    case.leak_in_history("notes.txt", &format!("token: S3M_TOKEN={token}\n"));
+    let (env, token, fp, case) = s3m_leak("notes.txt", "token: S3M_TOKEN=");
     control(
         &env,
         "faults",
@@ -475,10 +447,7 @@ fn s3m_timeout_is_unknown_not_a_hang() {
 /// finds the token dead and finishes without sending another revocation.
 #[test]
 fn killed_between_the_two_log_writes_is_recovered_by_a_rerun() {
-    let env = s3m_peer();
-    let (token, fp) = mint_s3m(&env);
-    let case = Case::new(&s3m_config(&env, ""));
-    case.leak_in_history("job.sh", &format!("S3M_TOKEN={token}\n"));
+    let (env, token, fp, case) = s3m_leak("job.sh", "S3M_TOKEN=");
     control(
         &env,
         "faults",
@@ -525,7 +494,7 @@ fn killed_between_the_two_log_writes_is_recovered_by_a_rerun() {
     );
     // The server finishes the revocation on its own (bounded wait).
     let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke") == 0 {
+    while revocations(&env, &fp) == 0 {
         assert!(Instant::now() < deadline, "server never logged the DELETE");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -534,10 +503,7 @@ fn killed_between_the_two_log_writes_is_recovered_by_a_rerun() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("was cut off"), "{}", run.stderr);
     assert!(run.stderr.contains("dead already"), "{}", run.stderr);
-    assert_eq!(
-        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
-        1
-    );
+    assert_eq!(revocations(&env, &fp), 1);
 }
 
 /// The IRI contract server as ALCF's resource server: `/task/` requests accept a bearer only
@@ -1048,10 +1014,7 @@ fn scan_verify_reports_liveness_in_every_format() {
 /// `yes` revokes nothing; `yes` revokes.
 #[test]
 fn the_terminal_confirmation_must_say_yes() {
-    let env = s3m_peer();
-    let (token, fp) = mint_s3m(&env);
-    let case = Case::new(&s3m_config(&env, ""));
-    case.leak_in_history("t.env", &format!("S3M_TOKEN={token}\n"));
+    let (env, token, fp, case) = s3m_leak("t.env", "S3M_TOKEN=");
     let bin = assert_cmd::cargo::cargo_bin!("tokenwarden");
     let run = |answer: &str| {
         let cmd = format!(
@@ -1087,16 +1050,10 @@ fn the_terminal_confirmation_must_say_yes() {
     let out = run("no");
     assert!(out.contains("Type `yes` to go on"), "{out}");
     assert!(out.contains("not confirmed: nothing was revoked"), "{out}");
-    assert_eq!(
-        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
-        0
-    );
+    assert_eq!(revocations(&env, &fp), 0);
     let out = run("yes");
     assert!(out.contains("revoked at"), "{out}");
-    assert_eq!(
-        count(&s3m_requests(&env, &fp), "DELETE", "/token/ctls/revoke"),
-        1
-    );
+    assert_eq!(revocations(&env, &fp), 1);
 }
 
 /// Keycloak's refresh-token logout, through the library (the Keycloak-like peer issues opaque

@@ -11,6 +11,7 @@
 mod common;
 
 use common::peers::{PeerEnv, peer, var};
+use common::s3m::{fault, mint, requests};
 use common::tw;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -21,43 +22,6 @@ fn contract() -> PeerEnv {
 
 fn legacy() -> PeerEnv {
     peer("s3m-contract", &["legacy"])
-}
-
-fn control(env: &PeerEnv, what: &str, body: Value) -> Value {
-    let url = format!("{}/{what}", var(env, "S3M_CONTRACT_CONTROL"));
-    reqwest::blocking::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .expect("contract control reachable")
-        .json()
-        .expect("control answer is JSON")
-}
-
-/// A fresh token with these permissions: (token, fingerprint in the request log).
-fn mint(env: &PeerEnv, permissions: &[&str], enclave: &str) -> (String, String) {
-    let v = control(
-        env,
-        "tokens",
-        json!({"permissions": permissions, "enclave": enclave}),
-    );
-    (
-        v["token"].as_str().unwrap().to_string(),
-        v["fingerprint"].as_str().unwrap().to_string(),
-    )
-}
-
-fn fault(env: &PeerEnv, spec: Value) {
-    control(env, "faults", spec);
-}
-
-/// The request log records sent with this fingerprint (or, with `None`, every record).
-fn requests(env: &PeerEnv, fp: Option<&str>) -> Vec<Value> {
-    let text = std::fs::read_to_string(var(env, "S3M_CONTRACT_REQUEST_LOG")).unwrap();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|r| fp.is_none_or(|fp| r["auth_fp"] == fp))
-        .collect()
 }
 
 struct Run {

@@ -149,17 +149,8 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     }
     result.elapsed = started.elapsed();
     let fail_on = args.fail_on.unwrap_or(Severity::Low);
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let ctx = ReportContext {
-        rules: engine.rules(),
-        roots: roots.iter().map(|p| p.display().to_string()).collect(),
-        show_secrets: false,
-        fail_on,
-        color: use_color(args.color, to_terminal),
-        notes: Vec::new(),
-        repo: None,
-    };
-    emit(args.format, &result, &ctx, args.output.as_deref())?;
+    let roots_shown = roots.iter().map(|p| p.display().to_string()).collect();
+    emit_report(&args, &engine, &result, roots_shown)?;
     // With --revoke the exit code says whether a secret is left to deal with (not revoked,
     // maybe alive, or needing the facility); otherwise it is the scanner's: findings at or
     // above --fail-on.
@@ -387,6 +378,26 @@ fn machine_hygiene(
     Ok(hygiene)
 }
 
+/// Writes the report in the asked format (never with secrets: an audit report travels).
+fn emit_report(
+    args: &AuditArgs,
+    engine: &Engine,
+    result: &ScanResult,
+    roots: Vec<String>,
+) -> Result<()> {
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let ctx = ReportContext {
+        rules: engine.rules(),
+        roots,
+        show_secrets: false,
+        fail_on: args.fail_on.unwrap_or(Severity::Low),
+        color: use_color(args.color, to_terminal),
+        notes: Vec::new(),
+        repo: None,
+    };
+    emit(args.format, result, &ctx, args.output.as_deref())
+}
+
 /// The machine audit: command lines and home token stores.
 fn machine(args: &AuditArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
@@ -417,17 +428,7 @@ fn machine(args: &AuditArgs) -> Result<ExitCode> {
         elapsed: started.elapsed(),
     };
     let fail_on = args.fail_on.unwrap_or(Severity::Low);
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let ctx = ReportContext {
-        rules: engine.rules(),
-        roots,
-        show_secrets: false,
-        fail_on,
-        color: use_color(args.color, to_terminal),
-        notes: Vec::new(),
-        repo: None,
-    };
-    emit(args.format, &result, &ctx, args.output.as_deref())?;
+    emit_report(args, &engine, &result, roots)?;
     Ok(if result.failed(fail_on) {
         ExitCode::from(1)
     } else {

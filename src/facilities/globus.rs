@@ -18,7 +18,7 @@
 //!   usable by whoever copied them.
 
 use crate::facilities::credential::Token;
-use crate::facilities::http::{Body, Call, ClientError, Endpoint, Http};
+use crate::facilities::http::{Call, ClientError, Endpoint, Http, form};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
@@ -469,15 +469,6 @@ fn now() -> i64 {
 }
 
 // ---- the token endpoint ----------------------------------------------------------------
-
-fn form(fields: &[(&str, &str)]) -> Body {
-    Body::Form(
-        fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), Zeroizing::new(v.to_string())))
-            .collect(),
-    )
-}
 
 fn oauth_advice(status: u16) -> Option<String> {
     match status {

@@ -279,6 +279,16 @@ impl Default for HttpOptions {
     }
 }
 
+/// An `application/x-www-form-urlencoded` body (OAuth); the values are held zeroized.
+pub fn form(fields: &[(&str, &str)]) -> Body {
+    Body::Form(
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), zeroize::Zeroizing::new(v.to_string())))
+            .collect(),
+    )
+}
+
 /// A request body.
 pub enum Body {
     /// None.

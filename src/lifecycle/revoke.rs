@@ -18,20 +18,32 @@ use super::kind::{self, Kind};
 use super::plan::Outcome;
 use crate::facilities::ClientError;
 use crate::facilities::credential::Token;
-use crate::facilities::http::{Body, Call};
+use crate::facilities::http::{Call, form};
 use crate::facilities::s3m::{PathStyle, S3m};
 use crate::finding::Finding;
 use crate::lifecycle::auditlog::AuditLogError;
 use reqwest::Method;
-use zeroize::Zeroizing;
 
-fn form(fields: &[(&str, &str)]) -> Body {
-    Body::Form(
-        fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), Zeroizing::new(v.to_string())))
-            .collect(),
-    )
+/// An OAuth form POST carrying `token` (and the client's secret, when it has one, by
+/// `client_secret_post`); both are cut out of any error text.
+fn oauth_post<'a>(
+    url: &url::Url,
+    fields: &[(&str, &str)],
+    token: &'a Token,
+    client_secret: Option<&'a Token>,
+) -> Call<'a> {
+    let mut fields = fields.to_vec();
+    if let Some(s) = client_secret {
+        fields.push(("client_secret", s.expose()));
+    }
+    let mut call = Call::new(Method::POST, url.clone())
+        .header("accept", "application/json")
+        .body(form(&fields))
+        .secret(token.expose());
+    if let Some(s) = client_secret {
+        call = call.secret(s.expose());
+    }
+    call
 }
 
 /// The OAuth `error` code of a refused request, if its body had one.
@@ -127,10 +139,8 @@ impl Lifecycle {
         let endpoint = display_endpoint(&url);
         let mut refusals = Vec::new();
         for client_id in &self.issuers.globus_clients {
-            let call = Call::new(Method::POST, url.clone())
-                .header("accept", "application/json")
-                .body(form(&[("token", token.expose()), ("client_id", client_id)]))
-                .secret(token.expose());
+            let fields = [("token", token.expose()), ("client_id", client_id.as_str())];
+            let call = oauth_post(&url, &fields, token, None);
             let outcome = self.mutation(f, Issuer::Globus, "revoke", &url, || {
                 match self.http.send(&call) {
                     // RFC 7009 answers 200 for a token that was already invalid, too.
@@ -210,30 +220,19 @@ impl Lifecycle {
             _ => None,
         };
         let refresh = kind::is_refresh(f.token.as_ref());
-        let mut fields = vec![
+        let hint = if refresh {
+            "refresh_token"
+        } else {
+            "access_token"
+        };
+        let fields = [
             ("token", token.expose()),
-            (
-                "token_type_hint",
-                if refresh {
-                    "refresh_token"
-                } else {
-                    "access_token"
-                },
-            ),
+            ("token_type_hint", hint),
             ("client_id", client_id.as_str()),
         ];
-        if let Some(s) = &secret {
-            fields.push(("client_secret", s.expose()));
-        }
         let url = kc.oidc("revoke");
         let endpoint = display_endpoint(&url);
-        let mut call = Call::new(Method::POST, url.clone())
-            .header("accept", "application/json")
-            .body(form(&fields))
-            .secret(token.expose());
-        if let Some(s) = &secret {
-            call = call.secret(s.expose());
-        }
+        let call = oauth_post(&url, &fields, token, secret.as_ref());
         let mut out = vec![self.mutation(f, Issuer::Keycloak, "revoke", &url, || {
             match self.http.send(&call) {
                 Ok(_) => Outcome::Revoked {
@@ -256,20 +255,11 @@ impl Lifecycle {
         if refresh {
             let url = kc.oidc("logout");
             let endpoint = display_endpoint(&url);
-            let mut fields = vec![
+            let fields = [
                 ("client_id", client_id.as_str()),
                 ("refresh_token", token.expose()),
             ];
-            if let Some(s) = &secret {
-                fields.push(("client_secret", s.expose()));
-            }
-            let mut call = Call::new(Method::POST, url.clone())
-                .header("accept", "application/json")
-                .body(form(&fields))
-                .secret(token.expose());
-            if let Some(s) = &secret {
-                call = call.secret(s.expose());
-            }
+            let call = oauth_post(&url, &fields, token, secret.as_ref());
             out.push(self.mutation(f, Issuer::Keycloak, "logout", &url, || {
                 match self.http.send(&call) {
                     Ok(_) => Outcome::Revoked {

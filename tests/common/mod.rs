@@ -4,6 +4,7 @@
 
 pub mod oidc;
 pub mod peers;
+pub mod s3m;
 
 use assert_cmd::Command;
 use serde_json::Value;
