@@ -638,15 +638,10 @@ fn globus_revocation_by_a_stranger_client_fails_loudly() {
     assert_eq!(refused, 3);
 }
 
-/// A Keycloak access JWT (RS256, from the Keycloak-like OAuth2 peer's password grant, as CSM's
-/// `shasta` client gets one) leaked in a script: userinfo says alive, RFC 7009 revokes it,
-/// userinfo then refuses it; the plan warns that an offline-checking gateway may still accept
-/// it until `exp`.
-#[test]
-fn keycloak_access_jwt_is_verified_and_revoked() {
+/// The Keycloak-like OAuth2 peer (`tests/peers/oidc-up.sh keycloak`) and a password grant as
+/// alice through CSM's public `shasta` client: the token response.
+fn keycloak_login() -> (PeerEnv, Value) {
     let env = peer("oidc", &["keycloak"]);
-    let issuer = var(&env, "OIDC_ISSUER");
-    let base = issuer.trim_end_matches("/realms/shasta");
     let v: Value = reqwest::blocking::Client::new()
         .post(var(&env, "OIDC_TOKEN_ENDPOINT"))
         .form(&[
@@ -654,11 +649,23 @@ fn keycloak_access_jwt_is_verified_and_revoked() {
             ("client_id", "shasta"),
             ("username", "alice"),
             ("password", "alice-pw"),
+            ("scope", "openid offline_access"),
         ])
         .send()
         .unwrap()
         .json()
         .unwrap();
+    (env, v)
+}
+
+/// A Keycloak access JWT (RS256, from the Keycloak-like OAuth2 peer's password grant, as CSM's
+/// `shasta` client gets one) leaked in a script: userinfo says alive, RFC 7009 revokes it,
+/// userinfo then refuses it; the plan warns that an offline-checking gateway may still accept
+/// it until `exp`.
+#[test]
+fn keycloak_access_jwt_is_verified_and_revoked() {
+    let (env, v) = keycloak_login();
+    let base = var(&env, "OIDC_ISSUER").trim_end_matches("/realms/shasta");
     let jwt = v["access_token"].as_str().unwrap().to_string();
     let case = Case::new(&format!(
         "[csm]\nkeycloak = \"{base}\"\n[http]\nretries = 1\n"
@@ -1066,22 +1073,9 @@ fn keycloak_refresh_token_revoke_and_logout_end_the_session() {
     use tokenwarden::facilities::{ClientConfig, Http};
     use tokenwarden::finding::{Finding, Liveness};
     use tokenwarden::lifecycle::{Issuers, Lifecycle, Outcome};
-    let env = peer("oidc", &["keycloak"]);
+    let (env, v) = keycloak_login();
     let issuer = var(&env, "OIDC_ISSUER");
     let base = issuer.trim_end_matches("/realms/shasta");
-    let v: Value = reqwest::blocking::Client::new()
-        .post(var(&env, "OIDC_TOKEN_ENDPOINT"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "shasta"),
-            ("username", "alice"),
-            ("password", "alice-pw"),
-            ("scope", "openid offline_access"),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
     let access = v["access_token"].as_str().unwrap().to_string();
     let refresh = v["refresh_token"].as_str().unwrap().to_string();
     let introspect = |t: &str| -> bool {
