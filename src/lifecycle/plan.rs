@@ -146,17 +146,37 @@ impl Item {
         {
             return true;
         }
-        let now = self.after.as_ref().or(self.before.as_ref());
-        let dead = now.is_some_and(|v| {
-            (v.liveness == Liveness::Dead && v.conclusive) || v.liveness == Liveness::Revoked
-        });
         let revoked = self.outcomes.iter().any(Outcome::ended)
             && self
                 .outcomes
                 .iter()
                 .all(|o| !matches!(o, Outcome::NotRevocable { .. }));
-        let skipped_dead = matches!(self.planned, Planned::Skip { .. });
-        !(dead || revoked || skipped_dead)
+        let latest = self.after.as_ref().or(self.before.as_ref());
+        // Still accepted after everything: open — except a Globus revocation, which takes
+        // minutes to reach every service.
+        if latest.is_some_and(|v| v.liveness == Liveness::Live)
+            && !(revoked && self.kind == Kind::Globus)
+        {
+            return true;
+        }
+        // A revoked Keycloak access JWT is still good until `exp` at a gateway that checks it
+        // offline (CSM's): the admin steps remain.
+        let exp_ahead = self
+            .token
+            .as_ref()
+            .and_then(|t| t.exp)
+            .is_some_and(|e| e > super::auditlog::now_unix());
+        if revoked
+            && self.kind == Kind::Keycloak
+            && !kind::is_refresh(self.token.as_ref())
+            && exp_ahead
+        {
+            return true;
+        }
+        let dead = latest.is_some_and(|v| {
+            (v.liveness == Liveness::Dead && v.conclusive) || v.liveness == Liveness::Revoked
+        });
+        !(revoked || dead || matches!(self.planned, Planned::Skip { .. }))
     }
 
     /// Whether the plan calls the issuer.
