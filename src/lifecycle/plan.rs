@@ -465,3 +465,106 @@ impl Plan {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(liveness: Liveness, conclusive: bool) -> Verification {
+        Verification {
+            liveness,
+            reason: String::new(),
+            conclusive,
+            endpoint: None,
+            checked_at: String::new(),
+            facts: Default::default(),
+        }
+    }
+
+    fn item(kind: Kind, before: Option<Verification>, planned: Planned) -> Item {
+        Item {
+            fingerprint: "tw1:x".into(),
+            rule_id: "r".into(),
+            rule_name: "r".into(),
+            facility: "f".into(),
+            kind,
+            preview: String::new(),
+            token: None,
+            locations: Vec::new(),
+            history: None,
+            before,
+            earlier: None,
+            planned,
+            outcomes: Vec::new(),
+            after: None,
+            notice: Notice {
+                contact: String::new(),
+                rotate: Vec::new(),
+                subject: String::new(),
+            },
+        }
+    }
+
+    fn revoke() -> Planned {
+        Planned::Revoke {
+            endpoint: "https://x".into(),
+            irreversible: false,
+            note: None,
+        }
+    }
+
+    fn revoked() -> Outcome {
+        Outcome::Revoked {
+            endpoint: "https://x".into(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn what_is_left_to_do() {
+        // Alive and nothing possible: open. Proven dead: closed. Refused but not proven: open.
+        let manual = || Planned::Manual { why: String::new() };
+        assert!(item(Kind::SlurmJwt, Some(check(Liveness::Live, true)), manual()).open());
+        assert!(!item(Kind::SlurmJwt, Some(check(Liveness::Dead, true)), manual()).open());
+        assert!(item(Kind::SlurmJwt, Some(check(Liveness::Dead, false)), manual()).open());
+        assert!(item(Kind::Manual, None, manual()).open());
+        // Revoked and dead after: closed; a failure anywhere: open; still live after: open.
+        let mut i = item(Kind::S3m, Some(check(Liveness::Live, true)), revoke());
+        assert!(i.open(), "planned but not done");
+        i.outcomes = vec![revoked()];
+        i.after = Some(check(Liveness::Dead, true));
+        assert!(!i.open());
+        i.after = Some(check(Liveness::Live, true));
+        assert!(i.open(), "S3M still accepts it after a revocation");
+        i.after = None;
+        i.outcomes.push(Outcome::Failed {
+            endpoint: String::new(),
+            reason: String::new(),
+        });
+        assert!(i.open());
+        // Globus: still accepted right after the revocation is propagation, not failure.
+        let mut g = item(Kind::Globus, Some(check(Liveness::Live, true)), revoke());
+        g.outcomes = vec![revoked()];
+        g.after = Some(check(Liveness::Live, true));
+        assert!(!g.open());
+        // A revoked Keycloak access JWT before its exp: open; past exp or a refresh token: closed.
+        let mut k = item(Kind::Keycloak, Some(check(Liveness::Live, true)), revoke());
+        k.outcomes = vec![revoked()];
+        k.after = Some(check(Liveness::Dead, true));
+        k.token = Some(TokenFacts {
+            exp: Some(super::super::auditlog::now_unix() + 3600),
+            token_type: Some("Bearer".into()),
+            ..Default::default()
+        });
+        assert!(k.open());
+        k.token.as_mut().unwrap().token_type = Some("Refresh".into());
+        assert!(!k.open());
+        // Skipped because the log or the issuer says it is over: closed.
+        let s = item(
+            Kind::S3m,
+            Some(check(Liveness::Unknown, false)),
+            Planned::Skip { why: String::new() },
+        );
+        assert!(!s.open());
+    }
+}
