@@ -1,8 +1,9 @@
-//! Reports: text, JSON, JSON Lines and SARIF 2.1.0.
+//! Reports: text, JSON, JSON Lines, SARIF 2.1.0 and GitLab's secret-detection report.
 //!
 //! Every format redacts secrets unless the user asked for `--show-secrets`; fingerprints are
 //! keyed hashes, so a report can be shared without sharing the secrets in it.
 
+mod gitlab;
 mod json;
 mod sarif;
 mod text;
@@ -11,6 +12,7 @@ use crate::rules::{Rule, Severity};
 use crate::scan::ScanResult;
 use std::io::Write;
 
+pub use gitlab::SCHEMA_VERSION as GITLAB_SCHEMA_VERSION;
 pub use sarif::security_severity;
 
 /// Output formats.
@@ -24,6 +26,8 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for code scanning.
     Sarif,
+    /// GitLab secret-detection report (schema 15), for `artifacts:reports:secret_detection`.
+    Gitlab,
 }
 
 /// Everything a report needs besides the findings.
@@ -59,6 +63,7 @@ pub fn write(
         Format::Json => json::write(result, ctx, out),
         Format::Jsonl => json::write_lines(result, ctx, out),
         Format::Sarif => sarif::write(result, ctx, out),
+        Format::Gitlab => gitlab::write(result, ctx, out),
     }
 }
 
