@@ -77,6 +77,9 @@ pub struct Config {
     /// Secrets known to be synthetic, by fingerprint.
     #[serde(default)]
     pub allow: Vec<AllowEntry>,
+    /// A baseline file (relative to the config file) whose findings are not reported as new.
+    #[serde(default)]
+    pub baseline: Option<PathBuf>,
     /// Where the file was read from (set by [`Config::load`]).
     #[serde(skip)]
     pub source: Option<PathBuf>,

@@ -62,6 +62,31 @@ enum Command {
     Csm(cli::csm::CsmArgs),
     /// Store or remove a credential in the OS keyring (for --token-from keyring:NAME).
     Keyring(cli::keyring::KeyringArgs),
+    /// Record what a scan reports now, so that later scans (`--baseline FILE`) report only
+    /// what is new. Fingerprints only: no secrets, no line numbers.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Write a new baseline (refuses to overwrite one).
+    Create(Box<BaselineArgs>),
+    /// Rewrite a baseline with what the scan reports now (adds new findings, drops fixed ones).
+    Update(Box<BaselineArgs>),
+}
+
+#[derive(Args)]
+struct BaselineArgs {
+    /// The baseline file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = ".tokenwarden-baseline.json"
+    )]
+    file: PathBuf,
+    #[command(flatten)]
+    scan: ScanArgs,
 }
 
 #[derive(Subcommand)]
@@ -188,6 +213,14 @@ struct ScanArgs {
     /// Read files that .gitignore excludes.
     #[arg(long)]
     no_ignore: bool,
+    /// Ignore `tokenwarden:allow` comments (for CI that keeps every exception in a reviewed
+    /// baseline or config).
+    #[arg(long)]
+    no_inline_allow: bool,
+    /// Report only findings that are not in this baseline (see `tokenwarden baseline`)
+    /// [default: `baseline` in .tokenwarden.toml].
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
     /// Skip the hygiene checks (credential files not gitignored, tracked or ever committed;
     /// code that reads a .env the repository does not ignore).
     #[arg(long)]
@@ -289,6 +322,8 @@ fn main() -> ExitCode {
         }
         Command::Csm(args) => cli::csm::run(args),
         Command::Keyring(args) => cli::keyring::run(args),
+        Command::Baseline(BaselineCommand::Create(a)) => write_baseline(&a, false),
+        Command::Baseline(BaselineCommand::Update(a)) => write_baseline(&a, true),
     };
     match result {
         Ok(code) => code,
@@ -429,8 +464,54 @@ fn fingerprinter() -> Fingerprinter {
     }
 }
 
+/// A scan done, before it is reported.
+struct Scanned {
+    engine: Engine,
+    result: tokenwarden::ScanResult,
+    notes: Vec<String>,
+    fail_on: Severity,
+    config: Option<Config>,
+}
+
 fn run_scan(args: ScanArgs) -> Result<ExitCode> {
-    let config = find_config(&args)?;
+    let Scanned {
+        engine,
+        mut result,
+        mut notes,
+        fail_on,
+        config,
+    } = scan_for(&args)?;
+    let baseline = args.baseline.clone().or_else(|| {
+        config
+            .as_ref()
+            .and_then(|c| c.baseline.as_ref().map(|b| c.resolve(b)))
+    });
+    if let Some(path) = baseline {
+        let b = report::baseline::Baseline::load(&path, &fingerprinter())?;
+        let applied = b.apply(&mut result);
+        notes.push(format!(
+            "baseline {}: {} known finding(s) and {} hygiene finding(s) not reported as new{}",
+            path.display(),
+            applied.findings,
+            applied.hygiene,
+            if applied.stale > 0 {
+                format!(
+                    "; {} entr{} matched nothing (run `tokenwarden baseline update`)",
+                    applied.stale,
+                    if applied.stale == 1 { "y" } else { "ies" }
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    report_scan(&args, &engine, &result, notes, fail_on)
+}
+
+/// Scans as `args` say, with the config's allow entries applied and, with `--verify`, the
+/// liveness checked; warnings printed.
+fn scan_for(args: &ScanArgs) -> Result<Scanned> {
+    let config = find_config(args)?;
     let mut notes = Vec::new();
     if let Some(c) = &config
         && let Some(src) = &c.source
@@ -488,6 +569,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         min_confidence,
         fingerprinter: fingerprinter(),
         hygiene: !args.no_hygiene,
+        inline_allow: !args.no_inline_allow,
     };
     let unit = if args.git { "blobs" } else { "files" };
     let progress = (!args.no_progress && std::io::stderr().is_terminal())
@@ -519,6 +601,23 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
             );
         }
     }
+    Ok(Scanned {
+        engine,
+        result,
+        notes,
+        fail_on,
+        config,
+    })
+}
+
+/// Writes the scan's report and says what the exit code is.
+fn report_scan(
+    args: &ScanArgs,
+    engine: &Engine,
+    result: &tokenwarden::ScanResult,
+    notes: Vec<String>,
+    fail_on: Severity,
+) -> Result<ExitCode> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let ctx = ReportContext {
         rules: engine.rules(),
@@ -535,13 +634,53 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
             None
         },
     };
-    emit(args.format, &result, &ctx, args.output.as_deref())?;
+    emit(args.format, result, &ctx, args.output.as_deref())?;
     let failed = result.failed(fail_on);
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `tokenwarden baseline create|update`: everything the scan reports now becomes known.
+fn write_baseline(args: &BaselineArgs, update: bool) -> Result<ExitCode> {
+    let fp = fingerprinter();
+    let Scanned { result, .. } = scan_for(&args.scan)?;
+    let new = report::baseline::Baseline::of(&result, &fp);
+    let path = &args.file;
+    let old = if path.exists() {
+        if !update {
+            bail!(
+                "{} exists; `tokenwarden baseline update` rewrites it with the current findings",
+                path.display()
+            );
+        }
+        Some(report::baseline::Baseline::load(path, &fp)?)
+    } else {
+        None
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    new.save(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let (added, removed) = match &old {
+        Some(o) => (
+            new.findings.difference(&o.findings).count()
+                + new.hygiene.difference(&o.hygiene).count(),
+            o.findings.difference(&new.findings).count()
+                + o.hygiene.difference(&new.hygiene).count(),
+        ),
+        None => (new.findings.len() + new.hygiene.len(), 0),
+    };
+    println!(
+        "{}: {} finding(s), {} hygiene finding(s) ({added} added, {removed} removed)",
+        path.display(),
+        new.findings.len(),
+        new.hygiene.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A progress line on stderr, fed by the walk's live counters, for scans long enough to wonder.

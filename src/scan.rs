@@ -42,6 +42,9 @@ pub struct ScanRequest {
     /// Run the hygiene checks: credential files in a work tree (tree scans) or in history
     /// (full history scans).
     pub hygiene: bool,
+    /// Honour `tokenwarden:allow` comments. CI can turn them off (`--no-inline-allow`) when a
+    /// team wants every exception in a reviewed baseline or config instead.
+    pub inline_allow: bool,
 }
 
 /// A scan that could not be done at all.
@@ -141,7 +144,10 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
         _ => exclude_matcher(&req.walk.excludes)?,
     };
     let mut collector = Collector::new(req.fingerprinter.clone());
-    for (m, loc) in matches {
+    for (mut m, loc) in matches {
+        if !req.inline_allow {
+            m.allowed = None;
+        }
         if excluded
             .as_ref()
             .is_some_and(|g| g.matched_path_or_any_parents(&loc.path, false).is_ignore())

@@ -3,6 +3,7 @@
 //! Every format redacts secrets unless the user asked for `--show-secrets`; fingerprints are
 //! keyed hashes, so a report can be shared without sharing the secrets in it.
 
+pub mod baseline;
 mod gitlab;
 mod json;
 mod sarif;
