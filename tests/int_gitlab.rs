@@ -223,3 +223,97 @@ fn the_requirements_reject_a_report_with_a_zoned_time() {
     doc["scan"]["end_time"] = json!("2026-01-01T00:00:00Z");
     validate(&doc);
 }
+
+/// The CI template (`ci/gitlab/tokenwarden.gitlab-ci.yml`): its job publishes the report where
+/// GitLab looks for it, and its script, run here as the runner would (the template's variables
+/// and GitLab's predefined ones in the environment, the binary already in the image), scans a
+/// merge request's commits and writes a valid report.
+#[test]
+fn the_gitlab_template_job_runs_and_publishes_a_valid_report() {
+    use yaml_rust2::YamlLoader;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/ci/gitlab/tokenwarden.gitlab-ci.yml"
+    ))
+    .unwrap();
+    let doc = YamlLoader::load_from_str(&text).unwrap().remove(0);
+    let job = &doc["tokenwarden_secret_detection"];
+    assert_eq!(
+        job["artifacts"]["reports"]["secret_detection"].as_str(),
+        Some("gl-secret-detection-report.json")
+    );
+    assert_eq!(job["artifacts"]["when"].as_str(), Some("always"));
+    assert_eq!(
+        job["variables"]["GIT_DEPTH"].as_str(),
+        Some("0"),
+        "history needs a full clone"
+    );
+    let script: Vec<&str> = job["script"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, home) = (tmp.path().join("r"), tmp.path().join("h"));
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    let git = |args: &[&str]| {
+        let mut c = git_command(&repo, &home);
+        c.args(args);
+        run_git(c, args)
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let old = mint(r#"{{jwt {"sun":"old","exp":"@now+900"}}}"#);
+    write(&repo, "legacy.txt", format!("token = {old}\n"));
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "base"]);
+    let base = git(&["rev-parse", "HEAD"]);
+    let jwt = mint(r#"{{jwt {"sun":"alice","exp":"@now+900"}}}"#);
+    write(&repo, "job.txt", format!("token = {jwt}\n"));
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "mr"]);
+
+    let run = |extra: &[(&str, &str)]| {
+        let mut c = std::process::Command::new("sh");
+        c.arg("-c").arg(script.join("\n")).current_dir(&repo);
+        for (k, v) in doc["variables"].as_hash().unwrap() {
+            c.env(k.as_str().unwrap(), v.as_str().unwrap_or(""));
+        }
+        c.env(
+            "TOKENWARDEN_BIN",
+            assert_cmd::cargo::cargo_bin!("tokenwarden"),
+        );
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        let report = std::fs::read_to_string(repo.join("gl-secret-detection-report.json"))
+            .unwrap_or_default();
+        (out.status.code().unwrap_or(-1), report)
+    };
+    // A merge request: only its own commit is blamed; the job fails on it.
+    let (code, report) = run(&[
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base),
+    ]);
+    assert_eq!(code, 1);
+    assert!(!report.contains(&jwt));
+    let doc: Value = serde_json::from_str(&report).unwrap();
+    validate(&doc);
+    let vulns = doc["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulns.len(), 1, "{doc:#}");
+    assert_eq!(vulns[0]["location"]["file"], "job.txt");
+    // A scheduled pipeline scans the whole history.
+    let (_, report) = run(&[("CI_PIPELINE_SOURCE", "schedule")]);
+    let doc: Value = serde_json::from_str(&report).unwrap();
+    validate(&doc);
+    assert_eq!(doc["vulnerabilities"].as_array().unwrap().len(), 2);
+    // A threshold above the findings: the report is written, the job passes.
+    let (code, _) = run(&[
+        ("CI_PIPELINE_SOURCE", "schedule"),
+        ("TOKENWARDEN_FAIL_ON", "critical"),
+    ]);
+    assert_eq!(code, 0);
+}
