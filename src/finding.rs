@@ -170,6 +170,9 @@ pub struct Suppressed {
 struct Pending {
     best: RawMatch,
     locations: Vec<Location>,
+    /// The same locations, for an O(1) duplicate check: a file can hold one token on tens of
+    /// thousands of lines.
+    seen: std::collections::HashSet<Location>,
     rules: Vec<usize>,
 }
 
@@ -245,7 +248,7 @@ impl Collector {
                 if !p.rules.contains(&m.rule) {
                     p.rules.push(m.rule);
                 }
-                if !p.locations.contains(&location) {
+                if p.seen.insert(location.clone()) {
                     p.locations.push(location);
                 }
                 if rank(&m) > rank(&p.best) {
@@ -258,6 +261,7 @@ impl Collector {
                     Pending {
                         rules: vec![m.rule],
                         best: m,
+                        seen: std::iter::once(location.clone()).collect(),
                         locations: vec![location],
                     },
                 );

@@ -100,3 +100,18 @@ fn empty_scan_and_warnings_are_valid_sarif_too() {
         .unwrap();
     assert_eq!(notes.len(), 1, "{notes:#?}");
 }
+
+/// GitHub code scanning takes at most 25,000 results per run: a larger report is cut to that
+/// (most severe first) and says so in a notification, instead of being refused whole.
+#[test]
+fn sarif_stays_within_the_code_scanning_result_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let jwt = mint(r#"{{jwt {"sun":"a","exp":"@now+600"}}}"#);
+    let line = format!("token = {jwt}\n");
+    write(dir.path(), "many.txt", line.repeat(25_003));
+    let doc = sarif_of(dir.path(), &["--no-hygiene"]);
+    let run = &doc["runs"][0];
+    assert_eq!(run["results"].as_array().unwrap().len(), 25_000);
+    let notes = run["invocations"][0]["toolExecutionNotifications"].to_string();
+    assert!(notes.contains("3 more results"), "{notes}");
+}

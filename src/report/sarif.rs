@@ -305,6 +305,9 @@ fn hygiene_result(h: &HygieneFinding, index: Option<usize>) -> SResult {
     r
 }
 
+/// The most results GitHub code scanning accepts in one SARIF run.
+pub const MAX_RESULTS: usize = 25_000;
+
 pub(super) fn write(
     result: &ScanResult,
     ctx: &ReportContext,
@@ -369,25 +372,44 @@ pub(super) fn write(
             n
         })
         .collect();
+    let mut all: Vec<SResult> = result
+        .findings
+        .iter()
+        .flat_map(|f| results(f, &index, ctx.show_secrets))
+        .chain(
+            result
+                .hygiene
+                .iter()
+                .map(|h| hygiene_result(h, hygiene_index(&h.check))),
+        )
+        .collect();
+    // GitHub code scanning refuses a run with more results than it accepts. Findings come most
+    // severe first, so the cut keeps what matters, and says so.
+    let mut notifications = notifications;
+    if all.len() > MAX_RESULTS {
+        let dropped = all.len() - MAX_RESULTS;
+        all.truncate(MAX_RESULTS);
+        notifications.push(
+            Notification::builder()
+                .message(
+                    Message::builder()
+                        .text(format!(
+                            "{dropped} more results are not in this SARIF file (code scanning \
+                             accepts {MAX_RESULTS} per run); --format json lists them all"
+                        ))
+                        .build(),
+                )
+                .level(json!("warning"))
+                .build(),
+        );
+    }
     let invocation = Invocation::builder()
         .execution_successful(true)
         .tool_execution_notifications(notifications)
         .build();
     let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
-        .results(
-            result
-                .findings
-                .iter()
-                .flat_map(|f| results(f, &index, ctx.show_secrets))
-                .chain(
-                    result
-                        .hygiene
-                        .iter()
-                        .map(|h| hygiene_result(h, hygiene_index(&h.check))),
-                )
-                .collect::<Vec<_>>(),
-        )
+        .results(all)
         .invocations(vec![invocation])
         .build();
     run.column_kind = Some(json!("unicodeCodePoints"));

@@ -306,18 +306,6 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// Line and column (1-based) of `at` within `buf`, where `buf[0]` follows the cursor.
-    fn position(&self, buf: &[u8], at: usize) -> (u64, u64) {
-        let at = at.min(buf.len());
-        let before = &buf[..at];
-        let nl = memchr::memchr_iter(b'\n', before).count() as u64;
-        let col = match memchr::memrchr(b'\n', before) {
-            Some(i) => chars(&before[i + 1..]),
-            None => self.col_chars + chars(before),
-        };
-        (self.lines + nl + 1, col + 1)
-    }
-
     fn advance(&mut self, consumed: &[u8]) {
         self.lines += memchr::memchr_iter(b'\n', consumed).count() as u64;
         match memchr::memrchr(b'\n', consumed) {
@@ -327,32 +315,77 @@ impl Cursor {
     }
 }
 
-fn locate(rel: &str, cursor: &Cursor, base: u64, buf: &[u8], m: &RawMatch) -> Location {
-    let (line, column) = cursor.position(buf, m.start);
-    let (end_line, end_column) = cursor.position(buf, m.end);
-    Location {
-        path: rel.to_string(),
-        line,
-        column,
-        end_line,
-        end_column,
-        byte_offset: base + m.start as u64,
-        git: None,
+/// Turns match offsets in one buffer into locations. Newlines are counted once, forward from
+/// the last position asked for: a file with a token on each of 25,000 lines costs one pass,
+/// not 25,000 (offsets asked for out of order restart the count).
+pub(crate) struct Locator<'a> {
+    path: &'a str,
+    buf: &'a [u8],
+    cursor: &'a Cursor,
+    base: u64,
+    /// Offset up to which newlines are counted, and how many there were.
+    pos: usize,
+    lines: u64,
+}
+
+static START: Cursor = Cursor {
+    lines: 0,
+    col_chars: 0,
+};
+
+impl<'a> Locator<'a> {
+    fn new(path: &'a str, buf: &'a [u8], cursor: &'a Cursor, base: u64) -> Locator<'a> {
+        Locator {
+            path,
+            buf,
+            cursor,
+            base,
+            pos: 0,
+            lines: 0,
+        }
+    }
+
+    /// For a whole, in-memory blob.
+    pub(crate) fn whole(path: &'a str, blob: &'a [u8]) -> Locator<'a> {
+        Locator::new(path, blob, &START, 0)
+    }
+
+    /// Line and column (1-based) of `at`, where `buf[0]` follows the cursor.
+    fn position(&mut self, at: usize) -> (u64, u64) {
+        let at = at.min(self.buf.len());
+        if at < self.pos {
+            self.pos = 0;
+            self.lines = 0;
+        }
+        self.lines += memchr::memchr_iter(b'\n', &self.buf[self.pos..at]).count() as u64;
+        self.pos = at;
+        let before = &self.buf[..at];
+        let col = match memchr::memrchr(b'\n', before) {
+            Some(i) => chars(&before[i + 1..]),
+            None => self.cursor.col_chars + chars(before),
+        };
+        (self.cursor.lines + self.lines + 1, col + 1)
+    }
+
+    /// Where a match is.
+    pub(crate) fn locate(&mut self, m: &RawMatch) -> Location {
+        let (line, column) = self.position(m.start);
+        let (end_line, end_column) = self.position(m.end);
+        Location {
+            path: self.path.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            byte_offset: self.base + m.start as u64,
+            git: None,
+        }
     }
 }
 
-/// The location of a match in a whole, in-memory blob.
+/// The location of a match in a whole, in-memory blob (one match; for many, a [`Locator`]).
 pub(crate) fn locate_in(path: &str, blob: &[u8], m: &RawMatch) -> Location {
-    locate(
-        path,
-        &Cursor {
-            lines: 0,
-            col_chars: 0,
-        },
-        0,
-        blob,
-        m,
-    )
+    Locator::whole(path, blob).locate(m)
 }
 
 fn scan_file(
@@ -447,8 +480,9 @@ fn scan_file(
         counters
             .matches
             .fetch_add(matches.len() as u64, Ordering::Relaxed);
+        let mut at = Locator::new(rel, buf, &cursor, base);
         for m in matches {
-            let loc = locate(rel, &cursor, base, buf, &m);
+            let loc = at.locate(&m);
             out.matches.push((m, loc));
         }
         if eof {

@@ -13,7 +13,7 @@
 //! Damage is reported, never fatal: a missing tree or blob, a shallow boundary, a submodule or
 //! a blob over the size limit each become a [`Warning`] and the scan goes on.
 
-use super::fs::{ScanCounters, locate_in, looks_binary};
+use super::fs::{Locator, ScanCounters, locate_in, looks_binary};
 use super::objects::{Key, Objects, RawObject, pack_order};
 use super::treewalk::{Held, HeldIndex, TreeRec, TreeWalker};
 use super::{Stats, Warning};
@@ -605,8 +605,11 @@ fn scan_blob_content(
     }
     counters.files.fetch_add(1, Ordering::Relaxed);
     counters.bytes.fetch_add(size, Ordering::Relaxed);
-    for m in engine.scan(content, Some(path)) {
-        let loc = locate_in(path, content, &m);
+    let mut matches = engine.scan(content, Some(path));
+    matches.sort_by_key(|m| m.start);
+    let mut at = Locator::whole(path, content);
+    for m in matches {
+        let loc = at.locate(&m);
         found.push((oid, m, loc));
     }
     counters
@@ -1192,8 +1195,11 @@ pub fn scan_staged(engine: &Engine, path: &Path) -> Result<GitOutput, GitError> 
         counters
             .bytes
             .fetch_add(content.len() as u64, Ordering::Relaxed);
-        for m in engine.scan(content, Some(&p)) {
-            let loc = locate_in(&p, content, &m);
+        let mut matches = engine.scan(content, Some(&p));
+        matches.sort_by_key(|m| m.start);
+        let mut at = Locator::whole(&p, content);
+        for m in matches {
+            let loc = at.locate(&m);
             if whole || added.contains(&(loc.line as u32)) {
                 out.matches.push((m, loc));
             }
