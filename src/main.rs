@@ -66,6 +66,14 @@ enum Command {
     /// what is new. Fingerprints only: no secrets, no line numbers.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from these definitions: `tokenwarden man |
+    /// man -l -`.
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -324,6 +332,19 @@ fn main() -> ExitCode {
         Command::Keyring(args) => cli::keyring::run(args),
         Command::Baseline(BaselineCommand::Create(a)) => write_baseline(&a, false),
         Command::Baseline(BaselineCommand::Update(a)) => write_baseline(&a, true),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tokenwarden", &mut buf);
+            print_generated(&buf)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| print_generated(&buf))
+        }
     };
     match result {
         Ok(code) => code,
@@ -339,6 +360,14 @@ fn main() -> ExitCode {
                 _ => ExitCode::from(2),
             }
         }
+    }
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
+fn print_generated(buf: &[u8]) -> Result<ExitCode> {
+    match std::io::stdout().lock().write_all(buf) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
     }
 }
 
