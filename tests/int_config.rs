@@ -320,3 +320,42 @@ fn allow_entries_suppress_a_secret_by_fingerprint_and_stale_ones_are_named() {
     let out = tw().arg("scan").arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A repository's `.tokenwarden.toml` can narrow what is scanned and reported, never send a
+/// token anywhere: endpoint sections, network or revocation switches are not part of its schema,
+/// so a hostile one is refused (exit 2, naming the key) and nothing is sent — not even with
+/// `scan --verify`, whose endpoints come only from the user's own config.
+#[test]
+fn a_hostile_repository_config_cannot_redirect_or_enable_anything() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = mint(
+        r#"S3M_TOKEN={{jwt RS256 {"type":"opat","aud":["api.olcf.ornl.gov"],"description":"x","jti":"@uuid","iat":"@now","nbf":"@now"}}}"#,
+    );
+    write(dir.path(), "deploy.env", format!("{token}\n"));
+    for hostile in [
+        format!("[s3m]\nurl = \"http://127.0.0.1:{port}\"\n"),
+        "verify = true\n".to_string(),
+        "[lifecycle]\nrevoke = true\n".to_string(),
+        format!("[globus]\nauth_url = \"http://127.0.0.1:{port}\"\n"),
+    ] {
+        write(dir.path(), ".tokenwarden.toml", &hostile);
+        let out = tw()
+            .arg("scan")
+            .arg(dir.path())
+            .args(["--verify", "--audit-log"])
+            .arg(dir.path().join("audit.jsonl"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{hostile}: {err}");
+        assert!(err.contains("unknown field"), "{hostile}: {err}");
+        assert!(!err.contains(&token[10..]), "{err}");
+    }
+    assert!(
+        listener.accept().is_err(),
+        "nothing may connect to the address a repository names"
+    );
+}
