@@ -161,15 +161,16 @@ impl Baseline {
         let mut applied = Applied::default();
         let mut used_f = BTreeSet::new();
         let mut used_h = BTreeSet::new();
+        let by_fp: std::collections::HashMap<&str, &SecretEntry> = self
+            .findings
+            .iter()
+            .map(|e| (e.fingerprint.as_str(), e))
+            .collect();
         let findings = std::mem::take(&mut result.findings);
         for f in findings {
-            let hit = self
-                .findings
-                .iter()
-                .find(|e| e.fingerprint == f.fingerprint);
-            match hit {
+            match by_fp.get(f.fingerprint.as_str()) {
                 Some(e) => {
-                    used_f.insert(e.clone());
+                    used_f.insert((*e).clone());
                     applied.findings += 1;
                     for loc in &f.locations {
                         result.suppressed.push(Suppressed {
