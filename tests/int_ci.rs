@@ -4,9 +4,10 @@
 //! commits, writes SARIF that validates, a job summary and the step outputs.
 
 mod common;
+use common::repo::Repo;
 use common::*;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn action() -> Yaml {
@@ -179,42 +180,6 @@ fn run_scan_step(
             String::from_utf8_lossy(&out.stderr)
         ),
     )
-}
-
-struct Repo {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    home: PathBuf,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("work");
-        let home = tmp.path().join("home");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::create_dir_all(&home).unwrap();
-        let r = Repo {
-            _tmp: tmp,
-            dir,
-            home,
-        };
-        r.git(&["init", "-q", "-b", "main"]);
-        r
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let mut c = git_command(&self.dir, &self.home);
-        c.args(args);
-        run_git(c, args)
-    }
-
-    fn commit(&self, path: &str, content: &str, msg: &str) -> String {
-        write(&self.dir, path, content);
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-qm", msg]);
-        self.git(&["rev-parse", "HEAD"])
-    }
 }
 
 fn binary() -> String {

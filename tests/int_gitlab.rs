@@ -110,20 +110,13 @@ fn gitlab_report(
 
 #[test]
 fn history_scan_writes_a_valid_report_with_commits_and_no_secret() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (repo, home) = (tmp.path().join("r"), tmp.path().join("h"));
-    std::fs::create_dir_all(&repo).unwrap();
-    std::fs::create_dir_all(&home).unwrap();
-    let git = |args: &[&str]| {
-        let mut c = git_command(&repo, &home);
-        c.args(args);
-        run_git(c, args)
-    };
+    let r = common::repo::Repo::new();
+    let repo = r.dir.clone();
+    let git = |args: &[&str]| r.git(args);
     let jwt = mint(r#"{{jwt {"sun":"alice","exp":"@now+900","iat":"@now"}}}"#);
     let s3m = mint(
         r#"{{jwt RS256 {"type":"opat","aud":["api.olcf.ornl.gov"],"description":"d","jti":"@uuid","iat":"@now","nbf":"@now"}}}"#,
     );
-    git(&["init", "-q", "-b", "main"]);
     write(&repo, "job.sh", format!("export SLURM_JWT={jwt}\n"));
     git(&["add", "-A"]);
     git(&["commit", "-qm", "add job"]);
@@ -255,16 +248,9 @@ fn the_gitlab_template_job_runs_and_publishes_a_valid_report() {
         .map(|l| l.as_str().unwrap())
         .collect();
 
-    let tmp = tempfile::tempdir().unwrap();
-    let (repo, home) = (tmp.path().join("r"), tmp.path().join("h"));
-    std::fs::create_dir_all(&repo).unwrap();
-    std::fs::create_dir_all(&home).unwrap();
-    let git = |args: &[&str]| {
-        let mut c = git_command(&repo, &home);
-        c.args(args);
-        run_git(c, args)
-    };
-    git(&["init", "-q", "-b", "main"]);
+    let r = common::repo::Repo::new();
+    let repo = r.dir.clone();
+    let git = |args: &[&str]| r.git(args);
     let old = mint(r#"{{jwt {"sun":"old","exp":"@now+900"}}}"#);
     write(&repo, "legacy.txt", format!("token = {old}\n"));
     git(&["add", "-A"]);

@@ -242,8 +242,7 @@ pub(super) fn write(
     ctx: &ReportContext,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(result, ctx))?;
-    writeln!(out)
+    super::write_pretty(&document(result, ctx), out)
 }
 
 #[cfg(test)]

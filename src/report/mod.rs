@@ -68,6 +68,12 @@ pub fn write(
     }
 }
 
+/// One JSON document, pretty-printed, with a final newline.
+fn write_pretty(value: &serde_json::Value, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
 /// A path (or any untrusted text) made safe for a terminal: control characters, which could
 /// forge report lines or drive the terminal, are shown escaped.
 pub fn printable(s: &str) -> String {

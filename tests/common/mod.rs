@@ -4,6 +4,7 @@
 
 pub mod oidc;
 pub mod peers;
+pub mod repo;
 pub mod s3m;
 
 use assert_cmd::Command;
