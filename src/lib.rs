@@ -15,6 +15,7 @@
 //! - [`finding`] — one secret → one finding with every location, keyed fingerprints.
 //! - [`report`] — the output formats; secrets are redacted unless asked for.
 //! - [`config`] — `.tokenwarden.toml`.
+//! - [`shard`] — one scan split into N runs that cover everything once (Slurm job arrays).
 //! - [`secret`] — the type that holds a secret and never prints itself.
 //! - [`facilities`] — clients for the facility APIs (S3M, IRI, Globus, slurmrestd/Palmetto, CSM).
 //! - [`lifecycle`] — is a found secret alive, revoke it (after a plan and a confirmation),
@@ -35,6 +36,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod secret;
+pub mod shard;
 pub mod sources;
 
 pub use engine::{Engine, EngineOptions};

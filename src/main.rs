@@ -174,6 +174,14 @@ struct ScanArgs {
     /// Directories or files to scan (with --git or --staged: a path inside the repository).
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
+    /// Read more paths from FILE, one per line (`#` comments): the targets of a sweep.
+    #[arg(long, value_name = "FILE")]
+    targets: Option<PathBuf>,
+    /// Scan only shard I of N (0-based): several paths are split by path, one directory by
+    /// its top-level entries, one repository's history (--git) by blob. N runs with I = 0..N
+    /// cover everything exactly once (`--shard $SLURM_ARRAY_TASK_ID/N`).
+    #[arg(long, value_name = "I/N", conflicts_with = "staged")]
+    shard: Option<tokenwarden::shard::Shard>,
     /// Scan the whole git history (every ref; each blob once) instead of the files on disk.
     #[arg(long, conflicts_with = "staged")]
     git: bool,
@@ -500,6 +508,7 @@ struct Scanned {
     notes: Vec<String>,
     fail_on: Severity,
     config: Option<Config>,
+    roots: Vec<PathBuf>,
 }
 
 fn run_scan(args: ScanArgs) -> Result<ExitCode> {
@@ -509,6 +518,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         mut notes,
         fail_on,
         config,
+        roots,
     } = scan_for(&args)?;
     let baseline = args.baseline.clone().or_else(|| {
         config
@@ -534,13 +544,14 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
             }
         ));
     }
-    report_scan(&args, &engine, &result, notes, fail_on)
+    report_scan(&args, &roots, &engine, &result, notes, fail_on)
 }
 
 /// Scans as `args` say, with the config's allow entries applied and, with `--verify`, the
 /// liveness checked; warnings printed.
 fn scan_for(args: &ScanArgs) -> Result<Scanned> {
     let config = find_config(args)?;
+    let roots = scan_roots(args)?;
     let mut notes = Vec::new();
     if let Some(c) = &config
         && let Some(src) = &c.source
@@ -578,13 +589,14 @@ fn scan_for(args: &ScanArgs) -> Result<Scanned> {
                 .unwrap_or(GitOptions::default().max_blob_size),
             threads: args.threads,
             counters: None,
+            shard: args.shard,
         })
     } else {
         Target::Tree
     };
     let mut req = ScanRequest {
         target,
-        roots: args.paths.clone(),
+        roots: roots.clone(),
         walk: WalkOptions {
             no_ignore: args.no_ignore,
             follow_links: args.follow,
@@ -593,6 +605,7 @@ fn scan_for(args: &ScanArgs) -> Result<Scanned> {
                 .or(config.as_ref().and_then(|c| c.scan.max_file_size)),
             excludes,
             threads: args.threads,
+            shard: args.shard,
             ..WalkOptions::default()
         },
         min_confidence,
@@ -613,7 +626,7 @@ fn scan_for(args: &ScanArgs) -> Result<Scanned> {
     }
     if args.verify {
         let lc = cli::audit::open_lifecycle(args.audit_log.as_deref())?;
-        cli::audit::verify_all(&lc, &mut result.findings, &args.paths, 4)?;
+        cli::audit::verify_all(&lc, &mut result.findings, &roots, 4)?;
         notes.push(format!(
             "liveness checked with the issuers; every call is in {}",
             lc.log_path().display()
@@ -630,18 +643,47 @@ fn scan_for(args: &ScanArgs) -> Result<Scanned> {
             );
         }
     }
+    if let Some(sh) = args.shard {
+        notes.push(format!(
+            "shard {sh}: this run covers only its part of the targets"
+        ));
+    }
     Ok(Scanned {
         engine,
         result,
         notes,
         fail_on,
         config,
+        roots,
     })
+}
+
+/// The paths to scan: the positional ones and the `--targets` file's (a lone default `.` is
+/// dropped when a targets file is given).
+fn scan_roots(args: &ScanArgs) -> Result<Vec<PathBuf>> {
+    let mut roots = args.paths.clone();
+    if let Some(file) = &args.targets {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the targets file {}", file.display()))?;
+        if roots == [PathBuf::from(".")] {
+            roots.clear();
+        }
+        roots.extend(
+            tokenwarden::shard::read_targets(&text)
+                .into_iter()
+                .map(PathBuf::from),
+        );
+        if roots.is_empty() {
+            bail!("{} lists no targets", file.display());
+        }
+    }
+    Ok(roots)
 }
 
 /// Writes the scan's report and says what the exit code is.
 fn report_scan(
     args: &ScanArgs,
+    roots: &[PathBuf],
     engine: &Engine,
     result: &tokenwarden::ScanResult,
     notes: Vec<String>,
@@ -650,7 +692,7 @@ fn report_scan(
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let ctx = ReportContext {
         rules: engine.rules(),
-        roots: args.paths.iter().map(|p| p.display().to_string()).collect(),
+        roots: roots.iter().map(|p| p.display().to_string()).collect(),
         show_secrets: args.show_secrets,
         fail_on,
         color: use_color(args.color, to_terminal),

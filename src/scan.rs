@@ -105,8 +105,45 @@ fn exclude_matcher(excludes: &[String]) -> Result<Option<ignore::gitignore::Giti
     Ok(Some(g))
 }
 
-/// Scans the request's roots.
+/// Scans the request's roots. With a shard in the walk options, a tree scan of several roots
+/// keeps the roots this shard owns; of one root, its top-level entries this shard owns.
 pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError> {
+    let shard = req.walk.shard;
+    let owned;
+    let req = match (&req.target, shard) {
+        (Target::Tree, Some(sh)) if req.roots.len() > 1 => {
+            let mut r = req.clone();
+            r.roots
+                .retain(|root| sh.owns(&crate::sources::fs::display_path(root)));
+            r.walk.shard = None;
+            r.walk.prefix_roots = true;
+            owned = r;
+            if owned.roots.is_empty() {
+                return Ok(ScanResult {
+                    findings: Vec::new(),
+                    suppressed: Vec::new(),
+                    warnings: Vec::new(),
+                    stats: Default::default(),
+                    hygiene: Vec::new(),
+                    elapsed: Default::default(),
+                });
+            }
+            &owned
+        }
+        _ => req,
+    };
+    let mut result = scan_unsharded(engine, req)?;
+    // Hygiene findings of one root follow the same partition as its files.
+    if let (Target::Tree, Some(sh)) = (&req.target, req.walk.shard) {
+        result.hygiene.retain(|h| {
+            let top = h.path.split('/').next().unwrap_or(&h.path);
+            sh.owns(top)
+        });
+    }
+    Ok(result)
+}
+
+fn scan_unsharded(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError> {
     let started = Instant::now();
     let repo = || match req.roots.as_slice() {
         [one] => Ok(one.clone()),

@@ -43,6 +43,12 @@ pub struct WalkOptions {
     /// Shown every text file read whole, so checks that need a file's content (the hygiene
     /// command-line checks) ride on this walk instead of walking and reading again.
     pub file_hook: Option<Arc<dyn FileHook>>,
+    /// Scan only this shard's part of one root: its top-level entries (several roots are
+    /// split by root before the walk, see [`crate::scan`]).
+    pub shard: Option<crate::shard::Shard>,
+    /// Name files by root and path even when there is one root (a shard of a multi-root
+    /// scan reports paths as the whole scan does).
+    pub prefix_roots: bool,
 }
 
 /// A check that looks at each text file a directory scan reads whole.
@@ -69,6 +75,8 @@ impl Default for WalkOptions {
             overlap: 64 << 10,
             counters: None,
             file_hook: None,
+            shard: None,
+            prefix_roots: false,
         }
     }
 }
@@ -178,7 +186,7 @@ pub fn scan_paths(
     let counters = opts.counters.clone().unwrap_or_default();
     let counters: &ScanCounters = &counters;
     let results: Mutex<FsOutput> = Mutex::new(FsOutput::default());
-    let prefix_root = roots.len() > 1;
+    let prefix_root = roots.len() > 1 || opts.prefix_roots;
     for root in roots {
         let mut overrides = OverrideBuilder::new(root);
         for glob in &opts.excludes {
@@ -194,12 +202,23 @@ pub fn scan_paths(
             message: e.to_string(),
         })?;
         let mut builder = WalkBuilder::new(root);
+        let shard = opts.shard;
         builder
             .hidden(false)
             .follow_links(opts.follow_links)
             .threads(opts.threads)
             .overrides(overrides)
-            .filter_entry(|e| e.file_name() != ".git");
+            .filter_entry(move |e| {
+                e.file_name() != ".git"
+                    && match shard {
+                        // The partition of one root: its top-level entries (or the root
+                        // itself, when it is a file).
+                        Some(sh) if e.depth() == 1 || (e.depth() == 0 && !e.path().is_dir()) => {
+                            sh.owns(&e.file_name().to_string_lossy())
+                        }
+                        _ => true,
+                    }
+            });
         if opts.no_ignore {
             builder.standard_filters(false).hidden(false);
         }

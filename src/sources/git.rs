@@ -44,6 +44,8 @@ pub struct GitOptions {
     pub threads: usize,
     /// Live counters for a progress display.
     pub counters: Option<Arc<ScanCounters>>,
+    /// Scan only this shard's blobs (by object id): one large history over N runs.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Default for GitOptions {
@@ -55,6 +57,7 @@ impl Default for GitOptions {
             since_date: None,
             max_blob_size: 256 << 20,
             threads: 0,
+            shard: None,
             counters: None,
         }
     }
@@ -897,7 +900,11 @@ pub fn scan_history(
             .map(|(oid, (seq, p))| (seq, oid, p))
             .collect();
         ranked.sort_unstable_by_key(|(seq, _, _)| *seq);
-        let list: Vec<(Oid, String)> = ranked.into_iter().map(|(_, oid, p)| (oid, p)).collect();
+        let list: Vec<(Oid, String)> = ranked
+            .into_iter()
+            .map(|(_, oid, p)| (oid, p))
+            .filter(|(oid, _)| opts.shard.is_none_or(|s| s.owns_object(oid.as_bytes())))
+            .collect();
         let (found, mut w) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
         warnings.append(&mut w);
         (walked, found, None, count)
@@ -933,6 +940,10 @@ pub fn scan_history(
         // Blobs are read in pack order when git reads them: delta chains are then resolved
         // from bases just read (Spack-like history: 16 s of reading in walk order, 6.5 s in
         // pack order). libgit2 reads them in the order met, newest commits first.
+        if let Some(s) = opts.shard {
+            list.retain(|(b, _)| s.owns_object(b.oid().as_bytes()));
+            credential.retain(|(k, _)| s.owns_object(k.oid().as_bytes()));
+        }
         if let Some(rank) = pack_order(&repo) {
             list.sort_by_key(|(b, _)| rank.get(b).copied().unwrap_or(u32::MAX));
         }
@@ -942,6 +953,7 @@ pub fn scan_history(
             let extra: Vec<(Oid, String)> =
                 unreachable_blobs(&repo, |oid| blobs.contains(&Key::of(*oid)), &mut warnings)
                     .into_iter()
+                    .filter(|oid| opts.shard.is_none_or(|s| s.owns_object(oid.as_bytes())))
                     .map(|oid| (oid, format!("(unreachable)/{oid}")))
                     .collect();
             unreachable.extend(extra.iter().map(|(oid, _)| *oid));

@@ -1,0 +1,118 @@
+//! `--shard I/N`: N runs together report exactly what one run reports — each finding in
+//! exactly one shard — for many targets (split by target), one directory (by top-level
+//! entry) and one repository's history (by blob).
+
+mod common;
+use common::repo::Repo;
+use common::*;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// (fingerprint, path) of every finding location, and hygiene (check, path) pairs.
+fn places(report: &serde_json::Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for f in findings(report) {
+        for l in f["locations"].as_array().unwrap() {
+            out.insert((
+                f["fingerprint"].as_str().unwrap().to_string(),
+                l["path"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    for h in report["hygiene"].as_array().unwrap() {
+        out.insert((
+            h["check"].as_str().unwrap().to_string(),
+            h["path"].as_str().unwrap().to_string(),
+        ));
+    }
+    out
+}
+
+/// Runs the scan whole and as N shards; checks the shards partition the whole.
+fn partitions(dir: &Path, args: &[&str], n: u32) {
+    let (_, whole) = scan_json(dir, args);
+    let whole = places(&whole);
+    assert!(whole.len() >= 6, "a meaningful corpus: {whole:?}");
+    let mut union = BTreeSet::new();
+    let mut nonempty = 0;
+    for i in 0..n {
+        let shard = format!("{i}/{n}");
+        let mut a = args.to_vec();
+        a.extend(["--shard", &shard]);
+        let (_, part) = scan_json(dir, &a);
+        let part = places(&part);
+        nonempty += usize::from(!part.is_empty());
+        for p in part {
+            assert!(union.insert(p.clone()), "{p:?} is in two shards");
+        }
+    }
+    assert_eq!(union, whole, "the shards together are the whole scan");
+    assert!(nonempty >= 2, "the work is actually spread");
+}
+
+fn token(user: &str) -> String {
+    mint(&format!(
+        r#"{{{{jwt {{"sun":"{user}","exp":"@now+900"}}}}}}"#
+    ))
+}
+
+#[test]
+fn one_directory_is_split_by_top_level_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..12 {
+        write(
+            dir.path(),
+            &format!("proj{k}/job.txt"),
+            format!("token = {}\n", token(&format!("u{k}"))),
+        );
+    }
+    write(dir.path(), "top.txt", format!("token = {}\n", token("top")));
+    partitions(dir.path(), &[], 4);
+}
+
+#[test]
+fn a_targets_file_is_split_by_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut list = String::from("# the sweep\n");
+    for k in 0..12 {
+        let d = tmp.path().join(format!("repo{k}"));
+        write(
+            &d,
+            "run.sh.txt",
+            format!("token = {}\n", token(&format!("r{k}"))),
+        );
+        list.push_str(&format!("{}\n", d.display()));
+    }
+    let targets = tmp.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    let t = targets.to_str().unwrap().to_string();
+    // The positional path is the default `.`, dropped when a targets file is given.
+    partitions(&tmp.path().join("repo0"), &["--targets", &t], 3);
+}
+
+#[test]
+fn one_history_is_split_by_blob() {
+    let repo = Repo::new();
+    for k in 0..10 {
+        repo.commit(
+            &format!("f{k}.txt"),
+            &format!("token = {}\n", token(&format!("h{k}"))),
+            "add",
+        );
+    }
+    partitions(&repo.dir, &["--git"], 3);
+}
+
+#[test]
+fn a_bad_shard_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["3/3", "x/2", "1/0"] {
+        let out = tw()
+            .arg("scan")
+            .arg(dir.path())
+            .args(["--shard", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
