@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// Where a secret was seen.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct Location {
     /// The path, relative to the scan root where possible, `/`-separated.
     pub path: String,
@@ -28,7 +28,9 @@ pub struct Location {
 }
 
 /// A commit and path that hold a secret (history scans).
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub struct GitProvenance {
     /// Commit id (empty for an unreachable blob).
     pub commit: String,
@@ -57,7 +59,7 @@ pub struct GitProvenance {
 }
 
 /// A history finding in brief: who introduced it first, and whether it is still there.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct HistorySummary {
     /// The earliest introducing commit.
     pub introduced_by: GitProvenance,
@@ -72,7 +74,7 @@ pub struct HistorySummary {
 }
 
 /// Whether a finding's secret still works. Scans leave it `unknown`; the lifecycle fills it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Liveness {
     /// Not checked.
@@ -87,7 +89,7 @@ pub enum Liveness {
 }
 
 /// What asking the issuer (or reading the token's own `exp`) found out about a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Verification {
     /// `live`, `dead`, `unknown` or `revoked`.
     pub liveness: Liveness,
@@ -102,12 +104,12 @@ pub struct Verification {
     /// When (RFC 3339).
     pub checked_at: String,
     /// What the issuer told about the token (owner, project, planned expiration, …).
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub facts: std::collections::BTreeMap<String, String>,
 }
 
 /// A reported secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Finding {
     /// The rule that describes it best.
     pub rule_id: String,
@@ -143,7 +145,7 @@ pub struct Finding {
     /// Every place it was seen.
     pub locations: Vec<Location>,
     /// Other rules that matched the same secret.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_matched: Vec<String>,
     /// Lifecycle actions that apply.
     pub actions: Vec<Action>,
@@ -155,7 +157,7 @@ pub struct Finding {
 }
 
 /// A match silenced by an inline `tokenwarden:allow` comment. No secret, only where and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Suppressed {
     /// The rule.
     pub rule_id: String,

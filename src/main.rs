@@ -66,6 +66,9 @@ enum Command {
     /// what is new. Fingerprints only: no secrets, no line numbers.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Merge the JSON reports of a sharded sweep (`scan --shard I/N --format json`) into one
+    /// report; missing shards are named and make the exit code 1.
+    Merge(MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -74,6 +77,22 @@ enum Command {
     /// Print the manual page (roff), generated from these definitions: `tokenwarden man |
     /// man -l -`.
     Man,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The shard reports (JSON).
+    #[arg(required = true)]
+    reports: Vec<PathBuf>,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report to FILE (created 0600, atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity [default: low].
+    #[arg(long, value_name = "LEVEL")]
+    fail_on: Option<Severity>,
 }
 
 #[derive(Subcommand)]
@@ -340,6 +359,7 @@ fn main() -> ExitCode {
         Command::Keyring(args) => cli::keyring::run(args),
         Command::Baseline(BaselineCommand::Create(a)) => write_baseline(&a, false),
         Command::Baseline(BaselineCommand::Update(a)) => write_baseline(&a, true),
+        Command::Merge(args) => merge_reports(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
@@ -704,6 +724,7 @@ fn report_scan(
         } else {
             None
         },
+        shard: args.shard,
     };
     emit(args.format, result, &ctx, args.output.as_deref())?;
     let failed = result.failed(fail_on);
@@ -712,6 +733,47 @@ fn report_scan(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `tokenwarden merge`: one report from a sweep's shard reports.
+fn merge_reports(args: &MergeArgs) -> Result<ExitCode> {
+    let merged = report::merge::merge(&args.reports)?;
+    let mut notes = merged.notes;
+    if let Some(n) = merged.shards {
+        if merged.missing.is_empty() {
+            notes.push(format!("all {n} shards merged"));
+        } else {
+            let list: Vec<String> = merged.missing.iter().map(|i| format!("{i}/{n}")).collect();
+            eprintln!(
+                "tokenwarden: warning: INCOMPLETE: no report for shard(s) {}; their part of the \
+                 targets was not scanned (re-run them, then merge again)",
+                list.join(", ")
+            );
+            notes.push(format!("INCOMPLETE: missing shard(s) {}", list.join(", ")));
+        }
+    }
+    let set = load_rules(&RuleArgs::default(), None, &mut Vec::new())?;
+    let engine = Engine::new(&set, EngineOptions::default())?;
+    let fail_on = args.fail_on.unwrap_or(Severity::Low);
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let ctx = ReportContext {
+        rules: engine.rules(),
+        roots: merged.roots,
+        show_secrets: false,
+        fail_on,
+        color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        notes,
+        repo: None,
+        shard: None,
+    };
+    emit(args.format, &merged.result, &ctx, args.output.as_deref())?;
+    Ok(
+        if merged.result.failed(fail_on) || !merged.missing.is_empty() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 /// `tokenwarden baseline create|update`: everything the scan reports now becomes known.

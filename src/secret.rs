@@ -13,6 +13,13 @@ use zeroize::Zeroizing;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Zeroizing<Vec<u8>>);
 
+/// The empty secret: what a finding read back from a report holds (reports never carry one).
+impl Default for Secret {
+    fn default() -> Self {
+        Secret::new(b"")
+    }
+}
+
 impl Secret {
     /// Wraps captured bytes.
     pub fn new(bytes: &[u8]) -> Self {

@@ -116,3 +116,105 @@ fn a_bad_shard_is_a_usage_error() {
         assert_eq!(out.status.code(), Some(2), "{bad}");
     }
 }
+
+/// Shard reports merge into what one scan reports; a missing shard is named (exit 1) and a
+/// re-run of it completes the merge; SARIF from a merge is valid.
+#[test]
+fn merge_equals_the_whole_scan_and_names_a_missing_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut list = String::new();
+    let shared = token("shared");
+    for k in 0..12 {
+        let d = tmp.path().join(format!("repo{k}"));
+        write(
+            &d,
+            "a.txt",
+            format!("token = {}\n", token(&format!("m{k}"))),
+        );
+        // One secret in every target: one finding with twelve locations after the merge.
+        write(&d, "b.txt", format!("token = {shared}\n"));
+        list.push_str(&format!("{}\n", d.display()));
+    }
+    let targets = tmp.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    let t = targets.to_str().unwrap();
+    let (_, whole) = scan_json(tmp.path(), &["--targets", t]);
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let run_shard = |i: u32| {
+        let o = tw()
+            .arg("scan")
+            .args([
+                "--targets",
+                t,
+                "--shard",
+                &format!("{i}/3"),
+                "--format",
+                "json",
+                "-o",
+            ])
+            .arg(out.join(format!("shard-{i}.json")))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().unwrap() < 2,
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    for i in 0..3 {
+        run_shard(i);
+    }
+    let merge = |format: &str| {
+        let mut c = tw();
+        c.args(["merge", "--format", format]);
+        for i in 0..3 {
+            let p = out.join(format!("shard-{i}.json"));
+            if p.exists() {
+                c.arg(p);
+            }
+        }
+        let o = c.output().unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, text, err) = merge("json");
+    assert_eq!(code, 1, "findings: {err}");
+    let merged: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(places(&merged), places(&whole));
+    assert_eq!(findings(&merged).len(), findings(&whole).len());
+    let shared_finding = findings(&merged)
+        .iter()
+        .find(|f| f["locations"].as_array().unwrap().len() == 12)
+        .expect("the shared secret is one finding with all its locations");
+    assert!(
+        shared_finding["fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("tw1:")
+    );
+    assert!(
+        merged["summary"]["notes"]
+            .to_string()
+            .contains("all 3 shards merged")
+    );
+    let (_, sarif, _) = merge("sarif");
+    validate_sarif(&serde_json::from_str(&sarif).unwrap());
+
+    // A shard whose task died: no report. The merge says so and fails.
+    std::fs::remove_file(out.join("shard-1.json")).unwrap();
+    let (code, text, err) = merge("json");
+    assert_eq!(code, 1);
+    assert!(err.contains("INCOMPLETE") && err.contains("1/3"), "{err}");
+    let partial: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(places(&partial).len() < places(&whole).len());
+    // Re-running only that shard completes it.
+    run_shard(1);
+    let (_, text, err) = merge("json");
+    assert!(!err.contains("INCOMPLETE"), "{err}");
+    let again: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(places(&again), places(&whole));
+}

@@ -397,6 +397,7 @@ fn emit_report(
         color: use_color(args.color, to_terminal),
         notes: Vec::new(),
         repo: None,
+        shard: None,
     };
     emit(args.format, result, &ctx, args.output.as_deref())
 }

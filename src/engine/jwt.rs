@@ -23,7 +23,7 @@ pub struct Jwt {
 }
 
 /// What a token says about itself, as reported in findings. Holds no secret material.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct TokenFacts {
     /// The classification.
     pub class: Option<JwtClass>,
@@ -37,7 +37,7 @@ pub struct TokenFacts {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub realm: Option<String>,
     /// `aud` (a string or a list).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audience: Vec<String>,
     /// `sub`.
     #[serde(skip_serializing_if = "Option::is_none")]

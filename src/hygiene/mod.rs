@@ -24,7 +24,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A hygiene problem: no secret value, only where it is and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct HygieneFinding {
     /// The check, e.g. `hygiene.credential_file_tracked`.
     pub check: String,
@@ -45,7 +45,7 @@ pub struct HygieneFinding {
 }
 
 /// A commit named by a hygiene finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct CommitRef {
     /// Commit id.
     pub id: String,

@@ -22,6 +22,7 @@ pub(super) fn document(result: &ScanResult, ctx: &ReportContext) -> Value {
     json!({
         "tool": {"name": "tokenwarden", "version": VERSION},
         "roots": ctx.roots,
+        "shard": ctx.shard,
         "summary": {
             "findings": result.findings.len(),
             "by_severity": counts,

@@ -6,6 +6,7 @@
 pub mod baseline;
 mod gitlab;
 mod json;
+pub mod merge;
 mod sarif;
 mod text;
 
@@ -47,6 +48,8 @@ pub struct ReportContext<'a> {
     pub notes: Vec<String>,
     /// The repository, for git scans.
     pub repo: Option<crate::sources::git::RepoInfo>,
+    /// The shard this report covers, when the scan was one of N (`--shard`).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// The tool's version.

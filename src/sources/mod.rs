@@ -9,7 +9,7 @@ mod treewalk;
 use serde::Serialize;
 
 /// Something that went wrong with one input while the scan went on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct Warning {
     /// The path concerned (may be empty for walk-level problems).
     pub path: String,
@@ -18,7 +18,8 @@ pub struct Warning {
 }
 
 /// Counters for one scan.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Stats {
     /// Files whose content was scanned.
     pub files_scanned: u64,

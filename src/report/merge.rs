@@ -1,0 +1,223 @@
+//! Merging shard reports (`tokenwarden merge`): the JSON reports of N `--shard I/N` runs become
+//! one report, as if one process had scanned everything. The same secret found by several
+//! shards is one finding with every location. A shard with no report is named, never silently
+//! dropped; two reports of the same shard (a re-run) keep the newer one.
+
+use crate::finding::{Finding, Suppressed};
+use crate::hygiene::HygieneFinding;
+use crate::scan::ScanResult;
+use crate::shard::Shard;
+use crate::sources::{Stats, Warning};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// A report that cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// Unreadable.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not a tokenwarden JSON report, or shards of different sweeps.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct Doc {
+    #[serde(default)]
+    roots: Vec<String>,
+    #[serde(default)]
+    shard: Option<Shard>,
+    #[serde(default)]
+    findings: Vec<Finding>,
+    #[serde(default)]
+    hygiene: Vec<HygieneFinding>,
+    #[serde(default)]
+    suppressed: Vec<Suppressed>,
+    #[serde(default)]
+    warnings: Vec<Warning>,
+    #[serde(default)]
+    stats: Stats,
+}
+
+/// The merged result and what the inputs said about completeness.
+pub struct Merged {
+    /// One result, as one scan would report it.
+    pub result: ScanResult,
+    /// The roots the shards scanned.
+    pub roots: Vec<String>,
+    /// How many shards the sweep has (when the inputs are shards).
+    pub shards: Option<u32>,
+    /// Shards with no report.
+    pub missing: Vec<u32>,
+    /// Notes for the report (replaced re-runs, …).
+    pub notes: Vec<String>,
+}
+
+/// Reads and merges JSON reports.
+pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
+    // Per shard index (or per file, for unsharded reports), the newest report.
+    let mut by_shard: BTreeMap<u32, (SystemTime, PathBuf, Doc)> = BTreeMap::new();
+    let mut plain: Vec<Doc> = Vec::new();
+    let mut count: Option<u32> = None;
+    let mut notes = Vec::new();
+    for p in paths {
+        let (doc, mtime) = read(p)?;
+        match doc.shard {
+            Some(sh) => {
+                if let Some(n) = count
+                    && n != sh.count
+                {
+                    return Err(MergeError::Invalid {
+                        path: p.display().to_string(),
+                        message: format!(
+                            "shard {sh} of a {}-shard sweep, but other reports are of {n} shards",
+                            sh.count
+                        ),
+                    });
+                }
+                count = Some(sh.count);
+                match by_shard.get(&sh.index) {
+                    Some((t, old, _)) if *t > mtime => {
+                        notes.push(format!(
+                            "shard {sh}: {} is older than {}, not used",
+                            p.display(),
+                            old.display()
+                        ));
+                    }
+                    Some((_, old, _)) => {
+                        notes.push(format!(
+                            "shard {sh}: {} replaces the older {}",
+                            p.display(),
+                            old.display()
+                        ));
+                        by_shard.insert(sh.index, (mtime, p.clone(), doc));
+                    }
+                    None => {
+                        by_shard.insert(sh.index, (mtime, p.clone(), doc));
+                    }
+                }
+            }
+            None => plain.push(doc),
+        }
+    }
+    let missing: Vec<u32> = match count {
+        Some(n) => (0..n).filter(|i| !by_shard.contains_key(i)).collect(),
+        None => Vec::new(),
+    };
+    let docs: Vec<Doc> = by_shard
+        .into_values()
+        .map(|(_, _, d)| d)
+        .chain(plain)
+        .collect();
+    let mut roots = BTreeSet::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut hygiene = BTreeSet::new();
+    let mut suppressed = Vec::new();
+    let mut warnings = BTreeSet::new();
+    let mut stats = Stats::default();
+    for d in docs {
+        roots.extend(d.roots);
+        for f in d.findings {
+            match index.get(&f.fingerprint) {
+                Some(&i) => {
+                    let m = &mut findings[i];
+                    m.locations.extend(f.locations);
+                    m.locations.sort();
+                    m.locations.dedup();
+                    if let Some(h) = f.history {
+                        match &mut m.history {
+                            Some(mh) => {
+                                if h.introduced_by.time < mh.introduced_by.time {
+                                    mh.introduced_by = h.introduced_by;
+                                }
+                                mh.at_head |= h.at_head;
+                                mh.pushed |= h.pushed;
+                                mh.branches.extend(h.branches);
+                                mh.branches.sort();
+                                mh.branches.dedup();
+                            }
+                            None => m.history = Some(h),
+                        }
+                    }
+                }
+                None => {
+                    index.insert(f.fingerprint.clone(), findings.len());
+                    findings.push(f);
+                }
+            }
+        }
+        hygiene.extend(d.hygiene);
+        suppressed.extend(d.suppressed);
+        warnings.extend(d.warnings);
+        add_stats(&mut stats, &d.stats);
+    }
+    // Most severe first, then by fingerprint: the order one scan reports in is by severity.
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+    Ok(Merged {
+        result: ScanResult {
+            findings,
+            suppressed,
+            warnings: warnings.into_iter().collect(),
+            stats,
+            hygiene: hygiene.into_iter().collect(),
+            elapsed: Default::default(),
+        },
+        roots: roots.into_iter().collect(),
+        shards: count,
+        missing,
+        notes,
+    })
+}
+
+fn read(p: &Path) -> Result<(Doc, SystemTime), MergeError> {
+    let io = |source| MergeError::Io {
+        path: p.display().to_string(),
+        source,
+    };
+    let bytes = std::fs::read(p).map_err(io)?;
+    let mtime = std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .map_err(io)?;
+    let doc: Doc = serde_json::from_slice(&bytes).map_err(|e| MergeError::Invalid {
+        path: p.display().to_string(),
+        message: format!("not a tokenwarden JSON report (scan --format json): {e}"),
+    })?;
+    Ok((doc, mtime))
+}
+
+fn add_stats(total: &mut Stats, s: &Stats) {
+    let (a, b) = (
+        serde_json::to_value(&*total).unwrap_or_default(),
+        serde_json::to_value(s).unwrap_or_default(),
+    );
+    // Every counter is a number; summing them field by field keeps this in step with Stats.
+    if let (serde_json::Value::Object(mut a), serde_json::Value::Object(b)) = (a, b) {
+        for (k, v) in b {
+            if let (Some(x), Some(y)) = (a.get(&k).and_then(|x| x.as_u64()), v.as_u64()) {
+                a.insert(k, serde_json::json!(x + y));
+            }
+        }
+        if let Ok(t) = serde_json::from_value(serde_json::Value::Object(a)) {
+            *total = t;
+        }
+    }
+}
