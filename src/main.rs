@@ -66,6 +66,9 @@ enum Command {
     /// what is new. Fingerprints only: no secrets, no line numbers.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// A facility-wide sweep as a Slurm job array: plan the scripts, see which shards are left.
+    #[command(subcommand)]
+    Sweep(cli::sweep::SweepCommand),
     /// Merge the JSON reports of a sharded sweep (`scan --shard I/N --format json`) into one
     /// report; missing shards are named and make the exit code 1.
     Merge(MergeArgs),
@@ -360,6 +363,7 @@ fn main() -> ExitCode {
         Command::Baseline(BaselineCommand::Create(a)) => write_baseline(&a, false),
         Command::Baseline(BaselineCommand::Update(a)) => write_baseline(&a, true),
         Command::Merge(args) => merge_reports(&args),
+        Command::Sweep(cmd) => cli::sweep::run(cmd),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

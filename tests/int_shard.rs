@@ -218,3 +218,99 @@ fn merge_equals_the_whole_scan_and_names_a_missing_shard() {
     let again: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(places(&again), places(&whole));
 }
+
+/// `sweep plan` writes a job-array script whose tasks, run as Slurm would run them (each with
+/// its SLURM_ARRAY_TASK_ID), cover the targets; `sweep status` names a shard with no report
+/// and the `sbatch --array=` that re-runs only it; the merge script gives the whole scan.
+#[test]
+fn a_planned_sweep_runs_task_by_task_and_resumes_a_lost_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut list = String::new();
+    for k in 0..12 {
+        let d = tmp.path().join(format!("repo{k}"));
+        write(
+            &d,
+            "a.txt",
+            format!("token = {}\n", token(&format!("s{k}"))),
+        );
+        list.push_str(&format!("{}\n", d.display()));
+    }
+    let targets = tmp.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    let dir = tmp.path().join("sweep");
+    let out = tw()
+        .args(["sweep", "plan", "--shards", "4", "--targets"])
+        .arg(&targets)
+        .arg("--out")
+        .arg(&dir)
+        .args(["--partition", "debug", "--time", "00:10:00"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--dependency=afterany:$jid"));
+    let script = std::fs::read_to_string(dir.join("sweep.sbatch")).unwrap();
+    for line in [
+        "#SBATCH --array=0-3",
+        "#SBATCH --partition=debug",
+        "#SBATCH --time=00:10:00",
+    ] {
+        assert!(script.contains(line), "{line}: {script}");
+    }
+    let task = |id: u32| {
+        let o = std::process::Command::new("bash")
+            .arg(dir.join("sweep.sbatch"))
+            .env("SLURM_ARRAY_TASK_ID", id.to_string())
+            .env("SLURM_CPUS_PER_TASK", "1")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "task {id}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    for id in [0, 1, 3] {
+        task(id);
+    }
+    // Task 2 was lost with its node.
+    let st = tw().args(["sweep", "status"]).arg(&dir).output().unwrap();
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert_eq!(st.status.code(), Some(1));
+    assert!(text.contains("sbatch --array=2 "), "{text}");
+    task(2);
+    let st = tw().args(["sweep", "status"]).arg(&dir).output().unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stdout)
+    );
+    let merge = std::process::Command::new("bash")
+        .arg(dir.join("merge.sbatch"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        merge.status.code(),
+        Some(1),
+        "findings: {}",
+        String::from_utf8_lossy(&merge.stderr)
+    );
+    let merged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("merged.json")).unwrap()).unwrap();
+    let whole = {
+        let o = tw()
+            .current_dir(tmp.path())
+            .args(["scan", "--format", "json", "--targets"])
+            .arg(&targets)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    assert_eq!(places(&merged), places(&whole));
+    validate_sarif(
+        &serde_json::from_slice(&std::fs::read(dir.join("merged.sarif")).unwrap()).unwrap(),
+    );
+}

@@ -10,3 +10,4 @@ pub mod keyring;
 pub mod login;
 pub mod s3m;
 pub mod slurm;
+pub mod sweep;
