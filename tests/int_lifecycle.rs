@@ -813,22 +813,7 @@ fn a_hostile_repository_cannot_hide_or_redirect_a_token() {
     assert_eq!(run.code, 1, "the JWT is left to deal with: {}", run.stderr);
 }
 
-/// An HS256 Slurm JWT signed with `key`.
-fn slurm_jwt(key: &[u8], user: &str, exp_offset: i64) -> String {
-    use base64::Engine as _;
-    use hmac::{Hmac, KeyInit, Mac};
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let head = b64(&json!({"alg": "HS256", "typ": "JWT"}));
-    let body = b64(&json!({"exp": now + exp_offset, "iat": now - 60, "sun": user}));
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-    mac.update(format!("{head}.{body}").as_bytes());
-    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{head}.{body}.{sig}")
-}
+use common::slurm_jwt;
 
 /// Slurm JWTs against the REAL Slurm 22.05 cluster (`tests/peers/slurm-up.sh bookworm`): one
 /// signed with the cluster's key is alive (slurmrestd answers diag), one past `exp` is dead

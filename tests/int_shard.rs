@@ -314,3 +314,121 @@ fn a_planned_sweep_runs_task_by_task_and_resumes_a_lost_shard() {
         &serde_json::from_slice(&std::fs::read(dir.join("merged.sarif")).unwrap()).unwrap(),
     );
 }
+
+/// The sweep on the REAL Slurm 22.05 cluster (`tests/peers/slurm-up.sh bookworm`): planned,
+/// submitted as a job array through the project's own slurmrestd client with its merge job
+/// after it, waited on through the REST client; the merged report equals a single-process
+/// scan. A sweep whose task 2 never ran (submitted with --array 0,1,3, as a lost node leaves
+/// it) merges INCOMPLETE, naming the shard; submitting only that shard completes it.
+#[test]
+fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = common::peers::peer("slurm", &["bookworm"]);
+    let user = common::peers::var(&env, "SLURM_USER").to_string();
+    let key = std::fs::read(common::peers::var(&env, "SLURM_JWT_KEY")).unwrap();
+    let jwt = slurm_jwt(&key, &user, 1800);
+    let tmp = tempfile::tempdir().unwrap();
+    // The jobs run as the cluster's test user: it must read the targets and write the reports.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut list = String::new();
+    for k in 0..12 {
+        let d = tmp.path().join(format!("repo{k}"));
+        write(
+            &d,
+            "a.txt",
+            format!("token = {}\n", token(&format!("c{k}"))),
+        );
+        list.push_str(&format!("{}\n", d.display()));
+    }
+    let targets = tmp.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    let chmod_r = std::process::Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(tmp.path())
+        .status()
+        .unwrap();
+    assert!(chmod_r.success());
+    let whole = {
+        let o = tw()
+            .current_dir(tmp.path())
+            .args(["scan", "--format", "json", "--targets"])
+            .arg(&targets)
+            .output()
+            .unwrap();
+        places(&serde_json::from_slice(&o.stdout).unwrap())
+    };
+    let plan = |name: &str| -> std::path::PathBuf {
+        let dir = tmp.path().join(name);
+        let o = tw()
+            .args([
+                "sweep", "plan", "--shards", "4", "--time", "00:05:00", "--mem", "200M",
+            ])
+            .args(["--cpus", "1", "--targets"])
+            .arg(&targets)
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let chown = std::process::Command::new("chown")
+            .arg("-R")
+            .arg(&user)
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(chown.success());
+        dir
+    };
+    let submit = |dir: &Path, extra: &[&str]| {
+        let o = tw()
+            .args(["slurm", "--url", common::peers::var(&env, "SLURM_REST_URL")])
+            .args(["submit-sweep"])
+            .arg(dir)
+            .args(["--wait", "--wait-timeout", "5m"])
+            .args(extra)
+            .env("SLURM_JWT", &jwt)
+            .timeout(std::time::Duration::from_secs(400))
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!all.contains(&jwt), "the token was echoed");
+        assert!(all.contains("merge job"), "{all}");
+        all
+    };
+    let merged = |dir: &Path| -> (BTreeSet<(String, String)>, String) {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("merged.json")).unwrap())
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{e}: {:?}",
+                        std::fs::read_to_string(dir.join("logs/merge.log"))
+                    )
+                });
+        (places(&v), v["summary"]["notes"].to_string())
+    };
+
+    let full = plan("full");
+    submit(&full, &[]);
+    let (got, notes) = merged(&full);
+    assert_eq!(got, whole, "{notes}");
+    assert!(notes.contains("all 4 shards merged"), "{notes}");
+
+    let lossy = plan("lossy");
+    submit(&lossy, &["--array", "0,1,3"]);
+    let (got, notes) = merged(&lossy);
+    assert!(
+        notes.contains("INCOMPLETE") && notes.contains("2/4"),
+        "{notes}"
+    );
+    assert!(got.len() < whole.len());
+    let st = tw().args(["sweep", "status"]).arg(&lossy).output().unwrap();
+    assert!(String::from_utf8_lossy(&st.stdout).contains("--array=2 "));
+    submit(&lossy, &["--array", "2"]);
+    let (got, notes) = merged(&lossy);
+    assert_eq!(got, whole, "{notes}");
+    assert!(notes.contains("all 4 shards merged"), "{notes}");
+}

@@ -62,6 +62,21 @@ enum SlurmCommand {
     },
     /// Submit a batch script (its #SBATCH lines are read; flags override them).
     Submit(Box<SubmitArgs>),
+    /// Submit a sweep planned by `tokenwarden sweep plan`: its job array, then its merge job
+    /// (after the array, whatever its tasks' fate); `--array` re-runs only some shards.
+    SubmitSweep {
+        /// The sweep directory.
+        dir: std::path::PathBuf,
+        /// Only these array indices (`2,5`), as `sweep status` suggests.
+        #[arg(long)]
+        array: Option<String>,
+        /// Wait for the merge job to finish.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this long.
+        #[arg(long, default_value = "1h")]
+        wait_timeout: humantime::Duration,
+    },
     /// Cancel (or signal) a job.
     Cancel {
         /// The job id.
@@ -182,6 +197,12 @@ pub fn run(args: SlurmArgs, gateway: Gateway) -> Result<ExitCode> {
             let job = prepared.context("the job was prepared above")?;
             return submit(&client, job, s.wait, s.wait_timeout.into(), json);
         }
+        SlurmCommand::SubmitSweep {
+            dir,
+            array,
+            wait,
+            wait_timeout,
+        } => return submit_sweep(&client, &dir, array, wait, wait_timeout.into(), json),
         SlurmCommand::Cancel { id, signal } => {
             let v = client.cancel(id, signal.as_deref())?;
             if json {
@@ -491,6 +512,71 @@ fn submit(
             exit_code_cell(finished.get("exit_code"))
         );
     }
+    Ok(if state == "COMPLETED" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Submits a planned sweep: the array job, then the merge job after it.
+fn submit_sweep(
+    client: &SlurmClient,
+    dir: &std::path::Path,
+    array: Option<String>,
+    wait: bool,
+    timeout: std::time::Duration,
+    json: bool,
+) -> Result<ExitCode> {
+    let dir = std::fs::canonicalize(dir)
+        .with_context(|| format!("no sweep directory {}", dir.display()))?;
+    let read = |name: &str| -> Result<JobRequest> {
+        let p = dir.join(name);
+        let text = std::fs::read_to_string(&p).with_context(|| {
+            format!(
+                "cannot read {} (run tokenwarden sweep plan first)",
+                p.display()
+            )
+        })?;
+        let mut job = JobRequest::from_script(&text)?;
+        job.cwd = Some(dir.display().to_string());
+        Ok(job)
+    };
+    let mut sweep = read("sweep.sbatch")?;
+    if let Some(a) = array {
+        sweep.array = Some(a);
+    }
+    let (array_id, _) = client.submit(&sweep)?;
+    let mut merge = read("merge.sbatch")?;
+    merge.dependency = Some(format!("afterany:{array_id}"));
+    let (merge_id, _) = client.submit(&merge)?;
+    if json {
+        print_json(&serde_json::json!({"array_job_id": array_id, "merge_job_id": merge_id}))?;
+    } else {
+        println!(
+            "array job {array_id} (shards {}), merge job {merge_id} after it",
+            sweep.array.as_deref().unwrap_or("?")
+        );
+    }
+    if !wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = spinner("waiting for the merge");
+    let job = client.wait(merge_id, timeout, |state| {
+        if let Some(b) = &bar {
+            b.set_message(format!("merge job {merge_id}: {state}"));
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let job = job?;
+    let state = tokenwarden::facilities::slurm::job_state(&job);
+    println!(
+        "merge job {merge_id}: {state}; reports in {}",
+        dir.display()
+    );
+    // The merge exits 1 for findings or missing shards: FAILED then means "look", not "broken".
     Ok(if state == "COMPLETED" {
         ExitCode::SUCCESS
     } else {

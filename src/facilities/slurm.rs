@@ -280,6 +280,10 @@ pub struct JobRequest {
     /// The job's environment. The caller's own environment is never copied in: it may hold
     /// `SLURM_JWT` or other tokens, which would then live in the job record and its logs.
     pub env: Vec<(String, String)>,
+    /// `--array` (`0-7`, `2,5`).
+    pub array: Option<String>,
+    /// `--dependency` (`afterany:1234`).
+    pub dependency: Option<String>,
 }
 
 impl JobRequest {
@@ -364,6 +368,8 @@ impl JobRequest {
             "-D" | "--chdir" => self.cwd = v(),
             "-o" | "--output" => self.stdout = v(),
             "-e" | "--error" => self.stderr = v(),
+            "-a" | "--array" => self.array = v(),
+            "-d" | "--dependency" => self.dependency = v(),
             // Other directives are left to the script's own sbatch semantics; slurmrestd does
             // not read #SBATCH lines, so say which ones are not carried.
             _ => {}
@@ -378,7 +384,8 @@ impl JobRequest {
             ($($f:ident),*) => {$(if flags.$f.is_some() { self.$f = flags.$f; })*};
         }
         take!(
-            name, partition, account, qos, time_limit, nodes, tasks, cwd, stdout, stderr
+            name, partition, account, qos, time_limit, nodes, tasks, cwd, stdout, stderr, array,
+            dependency
         );
         self.env.extend(flags.env);
     }
@@ -445,6 +452,8 @@ impl JobRequest {
             ("qos", &self.qos),
             ("standard_output", &self.stdout),
             ("standard_error", &self.stderr),
+            ("array", &self.array),
+            ("dependency", &self.dependency),
         ] {
             if let Some(s) = val {
                 put(k, json!(s));

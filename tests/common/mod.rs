@@ -135,3 +135,21 @@ pub fn run_git(mut cmd: std::process::Command, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// An HS256 Slurm JWT for `user`, signed with `key` (a cluster's `jwt_hs256.key`, or another),
+/// expiring `exp_offset` seconds from now.
+pub fn slurm_jwt(key: &[u8], user: &str, exp_offset: i64) -> String {
+    use base64::Engine as _;
+    use hmac::{Hmac, KeyInit, Mac};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let head = b64(&serde_json::json!({"alg": "HS256", "typ": "JWT"}));
+    let body = b64(&serde_json::json!({"exp": now + exp_offset, "iat": now - 60, "sun": user}));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{head}.{body}.{sig}")
+}
