@@ -108,6 +108,11 @@ fn exclude_matcher(excludes: &[String]) -> Result<Option<ignore::gitignore::Giti
 /// Scans the request's roots. With a shard in the walk options, a tree scan of several roots
 /// keeps the roots this shard owns; of one root, its top-level entries this shard owns.
 pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError> {
+    if let Target::History(opts) = &req.target
+        && req.roots.len() > 1
+    {
+        return scan_histories(engine, req, opts);
+    }
     let shard = req.walk.shard;
     let owned;
     let req = match (&req.target, shard) {
@@ -141,6 +146,100 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
         });
     }
     Ok(result)
+}
+
+/// The histories of several repositories (a sweep's targets): each scanned on its own, with
+/// its paths named `<repository>/<path>`, one finding per secret across all. A shard takes
+/// whole repositories (by path), not blobs.
+fn scan_histories(
+    engine: &Engine,
+    req: &ScanRequest,
+    opts: &crate::sources::git::GitOptions,
+) -> Result<ScanResult, ScanError> {
+    let started = Instant::now();
+    let shard = opts.shard.or(req.walk.shard);
+    let mut merged = ScanResult {
+        findings: Vec::new(),
+        suppressed: Vec::new(),
+        warnings: Vec::new(),
+        stats: Default::default(),
+        hygiene: Vec::new(),
+        elapsed: Default::default(),
+    };
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    for root in &req.roots {
+        let name = crate::sources::fs::display_path(root);
+        if shard.is_some_and(|s| !s.owns(&name)) {
+            continue;
+        }
+        let mut one = req.clone();
+        one.roots = vec![root.clone()];
+        let mut o = opts.clone();
+        o.shard = None;
+        one.target = Target::History(o);
+        one.walk.shard = None;
+        let r = match scan_unsharded(engine, &one) {
+            Ok(r) => r,
+            // One unreadable repository does not stop a sweep: it is reported.
+            Err(e) => {
+                merged.warnings.push(Warning {
+                    path: name.clone(),
+                    message: format!("not scanned: {e}"),
+                });
+                continue;
+            }
+        };
+        let prefix = |p: &str| format!("{}/{p}", name.trim_end_matches('/'));
+        for mut f in r.findings {
+            for l in &mut f.locations {
+                l.path = prefix(&l.path);
+            }
+            match index.get(&f.fingerprint) {
+                Some(&i) => {
+                    let m = &mut merged.findings[i];
+                    m.locations.extend(f.locations);
+                    if m.history.is_none() {
+                        m.history = f.history;
+                    }
+                }
+                None => {
+                    index.insert(f.fingerprint.clone(), merged.findings.len());
+                    merged.findings.push(f);
+                }
+            }
+        }
+        for mut h in r.hygiene {
+            h.path = prefix(&h.path);
+            merged.hygiene.push(h);
+        }
+        for mut w in r.warnings {
+            w.path = if w.path.is_empty() {
+                name.clone()
+            } else {
+                prefix(&w.path)
+            };
+            merged.warnings.push(w);
+        }
+        for mut sup in r.suppressed {
+            sup.location.path = prefix(&sup.location.path);
+            merged.suppressed.push(sup);
+        }
+        merged.stats.files_scanned += r.stats.files_scanned;
+        merged.stats.bytes_scanned += r.stats.bytes_scanned;
+    }
+    for f in &mut merged.findings {
+        f.locations.sort();
+        f.locations.dedup();
+    }
+    merged.hygiene.sort();
+    merged.hygiene.dedup();
+    merged.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+    merged.elapsed = started.elapsed();
+    Ok(merged)
 }
 
 fn scan_unsharded(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError> {

@@ -432,3 +432,42 @@ fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
     assert_eq!(got, whole, "{notes}");
     assert!(notes.contains("all 4 shards merged"), "{notes}");
 }
+
+/// Several repositories' histories (`--git --targets`): each repository scanned on its own,
+/// paths named by repository, and shards split by repository.
+#[test]
+fn many_histories_are_split_by_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut list = String::new();
+    let mut first = None;
+    for k in 0..6 {
+        let r = Repo::new();
+        r.commit(
+            "a.txt",
+            &format!("token = {}\n", token(&format!("g{k}"))),
+            "leak",
+        );
+        r.commit("a.txt", "gone\n", "fix");
+        let dest = tmp.path().join(format!("repo{k}"));
+        std::fs::rename(&r.dir, &dest).unwrap();
+        list.push_str(&format!("{}\n", dest.display()));
+        first.get_or_insert(dest);
+        drop(r);
+    }
+    let targets = tmp.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    let t = targets.to_str().unwrap().to_string();
+    let (_, whole) = scan_json(first.as_ref().unwrap(), &["--git", "--targets", &t]);
+    let paths: Vec<String> = findings(&whole)
+        .iter()
+        .map(|f| f["locations"][0]["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths.len(), 6, "{whole:#}");
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.ends_with("/a.txt") && p.contains("/repo")),
+        "{paths:?}"
+    );
+    partitions(first.as_ref().unwrap(), &["--git", "--targets", &t], 3);
+}
