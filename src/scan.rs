@@ -62,7 +62,7 @@ pub enum ScanError {
 }
 
 /// The outcome of a scan.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ScanResult {
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
@@ -124,14 +124,7 @@ pub fn scan(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError>
             r.walk.prefix_roots = true;
             owned = r;
             if owned.roots.is_empty() {
-                return Ok(ScanResult {
-                    findings: Vec::new(),
-                    suppressed: Vec::new(),
-                    warnings: Vec::new(),
-                    stats: Default::default(),
-                    hygiene: Vec::new(),
-                    elapsed: Default::default(),
-                });
+                return Ok(ScanResult::default());
             }
             &owned
         }
@@ -158,14 +151,7 @@ fn scan_histories(
 ) -> Result<ScanResult, ScanError> {
     let started = Instant::now();
     let shard = opts.shard.or(req.walk.shard);
-    let mut merged = ScanResult {
-        findings: Vec::new(),
-        suppressed: Vec::new(),
-        warnings: Vec::new(),
-        stats: Default::default(),
-        hygiene: Vec::new(),
-        elapsed: Default::default(),
-    };
+    let mut merged = ScanResult::default();
     let mut index: std::collections::HashMap<String, usize> = Default::default();
     for root in &req.roots {
         let name = crate::sources::fs::display_path(root);

@@ -56,6 +56,24 @@ fn token(user: &str) -> String {
     ))
 }
 
+/// `n` directories under `root`, each holding one fresh token (user `{tag}{k}`) in `a.txt`,
+/// and a targets file listing them.
+fn make_targets(root: &Path, n: usize, tag: &str) -> std::path::PathBuf {
+    let mut list = String::new();
+    for k in 0..n {
+        let d = root.join(format!("repo{k}"));
+        write(
+            &d,
+            "a.txt",
+            format!("token = {}\n", token(&format!("{tag}{k}"))),
+        );
+        list.push_str(&format!("{}\n", d.display()));
+    }
+    let targets = root.join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    targets
+}
+
 #[test]
 fn one_directory_is_split_by_top_level_entry() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,18 +243,7 @@ fn merge_equals_the_whole_scan_and_names_a_missing_shard() {
 #[test]
 fn a_planned_sweep_runs_task_by_task_and_resumes_a_lost_shard() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut list = String::new();
-    for k in 0..12 {
-        let d = tmp.path().join(format!("repo{k}"));
-        write(
-            &d,
-            "a.txt",
-            format!("token = {}\n", token(&format!("s{k}"))),
-        );
-        list.push_str(&format!("{}\n", d.display()));
-    }
-    let targets = tmp.path().join("targets.txt");
-    std::fs::write(&targets, list).unwrap();
+    let targets = make_targets(tmp.path(), 12, "s");
     let dir = tmp.path().join("sweep");
     let out = tw()
         .args(["sweep", "plan", "--shards", "4", "--targets"])
@@ -330,18 +337,7 @@ fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
     let tmp = tempfile::tempdir().unwrap();
     // The jobs run as the cluster's test user: it must read the targets and write the reports.
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut list = String::new();
-    for k in 0..12 {
-        let d = tmp.path().join(format!("repo{k}"));
-        write(
-            &d,
-            "a.txt",
-            format!("token = {}\n", token(&format!("c{k}"))),
-        );
-        list.push_str(&format!("{}\n", d.display()));
-    }
-    let targets = tmp.path().join("targets.txt");
-    std::fs::write(&targets, list).unwrap();
+    let targets = make_targets(tmp.path(), 12, "c");
     let chmod_r = std::process::Command::new("chmod")
         .args(["-R", "a+rX"])
         .arg(tmp.path())

@@ -295,14 +295,7 @@ fn scan_targets(engine: &Engine, paths: &[PathBuf], no_history: bool) -> Result<
     let started = std::time::Instant::now();
     let mut merged: Vec<Finding> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut all = ScanResult {
-        findings: Vec::new(),
-        suppressed: Vec::new(),
-        warnings: Vec::new(),
-        stats: Default::default(),
-        hygiene: Vec::new(),
-        elapsed: Default::default(),
-    };
+    let mut all = ScanResult::default();
     let prefix = paths.len() > 1;
     for root in paths {
         let mut targets = vec![Target::Tree];
@@ -424,12 +417,9 @@ fn machine(args: &AuditArgs) -> Result<ExitCode> {
     }
     let hygiene = machine_hygiene(&engine, args)?;
     let result = ScanResult {
-        findings: Vec::new(),
-        suppressed: Vec::new(),
-        warnings: Vec::new(),
-        stats: Default::default(),
         hygiene,
         elapsed: started.elapsed(),
+        ..ScanResult::default()
     };
     let fail_on = args.fail_on.unwrap_or(Severity::Low);
     emit_report(args, &engine, &result, roots)?;
