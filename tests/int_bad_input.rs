@@ -286,3 +286,22 @@ fn odd_file_names_fifos_and_empty_files() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.lines().any(|l| l.starts_with("line.env")), "{text}");
 }
+
+/// 100,000 tiny files: every one is read, the token among them is found, nothing is lost.
+#[test]
+fn a_hundred_thousand_tiny_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in 0..100 {
+        let sub = dir.path().join(format!("d{d:03}"));
+        std::fs::create_dir(&sub).unwrap();
+        for f in 0..1000 {
+            std::fs::write(sub.join(format!("f{f:04}.txt")), b"x\n").unwrap();
+        }
+    }
+    write(dir.path(), "d050/secret.txt", slurm_line());
+    let (code, rep) = scan_json(dir.path(), &["--no-hygiene"]);
+    assert_eq!(code, 1);
+    assert_eq!(rep["stats"]["files_scanned"], 100_001, "{:#}", rep["stats"]);
+    assert_eq!(findings(&rep).len(), 1);
+    assert_eq!(findings(&rep)[0]["locations"][0]["path"], "d050/secret.txt");
+}

@@ -643,3 +643,37 @@ fn thread_count_does_not_change_history_findings() {
         }
     }
 }
+
+/// A repository with 10,000 refs (branches and tags on many commits): every ref is walked,
+/// a secret reachable from one tag only is found, each blob once.
+#[test]
+fn ten_thousand_refs() {
+    let r = Repo::new();
+    let t = token();
+    r.commit_file("a.txt", "one\n", "first");
+    r.commit_file("hidden.txt", &format!("SLURM_JWT={t}\n"), "secret");
+    let secret_commit = r.git(&["rev-parse", "HEAD"]);
+    r.git(&["tag", "only-here"]);
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let head = r.git(&["rev-parse", "HEAD"]);
+    let mut refs = String::new();
+    for k in 0..10_000 {
+        refs.push_str(&format!("create refs/heads/b{k:05} {head}\n"));
+    }
+    let mut c = r.cmd(&["update-ref", "--stdin"]);
+    c.stdin(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(refs.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let (code, v, stderr) = history(r.path(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let f = &findings(&v)[0];
+    assert_eq!(f["locations"].as_array().unwrap().len(), 1, "{f:#}");
+    assert_eq!(intro(f)["commit"], secret_commit.as_str());
+}
