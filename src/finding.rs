@@ -88,6 +88,32 @@ pub enum Liveness {
     Revoked,
 }
 
+impl Liveness {
+    /// Its name in reports (`live`, `dead`, `unknown`, `revoked`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Liveness::Unknown => "unknown",
+            Liveness::Live => "live",
+            Liveness::Dead => "dead",
+            Liveness::Revoked => "revoked",
+        }
+    }
+}
+
+impl Verification {
+    /// The verdict in a word or two, for people: `LIVE` stands out; a refusal that does not
+    /// prove death says so.
+    pub fn headline(&self) -> &'static str {
+        match self.liveness {
+            Liveness::Live => "LIVE",
+            Liveness::Dead if self.conclusive => "dead",
+            Liveness::Dead => "refused (not proven dead)",
+            Liveness::Revoked => "revoked",
+            Liveness::Unknown => "unknown",
+        }
+    }
+}
+
 /// What asking the issuer (or reading the token's own `exp`) found out about a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Verification {
@@ -337,5 +363,22 @@ impl Collector {
             .collect();
         suppressed.sort_by(|a, b| a.location.cmp(&b.location));
         (findings, suppressed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Liveness;
+
+    #[test]
+    fn liveness_names_are_the_serialized_ones() {
+        for l in [
+            Liveness::Unknown,
+            Liveness::Live,
+            Liveness::Dead,
+            Liveness::Revoked,
+        ] {
+            assert_eq!(serde_json::to_value(l).unwrap(), l.as_str());
+        }
     }
 }

@@ -219,10 +219,7 @@ impl Incident {
                 None => "not checked".to_string(),
                 Some(v) => format!(
                     "{}{} — {}",
-                    serde_json::to_value(v.liveness)
-                        .ok()
-                        .and_then(|x| x.as_str().map(str::to_string))
-                        .unwrap_or_default(),
+                    v.liveness.as_str(),
                     if v.liveness == Liveness::Dead && !v.conclusive {
                         " (not proven)"
                     } else {

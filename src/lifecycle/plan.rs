@@ -304,16 +304,7 @@ fn decide(
 fn liveness_word(v: Option<&Verification>) -> String {
     match v {
         None => "not checked".into(),
-        Some(v) => {
-            let w = match v.liveness {
-                Liveness::Live => "LIVE",
-                Liveness::Dead if v.conclusive => "dead",
-                Liveness::Dead => "refused (not proven dead)",
-                Liveness::Revoked => "revoked",
-                Liveness::Unknown => "unknown",
-            };
-            format!("{w}: {}", v.reason)
-        }
+        Some(v) => format!("{}: {}", v.headline(), v.reason),
     }
 }
 

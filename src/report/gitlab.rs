@@ -101,14 +101,10 @@ fn finding_vulns(f: &Finding, ctx: &ReportContext, out: &mut Vec<Value>) {
         "preview".into(),
         json!({"name": "Redacted preview", "type": "text", "value": f.preview}),
     );
-    let liveness = serde_json::to_value(f.liveness)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let mut live = liveness.clone();
-    if let Some(v) = &f.verification {
-        live = format!("{liveness}: {}", v.reason);
-    }
+    let live = match &f.verification {
+        Some(v) => format!("{}: {}", f.liveness.as_str(), v.reason),
+        None => f.liveness.as_str().to_string(),
+    };
     details.insert(
         "liveness".into(),
         json!({"name": "Liveness", "type": "text", "value": live}),

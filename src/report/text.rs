@@ -121,14 +121,12 @@ fn write_finding(
         writeln!(out, "  history   {line}")?;
     }
     if let Some(v) = &f.verification {
-        let word = match v.liveness {
-            crate::finding::Liveness::Live => "LIVE",
-            crate::finding::Liveness::Dead if v.conclusive => "dead",
-            crate::finding::Liveness::Dead => "refused (not proven dead)",
-            crate::finding::Liveness::Revoked => "revoked",
-            crate::finding::Liveness::Unknown => "unknown",
-        };
-        writeln!(out, "  liveness  {word}: {}", printable(&v.reason))?;
+        writeln!(
+            out,
+            "  liveness  {}: {}",
+            v.headline(),
+            printable(&v.reason)
+        )?;
     }
     if let Some(src) = &f.documentation_example {
         writeln!(
