@@ -182,6 +182,45 @@ pub struct Finding {
     pub help_url: Option<String>,
 }
 
+/// Findings of several scans (the files and the history of a target, or several targets) made
+/// one per secret: a fingerprint seen again adds its locations, and its history when the
+/// first had none.
+#[derive(Default)]
+pub struct FindingSet {
+    findings: Vec<Finding>,
+    index: HashMap<String, usize>,
+}
+
+impl FindingSet {
+    /// Adds one scan's finding.
+    pub fn add(&mut self, f: Finding) {
+        match self.index.get(&f.fingerprint) {
+            Some(&i) => {
+                let m = &mut self.findings[i];
+                m.locations.extend(f.locations);
+                if m.history.is_none() {
+                    m.history = f.history;
+                }
+            }
+            None => {
+                self.index
+                    .insert(f.fingerprint.clone(), self.findings.len());
+                self.findings.push(f);
+            }
+        }
+    }
+
+    /// The findings in the order first seen, each with its locations sorted and distinct.
+    pub fn into_vec(self) -> Vec<Finding> {
+        let mut out = self.findings;
+        for f in &mut out {
+            f.locations.sort();
+            f.locations.dedup();
+        }
+        out
+    }
+}
+
 /// A match silenced by an inline `tokenwarden:allow` comment. No secret, only where and why.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Suppressed {

@@ -765,7 +765,7 @@ fn merge_reports(args: &MergeArgs) -> Result<ExitCode> {
         roots: merged.roots,
         show_secrets: false,
         fail_on,
-        color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        color: use_color(ColorChoice::Auto, to_terminal),
         notes,
         repo: None,
         shard: None,

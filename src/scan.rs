@@ -152,7 +152,7 @@ fn scan_histories(
     let started = Instant::now();
     let shard = opts.shard.or(req.walk.shard);
     let mut merged = ScanResult::default();
-    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    let mut findings = crate::finding::FindingSet::default();
     for root in &req.roots {
         let name = crate::sources::fs::display_path(root);
         if shard.is_some_and(|s| !s.owns(&name)) {
@@ -180,19 +180,7 @@ fn scan_histories(
             for l in &mut f.locations {
                 l.path = prefix(&l.path);
             }
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    let m = &mut merged.findings[i];
-                    m.locations.extend(f.locations);
-                    if m.history.is_none() {
-                        m.history = f.history;
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint.clone(), merged.findings.len());
-                    merged.findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         for mut h in r.hygiene {
             h.path = prefix(&h.path);
@@ -213,10 +201,7 @@ fn scan_histories(
         merged.stats.files_scanned += r.stats.files_scanned;
         merged.stats.bytes_scanned += r.stats.bytes_scanned;
     }
-    for f in &mut merged.findings {
-        f.locations.sort();
-        f.locations.dedup();
-    }
+    merged.findings = findings.into_vec();
     merged.hygiene.sort();
     merged.hygiene.dedup();
     merged.findings.sort_by(|a, b| {

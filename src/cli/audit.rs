@@ -91,7 +91,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     // repository hide a secret (allow entries) or narrow what is searched.
     let mut result = scan_targets(&engine, &args.paths, args.no_history)?;
     if args.processes || args.home.is_some() {
-        result.hygiene.extend(machine_hygiene(&engine, &args)?);
+        result.hygiene.extend(machine_hygiene(&engine, &args)?.0);
     }
     for w in &result.warnings {
         eprintln!(
@@ -293,8 +293,7 @@ pub fn verify_all(
 /// across all of them.
 fn scan_targets(engine: &Engine, paths: &[PathBuf], no_history: bool) -> Result<ScanResult> {
     let started = std::time::Instant::now();
-    let mut merged: Vec<Finding> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut merged = tokenwarden::finding::FindingSet::default();
     let mut all = ScanResult::default();
     let prefix = paths.len() > 1;
     for root in paths {
@@ -327,40 +326,29 @@ fn scan_targets(engine: &Engine, paths: &[PathBuf], no_history: bool) -> Result<
                         l.path = tokenwarden::sources::fs::display_path(&root.join(&l.path));
                     }
                 }
-                match index.get(&f.fingerprint) {
-                    Some(&i) => {
-                        let m = &mut merged[i];
-                        m.locations.extend(f.locations);
-                        m.locations.sort();
-                        m.locations.dedup();
-                        if m.history.is_none() {
-                            m.history = f.history;
-                        }
-                    }
-                    None => {
-                        index.insert(f.fingerprint.clone(), merged.len());
-                        merged.push(f);
-                    }
-                }
+                merged.add(f);
             }
         }
     }
-    all.findings = merged;
+    all.findings = merged.into_vec();
     all.elapsed = started.elapsed();
     Ok(all)
 }
 
+/// The machine checks asked for (both without flags): their findings and what they looked at.
 fn machine_hygiene(
     engine: &Engine,
     args: &AuditArgs,
-) -> Result<Vec<tokenwarden::hygiene::HygieneFinding>> {
+) -> Result<(Vec<tokenwarden::hygiene::HygieneFinding>, Vec<String>)> {
     let both = !args.processes && args.home.is_none();
     let mut hygiene = Vec::new();
+    let mut roots = Vec::new();
     if args.processes || both {
         hygiene.extend(tokenwarden::hygiene::audit::processes(
             engine,
             Path::new("/proc"),
         ));
+        roots.push("/proc".to_string());
     }
     if args.home.is_some() || both {
         let dir = match args.home.as_ref().filter(|d| !d.as_os_str().is_empty()) {
@@ -370,8 +358,9 @@ fn machine_hygiene(
                 .context("HOME is not set; give the directory: --home DIR")?,
         };
         hygiene.extend(tokenwarden::hygiene::audit::home(&dir));
+        roots.push(dir.display().to_string());
     }
-    Ok(hygiene)
+    Ok((hygiene, roots))
 }
 
 /// Writes the report in the asked format (never with secrets: an audit report travels).
@@ -400,22 +389,7 @@ fn machine(args: &AuditArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let set = load_rules(&RuleArgs::default(), None, &mut Vec::new())?;
     let engine = Engine::new(&set, EngineOptions::default())?;
-    let both = !args.processes && args.home.is_none();
-    let mut roots = Vec::new();
-    if args.processes || both {
-        roots.push("/proc".to_string());
-    }
-    if args.home.is_some() || both {
-        roots.push(
-            args.home
-                .as_ref()
-                .filter(|d| !d.as_os_str().is_empty())
-                .map(|d| d.display().to_string())
-                .or_else(|| std::env::var("HOME").ok())
-                .unwrap_or_default(),
-        );
-    }
-    let hygiene = machine_hygiene(&engine, args)?;
+    let (hygiene, roots) = machine_hygiene(&engine, args)?;
     let result = ScanResult {
         hygiene,
         elapsed: started.elapsed(),
