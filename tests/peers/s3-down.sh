@@ -3,20 +3,7 @@
 set -uo pipefail
 PEER_ROOT="${PEER_ROOT:-/tmp/tokenwarden-peers}"
 log() { echo "[s3-down] $*" >&2; }
-stop() { # stop <pidfile> <cmdline-tag>
-  local f=$1 tag=$2 pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if [ -n "$pid" ] && [ -d "/proc/$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "$tag"; then
-    kill -TERM "$pid"; local end=$((SECONDS + 10))
-    while [ -d "/proc/$pid" ] && [ $SECONDS -lt $end ]; do sleep 0.2; done
-    [ -d "/proc/$pid" ] && kill -KILL "$pid"
-    log "stopped $tag (pid $pid)"
-  else
-    log "stale pid file $f"
-  fi
-  rm -f "$f"
-}
-stop "$PEER_ROOT/csm-sts.pid" csm_sts.py
-stop "$PEER_ROOT/s3.pid" moto_server
+. "$(dirname "$0")/lib-stop.sh"
+stop_pidfile "$PEER_ROOT/csm-sts.pid" csm_sts.py "csm-sts"
+stop_pidfile "$PEER_ROOT/s3.pid" moto_server "moto"
 rm -f "$PEER_ROOT/s3.env"

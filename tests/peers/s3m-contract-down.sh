@@ -6,23 +6,10 @@
 set -uo pipefail
 PEER_ROOT="${PEER_ROOT:-/tmp/tokenwarden-peers}"
 log() { echo "[s3m-contract-down] $*" >&2; }
+. "$(dirname "$0")/lib-stop.sh"
 case "${1:-all}" in current) layouts=current ;; legacy) layouts=legacy ;; all) layouts="current legacy" ;;
   *) echo "layout: current|legacy|all" >&2; exit 2 ;; esac
 for l in $layouts; do
-  PIDFILE="$PEER_ROOT/s3m-contract-$l.pid"
-  if [ -f "$PIDFILE" ]; then
-    pid=$(cat "$PIDFILE")
-    if [ -n "$pid" ] && [ -d "/proc/$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "s3m-contract/server.py"; then
-      kill -TERM "$pid"; end=$((SECONDS + 10))
-      while [ -d "/proc/$pid" ] && [ $SECONDS -lt $end ]; do sleep 0.2; done
-      [ -d "/proc/$pid" ] && { log "SIGKILL $pid"; kill -KILL "$pid"; }
-      log "stopped $l (pid $pid)"
-    else
-      log "stale pid file for $l (pid '$pid' is not ours)"
-    fi
-    rm -f "$PIDFILE"
-  else
-    log "$l not running"
-  fi
+  stop_pidfile "$PEER_ROOT/s3m-contract-$l.pid" "s3m-contract/server.py" "s3m-contract $l"
   rm -rf "$PEER_ROOT/s3m-contract-$l.env" "$PEER_ROOT/s3m-contract-$l"
 done
