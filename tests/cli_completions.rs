@@ -1,6 +1,7 @@
 //! Shell completions and the manual page, generated from the clap definitions.
 
 mod common;
+use common::assert_success;
 use common::tw;
 
 #[test]
@@ -19,11 +20,7 @@ fn bash_completions_parse_and_know_the_commands() {
         .arg(&p)
         .output()
         .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert_success(&check);
     for shell in ["zsh", "fish", "elvish", "powershell"] {
         assert!(
             tw().args(["completions", shell])

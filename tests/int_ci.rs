@@ -249,11 +249,7 @@ fn the_scan_step_covers_a_pull_request_and_writes_sarif_summary_and_outputs() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let with_baseline = HashMap::from([
         ("version", binary()),
         ("baseline", ".tokenwarden-baseline.json".to_string()),

@@ -5,6 +5,7 @@
 //! peer's own venv) that moto accepts — and rejects once the secret is tampered with.
 
 mod common;
+use common::assert_success;
 
 use common::peers::{PeerEnv, peer, var};
 use common::tw;
@@ -365,11 +366,7 @@ fn the_password_from_an_env_var_never_touches_argv() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(!String::from_utf8_lossy(&out.stdout).contains(pw));
     assert!(!String::from_utf8_lossy(&out.stderr).contains(pw));
     assert_eq!(mode(&file), 0o600);

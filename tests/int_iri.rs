@@ -5,6 +5,7 @@
 //! injected faults are its own.
 
 mod common;
+use common::assert_success;
 
 use common::peers::{peer, var};
 use common::tw;
@@ -583,11 +584,7 @@ fn int_olcf_refuses_what_it_does_not_implement() {
         .args(["fs", "ls", &rid, "/home/alice"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(!s.log(&rid).is_empty());
 }
 
@@ -650,11 +647,7 @@ fn int_error_statuses_become_advice() {
     // 429 with a Retry-After on a read: waited for, retried, succeeded.
     s.fault(json!({"match": format!("{rid}-429"), "method": "GET", "status": 429, "times": 1, "retry_after": 1}));
     let out = s.run(&["fs", "head", &format!("{rid}-429"), "/home/alice/hello.txt"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let heads: Vec<Value> = s.log(&format!("{rid}-429"));
     assert_eq!(heads.len(), 2, "one 429 then one success: {heads:#?}");
     assert_eq!(heads[0]["status"], 429);
@@ -750,11 +743,7 @@ fn cli_token_from_refuses_a_literal_token_and_env_is_used() {
         .args(["iri", "--url", &s.url, "--json", "task", "list"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&s.token));
     // No token anywhere and no terminal: a clear error, not a hang.
     let out = tw()

@@ -9,6 +9,7 @@
 //! requests or faults.
 
 mod common;
+use common::assert_success;
 
 use common::peers::{PeerEnv, peer, var};
 use common::s3m::{fault, mint, requests};
@@ -454,11 +455,7 @@ fn legacy_paths_by_flag_or_config() {
         .args(["s3m", "slurm", "partitions"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let paths: Vec<String> = requests(&env, Some(&fp))
         .iter()
         .map(|r| r["path"].as_str().unwrap().to_string())

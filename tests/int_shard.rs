@@ -74,6 +74,18 @@ fn make_targets(root: &Path, n: usize, tag: &str) -> std::path::PathBuf {
     targets
 }
 
+/// What one process reports for a targets file (run from its directory, so the default `.`
+/// is dropped): the places of every finding.
+fn whole_scan(targets: &Path) -> BTreeSet<(String, String)> {
+    let o = tw()
+        .current_dir(targets.parent().unwrap())
+        .args(["scan", "--format", "json", "--targets"])
+        .arg(targets)
+        .output()
+        .unwrap();
+    places(&serde_json::from_slice(&o.stdout).unwrap())
+}
+
 #[test]
 fn one_directory_is_split_by_top_level_entry() {
     let dir = tempfile::tempdir().unwrap();
@@ -253,11 +265,7 @@ fn a_planned_sweep_runs_task_by_task_and_resumes_a_lost_shard() {
         .args(["--partition", "debug", "--time", "00:10:00"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("--dependency=afterany:$jid"));
     let script = std::fs::read_to_string(dir.join("sweep.sbatch")).unwrap();
     for line in [
@@ -307,16 +315,7 @@ fn a_planned_sweep_runs_task_by_task_and_resumes_a_lost_shard() {
     );
     let merged: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("merged.json")).unwrap()).unwrap();
-    let whole = {
-        let o = tw()
-            .current_dir(tmp.path())
-            .args(["scan", "--format", "json", "--targets"])
-            .arg(&targets)
-            .output()
-            .unwrap();
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
-    };
-    assert_eq!(places(&merged), places(&whole));
+    assert_eq!(places(&merged), whole_scan(&targets));
     validate_sarif(
         &serde_json::from_slice(&std::fs::read(dir.join("merged.sarif")).unwrap()).unwrap(),
     );
@@ -344,15 +343,7 @@ fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
         .status()
         .unwrap();
     assert!(chmod_r.success());
-    let whole = {
-        let o = tw()
-            .current_dir(tmp.path())
-            .args(["scan", "--format", "json", "--targets"])
-            .arg(&targets)
-            .output()
-            .unwrap();
-        places(&serde_json::from_slice(&o.stdout).unwrap())
-    };
+    let whole = whole_scan(&targets);
     let plan = |name: &str| -> std::path::PathBuf {
         let dir = tmp.path().join(name);
         let o = tw()
@@ -365,7 +356,7 @@ fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
             .arg(&dir)
             .output()
             .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_success(&o);
         let chown = std::process::Command::new("chown")
             .arg("-R")
             .arg(&user)

@@ -12,6 +12,7 @@
 //! Never cancel another user's job here: on 24.11 that deadlocks slurmctld (tests/peers/README).
 
 mod common;
+use common::assert_success;
 
 use common::peers::{PeerEnv, peer, var};
 use common::tw;
@@ -471,7 +472,7 @@ fn int_palmetto_versions_and_latest() {
         .args(["--json", "versions"])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_success(&o);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let expected: Vec<Value> = var(&env, "PALMETTO_API_VERSIONS")
         .split_whitespace()
@@ -484,7 +485,7 @@ fn int_palmetto_versions_and_latest() {
         .env("PALMETTO_API_KEY", var(&env, "PALMETTO_TOKEN_RO"))
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_success(&o);
 }
 
 /// Bearer keys and their scopes: read-only may read but not submit (403 with the scope named),

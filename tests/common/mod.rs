@@ -35,6 +35,15 @@ pub fn tw() -> Command {
     c
 }
 
+/// Fails the test, showing the command's stderr, unless it exited 0.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Expands a template such as `SLURM_JWT={{jwt {"sun":"a","exp":"@now+60"}}}`.
 pub fn mint(template: &str) -> String {
     tokenwarden::rules::template::expand(template).expect("valid template")
