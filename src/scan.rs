@@ -198,8 +198,7 @@ fn scan_histories(
             sup.location.path = prefix(&sup.location.path);
             merged.suppressed.push(sup);
         }
-        merged.stats.files_scanned += r.stats.files_scanned;
-        merged.stats.bytes_scanned += r.stats.bytes_scanned;
+        merged.stats.add(&r.stats);
     }
     merged.findings = findings.into_vec();
     merged.hygiene.sort();

@@ -164,7 +164,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
         hygiene.extend(d.hygiene);
         suppressed.extend(d.suppressed);
         warnings.extend(d.warnings);
-        add_stats(&mut stats, &d.stats);
+        stats.add(&d.stats);
     }
     // Most severe first, then by fingerprint: the order one scan reports in is by severity.
     findings.sort_by(|a, b| {
@@ -202,22 +202,4 @@ fn read(p: &Path) -> Result<(Doc, SystemTime), MergeError> {
         message: format!("not a tokenwarden JSON report (scan --format json): {e}"),
     })?;
     Ok((doc, mtime))
-}
-
-fn add_stats(total: &mut Stats, s: &Stats) {
-    let (a, b) = (
-        serde_json::to_value(&*total).unwrap_or_default(),
-        serde_json::to_value(s).unwrap_or_default(),
-    );
-    // Every counter is a number; summing them field by field keeps this in step with Stats.
-    if let (serde_json::Value::Object(mut a), serde_json::Value::Object(b)) = (a, b) {
-        for (k, v) in b {
-            if let (Some(x), Some(y)) = (a.get(&k).and_then(|x| x.as_u64()), v.as_u64()) {
-                a.insert(k, serde_json::json!(x + y));
-            }
-        }
-        if let Ok(t) = serde_json::from_value(serde_json::Value::Object(a)) {
-            *total = t;
-        }
-    }
 }

@@ -41,6 +41,20 @@ pub struct Stats {
     pub blobs: u64,
 }
 
+impl Stats {
+    /// Adds another scan's counters (shards merged, repositories scanned one by one).
+    pub fn add(&mut self, o: &Stats) {
+        self.files_scanned += o.files_scanned;
+        self.bytes_scanned += o.bytes_scanned;
+        self.binary_skipped += o.binary_skipped;
+        self.too_large_skipped += o.too_large_skipped;
+        self.symlinks_skipped += o.symlinks_skipped;
+        self.chunked_files += o.chunked_files;
+        self.commits += o.commits;
+        self.blobs += o.blobs;
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
