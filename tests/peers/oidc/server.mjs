@@ -81,7 +81,15 @@ const clients = PROFILE === 'keycloak'
     },
   ];
 
-const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+// The key comes back as PEM and is parsed into a fresh KeyObject on purpose. On Node 20 the
+// KeyObject that generateKeyPairSync returns shares its mutex with the (already garbage) keygen
+// job; a GC during export() runs the job's destructor, which takes that mutex while export()
+// holds it, and the process hangs before it listens (about one start in 60; seen in CI).
+const privateKey = crypto.createPrivateKey(crypto.generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+}).privateKey);
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' };
 
 // jti -> { grantId, exp } of every JWT access token issued for a grant.
