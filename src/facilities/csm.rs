@@ -73,6 +73,33 @@ pub struct StsCredentials {
     pub expiration: String,
 }
 
+impl StsCredentials {
+    /// Reads the STS answer (`{"Credentials": {…}}`). Any JSON gives credentials or an error
+    /// naming the missing field, never a panic and never a value in the message.
+    pub fn from_answer(v: &Value) -> Result<StsCredentials, ClientError> {
+        let c = v.get("Credentials").ok_or_else(|| ClientError::Decode {
+            what: "CSM STS answer".into(),
+            detail: "no Credentials object".into(),
+        })?;
+        let field = |k: &str| -> Result<String, ClientError> {
+            c.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| ClientError::Decode {
+                    what: "CSM STS answer".into(),
+                    detail: format!("no {k} in Credentials"),
+                })
+        };
+        Ok(StsCredentials {
+            access_key_id: field("AccessKeyId")?,
+            secret_access_key: Token::new(field("SecretAccessKey")?),
+            session_token: Token::new(field("SessionToken")?),
+            endpoint_url: field("EndpointURL").unwrap_or_default(),
+            expiration: field("Expiration").unwrap_or_default(),
+        })
+    }
+}
+
 impl std::fmt::Debug for StsCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -225,26 +252,7 @@ impl Csm {
             .advice(&sts_advice);
         let resp = self.http.send(&call)?;
         let v: Value = resp.json("CSM STS answer")?;
-        let c = v.get("Credentials").ok_or_else(|| ClientError::Decode {
-            what: "CSM STS answer".into(),
-            detail: "no Credentials object".into(),
-        })?;
-        let field = |k: &str| -> Result<String, ClientError> {
-            c.get(k)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| ClientError::Decode {
-                    what: "CSM STS answer".into(),
-                    detail: format!("no {k} in Credentials"),
-                })
-        };
-        Ok(StsCredentials {
-            access_key_id: field("AccessKeyId")?,
-            secret_access_key: Token::new(field("SecretAccessKey")?),
-            session_token: Token::new(field("SessionToken")?),
-            endpoint_url: field("EndpointURL").unwrap_or_default(),
-            expiration: field("Expiration").unwrap_or_default(),
-        })
+        StsCredentials::from_answer(&v)
     }
 }
 

@@ -250,12 +250,14 @@ fn http_client_leaks(cmd: &str, args: &[Word], judge: &dyn SecretJudge) -> (Vec<
             && value_option(cmd, o).is_some()
         {
             (o.to_string(), Some(w.strip_literal(o.len() + 1)), 1)
-        } else if lit.len() > 2
+        } else if let Some(short) = lit.get(..2)
+            && lit.len() > 2
             && lit.starts_with('-')
             && !lit.starts_with("--")
-            && value_option(cmd, &lit[..2]).is_some()
+            && value_option(cmd, short).is_some()
         {
-            (lit[..2].to_string(), Some(w.strip_literal(2)), 1)
+            // `get`, not `[..2]`: after a `-` may come a multi-byte character.
+            (short.to_string(), Some(w.strip_literal(2)), 1)
         } else if value_option(cmd, &lit).is_some() && w.literal().is_some() {
             (lit.clone(), args.get(i + 1).cloned(), 2)
         } else if takes_value(cmd, &lit) && w.literal().is_some() {

@@ -11,7 +11,7 @@ pub mod cmdline;
 pub mod files;
 pub mod gitignore;
 mod ignores;
-mod shell;
+pub mod shell;
 
 use crate::rules::Severity;
 use crate::sources::Warning;

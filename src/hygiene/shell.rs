@@ -21,7 +21,9 @@ pub enum Part {
 /// A word: its parts, and the byte offset where it starts in the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
+    /// Its pieces, in order.
     pub parts: Vec<Part>,
+    /// Where it starts in the source, in bytes.
     pub offset: usize,
 }
 
@@ -99,6 +101,7 @@ impl Word {
 /// A simple command: its words, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
+    /// Its words in order (an assignment prefix such as `A=b` is a word too).
     pub words: Vec<Word>,
 }
 

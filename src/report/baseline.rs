@@ -124,7 +124,14 @@ impl Baseline {
             path: p.clone(),
             source,
         })?;
-        let b: Baseline = serde_json::from_slice(&bytes).map_err(|e| BaselineError::Invalid {
+        Baseline::parse(&p, &bytes, fp)
+    }
+
+    /// Reads a baseline's bytes (`p` names it in errors). Any bytes give a baseline or an
+    /// error, never a panic: the file may come from the repository being scanned.
+    pub fn parse(p: &str, bytes: &[u8], fp: &Fingerprinter) -> Result<Baseline, BaselineError> {
+        let p = p.to_string();
+        let b: Baseline = serde_json::from_slice(bytes).map_err(|e| BaselineError::Invalid {
             path: p.clone(),
             message: e.to_string(),
         })?;
