@@ -15,13 +15,79 @@ fn slurm_line() -> String {
 #[test]
 fn binary_files_are_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut bin = vec![0u8, 1, 2, 3, 0, 0];
+    // An executable's start: a header and mostly NULs, then a token among the data.
+    let mut bin = b"\x7fELF\x02\x01\x01".to_vec();
+    bin.extend(std::iter::repeat_n(0u8, 2000));
     bin.extend_from_slice(slurm_line().as_bytes());
-    write(dir.path(), "blob.bin", bin);
+    write(dir.path(), "a.out", bin);
+    // Compressed or random data: every byte value, no text shape at all.
+    let mut noise: Vec<u8> = (0..=255u8).cycle().take(8192).collect();
+    noise.extend_from_slice(slurm_line().as_bytes());
+    write(dir.path(), "data.gz", noise);
     let (code, r) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);
-    assert_eq!(r["stats"]["binary_skipped"], 1);
+    assert_eq!(r["stats"]["binary_skipped"], 2);
     assert_eq!(r["stats"]["files_scanned"], 0);
+}
+
+/// NUL bytes do not hide a token in text: a saved `/proc/<pid>/environ`, `-print0` output
+/// and a log with a stray NUL are scanned; so is UTF-16 text, with or without a byte-order
+/// mark, in either byte order, at the line an editor shows.
+#[test]
+fn nul_separated_and_utf16_text_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = slurm_line();
+    write(
+        dir.path(),
+        "environ",
+        format!("HOME=/home/u\0PATH=/usr/bin\0{tok}\0SHELL=/bin/bash\0"),
+    );
+    write(dir.path(), "files.lst", format!("a.txt\0b.txt\0{tok}\0"));
+    write(dir.path(), "run.log", format!("start\n\0\n{tok}\nend\n"));
+    let text = format!("# written by PowerShell\r\n{tok}\r\n");
+    let utf16 = |big_endian: bool, bom: bool| -> Vec<u8> {
+        let bom = bom.then_some(0xFEFFu16);
+        bom.into_iter()
+            .chain(text.encode_utf16())
+            .flat_map(|u| {
+                if big_endian {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    write(dir.path(), "le-bom.txt", utf16(false, true));
+    write(dir.path(), "be-bom.txt", utf16(true, true));
+    write(dir.path(), "le.txt", utf16(false, false));
+    let (code, r) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(r["stats"]["binary_skipped"], 0);
+    let mut at: Vec<(String, u64, u64)> = finding(&r, "slurm.jwt")["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["path"].as_str().unwrap().to_string(),
+                l["line"].as_u64().unwrap(),
+                l["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    at.sort();
+    assert_eq!(
+        at,
+        vec![
+            ("be-bom.txt".into(), 2, 11),
+            ("environ".into(), 1, 38),
+            ("files.lst".into(), 1, 23),
+            ("le-bom.txt".into(), 2, 11),
+            ("le.txt".into(), 2, 11),
+            ("run.log".into(), 3, 11),
+        ]
+    );
 }
 
 #[test]

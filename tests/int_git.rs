@@ -677,3 +677,42 @@ fn ten_thousand_refs() {
     assert_eq!(f["locations"].as_array().unwrap().len(), 1, "{f:#}");
     assert_eq!(intro(f)["commit"], secret_commit.as_str());
 }
+
+/// A UTF-16 file (PowerShell's default) is decoded in history and in staged scans alike, and
+/// reported at the line an editor shows; a real binary blob stays skipped.
+#[test]
+fn utf16_blobs_are_decoded_in_history_and_staged_scans() {
+    let r = Repo::new();
+    let utf16: Vec<u8> = std::iter::once(0xFEFFu16)
+        .chain(format!("# token\r\n$env:SLURM_JWT = \"{}\"\r\n", token()).encode_utf16())
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    write(r.path(), "setup.ps1", &utf16);
+    let mut bin = b"\x7fELF\x02\x01\x01".to_vec();
+    bin.extend(std::iter::repeat_n(0u8, 4000));
+    bin.extend(format!("SLURM_JWT={}", token()).bytes());
+    write(r.path(), "tool.bin", &bin);
+    r.git(&["add", "-A"]);
+    let out = tw()
+        .current_dir(r.path())
+        .args(["scan", "--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let loc = &finding(&v, "slurm.jwt")["locations"][0];
+    assert_eq!(
+        (loc["path"].as_str(), loc["line"].as_u64()),
+        (Some("setup.ps1"), Some(2))
+    );
+    r.git(&["commit", "-q", "-m", "setup"]);
+    r.git(&["rm", "-q", "setup.ps1"]);
+    r.git(&["commit", "-q", "-m", "remove"]);
+    let (code, v, _) = history(r.path(), &[]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "slurm.jwt");
+    assert_eq!(f["locations"].as_array().map(Vec::len), Some(1), "{f}");
+    assert_eq!(f["locations"][0]["path"], "setup.ps1");
+    assert_eq!(f["locations"][0]["line"], 2);
+    assert_eq!(v["stats"]["binary_skipped"], 1);
+}

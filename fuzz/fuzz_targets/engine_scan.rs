@@ -1,5 +1,6 @@
 //! The rule engine over arbitrary bytes, as a directory scan feeds it: every built-in rule,
 //! under a path chosen by the first input byte (so path-specific rules and file rules run).
+//! The blob is sniffed and decoded as the sources do (binary skipped, UTF-16 decoded).
 //! Checks more than "no panic": each match lies inside the blob and its secret is exactly the
 //! bytes it points at, and line bounds always contain the offset they were asked about.
 #![no_main]
@@ -7,6 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 use tokenwarden::engine::line_bounds;
+use tokenwarden::sources::text;
 use tokenwarden::{Engine, EngineOptions, RuleSet};
 
 static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
@@ -35,6 +37,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let path = PATHS[sel as usize % PATHS.len()];
     let engine = &*ENGINE;
+    // What the sources do first: sniff, and decode UTF-16.
+    let Some(blob) = text::scannable(blob) else {
+        return;
+    };
+    let blob = &blob[..];
     for m in engine.scan(blob, Some(path)) {
         assert!(
             m.start <= m.end && m.end <= blob.len(),

@@ -13,12 +13,15 @@ use crate::finding::Location;
 use ignore::{WalkBuilder, WalkState, overrides::OverrideBuilder};
 use std::fs::File;
 use std::io::Read;
+
+use super::text::{self, Sniff};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// How much of a file's start is sniffed for NUL bytes to call it binary.
-pub const SNIFF_LEN: usize = 8 * 1024;
+/// The most of a UTF-16 file that is decoded and scanned. Decoding works on the whole text
+/// (the chunked reader's offsets are of the bytes on disk), so it is bounded on its own.
+pub const UTF16_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Options for a directory scan.
 #[derive(Clone, Debug)]
@@ -295,11 +298,6 @@ fn walk_warning(root: &Path, err: &ignore::Error, prefix_root: bool) -> Warning 
     }
 }
 
-/// True if the start of `content` holds a NUL byte, the sign of a binary file.
-pub fn looks_binary(content: &[u8]) -> bool {
-    memchr::memchr(0, &content[..content.len().min(SNIFF_LEN)]).is_some()
-}
-
 /// Reads until `buf` holds `want` bytes or the reader is exhausted. `read_to_end` grows the
 /// buffer without zero-filling it again and again (a naive `resize` to the chunk size would
 /// memset 16 MiB for every small file).
@@ -471,9 +469,16 @@ fn scan_file(
             );
         }
         if first {
-            if looks_binary(buf) {
-                counters.binary.fetch_add(1, Ordering::Relaxed);
-                return;
+            match text::sniff(buf) {
+                Sniff::Binary => {
+                    counters.binary.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Sniff::Utf16 { big_endian } => {
+                    counters.files.fetch_add(1, Ordering::Relaxed);
+                    return scan_utf16(engine, rel, file, big_endian, opts, buf, counters, out);
+                }
+                Sniff::Text => {}
             }
             counters.files.fetch_add(1, Ordering::Relaxed);
             first = false;
@@ -510,6 +515,57 @@ fn scan_file(
         cursor.advance(&buf[..chunk]);
         buf.drain(..chunk);
         base += chunk as u64;
+    }
+}
+
+/// Scans a UTF-16 file whole: the rest of it is read (up to [`UTF16_LIMIT`]), decoded to
+/// UTF-8, and scanned as one blob. Lines and columns are those of the text, as an editor shows
+/// them.
+#[allow(clippy::too_many_arguments)]
+fn scan_utf16(
+    engine: &Engine,
+    rel: &str,
+    file: File,
+    big_endian: bool,
+    opts: &WalkOptions,
+    buf: &mut Vec<u8>,
+    counters: &ScanCounters,
+    out: &mut FsOutput,
+) {
+    let have = buf.len() as u64;
+    let mut rest = file.take(UTF16_LIMIT.saturating_sub(have) + 1);
+    if let Err(e) = rest.read_to_end(buf) {
+        return out.warnings.push(Warning {
+            path: rel.to_string(),
+            message: format!("read error at byte {}: {e}", buf.len()),
+        });
+    }
+    if buf.len() as u64 > UTF16_LIMIT {
+        buf.truncate(UTF16_LIMIT as usize);
+        out.warnings.push(Warning {
+            path: rel.to_string(),
+            message: format!(
+                "UTF-16 text: only its first {} MiB were decoded and scanned",
+                UTF16_LIMIT >> 20
+            ),
+        });
+    }
+    counters
+        .bytes
+        .fetch_add(buf.len() as u64, Ordering::Relaxed);
+    let decoded = text::decode_utf16(buf, big_endian);
+    if let Some(hook) = &opts.file_hook {
+        hook.file(engine, rel, &decoded);
+    }
+    let mut matches = engine.scan(&decoded, Some(rel));
+    matches.sort_by_key(|m| m.start);
+    counters
+        .matches
+        .fetch_add(matches.len() as u64, Ordering::Relaxed);
+    let mut at = Locator::whole(rel, &decoded);
+    for m in matches {
+        let loc = at.locate(&m);
+        out.matches.push((m, loc));
     }
 }
 

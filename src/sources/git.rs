@@ -13,8 +13,9 @@
 //! Damage is reported, never fatal: a missing tree or blob, a shallow boundary, a submodule or
 //! a blob over the size limit each become a [`Warning`] and the scan goes on.
 
-use super::fs::{Locator, ScanCounters, locate_in, looks_binary};
+use super::fs::{Locator, ScanCounters, locate_in};
 use super::objects::{Key, Objects, RawObject, pack_order};
+use super::text;
 use super::treewalk::{Held, HeldIndex, TreeRec, TreeWalker};
 use super::{Stats, Warning};
 use crate::engine::{Engine, RawMatch};
@@ -602,10 +603,11 @@ fn scan_blob_content(
         );
         return (found, warnings);
     }
-    if looks_binary(content) {
+    let Some(content) = text::scannable(content) else {
         counters.binary_inc();
         return (found, warnings);
-    }
+    };
+    let content = &content[..];
     counters.files.fetch_add(1, Ordering::Relaxed);
     counters.bytes.fetch_add(size, Ordering::Relaxed);
     let mut matches = engine.scan(content, Some(path));
@@ -1199,10 +1201,11 @@ pub fn scan_staged(engine: &Engine, path: &Path) -> Result<GitOutput, GitError> 
             let loc = locate_in(&p, &[], &m);
             out.matches.push((m, loc));
         }
-        if looks_binary(content) {
+        let Some(content) = text::scannable(content) else {
             counters.binary_inc();
             continue;
-        }
+        };
+        let content = &content[..];
         counters.files.fetch_add(1, Ordering::Relaxed);
         counters
             .bytes

@@ -4,6 +4,7 @@
 pub mod fs;
 pub mod git;
 mod objects;
+pub mod text;
 mod treewalk;
 
 use serde::Serialize;

@@ -1,0 +1,167 @@
+//! What a blob's bytes are: text to scan, UTF-16 text to decode first, or binary to skip.
+//!
+//! A NUL byte alone does not make a file binary here. Secrets sit in text that carries a few
+//! NULs (a saved `/proc/<pid>/environ`, `find -print0` output, a log with a stray NUL), and in
+//! UTF-16 text, which has a NUL in every other byte (PowerShell and Windows editors write it).
+//! A file is binary when control bytes are a real share of its start, as in executables,
+//! images, archives and data files, which make up most of the bytes of a research tree.
+
+use memchr::memchr_iter;
+use std::borrow::Cow;
+
+/// How much of a blob's start is sniffed.
+pub const SNIFF_LEN: usize = 8 * 1024;
+
+/// Above these shares of a blob's start, a blob that holds a NUL is binary: control bytes
+/// other than NUL (tab, newline, carriage return, form feed and escape are text) over 3%, or
+/// NULs over 25%. Random or compressed data has about 10% such control bytes, executables and
+/// sparse data files are mostly NUL; NUL-separated text (`environ`, `-print0`) has no other
+/// control bytes and one NUL per entry.
+const CONTROL_PERCENT: usize = 3;
+const NUL_PERCENT: usize = 25;
+
+/// What kind of content a blob holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniff {
+    /// Scan the bytes as they are.
+    Text,
+    /// UTF-16 text: decode it (see [`decode_utf16`]) and scan the result.
+    Utf16 {
+        /// Big-endian (`FE FF`), else little-endian.
+        big_endian: bool,
+    },
+    /// Skip it (path rules still apply).
+    Binary,
+}
+
+/// Sniffs the start of `content`.
+pub fn sniff(content: &[u8]) -> Sniff {
+    let head = &content[..content.len().min(SNIFF_LEN)];
+    if head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFF, 0xFE, 0, 0]) {
+        return Sniff::Utf16 { big_endian: false };
+    }
+    if head.starts_with(&[0xFE, 0xFF]) {
+        return Sniff::Utf16 { big_endian: true };
+    }
+    let mut nuls = memchr_iter(0, head).peekable();
+    if nuls.peek().is_none() {
+        return Sniff::Text;
+    }
+    // UTF-16 without a byte-order mark: text in the ASCII range has a NUL in every other
+    // byte, always on the same side.
+    let (mut even, mut odd) = (0usize, 0usize);
+    for i in nuls {
+        if i % 2 == 0 {
+            even += 1;
+        } else {
+            odd += 1;
+        }
+    }
+    let pairs = head.len() / 2;
+    if pairs >= 8 {
+        if even == 0 && odd * 10 >= pairs * 7 {
+            return Sniff::Utf16 { big_endian: false };
+        }
+        if odd == 0 && even * 10 >= pairs * 7 {
+            return Sniff::Utf16 { big_endian: true };
+        }
+    }
+    let nul = even + odd;
+    let control = head
+        .iter()
+        .filter(|&&b| {
+            (b < 0x20 && !matches!(b, 0 | b'\t' | b'\n' | b'\r' | 0x0c | 0x1b)) || b == 0x7f
+        })
+        .count();
+    if control * 100 > head.len() * CONTROL_PERCENT || nul * 100 > head.len() * NUL_PERCENT {
+        Sniff::Binary
+    } else {
+        Sniff::Text
+    }
+}
+
+/// UTF-16 text as UTF-8, its byte-order mark dropped. Unpaired surrogates and a trailing odd
+/// byte become U+FFFD, so a damaged file still yields everything around the damage.
+pub fn decode_utf16(content: &[u8], big_endian: bool) -> Vec<u8> {
+    let units = content.chunks(2).map(|p| match (p, big_endian) {
+        ([a, b], false) => u16::from_le_bytes([*a, *b]),
+        ([a, b], true) => u16::from_be_bytes([*a, *b]),
+        _ => 0xFFFD,
+    });
+    let mut out = String::with_capacity(content.len() / 2);
+    for c in char::decode_utf16(units) {
+        out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    let text = out.strip_prefix('\u{FEFF}').unwrap_or(&out);
+    text.as_bytes().to_vec()
+}
+
+/// The text to scan in a whole blob: its bytes, or its UTF-16 decoded; `None` if binary.
+pub fn scannable(content: &[u8]) -> Option<Cow<'_, [u8]>> {
+    match sniff(content) {
+        Sniff::Text => Some(Cow::Borrowed(content)),
+        Sniff::Utf16 { big_endian } => Some(Cow::Owned(decode_utf16(content, big_endian))),
+        Sniff::Binary => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(s: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let units = bom.then_some(0xFEFF).into_iter().chain(s.encode_utf16());
+        for u in units {
+            out.extend(if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn utf16_with_and_without_a_bom_in_both_byte_orders() {
+        let s = "S3M_TOKEN=abc\r\nsecond line é 🔑\n";
+        for (be, bom) in [(false, true), (true, true), (false, false), (true, false)] {
+            let bytes = utf16(s, be, bom);
+            assert_eq!(
+                sniff(&bytes),
+                Sniff::Utf16 { big_endian: be },
+                "be={be} bom={bom}"
+            );
+            assert_eq!(decode_utf16(&bytes, be), s.as_bytes(), "be={be} bom={bom}");
+        }
+    }
+
+    #[test]
+    fn damaged_utf16_keeps_what_surrounds_the_damage() {
+        let mut bytes = utf16("ab", false, true);
+        bytes.extend([0x00, 0xD8]); // an unpaired high surrogate
+        bytes.extend(utf16("cd", false, false));
+        bytes.push(b'x'); // an odd trailing byte
+        assert_eq!(
+            String::from_utf8(decode_utf16(&bytes, false)).unwrap(),
+            "ab\u{FFFD}cd\u{FFFD}"
+        );
+    }
+
+    #[test]
+    fn stray_nuls_in_text_are_text_and_control_heavy_data_is_binary() {
+        assert_eq!(sniff(b"plain text\n"), Sniff::Text);
+        let environ = b"A=1\0HOME=/home/u\0PATH=/usr/bin:/bin\0SLURM_JWT=xyz\0SHELL=/bin/bash\0";
+        assert_eq!(sniff(environ), Sniff::Text);
+        let mut log = b"line one\n".repeat(50);
+        log.push(0);
+        log.extend(b"line after a NUL\n");
+        assert_eq!(sniff(&log), Sniff::Text);
+        let elf: Vec<u8> = [&b"\x7fELF\x02\x01\x01"[..], &[0u8; 64]].concat();
+        assert_eq!(sniff(&elf), Sniff::Binary);
+        let all: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+        assert_eq!(sniff(&all), Sniff::Binary);
+        assert_eq!(sniff(b"\xFF\xFE\0\0U\0\0\0"), Sniff::Binary);
+        assert_eq!(sniff(&[0u8; 4096]), Sniff::Binary, "a sparse file's zeros");
+    }
+}
