@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// The warning for a file deleted between the walk's listing and its reading.
+pub const VANISHED: &str = "deleted during the scan (listed, then gone before it was read)";
+
 /// The most of a UTF-16 file that is decoded and scanned. Decoding works on the whole text
 /// (the chunked reader's offsets are of the bytes on disk), so it is bounded on its own.
 pub const UTF16_LIMIT: u64 = 64 * 1024 * 1024;
@@ -420,8 +423,12 @@ fn scan_file(
             message,
         })
     };
+    // A file listed by the walk may be gone (or replaced) when it is read: a build or a job
+    // writing to the tree. That is said plainly, and the scan goes on.
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
+        Err(e) if gone(&e) => return warn(out, VANISHED.into()),
         Err(e) => return warn(out, format!("cannot read metadata: {e}")),
     };
     let size = meta.len();
@@ -449,6 +456,7 @@ fn scan_file(
     }
     let mut file = match File::open(path) {
         Ok(f) => f,
+        Err(e) if gone(&e) => return warn(out, VANISHED.into()),
         Err(e) => return warn(out, format!("cannot open: {e}")),
     };
     let chunk = opts.chunk_size.max(1);
@@ -634,5 +642,44 @@ remediation = "none"
                 "chunk {chunk}"
             );
         }
+    }
+
+    /// Files deleted after the walk listed them (a job writing to the tree) are each reported
+    /// once as such, and the scan goes on. The first file read deletes the others.
+    #[test]
+    fn files_deleted_during_the_walk_are_reported_and_the_scan_goes_on() {
+        struct DeleteOthers(PathBuf, std::sync::atomic::AtomicBool);
+        impl FileHook for DeleteOthers {
+            fn file(&self, _: &Engine, rel: &str, _: &[u8]) {
+                if !self.1.swap(true, Ordering::SeqCst) {
+                    for n in ["a.txt", "b.txt", "c.txt"] {
+                        if !rel.ends_with(n) {
+                            std::fs::remove_file(self.0.join(n)).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a.txt", "b.txt", "c.txt"] {
+            std::fs::write(dir.path().join(n), "TESTKEY=ABCDEFGHIJKLMNOPQRST\n").unwrap();
+        }
+        let opts = WalkOptions {
+            threads: 1,
+            file_hook: Some(Arc::new(DeleteOthers(
+                dir.path().to_path_buf(),
+                Default::default(),
+            ))),
+            ..WalkOptions::default()
+        };
+        let out = scan_paths(&engine(), &[dir.path().to_path_buf()], &opts).unwrap();
+        assert_eq!(out.matches.len(), 1, "the file read first");
+        let vanished: Vec<_> = out
+            .warnings
+            .iter()
+            .filter(|w| w.message == VANISHED)
+            .collect();
+        assert_eq!(vanished.len(), 2, "{:?}", out.warnings);
+        assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
     }
 }
