@@ -42,6 +42,11 @@ Test controls, NOT part of S3M, under /_contract/ (loopback only):
   Add "delay": seconds (at most 60) for a slow answer; with "status": 0 the
   request is then served normally (the server acts although the client may have
   given up or died meanwhile).
+  Add "body" for a broken answer with that status: "truncate" (Content-Length
+  promises more than is sent, then the connection closes), "garbage" (a
+  complete answer whose JSON is cut short), "trickle" (the headers, then one
+  byte every half second of a body that never ends; stops after 60 s or when
+  the client hangs up).
 * GET /ping -> pong.
 
 Every request is appended to S3M_REQUEST_LOG as a JSON line: method, path,
@@ -318,8 +323,33 @@ class H(BaseHTTPRequestHandler):
             time.sleep(min(float(f["delay"]), 60.0))
         if f["status"] == 0:
             return False
+        if f.get("body"):
+            self.broken(f["status"], f["body"])
+            return True
         self.send(f["status"], {"code": f["status"], "message": "injected fault"}, extra)
         return True
+
+    def broken(self, code, how):
+        part = b'{"token": {"owner": "alice", "project": "STF0'
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        length = {"truncate": len(part) + 500, "trickle": 10_000_000}.get(how, len(part))
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.status = code
+        self.close_connection = True
+        try:
+            if how == "trickle":
+                end = time.time() + 60
+                while time.time() < end:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            else:
+                self.wfile.write(part)
+                self.wfile.flush()
+        except OSError:
+            pass  # the client hung up: what a client with a timeout should do
 
     # -------------------------------------------------------------- auth
     def authenticate(self, need=None, enclave=None):
@@ -390,7 +420,7 @@ class H(BaseHTTPRequestHandler):
             f = {"status": int(b.get("status", 503)), "times": int(b.get("times", 1)),
                  "path_contains": b.get("path_contains"), "method": b.get("method"),
                  "fingerprint": b.get("fingerprint"), "retry_after": b.get("retry_after"),
-                 "delay": b.get("delay")}
+                 "delay": b.get("delay"), "body": b.get("body")}
             with LOCK:
                 FAULTS.append(f)
             return self.send(200, {"ok": True})
