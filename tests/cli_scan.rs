@@ -51,11 +51,18 @@ fn fail_on_threshold_decides_the_exit_code() {
 #[test]
 fn secrets_are_redacted_in_every_format_unless_asked() {
     let (dir, token) = leaky_dir();
-    for format in ["text", "json", "jsonl", "sarif"] {
+    for (format, color) in [
+        ("text", "never"),
+        ("text", "always"),
+        ("json", "never"),
+        ("jsonl", "never"),
+        ("sarif", "never"),
+        ("gitlab", "never"),
+    ] {
         let out = tw()
             .arg("scan")
             .arg(dir.path())
-            .args(["--format", format])
+            .args(["--format", format, "--color", color])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{format}");
