@@ -716,3 +716,53 @@ fn utf16_blobs_are_decoded_in_history_and_staged_scans() {
     assert_eq!(f["locations"][0]["line"], 2);
     assert_eq!(v["stats"]["binary_skipped"], 1);
 }
+
+/// A packfile with damaged bytes: the objects that cannot be read are warned about, those
+/// that can are scanned, nothing panics, and the exit code still says a secret was found.
+/// Both object readers are tried (libgit2, and `git cat-file` as big repositories use).
+#[test]
+fn a_corrupt_packfile_is_warned_about_and_the_rest_is_scanned() {
+    let r = Repo::new();
+    let kept = mint("PALMETTO_API_KEY={{alnum 40}}\n");
+    // Incompressible filler makes the damage land inside one blob's data.
+    let filler = mint(&"{{b64 76}}\n".repeat(400));
+    r.commit_file("big.txt", &filler, "filler");
+    r.commit_file("keep.env", &kept, "keep");
+    r.git(&["gc", "-q", "--aggressive"]);
+    r.git(&["prune-packed"]);
+    let pack_dir = r.path().join(".git/objects/pack");
+    let pack = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .expect("a packfile");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    // The middle of the file lies inside the big blob's data (it is most of the pack).
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0xA5;
+    }
+    let mut perm = std::fs::metadata(&pack).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
+    std::fs::set_permissions(&pack, perm).unwrap();
+    std::fs::write(&pack, &bytes).unwrap();
+    for reader in ["libgit2", "git"] {
+        let out = tw()
+            .env("TOKENWARDEN_GIT_READER", reader)
+            .arg("scan")
+            .arg(r.path())
+            .args(["--git", "--format", "json"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{reader}: {stderr}");
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{reader}: {e}: {stderr}"));
+        assert_eq!(out.status.code(), Some(1), "{reader}: {stderr}");
+        assert_eq!(rule_ids(&v), vec!["palmetto.api_key"], "{reader}: {stderr}");
+        assert!(
+            stderr.contains("missing or corrupt") || stderr.contains("corrupt"),
+            "{reader}: the damage is reported: {stderr}"
+        );
+    }
+}
