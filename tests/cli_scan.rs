@@ -240,3 +240,37 @@ fn a_user_rule_with_a_broken_regex_is_a_clear_error() {
             .stderr(predicates::str::contains("rule `mine.bad`"));
     }
 }
+
+/// On a terminal (progress line, colours, the hygiene and history sections) nothing shows a
+/// secret either: the terminal is a pseudo-terminal from `script`, which records every byte
+/// the scan wrote to it.
+#[test]
+fn a_terminal_sees_no_secret() {
+    let (dir, token) = leaky_dir();
+    write(dir.path(), ".env", format!("SLURM_JWT={token}\n"));
+    let bin = assert_cmd::cargo::cargo_bin!("tokenwarden");
+    for args in ["", "--color always", "--format json", "--show-secrets"] {
+        let cmd = format!("{} scan {} {args}", bin.display(), dir.path().display());
+        let out = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .env(
+                "TOKENWARDEN_CONFIG",
+                "/nonexistent/tokenwarden-test-config.toml",
+            )
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+        if args == "--show-secrets" {
+            // The control: asked for, the secret does reach the terminal.
+            assert!(all.contains(&token), "{all}");
+        } else {
+            assert!(
+                !all.contains(&token),
+                "{args}: the token reached the terminal"
+            );
+            assert!(all.contains("eyJh…("), "{args}: no finding shown:\n{all}");
+        }
+    }
+}
