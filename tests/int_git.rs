@@ -361,13 +361,8 @@ fn staged_scans_see_only_what_the_commit_adds() {
         format!("echo hi\nexport SLURM_JWT={}\n", token()),
     );
     r.git(&["add", "job.sh"]);
-    let out = tw()
-        .current_dir(r.path())
-        .args(["scan", "--staged", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, v) = scan_json(r.path(), &["--staged"]);
+    assert_eq!(code, 1);
     assert_eq!(finding(&v, "slurm.jwt")["locations"][0]["line"], 2);
     r.git(&["commit", "-q", "-m", "old secret"]);
     // A change next to an old secret is not blocked: only added lines count.
@@ -693,13 +688,8 @@ fn utf16_blobs_are_decoded_in_history_and_staged_scans() {
     bin.extend(format!("SLURM_JWT={}", token()).bytes());
     write(r.path(), "tool.bin", &bin);
     r.git(&["add", "-A"]);
-    let out = tw()
-        .current_dir(r.path())
-        .args(["scan", "--staged", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, v) = scan_json(r.path(), &["--staged"]);
+    assert_eq!(code, 1);
     let loc = &finding(&v, "slurm.jwt")["locations"][0];
     assert_eq!(
         (loc["path"].as_str(), loc["line"].as_u64()),

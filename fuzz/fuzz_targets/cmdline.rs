@@ -5,15 +5,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::LazyLock;
+
+mod common;
+use common::ENGINE;
 use tokenwarden::hygiene::cmdline::{self, Context};
 use tokenwarden::hygiene::{EngineJudge, shell};
-use tokenwarden::{Engine, EngineOptions, RuleSet};
-
-static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
-    let set = RuleSet::builtin().expect("built-in rules load");
-    Engine::new(&set, EngineOptions { now: 1_800_000_000 }).expect("built-in rules compile")
-});
 
 const PATHS: &[&str] = &[
     "run.sh",

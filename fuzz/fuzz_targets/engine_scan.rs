@@ -6,15 +6,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::LazyLock;
+
+mod common;
+use common::ENGINE;
 use tokenwarden::engine::line_bounds;
 use tokenwarden::sources::text;
-use tokenwarden::{Engine, EngineOptions, RuleSet};
-
-static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
-    let set = RuleSet::builtin().expect("built-in rules load");
-    Engine::new(&set, EngineOptions { now: 1_800_000_000 }).expect("built-in rules compile")
-});
 
 const PATHS: &[&str] = &[
     "src/main.rs",
