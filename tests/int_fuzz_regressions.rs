@@ -34,3 +34,16 @@ fn cmdline_short_option_followed_by_a_multibyte_character() {
     );
     assert!(!found.is_empty(), "the -H header leak is still reported");
 }
+
+/// token_files: `sts_parts` added 2 KiB to the recorded offset of a secret key and overflowed
+/// for an offset near `usize::MAX`. An offset past the end (a file that shrank between the
+/// scan and the audit) now finds nothing instead.
+#[test]
+fn sts_parts_with_an_offset_past_the_end() {
+    use tokenwarden::lifecycle::kind::sts_parts;
+    let text = b"[default]\naws_access_key_id = ABCDEFGHIJKLMNOPQRST\naws_secret_access_key = x\n";
+    assert!(sts_parts(text, 60).is_some(), "the normal case still works");
+    for offset in [text.len() + 1, text.len() + 5000, usize::MAX - 1, usize::MAX] {
+        assert!(sts_parts(text, offset).is_none(), "{offset}");
+    }
+}

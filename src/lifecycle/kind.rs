@@ -110,8 +110,13 @@ static SESSION_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
 /// belong with it: the nearest of each (STS JSON, AWS credentials files and env files all keep
 /// the three together).
 pub fn sts_parts(text: &[u8], offset: usize) -> Option<StsParts> {
+    // The text is read again at audit time; a file that changed since the scan may no longer
+    // reach the offset the scan recorded.
+    if offset > text.len() {
+        return None;
+    }
     let lo = offset.saturating_sub(2048);
-    let hi = (offset + 2048).min(text.len());
+    let hi = offset.saturating_add(2048).min(text.len());
     let window = text.get(lo..hi)?;
     let rel = offset - lo;
     let nearest = |re: &Regex| -> Option<String> {
