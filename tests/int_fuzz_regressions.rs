@@ -43,7 +43,12 @@ fn sts_parts_with_an_offset_past_the_end() {
     use tokenwarden::lifecycle::kind::sts_parts;
     let text = b"[default]\naws_access_key_id = ABCDEFGHIJKLMNOPQRST\naws_secret_access_key = x\n";
     assert!(sts_parts(text, 60).is_some(), "the normal case still works");
-    for offset in [text.len() + 1, text.len() + 5000, usize::MAX - 1, usize::MAX] {
+    for offset in [
+        text.len() + 1,
+        text.len() + 5000,
+        usize::MAX - 1,
+        usize::MAX,
+    ] {
         assert!(sts_parts(text, offset).is_none(), "{offset}");
     }
 }

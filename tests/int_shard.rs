@@ -350,7 +350,7 @@ fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
             .args([
                 "sweep", "plan", "--shards", "4", "--time", "00:05:00", "--mem", "200M",
             ])
-            .args(["--cpus", "1", "--targets"])
+            .args(["--cpus", "2", "--targets"])
             .arg(&targets)
             .arg("--out")
             .arg(&dir)
@@ -399,10 +399,30 @@ fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
     };
 
     let full = plan("full");
-    submit(&full, &[]);
+    let out = submit(&full, &[]);
     let (got, notes) = merged(&full);
     assert_eq!(got, whole, "{notes}");
     assert!(notes.contains("all 4 shards merged"), "{notes}");
+    // The plan's --mem and --cpus reached Slurm (slurmrestd reads no #SBATCH line).
+    let array_id = out
+        .split("array job ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("the array job id is printed");
+    let o = tw()
+        .args(["slurm", "--url", common::peers::var(&env, "SLURM_REST_URL")])
+        .args(["--json", "job", array_id])
+        .env("SLURM_JWT", &jwt)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let job: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let job = job.get("jobs").and_then(|j| j.get(0)).unwrap_or(&job);
+    // What Slurm was asked for (22.05 shows `cpus_per_task` as null even when set; 2 CPUs
+    // because 1 is also the default).
+    let req = job["tres_req_str"].as_str().unwrap_or_default();
+    assert!(req.contains("cpu=2") && req.contains("mem=200M"), "{text}");
 
     let lossy = plan("lossy");
     submit(&lossy, &["--array", "0,1,3"]);

@@ -1,12 +1,13 @@
 //! The token file readers: globus-sdk `tokens.json` (v1, v2 and the shell layout), the CSM STS
 //! answer (and the AWS/s3cmd files written from it, read back by `sts_parts`), the client's
-//! header-style credential files, and the credential-file classifier. Each reads files a user
-//! or a repository controls, so each must answer any bytes with a value or an error.
+//! header-style credential files, batch scripts' `#SBATCH` lines, and the credential-file
+//! classifier. Each reads files a user or a repository controls, so each must answer any bytes
+//! with a value or an error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
-use tokenwarden::facilities::{credential, csm, globus};
+use tokenwarden::facilities::{credential, csm, globus, slurm};
 use tokenwarden::hygiene::files;
 use tokenwarden::lifecycle::kind;
 
@@ -32,6 +33,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = kind::sts_parts(data, usize::MAX);
     let text = String::from_utf8_lossy(data);
     let _ = credential::parse_credential_file(&text);
+    // A batch script's #SBATCH lines (`slurm submit`, `submit-sweep`), and the body built
+    // from them.
+    if let Ok(mut job) = slurm::JobRequest::from_script(&text) {
+        job.cwd.get_or_insert_with(|| "/tmp".into());
+        let _ = job.payload(slurm::ApiVersion::V(38));
+        let _ = job.payload(slurm::ApiVersion::V(42));
+    }
     // The input as a path (the classifier sees every name a walk meets) and as a file head.
     let _ = files::classify(&text, Some(data));
     let _ = files::classify("home/u/.ssh/id_ed25519.pem", Some(data));

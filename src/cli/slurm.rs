@@ -118,6 +118,12 @@ struct SubmitArgs {
     /// Task count.
     #[arg(short = 'n', long)]
     ntasks: Option<u32>,
+    /// CPUs per task.
+    #[arg(short = 'c', long)]
+    cpus_per_task: Option<u32>,
+    /// Memory per node (500M, 4G; megabytes without a unit).
+    #[arg(long)]
+    mem: Option<String>,
     /// Working directory on the cluster.
     #[arg(short = 'D', long)]
     chdir: Option<String>,
@@ -446,6 +452,8 @@ fn prepare_job(s: &SubmitArgs) -> Result<JobRequest> {
         time_limit: s.time.as_deref().map(slurm::parse_time_limit).transpose()?,
         nodes: s.nodes,
         tasks: s.ntasks,
+        cpus_per_task: s.cpus_per_task,
+        memory_per_node: s.mem.as_deref().map(slurm::parse_memory).transpose()?,
         cwd: s.chdir.clone(),
         stdout: s.output.clone(),
         stderr: s.error.clone(),

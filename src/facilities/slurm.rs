@@ -271,6 +271,10 @@ pub struct JobRequest {
     pub nodes: Option<u32>,
     /// `--ntasks`.
     pub tasks: Option<u32>,
+    /// `--cpus-per-task`.
+    pub cpus_per_task: Option<u32>,
+    /// `--mem`, in megabytes per node.
+    pub memory_per_node: Option<u64>,
     /// `--chdir`: the working directory on the cluster (required by slurmrestd).
     pub cwd: Option<String>,
     /// `--output`.
@@ -323,14 +327,15 @@ impl JobRequest {
                     None
                 } else if let Some(v) = inline {
                     Some(v)
-                } else if opt.starts_with('-') && !opt.starts_with("--") && opt.len() > 2 {
-                    Some(opt[2..].to_string())
+                } else if let Some(attached) = short_value(opt) {
+                    Some(attached.to_string())
                 } else {
                     i += 1;
                     words.get(i).map(|s| s.to_string())
                 };
+                // `-c4` is `-c 4`; `get`, not slicing: a script may hold any character there.
                 let opt = if opt.starts_with('-') && !opt.starts_with("--") {
-                    &opt[..2.min(opt.len())]
+                    opt.get(..2).unwrap_or(opt)
                 } else {
                     opt
                 };
@@ -365,6 +370,8 @@ impl JobRequest {
             }
             "-N" | "--nodes" => self.nodes = num("--nodes")?,
             "-n" | "--ntasks" => self.tasks = num("--ntasks")?,
+            "-c" | "--cpus-per-task" => self.cpus_per_task = num("--cpus-per-task")?,
+            "--mem" => self.memory_per_node = value.map(parse_memory).transpose()?,
             "-D" | "--chdir" => self.cwd = v(),
             "-o" | "--output" => self.stdout = v(),
             "-e" | "--error" => self.stderr = v(),
@@ -384,7 +391,19 @@ impl JobRequest {
             ($($f:ident),*) => {$(if flags.$f.is_some() { self.$f = flags.$f; })*};
         }
         take!(
-            name, partition, account, qos, time_limit, nodes, tasks, cwd, stdout, stderr, array,
+            name,
+            partition,
+            account,
+            qos,
+            time_limit,
+            nodes,
+            tasks,
+            cpus_per_task,
+            memory_per_node,
+            cwd,
+            stdout,
+            stderr,
+            array,
             dependency
         );
         self.env.extend(flags.env);
@@ -469,6 +488,18 @@ impl JobRequest {
         if let Some(n) = self.tasks {
             put("tasks", json!(n));
         }
+        if let Some(n) = self.cpus_per_task {
+            put("cpus_per_task", json!(n));
+        }
+        if let Some(mb) = self.memory_per_node {
+            // A plain integer up to v0.0.38, a "no value" struct since.
+            let mem = if v <= 38 {
+                json!(mb)
+            } else {
+                json!({"set": true, "infinite": false, "number": mb})
+            };
+            put("memory_per_node", mem);
+        }
         if v <= 38 {
             Ok(json!({"job": Value::Object(job), "script": self.script}))
         } else {
@@ -476,6 +507,34 @@ impl JobRequest {
             Ok(json!({"job": Value::Object(job)}))
         }
     }
+}
+
+/// The value attached to a short option (`-c4` → `4`), if any.
+fn short_value(opt: &str) -> Option<&str> {
+    let rest = opt.strip_prefix('-').filter(|r| !r.starts_with('-'))?;
+    let mut chars = rest.chars();
+    chars.next()?;
+    Some(chars.as_str()).filter(|v| !v.is_empty())
+}
+
+/// Parses sbatch's `--mem` (`4096`, `500M`, `4G`, `1T`; megabytes without a unit) into
+/// megabytes.
+pub fn parse_memory(s: &str) -> Result<u64, ClientError> {
+    let bad = || ClientError::Invalid(format!("#SBATCH --mem {s}: not a size (500M, 4G, 4096)"));
+    let t = s.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "M" | "MB" => 1,
+        "K" | "KB" => return Ok(n.div_ceil(1024)),
+        "G" | "GB" => 1024,
+        "T" | "TB" => 1024 * 1024,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale).ok_or_else(bad)
 }
 
 /// True for variable names that usually hold credentials.
@@ -1027,6 +1086,47 @@ mod tests {
             "directives after the first command are ignored"
         );
         assert!(JobRequest::from_script("echo no shebang\n").is_err());
+    }
+
+    #[test]
+    fn memory_and_cpus_are_read_and_sent_per_version() {
+        let j = JobRequest::from_script(
+            "#!/bin/sh\n#SBATCH --mem=2G -c4 -D /tmp\n#SBATCH --cpus-per-task 8\necho\n",
+        )
+        .unwrap();
+        assert_eq!((j.memory_per_node, j.cpus_per_task), (Some(2048), Some(8)));
+        let old = j.payload(ApiVersion::V(38)).unwrap();
+        assert_eq!(old["job"]["memory_per_node"], json!(2048));
+        assert_eq!(old["job"]["cpus_per_task"], json!(8));
+        let new = j.payload(ApiVersion::V(42)).unwrap();
+        assert_eq!(
+            new["job"]["memory_per_node"],
+            json!({"set": true, "infinite": false, "number": 2048})
+        );
+        assert_eq!(new["job"]["cpus_per_task"], json!(8));
+        for (text, mb) in [
+            ("4096", 4096),
+            ("500M", 500),
+            ("4g", 4096),
+            ("1T", 1 << 20),
+            ("1536K", 2),
+        ] {
+            assert_eq!(parse_memory(text).unwrap(), mb, "{text}");
+        }
+        for bad in ["", "G", "4X", "-1", "99999999999999999999T"] {
+            assert!(parse_memory(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A short option followed by a multi-byte character is an error or ignored, never a
+    /// panic (the script comes from the user's disk).
+    #[test]
+    fn odd_short_options_never_panic() {
+        for line in ["-é", "-pé", "-é4", "-", "-ц ц", "--mem=é"] {
+            let _ = JobRequest::from_script(&format!("#!/bin/sh\n#SBATCH {line}\necho\n"));
+        }
+        let j = JobRequest::from_script("#!/bin/sh\n#SBATCH -pdébug\n").unwrap();
+        assert_eq!(j.partition.as_deref(), Some("débug"));
     }
 
     #[test]
