@@ -46,6 +46,9 @@ fn a_baseline_suppresses_old_findings_and_still_reports_a_new_one() {
     assert!(out.contains("2 finding(s)"), "{out}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(!text.contains(&old_jwt), "no plaintext in the baseline");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the baseline is private");
     assert!(!text.contains("\"line\""), "no line numbers: {text}");
     // Refuses to overwrite; update is the way.
     let (code, _, err) = baseline(&dir, "create", &file, &[]);

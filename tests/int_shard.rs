@@ -233,6 +233,24 @@ fn merge_equals_the_whole_scan_and_names_a_missing_shard() {
     );
     let (_, sarif, _) = merge("sarif");
     validate_sarif(&serde_json::from_str(&sarif).unwrap());
+    // Shard reports and a merged report file are private (they name every secret's place).
+    let merged_file = out.join("merged.sarif");
+    let o = tw()
+        .args(["merge", "--format", "sarif", "--output"])
+        .arg(&merged_file)
+        .arg(out.join("shard-0.json"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.code().unwrap_or(2) < 2,
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    for f in [out.join("shard-0.json"), merged_file] {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
 
     // A shard whose task died: no report. The merge says so and fails.
     std::fs::remove_file(out.join("shard-1.json")).unwrap();
