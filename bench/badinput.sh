@@ -17,6 +17,7 @@
 set -euo pipefail
 CACHE=${BENCH_CACHE:-/var/cache/tokenwarden-bench}
 RUNS=${RUNS:-1}
+TOOL_TIMEOUT=${TOOL_TIMEOUT:-1800}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT_MD="$REPO/bench/results-badinput.md"
 START_SECONDS=$SECONDS
@@ -96,7 +97,7 @@ rows=()
 for c in "${CASES[@]}"; do
     build "$c"
     bytes=$(du -sb --apparent-size "$D/$c" | cut -f1)
-    disk=$(du -sb "$D/$c" | cut -f1)
+    disk=$(du -s -B1 "$D/$c" | cut -f1)
     if time_tool "$c" 0 "${BIN[tokenwarden]}" scan "$D/$c" --format json --no-config; then
         # Every location of every finding: the count the case expects.
         found=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum(len(f["locations"]) for f in r["findings"]))' "$WORK/$c.$RUNS.out")
