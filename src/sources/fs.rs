@@ -7,14 +7,13 @@
 //! Nothing here panics on input: every unreadable file, loop or odd path becomes a
 //! [`Warning`] and the walk goes on.
 
+use super::text::{self, Sniff};
 use super::{Stats, Warning};
 use crate::engine::{Engine, FILE_SECRET_LIMIT, RawMatch};
 use crate::finding::Location;
 use ignore::{WalkBuilder, WalkState, overrides::OverrideBuilder};
 use std::fs::File;
 use std::io::Read;
-
-use super::text::{self, Sniff};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
