@@ -1198,7 +1198,7 @@ fn palmetto_keys_live_and_unknown() {
 
 /// The verification fault matrix against S3M: a name that does not resolve, a TLS handshake
 /// with a server that speaks plain HTTP, an answer cut short, JSON cut short, a body that
-/// never ends, and 403/404/500/502/503. Each gives a verdict that says what happened (only a
+/// never ends, and 401/403/404/429 (with and without Retry-After)/500/502/503. Each gives a verdict that says what happened (only a
 /// refusal proves a token dead), the run ends, every intent in the audit log has its answer,
 /// and the token appears in no output and no log line.
 #[test]
@@ -1244,11 +1244,32 @@ fn verification_fault_matrix() {
             "timed out",
         ),
         (
+            "401",
+            plain.clone(),
+            json!({"status": 401}),
+            "dead",
+            "HTTP 401",
+        ),
+        (
             "403",
             plain.clone(),
             json!({"status": 403}),
             "dead",
             "HTTP 403",
+        ),
+        (
+            "429",
+            plain.clone(),
+            json!({"status": 429}),
+            "unknown",
+            "429",
+        ),
+        (
+            "429 + Retry-After",
+            plain.clone(),
+            json!({"status": 429, "retry_after": 1}),
+            "unknown",
+            "retry after 1 s",
         ),
         (
             "404",
