@@ -1198,9 +1198,10 @@ fn palmetto_keys_live_and_unknown() {
 
 /// The verification fault matrix against S3M: a name that does not resolve, a TLS handshake
 /// with a server that speaks plain HTTP, an answer cut short, JSON cut short, a body that
-/// never ends, and 401/403/404/429 (with and without Retry-After)/500/502/503. Each gives a verdict that says what happened (only a
-/// refusal proves a token dead), the run ends, every intent in the audit log has its answer,
-/// and the token appears in no output and no log line.
+/// never ends, and 401/403/404/429 (with and without Retry-After)/500/502/503. Each gives a
+/// verdict that says what happened (only a refusal proves a token dead), the run ends, every
+/// intent in the audit log has its answer, and the token appears in no output and no log
+/// line.
 #[test]
 fn verification_fault_matrix() {
     let env = s3m_peer();
