@@ -52,3 +52,30 @@ fn sts_parts_with_an_offset_past_the_end() {
         assert!(sts_parts(text, offset).is_none(), "{offset}");
     }
 }
+
+/// token_files: a batch script's `#SBATCH -t` with a huge minute count overflowed while
+/// converting to seconds (a panic in debug builds, a wrapped, wrong time limit in release).
+/// It is now refused with the usual message; `slurm submit --time` goes the same way.
+#[test]
+fn sbatch_time_limits_too_large_for_seconds_are_refused() {
+    use tokenwarden::facilities::slurm::{JobRequest, parse_time_limit};
+    for t in [
+        "307445734561825861",
+        "307445734561825861:59",
+        "213503982334601-0",
+        "1-213503982334601",
+        "1-0:307445734561825861",
+        "1-0:0:18446744073709551615",
+    ] {
+        let err = parse_time_limit(t).expect_err(t).to_string();
+        assert!(err.contains("not a Slurm time limit"), "{t}: {err}");
+        let script = format!("#!/bin/sh\n#SBATCH -t {t}\necho\n");
+        assert!(JobRequest::from_script(&script).is_err(), "{t}");
+    }
+    assert_eq!(
+        parse_time_limit("1-02:03:04").unwrap(),
+        1564,
+        "seconds round up, as in Slurm"
+    );
+    assert_eq!(parse_time_limit("90").unwrap(), 90);
+}

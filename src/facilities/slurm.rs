@@ -571,26 +571,28 @@ pub fn parse_time_limit(s: &str) -> Result<u32, ClientError> {
             .map(|x| x.parse::<u64>().map_err(|_| bad()))
             .collect()
     };
-    let secs: u64 = match rest {
-        Some(r) => {
-            let n = nums(r)?;
-            match n.as_slice() {
-                [h] => days * 86400 + h * 3600,
-                [h, m] => days * 86400 + h * 3600 + m * 60,
-                [h, m, sec] => days * 86400 + h * 3600 + m * 60 + sec,
-                _ => return Err(bad()),
-            }
-        }
-        None => {
-            let n = nums(t)?;
-            match n.as_slice() {
-                [m] => m * 60,
-                [m, sec] => m * 60 + sec,
-                [h, m, sec] => h * 3600 + m * 60 + sec,
-                _ => return Err(bad()),
-            }
-        }
+    // Checked: a huge value is an error, not a wrapped (release) or panicking (debug) sum.
+    let total = |d: u64, h: u64, m: u64, sec: u64| -> Option<u64> {
+        d.checked_mul(86400)?
+            .checked_add(h.checked_mul(3600)?)?
+            .checked_add(m.checked_mul(60)?)?
+            .checked_add(sec)
     };
+    let secs = match rest {
+        Some(r) => match nums(r)?.as_slice() {
+            [h] => total(days, *h, 0, 0),
+            [h, m] => total(days, *h, *m, 0),
+            [h, m, sec] => total(days, *h, *m, *sec),
+            _ => return Err(bad()),
+        },
+        None => match nums(t)?.as_slice() {
+            [m] => total(0, 0, *m, 0),
+            [m, sec] => total(0, 0, *m, *sec),
+            [h, m, sec] => total(0, *h, *m, *sec),
+            _ => return Err(bad()),
+        },
+    }
+    .ok_or_else(bad)?;
     u32::try_from(secs.div_ceil(60)).map_err(|_| bad())
 }
 
