@@ -37,10 +37,14 @@ pub enum Sniff {
 /// Sniffs the start of `content`.
 pub fn sniff(content: &[u8]) -> Sniff {
     let head = &content[..content.len().min(SNIFF_LEN)];
-    if head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFF, 0xFE, 0, 0]) {
+    // A byte-order mark alone is not enough: Latin-1 or broken UTF-8 text may start with the
+    // same two bytes. UTF-16 that holds anything a token is made of (ASCII letters, digits,
+    // punctuation, a line break) has a NUL in the high byte of each such character.
+    let high_nul = |odd: bool| memchr_iter(0, head).any(|i| i >= 2 && (i % 2 == 1) == odd);
+    if head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFF, 0xFE, 0, 0]) && high_nul(true) {
         return Sniff::Utf16 { big_endian: false };
     }
-    if head.starts_with(&[0xFE, 0xFF]) {
+    if head.starts_with(&[0xFE, 0xFF]) && high_nul(false) {
         return Sniff::Utf16 { big_endian: true };
     }
     let mut nuls = memchr_iter(0, head).peekable();
@@ -134,6 +138,17 @@ mod tests {
             );
             assert_eq!(decode_utf16(&bytes, be), s.as_bytes(), "be={be} bom={bom}");
         }
+    }
+
+    /// Latin-1 or broken UTF-8 text that happens to start with `FF FE` or `FE FF` stays
+    /// text: nothing in it has the NUL high bytes of UTF-16.
+    #[test]
+    fn a_bom_without_utf16_behind_it_is_text() {
+        let mut latin = vec![0xFF, 0xFE, b'\n', 0xC3];
+        latin.extend_from_slice(b"caf\xE9 cr\xE8me, then some ASCII text\n");
+        assert_eq!(sniff(&latin), Sniff::Text);
+        latin[..2].copy_from_slice(&[0xFE, 0xFF]);
+        assert_eq!(sniff(&latin), Sniff::Text);
     }
 
     #[test]
