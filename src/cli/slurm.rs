@@ -501,16 +501,7 @@ fn submit(
     if !wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let bar = spinner(&format!("job {id}: submitted"));
-    let result = client.wait(id, wait_timeout, |state| {
-        if let Some(b) = &bar {
-            b.set_message(format!("job {id}: {state}"));
-        }
-    });
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let finished = result?;
+    let finished = wait_showing(client, id, &format!("job {id}"), "submitted", wait_timeout)?;
     let state = slurm::job_state(&finished);
     if json {
         print_json(&finished)?;
@@ -525,6 +516,26 @@ fn submit(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Waits for job `id` to end, its state on a spinner (`{label}: {state}`) on a terminal.
+fn wait_showing(
+    client: &SlurmClient,
+    id: u64,
+    label: &str,
+    first: &str,
+    timeout: std::time::Duration,
+) -> Result<Value> {
+    let bar = spinner(&format!("{label}: {first}"));
+    let result = client.wait(id, timeout, |state| {
+        if let Some(b) = &bar {
+            b.set_message(format!("{label}: {state}"));
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(result?)
 }
 
 /// Submits a planned sweep: the array job, then the merge job after it.
@@ -569,16 +580,13 @@ fn submit_sweep(
     if !wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let bar = spinner("waiting for the merge");
-    let job = client.wait(merge_id, timeout, |state| {
-        if let Some(b) = &bar {
-            b.set_message(format!("merge job {merge_id}: {state}"));
-        }
-    });
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let job = job?;
+    let job = wait_showing(
+        client,
+        merge_id,
+        &format!("merge job {merge_id}"),
+        "waiting",
+        timeout,
+    )?;
     let state = tokenwarden::facilities::slurm::job_state(&job);
     println!(
         "merge job {merge_id}: {state}; reports in {}",
