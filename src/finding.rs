@@ -192,20 +192,52 @@ pub struct FindingSet {
 }
 
 impl FindingSet {
-    /// Adds one scan's finding.
+    /// Adds one scan's finding. A secret seen again keeps the first history it came with
+    /// (audit's files carry none; different repositories' histories are not mixed).
     pub fn add(&mut self, f: Finding) {
+        if let Some((m, h)) = self.seen_again(f)
+            && m.history.is_none()
+        {
+            m.history = h;
+        }
+    }
+
+    /// Adds a finding from another part of the same history (a sweep's shards): a secret seen
+    /// again has its histories joined, the earliest introducer, every branch, at HEAD or
+    /// pushed if either part says so.
+    pub fn join(&mut self, f: Finding) {
+        let Some((m, Some(h))) = self.seen_again(f) else {
+            return;
+        };
+        match &mut m.history {
+            Some(mh) => {
+                if h.introduced_by.time < mh.introduced_by.time {
+                    mh.introduced_by = h.introduced_by;
+                }
+                mh.at_head |= h.at_head;
+                mh.pushed |= h.pushed;
+                mh.branches.extend(h.branches);
+                mh.branches.sort();
+                mh.branches.dedup();
+            }
+            None => m.history = Some(h),
+        }
+    }
+
+    /// Takes `f` in as new, or adds its locations to the finding already held and hands back
+    /// that finding with `f`'s history for the caller to combine.
+    fn seen_again(&mut self, mut f: Finding) -> Option<(&mut Finding, Option<HistorySummary>)> {
         match self.index.get(&f.fingerprint) {
             Some(&i) => {
                 let m = &mut self.findings[i];
-                m.locations.extend(f.locations);
-                if m.history.is_none() {
-                    m.history = f.history;
-                }
+                m.locations.append(&mut f.locations);
+                Some((m, f.history))
             }
             None => {
                 self.index
                     .insert(f.fingerprint.clone(), self.findings.len());
                 self.findings.push(f);
+                None
             }
         }
     }

@@ -133,6 +133,108 @@ fn one_history_is_split_by_blob() {
     partitions(&repo.dir, &["--git"], 3);
 }
 
+/// One secret in many blobs of one history, on two branches: the blob shards each see part of
+/// it, and their merge gives the history one scan gives (the earliest introducer, every
+/// branch, still at HEAD or not).
+#[test]
+fn merged_shards_join_one_secret_s_history() {
+    let repo = Repo::new();
+    // A fixed token (assembled here, never written out whole): fixed blob ids, so which shard
+    // reads which blob is the same on every run, and the check below that the shards' own
+    // histories differ from the whole one cannot pass by luck.
+    let b64 = |v: serde_json::Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let tok = format!(
+        "{}.{}.{}",
+        b64(serde_json::json!({"alg": "HS256", "typ": "JWT"})),
+        b64(serde_json::json!({"exp": 4_102_444_800u64, "iat": 1_700_000_000u64, "sun": "shared"})),
+        "c2hhcmQtdGVzdC1maXhlZC1zaWduYXR1cmUtYnl0ZXM"
+    );
+    let out = tempfile::tempdir().unwrap();
+    // Sixteen edits of one file that keep the token, alternating between two branches, each
+    // at its own committer time (so "earliest" has one answer).
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "root"]);
+    for k in 0..16 {
+        let branch = if k % 2 == 0 { "main" } else { "side" };
+        if k == 1 {
+            repo.git(&["checkout", "-q", "-b", branch]);
+        } else {
+            repo.git(&["checkout", "-q", branch]);
+        }
+        write(
+            &repo.dir,
+            "a.txt",
+            format!("# version {k}\ntoken = {tok}\n"),
+        );
+        repo.git(&["add", "a.txt"]);
+        let when = format!("@{} +0000", 1_700_000_000 + k * 60);
+        let mut c = common::git_command(&repo.dir, &repo.home);
+        c.env("GIT_COMMITTER_DATE", &when)
+            .env("GIT_AUTHOR_DATE", &when)
+            .args(["commit", "-qm", "edit"]);
+        common::run_git(c, &["commit"]);
+    }
+    repo.git(&["checkout", "-q", "main"]);
+    let (_, whole) = scan_json(&repo.dir, &["--git"]);
+    let n = 2;
+    let mut reports = Vec::new();
+    let mut holders = 0;
+    for i in 0..n {
+        let report = out.path().join(format!("shard-{i}.json"));
+        let shard = format!("{i}/{n}");
+        let o = tw()
+            .arg("scan")
+            .arg(&repo.dir)
+            .args(["--git", "--format", "json", "--shard", &shard, "--output"])
+            .arg(&report)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().unwrap_or(2) < 2,
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let part: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        holders += usize::from(!findings(&part).is_empty());
+        reports.push(report);
+    }
+    assert_eq!(holders, 2, "both shards hold part of the secret's blobs");
+    // The join is needed: the first shard's own history is not the whole one.
+    let first: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&reports[0]).unwrap()).unwrap();
+    let own = findings(&first)[0]["history"].clone();
+    let whole_h = findings(&whole)[0]["history"].clone();
+    assert!(
+        own["introduced_by"]["commit"] != whole_h["introduced_by"]["commit"]
+            || own["branches"] != whole_h["branches"],
+        "shard 0 alone already has the whole history: {own:#}"
+    );
+    let o = tw()
+        .args(["merge", "--format", "json"])
+        .args(&reports)
+        .output()
+        .unwrap();
+    let merged: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let history = |r: &serde_json::Value| findings(r)[0]["history"].clone();
+    let (w, m) = (history(&whole), history(&merged));
+    assert_eq!(findings(&merged).len(), 1);
+    for key in ["at_head", "branches", "pushed"] {
+        assert_eq!(m[key], w[key], "{key}: merged {m:#} whole {w:#}");
+    }
+    assert_eq!(
+        m["introduced_by"]["commit"], w["introduced_by"]["commit"],
+        "{m:#} {w:#}"
+    );
+    assert_eq!(
+        w["branches"],
+        serde_json::json!(["main", "side"]),
+        "a meaningful history: {w:#}"
+    );
+}
+
 #[test]
 fn a_bad_shard_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 //! shards is one finding with every location. A shard with no report is named, never silently
 //! dropped; two reports of the same shard (a re-run) keep the newer one.
 
-use crate::finding::{Finding, Suppressed};
+use crate::finding::{Finding, FindingSet, Suppressed};
 use crate::hygiene::HygieneFinding;
 use crate::scan::ScanResult;
 use crate::shard::Shard;
@@ -124,8 +124,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
         .chain(plain)
         .collect();
     let mut roots = BTreeSet::new();
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut findings = FindingSet::default();
     let mut hygiene = BTreeSet::new();
     let mut suppressed = Vec::new();
     let mut warnings = BTreeSet::new();
@@ -133,33 +132,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
     for d in docs {
         roots.extend(d.roots);
         for f in d.findings {
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    let m = &mut findings[i];
-                    m.locations.extend(f.locations);
-                    m.locations.sort();
-                    m.locations.dedup();
-                    if let Some(h) = f.history {
-                        match &mut m.history {
-                            Some(mh) => {
-                                if h.introduced_by.time < mh.introduced_by.time {
-                                    mh.introduced_by = h.introduced_by;
-                                }
-                                mh.at_head |= h.at_head;
-                                mh.pushed |= h.pushed;
-                                mh.branches.extend(h.branches);
-                                mh.branches.sort();
-                                mh.branches.dedup();
-                            }
-                            None => m.history = Some(h),
-                        }
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint.clone(), findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.join(f);
         }
         hygiene.extend(d.hygiene);
         suppressed.extend(d.suppressed);
@@ -167,6 +140,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
         stats.add(&d.stats);
     }
     // Most severe first, then by fingerprint: the order one scan reports in is by severity.
+    let mut findings = findings.into_vec();
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
