@@ -193,10 +193,13 @@ class Gateway(BaseHTTPRequestHandler):
         self.send_header("X-Palmetto-Request-Id", str(self.rec["id"]))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
+        self.rec["status"] = status
+        # Logged before the answer leaves: a client that has its answer and exits must
+        # find its request in the log (logging in `finally` raced the test's read of it).
+        self._write_record()
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.rec["status"] = status
 
     def _json(self, status, obj, extra=None):
         self._send(status, json.dumps(obj, indent=2) + "\n", "application/json", extra)
@@ -210,6 +213,9 @@ class Gateway(BaseHTTPRequestHandler):
         sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
 
     def _write_record(self):
+        if self._recorded or (self.rec["path"] == "/ping" and self.headers.get("User-Agent") == PROBE_AGENT):
+            return  # the up script's own health probe is the only request not recorded
+        self._recorded = True
         self.rec["duration_ms"] = round((time.monotonic() - self._t0) * 1000, 1)
         line = json.dumps(self.rec, sort_keys=True)
         with _log_lock, open(REQUEST_LOG, "a") as f:
@@ -218,6 +224,7 @@ class Gateway(BaseHTTPRequestHandler):
     # ------------------------------------------------------------- dispatch
     def _handle(self):
         self._t0 = time.monotonic()
+        self._recorded = False
         self.rec = {"id": next(_ids), "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "method": self.command, "path": self.path,
                     "headers": sorted({k.lower() for k in self.headers.keys()}),
@@ -237,10 +244,7 @@ class Gateway(BaseHTTPRequestHandler):
                 except OSError:
                     pass
         finally:
-            # the up script's own health probe (GET /ping with this User-Agent) is
-            # the only request not recorded, so the log holds only what tests sent
-            if not (self.rec["path"] == "/ping" and self.headers.get("User-Agent") == PROBE_AGENT):
-                self._write_record()
+            self._write_record()  # when no answer went out (the client hung up first)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
 

@@ -235,6 +235,7 @@ class H(BaseHTTPRequestHandler):
 
     def send(self, code, obj, extra=None):
         data = json.dumps(obj).encode()
+        self.answering(code)
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -242,7 +243,16 @@ class H(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+
+    def answering(self, code):
+        """Sets the status and logs the request before any byte of the answer leaves:
+        a client that has its answer and exits must find its request in the log (logging
+        after the write raced the test's read of the log)."""
         self.status = code
+        url = urllib.parse.urlsplit(self.path)
+        if not self.recorded and not url.path.startswith("/_contract") and url.path != "/ping":
+            self.recorded = True
+            self.record(url.path, url.query, self.fp)
 
     def err(self, code, msg):
         # UNDOCUMENTED error body shape (gRPC-gateway style).
@@ -251,6 +261,7 @@ class H(BaseHTTPRequestHandler):
     # -------------------------------------------------------------- entry
     def handle_any(self):
         self.status = 0
+        self.recorded = False
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
         url = urllib.parse.urlsplit(self.path)
@@ -266,6 +277,7 @@ class H(BaseHTTPRequestHandler):
             else:
                 self.token = auth.strip()
         fp = fingerprint(self.token) if self.token else None
+        self.fp = fp
         try:
             self.body = json.loads(raw) if raw else None
             self.body_ok = True
@@ -279,7 +291,8 @@ class H(BaseHTTPRequestHandler):
             if not self.status:
                 self.err(500, f"contract server error: {e}")
         finally:
-            if not path.startswith("/_contract") and path != "/ping":
+            if not self.recorded and not path.startswith("/_contract") and path != "/ping":
+                self.recorded = True
                 self.record(path, url.query, fp)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
@@ -331,12 +344,12 @@ class H(BaseHTTPRequestHandler):
 
     def broken(self, code, how):
         part = b'{"token": {"owner": "alice", "project": "STF0'
+        length = {"truncate": len(part) + 500, "trickle": 10_000_000}.get(how, len(part))
+        self.answering(code)
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
-        length = {"truncate": len(part) + 500, "trickle": 10_000_000}.get(how, len(part))
         self.send_header("Content-Length", str(length))
         self.end_headers()
-        self.status = code
         self.close_connection = True
         try:
             if how == "trickle":
