@@ -446,6 +446,59 @@ fn a_planned_sweep_runs_task_by_task_and_resumes_a_lost_shard() {
 /// after it, waited on through the REST client; the merged report equals a single-process
 /// scan. A sweep whose task 2 never ran (submitted with --array 0,1,3, as a lost node leaves
 /// it) merges INCOMPLETE, naming the shard; submitting only that shard completes it.
+/// `sweep plan` refuses a time, memory or CPU count that sbatch would reject, before it writes
+/// anything: the mistake shows at the desk, not hours later when the array leaves the queue.
+#[test]
+fn a_sweep_plan_refuses_what_sbatch_would_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let targets = make_targets(tmp.path(), 2, "v");
+    for (flags, says) in [
+        (&["--time", "2h"][..], "--time \"2h\""),
+        (&["--time", "1:2:3:4"], "not a Slurm time limit"),
+        (&["--time", "99999999999"], "not a Slurm time limit"),
+        (&["--mem", "4Q"], "not a size"),
+        (&["--mem", "99999999999999999T"], "not a size"),
+        (&["--mem", "4G;rm"], "letters, digits"),
+        (&["--cpus", "0"], "--cpus must be at least 1"),
+    ] {
+        let dir = tmp.path().join("sweep");
+        let out = tw()
+            .args(["sweep", "plan", "--shards", "2", "--targets"])
+            .arg(&targets)
+            .arg("--out")
+            .arg(&dir)
+            .args(flags)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(says), "{flags:?}: {err}");
+        assert!(!dir.exists(), "{flags:?} wrote a plan");
+    }
+    // What Slurm takes passes: days, seconds, units, `infinite`.
+    for (time, mem) in [("1-12:00:00", "4096"), ("infinite", "1T"), ("90", "512M")] {
+        let dir = tmp.path().join(format!("ok-{time}"));
+        let out = tw()
+            .args(["sweep", "plan", "--shards", "2", "--targets"])
+            .arg(&targets)
+            .arg("--out")
+            .arg(&dir)
+            .args(["--time", time, "--mem", mem])
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let script = std::fs::read_to_string(dir.join("sweep.sbatch")).unwrap();
+        assert!(
+            script.contains(&format!("#SBATCH --time={time}\n")),
+            "{script}"
+        );
+        assert!(
+            script.contains(&format!("#SBATCH --mem={mem}\n")),
+            "{script}"
+        );
+    }
+}
+
 #[test]
 fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
     use std::os::unix::fs::PermissionsExt;

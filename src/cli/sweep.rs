@@ -89,8 +89,17 @@ fn plan(a: &PlanArgs) -> Result<ExitCode> {
     if a.shards == 0 {
         bail!("--shards must be at least 1");
     }
+    if a.cpus == 0 {
+        bail!("--cpus must be at least 1");
+    }
     plain("time", &a.time)?;
     plain("mem", &a.mem)?;
+    // Checked here, not when sbatch reads them hours later in a queue: a typo must not cost a
+    // facility-wide sweep its place.
+    tokenwarden::facilities::slurm::parse_time_limit(&a.time)
+        .with_context(|| format!("--time {:?}", a.time))?;
+    tokenwarden::facilities::slurm::parse_memory(&a.mem)
+        .with_context(|| format!("--mem {:?}", a.mem))?;
     if let Some(p) = &a.partition {
         plain("partition", p)?;
     }
