@@ -1363,8 +1363,12 @@ fn revocation_faults_are_finished_by_a_rerun() {
             .filter(|e| e["action"] == "revoke" && e["phase"] == "done" && e["outcome"] == "failed")
             .count();
         assert!(failed >= 1, "{name}: {:#?}", case.log_entries());
-        // The fault is used up; the re-run finishes the job (the server's request log is not
-        // counted here: a trickled answer is logged only when the server notices the hang-up).
+        assert_eq!(
+            revocations(&env, &fp),
+            1,
+            "{name}: a revocation that may have reached the server is not sent again"
+        );
+        // The fault is used up; the re-run finishes the job with one more revocation.
         let report = case.report.display().to_string();
         let again = case.audit(&["--revoke", "--yes", "--report", &report]);
         again.holds_no(&token);
@@ -1372,6 +1376,7 @@ fn revocation_faults_are_finished_by_a_rerun() {
         let s = &case.incident()["secrets"][0];
         assert_eq!(s["after"]["liveness"], "dead", "{name}: {s:#}");
         assert_eq!(s["outcomes"][0]["outcome"], "revoked", "{name}: {s:#}");
+        assert_eq!(revocations(&env, &fp), 2, "{name}");
         let log = std::fs::read_to_string(&case.log).unwrap();
         assert!(!log.contains(&token), "{name}");
     }
