@@ -638,6 +638,101 @@ fn globus_revocation_by_a_stranger_client_fails_loudly() {
     assert_eq!(refused, 3);
 }
 
+/// Revocation faults at a real server: the real OAuth2 server (Globus profile) behind a
+/// fault-injecting proxy (`tests/common/faultproxy.rs`), and a port where nothing listens.
+/// For each fault: the run ends with exit 1, every intent in the audit log has its answer,
+/// a mutation that may have reached the server is never sent twice, whether the token is
+/// still active is exactly whether the request reached the server, and a re-run once the
+/// server is reachable again revokes it (exit 0).
+#[test]
+fn globus_revocation_faults_at_the_real_oauth2_server() {
+    use common::faultproxy::{Fault, FaultProxy, refused_url};
+    let o = common::oidc::oidc();
+    let (iri, _) = iri_resource_server(&o);
+    let upstream = url::Url::parse(&o.issuer).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        upstream.host_str().unwrap(),
+        upstream.port_or_known_default().unwrap()
+    );
+    // (name, fault or None for a refused port, connections the run makes, reached the server,
+    // words in the failure)
+    let cases: [(&str, Option<Fault>, usize, bool, &str); 7] = [
+        // Refused twice: a connection that never opened is safe to retry (retries = 1).
+        ("refused", None, 0, false, "connection failed"),
+        ("closed", Some(Fault::Close), 1, false, "request failed"),
+        ("no answer", Some(Fault::Stall), 1, false, "timed out"),
+        (
+            "answer cut",
+            Some(Fault::CutAnswer),
+            1,
+            true,
+            "may have reached the server",
+        ),
+        ("500", Some(Fault::Status(500, None)), 1, false, "HTTP 500"),
+        ("503", Some(Fault::Status(503, None)), 1, false, "HTTP 503"),
+        // A 429 says the server did not act: retried once after its Retry-After.
+        (
+            "429",
+            Some(Fault::Status(429, Some(1))),
+            2,
+            false,
+            "HTTP 429",
+        ),
+    ];
+    for (name, fault, connections, reached, words) in cases {
+        let proxy = FaultProxy::start(&upstream);
+        let auth = match fault {
+            Some(f) => {
+                proxy.set(f);
+                proxy.url()
+            }
+            None => refused_url(),
+        };
+        let rec = o.login();
+        let access = rec.access_token.expose().to_string();
+        let config = |auth: &str| {
+            format!(
+                "[globus]\nauth_url = \"{auth}\"\nclient_id = \"native-cli\"\n\
+                 [iri.alcf]\nurl = \"{iri}\"\n[http]\nretries = 1\ntimeout = \"2s\"\n"
+            )
+        };
+        let case = Case::new(&config(&auth));
+        case.leak_in_history("x.env", &format!("ALCF_IRI_TOKEN={access}\n"));
+        let run = case.audit(&["--revoke", "--yes"]);
+        run.holds_no(&access);
+        assert_eq!(run.code, 1, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(words), "{name}: {}", run.stderr);
+        assert_eq!(proxy.accepted(), connections, "{name}");
+        assert_eq!(o.active(&access), !reached, "{name}: reached the server");
+        let entries = case.log_entries();
+        let revokes: Vec<&Value> = entries.iter().filter(|e| e["action"] == "revoke").collect();
+        let phase = |p: &str| revokes.iter().filter(|e| e["phase"] == p).count();
+        assert_eq!(
+            (phase("intent"), phase("done")),
+            (1, 1),
+            "{name}: {entries:#?}"
+        );
+        assert!(
+            revokes.iter().any(|e| e["outcome"] == "failed"),
+            "{name}: {entries:#?}"
+        );
+        let log = std::fs::read_to_string(&case.log).unwrap();
+        assert!(
+            !log.contains(&access),
+            "{name}: the audit log holds the token"
+        );
+
+        // The server is reachable again: the re-run finishes the job.
+        proxy.set(Fault::Pass);
+        std::fs::write(&case.config, config(&proxy.url())).unwrap();
+        let again = case.audit(&["--revoke", "--yes"]);
+        again.holds_no(&access);
+        assert_eq!(again.code, 0, "{name}: {}", again.stderr);
+        assert!(!o.active(&access), "{name}: revoked by the re-run");
+    }
+}
+
 /// The Keycloak-like OAuth2 peer (`tests/peers/oidc-up.sh keycloak`) and a password grant as
 /// alice through CSM's public `shasta` client: the token response.
 fn keycloak_login() -> (PeerEnv, Value) {

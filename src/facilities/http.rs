@@ -634,6 +634,14 @@ fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> ClientError {
         detail = format!("{detail}: {s}");
         source = s.source();
     }
+    if !call.is_read() && !e.is_connect() {
+        // The connection was open: a revocation or submission may have been carried out with
+        // only its answer lost. Saying "failed" alone would send the user to do it again by hand.
+        detail.push_str(
+            " (the request may have reached the server: whether it took effect is unknown until \
+             checked again)",
+        );
+    }
     ClientError::Transport {
         method: call.method.to_string(),
         endpoint: call.endpoint(),
