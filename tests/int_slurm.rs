@@ -248,6 +248,56 @@ fn int_slurm_wait_reports_a_failed_job() {
     assert!(o.stdout.contains("FAILED"), "{}", o.stdout);
 }
 
+/// A submission whose answer is lost (a fault proxy in front of the real slurmrestd forwards
+/// the request and cuts the answer): the client says the job may have been submitted instead
+/// of sending it again, and the cluster holds exactly one such job.
+#[test]
+fn int_slurm_a_submission_with_a_lost_answer_is_not_sent_again() {
+    use common::faultproxy::{Fault, FaultProxy};
+    let env = cluster("bookworm");
+    let jwt = token(&env);
+    let rest = url::Url::parse(var(&env, "SLURM_REST_URL")).unwrap();
+    let proxy = FaultProxy::start(&format!(
+        "{}:{}",
+        rest.host_str().unwrap(),
+        rest.port_or_known_default().unwrap()
+    ));
+    let name = format!("tw-cut-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let job_sh = dir.path().join("job.sh");
+    std::fs::write(
+        &job_sh,
+        format!("#!/bin/bash\n#SBATCH -J {name} -p debug -t 5 -D /tmp\n#SBATCH -o /dev/null\nsleep 300\n"),
+    )
+    .unwrap();
+    proxy.set(Fault::CutAnswer);
+    let o = tw()
+        .args(["slurm", "--url", &proxy.url(), "--api-version", "v0.0.38"])
+        .args(["--retries", "3", "submit", job_sh.to_str().unwrap()])
+        .env("SLURM_JWT", &jwt)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // No answer at all is exit 2 (1 is for an answer that says no).
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("may have reached the server"), "{stderr}");
+    assert!(!stderr.contains(&jwt));
+    assert_eq!(proxy.accepted(), 1, "sent once, retries or not");
+    // The cluster itself (not through the proxy) holds exactly one job of that name.
+    let listed = json_of(&slurm(&env, &jwt, &["--json", "jobs"]));
+    let ids: Vec<u64> = listed["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["name"] == json!(name))
+        .filter_map(|j| j["job_id"].as_u64())
+        .collect();
+    assert_eq!(ids.len(), 1, "{listed}");
+    let cancel = slurm(&env, &jwt, &["cancel", &ids[0].to_string()]);
+    assert_eq!(cancel.code, 0, "{}", cancel.stderr);
+}
+
 /// The header pair, with the token read from a `curl -H @file` header file.
 #[test]
 fn int_slurm_header_pair_from_a_header_file() {
