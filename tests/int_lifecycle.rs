@@ -649,12 +649,6 @@ fn globus_revocation_faults_at_the_real_oauth2_server() {
     use common::faultproxy::{Fault, FaultProxy, refused_url};
     let o = common::oidc::oidc();
     let (iri, _) = iri_resource_server(&o);
-    let upstream = url::Url::parse(&o.issuer).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        upstream.host_str().unwrap(),
-        upstream.port_or_known_default().unwrap()
-    );
     // (name, fault or None for a refused port, connections the run makes, reached the server,
     // words in the failure)
     let cases: [(&str, Option<Fault>, usize, bool, &str); 7] = [
@@ -681,7 +675,7 @@ fn globus_revocation_faults_at_the_real_oauth2_server() {
         ),
     ];
     for (name, fault, connections, reached, words) in cases {
-        let proxy = FaultProxy::start(&upstream);
+        let proxy = FaultProxy::start(&o.issuer);
         let auth = match fault {
             Some(f) => {
                 proxy.set(f);

@@ -13,11 +13,7 @@ fn sarif_of(dir: &std::path::Path, extra: &[&str]) -> Value {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        out.status.code().unwrap() < 2,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_finished(&out);
     serde_json::from_slice(&out.stdout).expect("SARIF is JSON")
 }
 

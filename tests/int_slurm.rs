@@ -256,12 +256,7 @@ fn int_slurm_a_submission_with_a_lost_answer_is_not_sent_again() {
     use common::faultproxy::{Fault, FaultProxy};
     let env = cluster("bookworm");
     let jwt = token(&env);
-    let rest = url::Url::parse(var(&env, "SLURM_REST_URL")).unwrap();
-    let proxy = FaultProxy::start(&format!(
-        "{}:{}",
-        rest.host_str().unwrap(),
-        rest.port_or_known_default().unwrap()
-    ));
+    let proxy = FaultProxy::start(var(&env, "SLURM_REST_URL"));
     let name = format!("tw-cut-{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let job_sh = dir.path().join("job.sh");

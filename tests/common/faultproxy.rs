@@ -36,9 +36,16 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    /// Starts a proxy to `upstream` (`host:port`).
-    pub fn start(upstream: &str) -> FaultProxy {
-        let upstream: SocketAddr = upstream.parse().expect("upstream is host:port");
+    /// Starts a proxy in front of the server at `base_url` (`http://127.0.0.1:PORT/…`).
+    pub fn start(base_url: &str) -> FaultProxy {
+        let u = url::Url::parse(base_url).expect("a base URL");
+        let upstream: SocketAddr = format!(
+            "{}:{}",
+            u.host_str().expect("a host"),
+            u.port_or_known_default().expect("a port")
+        )
+        .parse()
+        .expect("an IP address and port");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let p = FaultProxy {

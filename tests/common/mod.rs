@@ -45,6 +45,15 @@ pub fn assert_success(out: &std::process::Output) {
     );
 }
 
+/// The scan finished: exit 0 (nothing found) or 1 (findings), not 2 (could not scan).
+pub fn assert_finished(out: &std::process::Output) {
+    assert!(
+        out.status.code().unwrap_or(2) < 2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Expands a template such as `SLURM_JWT={{jwt {"sun":"a","exp":"@now+60"}}}`.
 pub fn mint(template: &str) -> String {
     tokenwarden::rules::template::expand(template).expect("valid template")
