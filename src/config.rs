@@ -6,6 +6,7 @@
 //! exclusion it makes is stated in the report's summary.
 
 use crate::rules::{Confidence, Rule, Severity};
+use crate::untrusted;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -88,14 +89,9 @@ pub struct Config {
 /// A config file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// Unreadable.
-    #[error("cannot read config {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The cause.
-        source: std::io::Error,
-    },
+    /// A file the config names, or the config itself, that may not be read.
+    #[error(transparent)]
+    Untrusted(#[from] crate::untrusted::UntrustedError),
     /// Not valid TOML or not the schema.
     #[error("config {path}: {message}")]
     Parse {
@@ -109,34 +105,37 @@ pub enum ConfigError {
 impl Config {
     /// Reads a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = untrusted::read_regular_text(path, untrusted::MAX_CONFIG_BYTES)?;
         let mut cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.display().to_string(),
-            message: e.to_string(),
+            message: untrusted::toml_error(&text, &e),
         })?;
         cfg.source = Some(path.to_path_buf());
         Ok(cfg)
     }
 
     /// Looks for `.tokenwarden.toml` in `root` (a directory); `Ok(None)` when there is none.
+    /// A config that is a symlink out of `root`, or not a regular file, is an error: it would
+    /// be read from outside the repository that put it there.
     pub fn discover(root: &Path) -> Result<Option<Config>, ConfigError> {
         let candidate = root.join(CONFIG_FILE);
-        if root.is_dir() && candidate.is_file() {
-            Config::load(&candidate).map(Some)
-        } else {
-            Ok(None)
+        if !root.is_dir() || candidate.symlink_metadata().is_err() {
+            return Ok(None);
         }
+        let path = untrusted::contained(root, Path::new(CONFIG_FILE))?;
+        let mut cfg = Config::load(&path)?;
+        cfg.source = Some(candidate);
+        Ok(Some(cfg))
     }
 
-    /// Resolves a path written in the config relative to the config file's directory.
-    pub fn resolve(&self, p: &Path) -> PathBuf {
-        match self.source.as_ref().and_then(|s| s.parent()) {
-            Some(dir) if p.is_relative() => dir.join(p),
-            _ => p.to_path_buf(),
-        }
+    /// Resolves a path written in the config relative to the config file's directory; it must
+    /// stay at or below that directory (see [`untrusted::contained`]).
+    pub fn resolve(&self, p: &Path) -> Result<PathBuf, ConfigError> {
+        let dir = match self.source.as_ref().and_then(|s| s.parent()) {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(untrusted::contained(&dir, p)?)
     }
 }
 

@@ -21,6 +21,8 @@
 //! - [`lifecycle`] — is a found secret alive, revoke it (after a plan and a confirmation),
 //!   the write-ahead audit log, the incident report.
 //! - [`private_file`] — files that may hold secrets: 0600, atomic.
+//! - [`untrusted`] — reading what a scanned repository controls: contained, regular, bounded,
+//!   and never echoed in an error.
 
 #![deny(missing_docs)]
 
@@ -38,6 +40,7 @@ pub mod scan;
 pub mod secret;
 pub mod shard;
 pub mod sources;
+pub mod untrusted;
 
 pub use engine::{Engine, EngineOptions};
 pub use finding::{Finding, Location};

@@ -457,8 +457,12 @@ fn load_rules(
     let mut disable = args.disable.clone();
     let mut only = args.only.clone();
     if let Some(cfg) = config {
-        files.extend(cfg.rules.files.iter().map(|p| cfg.resolve(p)));
-        gitleaks.extend(cfg.rules.gitleaks.iter().map(|p| cfg.resolve(p)));
+        for p in &cfg.rules.files {
+            files.push(cfg.resolve(p)?);
+        }
+        for p in &cfg.rules.gitleaks {
+            gitleaks.push(cfg.resolve(p)?);
+        }
         disable.extend(cfg.rules.disable.iter().cloned());
         only.extend(cfg.rules.only.iter().cloned());
         for r in &cfg.extra_rules {
@@ -470,7 +474,8 @@ fn load_rules(
     }
     for f in &gitleaks {
         let text =
-            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+            tokenwarden::untrusted::read_regular_text(f, tokenwarden::untrusted::MAX_CONFIG_BYTES)
+                .context("cannot read a gitleaks rule file")?;
         let before = set.rules.len();
         for note in import_gitleaks(&mut set, &f.display().to_string(), &text)? {
             eprintln!("tokenwarden: note: {}: {note}", f.display());
@@ -544,11 +549,11 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         config,
         roots,
     } = scan_for(&args)?;
-    let baseline = args.baseline.clone().or_else(|| {
-        config
-            .as_ref()
-            .and_then(|c| c.baseline.as_ref().map(|b| c.resolve(b)))
-    });
+    let baseline = match (&args.baseline, &config) {
+        (Some(b), _) => Some(b.clone()),
+        (None, Some(c)) => c.baseline.as_ref().map(|b| c.resolve(b)).transpose()?,
+        (None, None) => None,
+    };
     if let Some(path) = baseline {
         let b = report::baseline::Baseline::load(&path, &fingerprinter())?;
         let applied = b.apply(&mut result);

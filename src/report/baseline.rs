@@ -57,15 +57,9 @@ pub struct Baseline {
 /// A baseline that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    /// Unreadable.
-    #[error("baseline {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    /// Unreadable, or not a regular file of a sane size.
+    #[error("cannot read the baseline")]
+    Unreadable(#[from] crate::untrusted::UntrustedError),
     /// Not a baseline.
     #[error("baseline {path}: {message}")]
     Invalid {
@@ -120,10 +114,7 @@ impl Baseline {
     /// Reads a baseline written with the same fingerprint key.
     pub fn load(path: &Path, fp: &Fingerprinter) -> Result<Baseline, BaselineError> {
         let p = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| BaselineError::Io {
-            path: p.clone(),
-            source,
-        })?;
+        let bytes = crate::untrusted::read_regular(path, crate::untrusted::MAX_CONFIG_BYTES)?;
         Baseline::parse(&p, &bytes, fp)
     }
 
@@ -133,7 +124,7 @@ impl Baseline {
         let p = p.to_string();
         let b: Baseline = serde_json::from_slice(bytes).map_err(|e| BaselineError::Invalid {
             path: p.clone(),
-            message: e.to_string(),
+            message: crate::untrusted::json_error(&e),
         })?;
         if b.tokenwarden_baseline != FORMAT {
             return Err(BaselineError::Invalid {

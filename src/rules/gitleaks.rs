@@ -68,7 +68,7 @@ pub fn import_gitleaks(
 ) -> Result<Vec<String>, RuleError> {
     let cfg: GlConfig = toml::from_str(text).map_err(|e| RuleError::Parse {
         file: file.to_string(),
-        message: e.to_string(),
+        message: crate::untrusted::toml_error(text, &e),
     })?;
     let mut notes = Vec::new();
     let global: Vec<GlAllowlist> = cfg.allowlist.into_iter().chain(cfg.allowlists).collect();

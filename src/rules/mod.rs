@@ -272,14 +272,9 @@ pub enum RuleError {
         /// What is wrong.
         message: String,
     },
-    /// A rule file could not be read.
-    #[error("cannot read rule file {file}: {source}")]
-    Io {
-        /// The file.
-        file: String,
-        /// The cause.
-        source: std::io::Error,
-    },
+    /// A rule file could not be read, or may not be (see [`crate::untrusted`]).
+    #[error("cannot read a rule file")]
+    Unreadable(#[from] crate::untrusted::UntrustedError),
 }
 
 /// The built-in rule files, compiled into the binary.
@@ -322,7 +317,7 @@ impl RuleSet {
     pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
         let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
             file: file.to_string(),
-            message: e.to_string(),
+            message: crate::untrusted::toml_error(text, &e),
         })?;
         if let Some(p) = parsed.placeholders {
             self.placeholders.patterns.extend(p.patterns);
@@ -338,10 +333,7 @@ impl RuleSet {
 
     /// Adds the rules of a tokenwarden rule file on disk.
     pub fn add_file(&mut self, path: &Path) -> Result<(), RuleError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Io {
-            file: path.display().to_string(),
-            source,
-        })?;
+        let text = crate::untrusted::read_regular_text(path, crate::untrusted::MAX_CONFIG_BYTES)?;
         self.add_toml(&path.display().to_string(), &text)
     }
 

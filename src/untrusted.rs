@@ -1,0 +1,341 @@
+//! Reading what a scanned repository controls: its `.tokenwarden.toml`, the rule and baseline
+//! files that config names, and its git configuration.
+//!
+//! Both CI templates scan a pull request's checkout with the checkout's own config, so every
+//! path and byte here is chosen by whoever opened the pull request. Three promises follow:
+//!
+//! - **Only files inside the repository.** A path a config names is resolved (symlinks too)
+//!   and must stay at or below the config file's own directory: `/proc/self/environ` or
+//!   `../../.aws/credentials` is refused before it is opened.
+//! - **Only regular files, bounded in size.** A FIFO would hang the scan, `/dev/zero` would read
+//!   until memory runs out: a file is opened without blocking, checked to be regular, and read up
+//!   to a limit.
+//! - **Parse errors never echo content.** `toml` and `serde_json` quote the offending line or
+//!   value in their messages; here an error names the line and column and what was expected, and
+//!   every quoted value is cut out (a key name of up to 24 identifier characters is kept, since
+//!   "unknown field `endpoints`" is what the user needs to read).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// The largest config, rule or baseline file read from a repository (rule files and baselines
+/// of real projects are a few hundred kilobytes).
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Why a file named by untrusted configuration was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum UntrustedError {
+    /// The path leaves the config file's directory (absolute, `..`, or a symlink out).
+    #[error(
+        "{named}: a repository's config may only name files at or below its own directory \
+         ({base}); name other files on the command line"
+    )]
+    Outside {
+        /// The path as written.
+        named: String,
+        /// The directory it had to stay in.
+        base: String,
+    },
+    /// A FIFO, device, socket or directory.
+    #[error("{path}: not a regular file ({kind}); refused, as reading it could hang or never end")]
+    NotRegular {
+        /// The file.
+        path: String,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// Larger than the limit.
+    #[error("{path}: larger than {limit} bytes; refused")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Resolves `named` (as written in a config whose directory is `base`) and requires the result,
+/// after following every symlink, to lie at or below `base`.
+pub fn contained(base: &Path, named: &Path) -> Result<PathBuf, UntrustedError> {
+    let outside = || UntrustedError::Outside {
+        named: named.display().to_string(),
+        base: base.display().to_string(),
+    };
+    let canon_base = base.canonicalize().map_err(|source| UntrustedError::Io {
+        path: base.display().to_string(),
+        source,
+    })?;
+    let joined = canon_base.join(named);
+    let resolved = match joined.canonicalize() {
+        Ok(p) => p,
+        // A file that does not exist cannot leak; say it is missing, but only once its
+        // lexical form stays inside (no `..`, not absolute), so the error names no outside path.
+        Err(source) => {
+            let lexical_inside = named.is_relative()
+                && named
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            return Err(if lexical_inside {
+                UntrustedError::Io {
+                    path: joined.display().to_string(),
+                    source,
+                }
+            } else {
+                outside()
+            });
+        }
+    };
+    if resolved.starts_with(&canon_base) {
+        Ok(resolved)
+    } else {
+        Err(outside())
+    }
+}
+
+/// Reads a regular file of at most `limit` bytes. The file is opened without blocking (a FIFO
+/// opens at once instead of waiting for a writer) and checked on the open descriptor, so what
+/// is checked is what is read.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, UntrustedError> {
+    let io_err = |source| UntrustedError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = open_nonblocking(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.file_type().is_file() {
+        return Err(UntrustedError::NotRegular {
+            path: path.display().to_string(),
+            kind: file_kind(&meta.file_type()),
+        });
+    }
+    if meta.len() > limit {
+        return Err(UntrustedError::TooLarge {
+            path: path.display().to_string(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The size can change between the check and the read (a file being appended to): the
+    // limit holds on what is read, not only on what was announced.
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(UntrustedError::TooLarge {
+            path: path.display().to_string(),
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// [`read_regular`] as UTF-8 text.
+pub fn read_regular_text(path: &Path, limit: u64) -> Result<String, UntrustedError> {
+    let bytes = read_regular(path, limit)?;
+    String::from_utf8(bytes).map_err(|_| UntrustedError::Io {
+        path: path.display().to_string(),
+        source: io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"),
+    })
+}
+
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    o.open(path)
+}
+
+/// A word for a file type that is not a regular file.
+pub fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// A TOML parse error as "line L, column C: what", with no quoted content.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let what = scrub_message(e.message());
+    match e.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            format!("line {line}, column {col}: {what}")
+        }
+        None => what,
+    }
+}
+
+/// A JSON parse error as "line L, column C: what", with no quoted content.
+pub fn json_error(e: &serde_json::Error) -> String {
+    // serde_json's Display appends " at line L column C" itself.
+    let msg = e.to_string();
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg.as_str(),
+    };
+    format!(
+        "line {}, column {}: {}",
+        e.line(),
+        e.column(),
+        scrub_message(msg)
+    )
+}
+
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = &text.as_bytes()[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = at
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    (line, col)
+}
+
+/// Cuts every quoted value out of a parser's message: text in double or single quotes becomes
+/// `"…"`, text in backticks is kept only when it is a short identifier (a key name), and the
+/// message keeps its first line, at most 200 characters.
+pub fn scrub_message(msg: &str) -> String {
+    let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut out = String::new();
+    let mut chars = first.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' | '`' => {
+                let mut inner = String::new();
+                let mut closed = false;
+                for d in chars.by_ref() {
+                    if d == c {
+                        closed = true;
+                        break;
+                    }
+                    inner.push(d);
+                }
+                let keep = c == '`'
+                    && inner.chars().count() <= 24
+                    && inner
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch));
+                out.push(c);
+                out.push_str(if keep { &inner } else { "…" });
+                if closed {
+                    out.push(c);
+                }
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.chars().take(200).collect()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contained_refuses_absolute_dotdot_and_symlinks_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join("rules")).unwrap();
+        std::fs::write(repo.join("rules/a.toml"), "x").unwrap();
+        std::fs::write(dir.path().join("outside.toml"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside.toml"), repo.join("link.toml"))
+            .unwrap();
+        assert!(contained(&repo, Path::new("rules/a.toml")).is_ok());
+        assert!(contained(&repo, Path::new("./rules/../rules/a.toml")).is_ok());
+        for bad in [
+            "/proc/self/environ",
+            "../outside.toml",
+            "link.toml",
+            "../nope",
+        ] {
+            let e = contained(&repo, Path::new(bad)).unwrap_err();
+            assert!(matches!(e, UntrustedError::Outside { .. }), "{bad}: {e}");
+        }
+        let e = contained(&repo, Path::new("missing.toml")).unwrap_err();
+        assert!(matches!(e, UntrustedError::Io { .. }), "{e}");
+    }
+
+    #[test]
+    fn read_regular_refuses_fifos_devices_and_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        // Returns at once: without O_NONBLOCK the open itself would wait for a writer.
+        let e = read_regular(&fifo, 100).unwrap_err();
+        assert!(matches!(e, UntrustedError::NotRegular { .. }), "{e}");
+        let e = read_regular(Path::new("/dev/zero"), 100).unwrap_err();
+        assert!(e.to_string().contains("character device"), "{e}");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; 101]).unwrap();
+        assert!(matches!(
+            read_regular(&big, 100),
+            Err(UntrustedError::TooLarge { .. })
+        ));
+        assert_eq!(read_regular(&big, 101).unwrap().len(), 101);
+    }
+
+    #[test]
+    fn parse_errors_never_quote_values() {
+        let text = "a = 1\nGITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n";
+        let e = toml::from_str::<toml::Table>(text).unwrap_err();
+        let m = toml_error(text, &e);
+        assert!(m.starts_with("line 2, column "), "{m}");
+        assert!(!m.contains("ghp_"), "{m}");
+        let e = serde_json::from_str::<Vec<u32>>("[\"s3cr3t-value-here\"]").unwrap_err();
+        let m = json_error(&e);
+        assert!(!m.contains("s3cr3t"), "{m}");
+        assert!(m.starts_with("line 1, column"), "{m}");
+        assert_eq!(
+            scrub_message("unknown field `endpoints`, expected `scan`"),
+            "unknown field `endpoints`, expected `scan`"
+        );
+        assert_eq!(
+            scrub_message("unknown field `ghp_abcdefghijklmnopqrstuvwxyz0123`"),
+            "unknown field `…`"
+        );
+    }
+}

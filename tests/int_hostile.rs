@@ -1,0 +1,141 @@
+//! A hostile repository, a hostile issuer and a hostile terminal (SECURITY.md, "What a
+//! hostile repository, issuer or terminal can and cannot do"). Each test reproduces one break
+//! found by a red-team pass and fails on the code before its fix.
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+/// A value that must never reach the output: put in the environment and in files outside the
+/// scanned tree.
+const CANARY: &str = "CANARY-3f9c1e7a-not-for-your-eyes";
+
+fn scan_stderr(dir: &std::path::Path) -> (Option<i32>, String, String) {
+    let out = tw()
+        .arg("scan")
+        .arg(dir)
+        .env("TW_TEST_CANARY", CANARY)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_repository_config_cannot_read_files_outside_the_repository() {
+    let outer = tempfile::tempdir().unwrap();
+    let repo = outer.path().join("repo");
+    write(&repo, "a.txt", "nothing here\n");
+    // A file beside the repository, reached by `..`, by an absolute path and by a symlink.
+    write(outer.path(), "creds", format!("{CANARY} = 1\nx\n"));
+    std::os::unix::fs::symlink(outer.path().join("creds"), repo.join("link.toml")).unwrap();
+    let creds = outer.path().join("creds");
+    for named in [
+        "/proc/self/environ".to_string(),
+        creds.display().to_string(),
+        "../creds".to_string(),
+        "link.toml".to_string(),
+    ] {
+        for key in ["gitleaks", "files"] {
+            write(
+                &repo,
+                ".tokenwarden.toml",
+                format!("[rules]\n{key} = [{named:?}]\n"),
+            );
+            let (code, out, err) = scan_stderr(&repo);
+            assert_eq!(code, Some(2), "{key} = {named}: {err}");
+            assert!(!err.contains(CANARY) && !out.contains(CANARY), "{err}");
+            assert!(err.contains("only name files at or below"), "{err}");
+        }
+        write(
+            &repo,
+            ".tokenwarden.toml",
+            format!("baseline = {named:?}\n"),
+        );
+        let (code, out, err) = scan_stderr(&repo);
+        assert_eq!(code, Some(2), "baseline = {named}: {err}");
+        assert!(!err.contains(CANARY) && !out.contains(CANARY), "{err}");
+    }
+    // The config itself as a symlink out of the repository.
+    std::fs::remove_file(repo.join(".tokenwarden.toml")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", repo.join(".tokenwarden.toml")).unwrap();
+    let (code, out, err) = scan_stderr(&repo);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains(CANARY) && !out.contains(CANARY), "{err}");
+}
+
+#[test]
+fn a_repository_config_cannot_hang_or_exhaust_the_scan() {
+    let repo = tempfile::tempdir().unwrap();
+    write(repo.path(), "a.txt", "nothing here\n");
+    let fifo = repo.path().join("rules.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", repo.path().join("zero.toml")).unwrap();
+    for named in ["rules.fifo", "zero.toml"] {
+        write(
+            repo.path(),
+            ".tokenwarden.toml",
+            format!("[rules]\nfiles = [{named:?}]\n"),
+        );
+        let started = Instant::now();
+        let (code, _, err) = scan_stderr(repo.path());
+        assert_eq!(code, Some(2), "{named}: {err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{named} took {:?}",
+            started.elapsed()
+        );
+    }
+    // /dev/zero is outside the repository as well; a FIFO inside it is refused as a FIFO.
+    write(
+        repo.path(),
+        ".tokenwarden.toml",
+        "[rules]\nfiles = [\"rules.fifo\"]\n",
+    );
+    let (_, _, err) = scan_stderr(repo.path());
+    assert!(err.contains("not a regular file (a FIFO)"), "{err}");
+}
+
+#[test]
+fn parse_errors_in_repository_files_do_not_echo_their_content() {
+    let repo = tempfile::tempdir().unwrap();
+    write(repo.path(), "a.txt", "nothing here\n");
+    // Files inside the repository, which the config may name, holding a secret on the line
+    // that fails to parse: the error names the line, not the value.
+    write(
+        repo.path(),
+        "rules/bad.toml",
+        format!("[[rule]]\nid = \"x\"\nTOKEN={CANARY}\n"),
+    );
+    write(
+        repo.path(),
+        "base.json",
+        format!("{{\"tokenwarden_baseline\": \"{CANARY}\"}}"),
+    );
+    for config in [
+        "[rules]\nfiles = [\"rules/bad.toml\"]\n".to_string(),
+        "[rules]\ngitleaks = [\"rules/bad.toml\"]\n".to_string(),
+        "baseline = \"base.json\"\n".to_string(),
+        format!("fail_on = \"{CANARY}\"\n"),
+        format!("{CANARY}\n"),
+    ] {
+        write(repo.path(), ".tokenwarden.toml", &config);
+        let (code, out, err) = scan_stderr(repo.path());
+        assert_eq!(code, Some(2), "{config}: {err}");
+        assert!(
+            !err.contains(CANARY) && !out.contains(CANARY),
+            "{config}: {err}"
+        );
+        assert!(err.contains("line "), "{config}: {err}");
+    }
+}
