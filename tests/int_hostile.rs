@@ -139,3 +139,102 @@ fn parse_errors_in_repository_files_do_not_echo_their_content() {
         assert!(err.contains("line "), "{config}: {err}");
     }
 }
+
+use common::echo::{Echo, assert_no_piece};
+
+fn slurm_token() -> String {
+    slurm_jwt(b"a-key-of-this-cluster-only-0123456789", "alice", 3600)
+}
+
+#[test]
+fn an_issuer_that_echoes_the_token_never_gets_it_printed_by_a_client_command() {
+    for mode in [
+        Echo::Whole,
+        Echo::Slice,
+        Echo::Wrapped,
+        Echo::JsonFields,
+        Echo::JsonError,
+    ] {
+        let tok = slurm_token();
+        let server = common::echo::start(mode, 4);
+        for extra in [&[][..], &["--json"][..]] {
+            let out = tw()
+                .args(["slurm", "--url", &server.url, "--api-version", "v0.0.40"])
+                .args(["--retries", "0"])
+                .args(extra)
+                .arg("ping")
+                .env("SLURM_JWT", &tok)
+                .env("USER", "alice")
+                .timeout(Duration::from_secs(30))
+                .output()
+                .unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_no_piece(&format!("slurm ping ({mode:?}, {extra:?})"), &all, &tok);
+        }
+        assert_eq!(
+            *server.seen.lock().unwrap(),
+            2,
+            "{mode:?}: the token was sent"
+        );
+    }
+}
+
+#[test]
+fn an_issuer_that_echoes_the_token_never_gets_it_into_reports_logs_or_incident_files() {
+    for mode in [
+        Echo::Whole,
+        Echo::Slice,
+        Echo::Wrapped,
+        Echo::JsonFields,
+        Echo::JsonError,
+    ] {
+        let tok = slurm_token();
+        let server = common::echo::start(mode, 4);
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        write(&repo, "job.env", format!("SLURM_JWT={tok}\n"));
+        let config = tmp.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[slurm]\nurl = \"{}\"\nversion = \"v0.0.40\"\n[http]\nretries = 0\n",
+                server.url
+            ),
+        )
+        .unwrap();
+        let log = tmp.path().join("audit.jsonl");
+        let report = tmp.path().join("incident");
+        for format in ["json", "text"] {
+            let out = tw()
+                .env("TOKENWARDEN_CONFIG", &config)
+                .env("HOME", tmp.path())
+                .arg("audit")
+                .arg(&repo)
+                .args(["--verify", "--no-history", "--format", format])
+                .arg("--audit-log")
+                .arg(&log)
+                .arg("--report")
+                .arg(&report)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap();
+            assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+            let what = format!("audit ({mode:?}, {format})");
+            assert_no_piece(&what, &String::from_utf8_lossy(&out.stdout), &tok);
+            assert_no_piece(&what, &String::from_utf8_lossy(&out.stderr), &tok);
+        }
+        for file in [
+            log.clone(),
+            report.join("incident.md"),
+            report.join("incident.json"),
+        ] {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert_no_piece(&format!("{} ({mode:?})", file.display()), &text, &tok);
+        }
+        assert!(*server.seen.lock().unwrap() >= 1, "{mode:?}: never asked");
+    }
+}

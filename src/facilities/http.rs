@@ -401,8 +401,8 @@ impl<'a> Call<'a> {
     }
 }
 
-/// An answer, read whole.
-#[derive(Debug)]
+/// An answer, read whole, with the secrets its request carried (so that nothing built from it
+/// for a human can quote them back: an issuer may echo the token it was sent).
 pub struct Response {
     /// The status code.
     pub status: u16,
@@ -410,15 +410,49 @@ pub struct Response {
     pub headers: HeaderMap,
     /// The body.
     pub body: Vec<u8>,
+    secrets: Vec<zeroize::Zeroizing<String>>,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body", &self.excerpt())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Response {
-    /// Parses the body as JSON.
+    /// Parses the body as JSON; the error quotes the body only with the request's secrets cut
+    /// out.
     pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, ClientError> {
         serde_json::from_slice(&self.body).map_err(|e| ClientError::Decode {
             what: what.to_string(),
-            detail: format!("{e}: {}", excerpt(&self.body, &[])),
+            detail: format!("{}: {}", crate::untrusted::json_error(&e), self.excerpt()),
         })
+    }
+
+    /// Parses the body as JSON and cuts the request's secrets out of every string in it (keys
+    /// too). For data APIs (Slurm, IRI), whose answers are shown to people and never rightly
+    /// hold the credential that asked; not for token endpoints, whose answers are credentials.
+    pub fn json_shown(&self, what: &str) -> Result<serde_json::Value, ClientError> {
+        let mut v: serde_json::Value = self.json(what)?;
+        redact_json(&mut v, &self.secret_refs());
+        Ok(v)
+    }
+
+    /// At most 300 characters of the body, on one line, with the request's secrets cut out.
+    pub fn excerpt(&self) -> String {
+        excerpt(&self.body, &self.secret_refs())
+    }
+
+    /// `text` (built from this answer) with the request's secrets cut out.
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, &self.secret_refs())
+    }
+
+    fn secret_refs(&self) -> Vec<&str> {
+        self.secrets.iter().map(|s| s.as_str()).collect()
     }
 
     /// The body as text (lossy).
@@ -537,6 +571,11 @@ impl Http {
             status,
             headers,
             body,
+            secrets: call
+                .secrets
+                .iter()
+                .map(|s| zeroize::Zeroizing::new(s.to_string()))
+                .collect(),
         })
     }
 
@@ -698,7 +737,10 @@ pub fn generic_advice(status: u16, retry_after: Option<u64>) -> String {
 /// At most 300 characters of a body, on one line, with every secret of the request cut out
 /// (a server may echo the header it rejected, as slurmrestd logs it).
 pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
-    let text = String::from_utf8_lossy(body);
+    // Only the start is shown; redacting a few kilobytes more than is shown keeps a secret that
+    // straddles the cut from being half-kept.
+    let head = &body[..body.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(head);
     let text = redact(&text, secrets);
     let one_line: String = text
         .split_whitespace()
@@ -710,29 +752,98 @@ pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     one_line
 }
 
-/// Replaces every occurrence of each secret (and of any 12-character piece of it) with
-/// `<redacted>`.
+/// The shortest piece of a secret that is cut out wherever it appears. Shorter pieces are too
+/// common to mean anything (eight base64url characters are 48 bits).
+pub const MIN_SECRET_RUN: usize = 8;
+
+/// Replaces, with `<redacted>`, every run of [`MIN_SECRET_RUN`] or more characters that is a
+/// piece of one of `secrets`, wherever it starts; whitespace inside the text is ignored while
+/// matching, so a token an answer wraps over several lines is cut out whole. A secret shorter
+/// than the minimum run (but at least 4 bytes) is cut out where it appears whole.
+///
+/// Every window of [`MIN_SECRET_RUN`] bytes of each secret goes into a set, and each window of
+/// the text is looked up: linear in the text, whatever the secrets.
 pub fn redact(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_string();
-    for s in secrets {
-        if s.len() >= 4 {
-            out = out.replace(s, "<redacted>");
+    for s in secrets
+        .iter()
+        .filter(|s| (4..MIN_SECRET_RUN).contains(&s.len()))
+    {
+        out = out.replace(s, "<redacted>");
+    }
+    let windows: rustc_hash::FxHashSet<&[u8]> = secrets
+        .iter()
+        .filter(|s| s.len() >= MIN_SECRET_RUN)
+        .flat_map(|s| s.as_bytes().windows(MIN_SECRET_RUN))
+        .filter(|w| !w.iter().any(u8::is_ascii_whitespace))
+        .collect();
+    if windows.is_empty() {
+        return out;
+    }
+    // The text without whitespace, and where each kept byte came from.
+    let (squeezed, origin): (Vec<u8>, Vec<usize>) = out
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| !b.is_ascii_whitespace())
+        .map(|(i, b)| (b, i))
+        .unzip();
+    // Covered ranges in `out`'s byte offsets, merged as they are found (they come in order).
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for (i, w) in squeezed.windows(MIN_SECRET_RUN).enumerate() {
+        if !windows.contains(w) {
+            continue;
         }
-        // An echoed, truncated token still leaks its prefix: cut long fragments too.
-        if s.len() > 24 {
-            let bytes = s.as_bytes();
-            let mut i = 0;
-            while i + 12 <= bytes.len() {
-                if let Some(frag) = s.get(i..i + 12)
-                    && out.contains(frag)
-                {
-                    out = out.replace(frag, "<redacted>");
-                }
-                i += 12;
+        let (start, end) = (origin[i], origin[i + MIN_SECRET_RUN - 1] + 1);
+        match ranges.last_mut() {
+            // Overlapping or touching through skipped whitespace only.
+            Some(last) if start <= last.1 || out[last.1..start].trim().is_empty() => {
+                last.1 = last.1.max(end)
             }
+            _ => ranges.push((start, end)),
         }
     }
+    for (start, end) in ranges.into_iter().rev() {
+        let start = floor_char_boundary(&out, start);
+        let end = ceil_char_boundary(&out, end);
+        out.replace_range(start..end, "<redacted>");
+    }
     out
+}
+
+/// [`redact`] applied to every string (and object key) inside a JSON value.
+pub fn redact_json(v: &mut serde_json::Value, secrets: &[&str]) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            let r = redact(s, secrets);
+            if r != *s {
+                *s = r;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, secrets)),
+        Value::Object(o) => {
+            let taken = std::mem::take(o);
+            for (k, mut x) in taken {
+                redact_json(&mut x, secrets);
+                o.insert(redact(&k, secrets), x);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -792,6 +903,44 @@ mod tests {
         let truncated = format!("bad token {}...", &tok[..30]);
         let r = redact(&truncated, &[tok]);
         assert!(!r.contains(&tok[..24]), "{r}");
+        // Any piece of 8 or more, wherever it starts (the 12-character steps missed 13..35).
+        for (a, b) in [(13, 35), (1, 9), (5, 14), (tok.len() - 8, tok.len())] {
+            let r = redact(&format!("x{}y", &tok[a..b]), &[tok]);
+            assert_eq!(r, "x<redacted>y", "{a}..{b}");
+        }
+        // Wrapped every 10 characters, or indented, the token is still cut out whole.
+        let wrapped: Vec<&str> = (0..tok.len())
+            .step_by(10)
+            .map(|i| &tok[i..(i + 10).min(tok.len())])
+            .collect();
+        let r = redact(&format!("token:\n{}\nend", wrapped.join("\n    ")), &[tok]);
+        assert_eq!(r, "token:\n<redacted>\nend");
+        // Seven characters are not a piece; words around are left alone.
+        assert_eq!(redact(&tok[3..10], &[tok]), &tok[3..10]);
+        assert_eq!(redact("no secret here", &[tok]), "no secret here");
+        // Short secrets are cut out where they appear whole.
+        assert_eq!(redact("pw=hunt2 ok", &["hunt2"]), "pw=<redacted> ok");
+        // Non-ASCII around a match keeps the text valid.
+        assert_eq!(redact(&format!("é{tok}é"), &[tok]), "é<redacted>é");
+    }
+
+    #[test]
+    fn every_echo_in_a_long_answer_is_cut_out() {
+        let tok = "abcdefghijklmnopqrstuvwxyz0123456789";
+        let text = format!("SLURM_JWT={tok}\n").repeat(5_000);
+        let r = redact(&text, &[tok]);
+        assert_eq!(r, "SLURM_JWT=<redacted>\n".repeat(5_000));
+    }
+
+    #[test]
+    fn json_answers_are_redacted_in_keys_and_values() {
+        let tok = "eyJzdW4iOiJhbGljZSJ9.abcdefghijkl";
+        let mut v = serde_json::json!({"a": [format!("x {tok}")], tok: 1, "n": 2});
+        redact_json(&mut v, &[tok]);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": ["x <redacted>"], "<redacted>": 1, "n": 2})
+        );
     }
 
     #[test]

@@ -352,7 +352,7 @@ impl IriClient {
         if resp.body.is_empty() || resp.status == 204 {
             return Ok(Value::Null);
         }
-        resp.json(operation_id)
+        resp.json_shown(operation_id)
     }
 
     /// A GET of `path` (ids already percent-encoded with [`segment`]).

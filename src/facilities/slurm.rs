@@ -790,7 +790,7 @@ impl SlurmClient {
         let value: Value = if resp.body.is_empty() {
             json!({})
         } else {
-            resp.json(&format!("{method} {}", url.path()))?
+            resp.json_shown(&format!("{method} {}", url.path()))?
         };
         check_errors(&value, &format!("{method} {}", url.path())).map_err(|e| match e {
             ClientError::Rejected { what, detail } => ClientError::Rejected {

@@ -77,6 +77,30 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The same outcome with `secret` cut out of every text the issuer could have put in it.
+    pub fn redacted(self, secret: &str) -> Outcome {
+        let r = |t: String| crate::facilities::http::redact(&t, &[secret]);
+        match self {
+            Outcome::Revoked { endpoint, detail } => Outcome::Revoked {
+                endpoint,
+                detail: r(detail),
+            },
+            Outcome::Already { endpoint, detail } => Outcome::Already {
+                endpoint,
+                detail: r(detail),
+            },
+            Outcome::Refused { endpoint, reason } => Outcome::Refused {
+                endpoint,
+                reason: r(reason),
+            },
+            Outcome::NotRevocable { why } => Outcome::NotRevocable { why: r(why) },
+            Outcome::Failed { endpoint, reason } => Outcome::Failed {
+                endpoint,
+                reason: r(reason),
+            },
+        }
+    }
+
     /// Whether the secret is taken care of by this outcome.
     pub fn ended(&self) -> bool {
         matches!(self, Outcome::Revoked { .. } | Outcome::Already { .. })

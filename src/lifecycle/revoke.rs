@@ -94,8 +94,11 @@ impl Lifecycle {
             });
         }
         let endpoint = display_endpoint(url);
+        let secret = String::from_utf8_lossy(f.secret.expose());
         self.logged(&f.fingerprint, &f.facility, action, &endpoint, || {
-            let o = call();
+            // An issuer may echo the token in its answer: nothing of it reaches the log, the
+            // reports or the incident files.
+            let o = call().redacted(&secret);
             let (word, detail) = o.log_words();
             (o, word.to_string(), detail)
         })

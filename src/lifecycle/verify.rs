@@ -107,8 +107,17 @@ impl Lifecycle {
             return Ok(unknown(e.to_string()));
         }
         let endpoint = display_endpoint(url);
+        let secret = String::from_utf8_lossy(f.secret.expose());
         let v = self.logged(&f.fingerprint, &f.facility, "verify", &endpoint, || {
-            let v = call();
+            // An issuer may echo the token (in an error, or in a field such as an S3M token's
+            // `description`): nothing of it reaches the log, the reports or the incident files.
+            let mut v = call();
+            let cut = |t: &str| crate::facilities::http::redact(t, &[&secret]);
+            v.reason = cut(&v.reason);
+            v.facts = std::mem::take(&mut v.facts)
+                .into_iter()
+                .map(|(k, x)| (cut(&k), cut(&x)))
+                .collect();
             let (o, d) = log_words(&v);
             (v, o, d)
         })?;

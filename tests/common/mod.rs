@@ -2,6 +2,7 @@
 //! time (templates from `tokenwarden::rules::template`); none is committed.
 #![allow(dead_code)]
 
+pub mod echo;
 pub mod faultproxy;
 pub mod oidc;
 pub mod peers;
