@@ -238,3 +238,54 @@ fn an_issuer_that_echoes_the_token_never_gets_it_into_reports_logs_or_incident_f
         assert!(*server.seen.lock().unwrap() >= 1, "{mode:?}: never asked");
     }
 }
+
+/// A listener that counts the connections made to it and answers none of them usefully.
+fn counting_listener() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let addr = l.local_addr().unwrap();
+    let n = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = n.clone();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match l.accept() {
+                Ok((mut s, _)) => {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    use std::io::Write;
+                    let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    (format!("http://{addr}"), n)
+}
+
+#[test]
+fn a_proxy_in_the_environment_never_receives_a_plain_http_request() {
+    let tok = slurm_token();
+    let server = common::echo::start(Echo::JsonFields, 4);
+    let (proxy, proxied) = counting_listener();
+    let out = tw()
+        .args(["slurm", "--url", &server.url, "--api-version", "v0.0.40"])
+        .args(["--retries", "0", "ping"])
+        .env("SLURM_JWT", &tok)
+        .env("USER", "alice")
+        .env("http_proxy", &proxy)
+        .env("HTTP_PROXY", &proxy)
+        .env("ALL_PROXY", &proxy)
+        .env("all_proxy", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(
+        proxied.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the proxy was sent the request: {out:?}"
+    );
+    assert_eq!(*server.seen.lock().unwrap(), 1, "{out:?}");
+}

@@ -469,22 +469,45 @@ impl Response {
 /// The HTTP client every facility module uses.
 #[derive(Clone)]
 pub struct Http {
+    /// For HTTPS to other hosts: honours `https_proxy`/`ALL_PROXY`, which then only relay an
+    /// encrypted tunnel (CONNECT) and never see a header.
     client: Client,
+    /// For plain HTTP (loopback only, see [`Endpoint`]) and loopback HTTPS: never through a
+    /// proxy. A plain-HTTP request sent to a proxy hands it the `Authorization` header in
+    /// clear, and a proxy cannot reach this machine's loopback (an SSH tunnel) anyway.
+    direct: Client,
     opts: HttpOptions,
 }
 
 impl Http {
     /// A client with these options: redirects never followed, the timeouts set, rustls for TLS.
     pub fn new(opts: HttpOptions) -> Result<Http, ClientError> {
-        let client = Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(opts.timeout)
-            .connect_timeout(opts.connect_timeout)
-            .user_agent(concat!("tokenwarden/", env!("CARGO_PKG_VERSION")))
-            .https_only(false) // enforced per Endpoint: loopback HTTP is allowed for tests
-            .build()
-            .map_err(|e| ClientError::Invalid(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Http { client, opts })
+        let builder = || {
+            Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(opts.timeout)
+                .connect_timeout(opts.connect_timeout)
+                .user_agent(concat!("tokenwarden/", env!("CARGO_PKG_VERSION")))
+                .https_only(false) // enforced per Endpoint: loopback HTTP is allowed for tests
+        };
+        let built = |b: reqwest::blocking::ClientBuilder| {
+            b.build()
+                .map_err(|e| ClientError::Invalid(format!("cannot build the HTTP client: {e}")))
+        };
+        Ok(Http {
+            client: built(builder())?,
+            direct: built(builder().no_proxy())?,
+            opts,
+        })
+    }
+
+    /// The client for `url`: the direct one unless it is HTTPS to another machine.
+    fn client_for(&self, url: &Url) -> &Client {
+        if url.scheme() == "https" && !is_loopback(url) {
+            &self.client
+        } else {
+            &self.direct
+        }
     }
 
     /// The options in force.
@@ -540,7 +563,7 @@ impl Http {
 
     fn attempt(&self, call: &Call<'_>) -> Result<Response, reqwest::Error> {
         let mut req = self
-            .client
+            .client_for(&call.url)
             .request(call.method.clone(), call.url.clone())
             .headers(call.headers.clone());
         req = match &call.body {
