@@ -289,3 +289,46 @@ fn a_proxy_in_the_environment_never_receives_a_plain_http_request() {
     );
     assert_eq!(*server.seen.lock().unwrap(), 1, "{out:?}");
 }
+
+#[test]
+fn a_token_pasted_after_file_or_keyring_is_refused_without_echo() {
+    let tok = slurm_token();
+    let s3_secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEYa";
+    for spec in [
+        format!("file:{tok}"),
+        format!("keyring:{tok}"),
+        format!("keyring:{s3_secret}"),
+        format!("file:{s3_secret}"),
+    ] {
+        let out = tw()
+            .args([
+                "slurm",
+                "--url",
+                "http://127.0.0.1:9",
+                "--token-from",
+                &spec,
+            ])
+            .arg("ping")
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{spec}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let value = spec.split_once(':').unwrap().1;
+        assert_no_piece(&spec, &err, value);
+        assert!(err.contains("looks like a credential"), "{err}");
+    }
+    // A name or a path is still a name or a path, and its error says what it is once.
+    let out = tw()
+        .args(["slurm", "--url", "http://127.0.0.1:9"])
+        .args(["--token-from", "file:/nonexistent/s3m-token.hdr", "ping"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read /nonexistent/s3m-token.hdr"),
+        "{err}"
+    );
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+}

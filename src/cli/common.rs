@@ -93,7 +93,7 @@ impl clap::builder::TypedValueParser for SourceParser {
         let text = value.to_string_lossy();
         text.parse::<CredentialSource>().map_err(|e| {
             let mut msg = format!("--token-from: {e}\n");
-            if looks_like_a_credential(&text) {
+            if credential::looks_like_a_credential(&text) {
                 msg.push_str(
                     "That value looks like a credential. It is now in your shell history and \
                      was visible in the process list to every user of this machine: treat it \
@@ -103,12 +103,6 @@ impl clap::builder::TypedValueParser for SourceParser {
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, msg)
         })
     }
-}
-
-fn looks_like_a_credential(s: &str) -> bool {
-    !s.contains(':') && s.len() >= 16 && !s.contains(char::is_whitespace)
-        || s.starts_with("eyJ")
-        || s.starts_with("MUNGE:")
 }
 
 /// Prints a JSON value, pretty.

@@ -57,13 +57,14 @@ pub enum CredentialError {
     /// The environment variable is unset or empty.
     #[error("environment variable {0} is not set")]
     EnvUnset(String),
-    /// The header file could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// The header file could not be read. (The I/O error is part of the message, not a
+    /// `source`, so that a chain printer does not say it twice.)
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The header file holds no usable line.
     #[error(
@@ -132,8 +133,17 @@ impl FromStr for CredentialSource {
         let bad = || CredentialError::BadSource(redact_spec(s));
         match s.split_once(':') {
             Some(("env", name)) if is_env_name(name) => Ok(CredentialSource::Env(name.into())),
-            Some(("file", path)) if !path.is_empty() => Ok(CredentialSource::File(path.into())),
-            Some(("keyring", name)) if !name.is_empty() && !name.contains(char::is_whitespace) => {
+            // A token pasted where a path or a name belongs would be echoed by the "cannot
+            // read" or "not in the keyring" error that follows: refused here, unechoed.
+            Some(("file", path)) if !path.is_empty() && !looks_pasted(path) => {
+                Ok(CredentialSource::File(path.into()))
+            }
+            Some(("keyring", name))
+                if !name.is_empty()
+                    && !name.contains(char::is_whitespace)
+                    && !looks_pasted(name)
+                    && name.len() < 32 =>
+            {
                 Ok(CredentialSource::Keyring(name.into()))
             }
             None if s == "stdin" || s == "-" => Ok(CredentialSource::Stdin),
@@ -155,9 +165,27 @@ impl fmt::Display for CredentialSource {
     }
 }
 
+/// True when a `--token-from` value, or the part after its `file:` or `keyring:`, looks like a
+/// credential pasted where a source belongs: a JWT, a MUNGE credential, or a long run with no
+/// path separator and no space (file names and keyring names are short words).
+pub fn looks_like_a_credential(s: &str) -> bool {
+    match s.split_once(':') {
+        Some(("file" | "keyring" | "env", rest)) => looks_pasted(rest),
+        _ => {
+            !s.contains(':') && s.len() >= 16 && !s.contains(char::is_whitespace) || looks_pasted(s)
+        }
+    }
+}
+
+fn looks_pasted(s: &str) -> bool {
+    s.starts_with("eyJ")
+        || s.starts_with("MUNGE:")
+        || (s.len() >= 32 && !s.contains('/') && !s.contains(char::is_whitespace))
+}
+
 /// A mistyped source may be a pasted token: an error message must not echo it whole.
 fn redact_spec(s: &str) -> String {
-    if s.len() > 24 || s.starts_with("eyJ") {
+    if s.len() > 24 || looks_like_a_credential(s) {
         crate::Secret::new(s.as_bytes()).preview()
     } else {
         s.to_string()
@@ -193,7 +221,7 @@ impl CredentialSource {
                 let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
                     CredentialError::Read {
                         path: path.clone(),
-                        source,
+                        error: source,
                     }
                 })?);
                 if let Some(w) = private_file::loose_permissions(path) {
@@ -207,9 +235,9 @@ impl CredentialSource {
                 let mut text = Zeroizing::new(String::new());
                 std::io::stdin()
                     .read_to_string(&mut text)
-                    .map_err(|source| CredentialError::Read {
+                    .map_err(|error| CredentialError::Read {
                         path: PathBuf::from("<stdin>"),
-                        source,
+                        error,
                     })?;
                 parse_credential_file(&text).ok_or(CredentialError::EmptyStdin)?
             }
