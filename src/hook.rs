@@ -80,14 +80,20 @@ pub fn install(repo: &Path, exe: &Path, force: bool) -> Result<PathBuf, HookErro
     } else if hook.exists() && !force {
         return Err(HookError::Exists(hook.display().to_string()));
     }
-    let tmp = dir.join(".pre-commit.tokenwarden.tmp");
-    std::fs::write(&tmp, script(exe)).map_err(io(&tmp))?;
+    // An unpredictable name, created with O_EXCL (which also refuses a symlink planted at the
+    // name), mode 0755 from the start; then renamed over the hook, which replaces a symlink at
+    // `pre-commit` itself rather than writing through it.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".pre-commit.tokenwarden-");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).map_err(io(&tmp))?;
+        builder.permissions(std::fs::Permissions::from_mode(0o755));
     }
-    std::fs::rename(&tmp, &hook).map_err(io(&hook))?;
+    let mut tmp = builder.tempfile_in(&dir).map_err(io(&dir))?;
+    std::io::Write::write_all(tmp.as_file_mut(), script(exe).as_bytes()).map_err(io(&dir))?;
+    tmp.as_file().sync_all().map_err(io(&dir))?;
+    tmp.persist(&hook).map_err(|e| io(&hook)(e.error))?;
     Ok(hook)
 }
 

@@ -332,3 +332,42 @@ fn a_token_pasted_after_file_or_keyring_is_refused_without_echo() {
     );
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
+
+#[test]
+fn hook_install_never_writes_through_a_planted_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut init = git_command(&repo, &home);
+    init.args(["init", "-q"]);
+    run_git(init, &["init", "-q"]);
+    let hooks = repo.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    // The old fixed temporary name, and a few guesses of a new one.
+    for name in [".pre-commit.tokenwarden.tmp", ".pre-commit.tokenwarden-"] {
+        std::os::unix::fs::symlink(&victim, hooks.join(name)).unwrap();
+    }
+    let out = tw()
+        .args(["hook", "install"])
+        .current_dir(&repo)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777;
+    assert_ne!(mode & 0o111, 0o111, "the victim was made executable");
+    let hook = std::fs::read_to_string(hooks.join("pre-commit")).unwrap();
+    assert!(hook.contains("tokenwarden pre-commit hook"), "{hook}");
+    assert!(
+        !std::fs::symlink_metadata(hooks.join("pre-commit"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
