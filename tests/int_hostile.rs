@@ -371,3 +371,32 @@ fn hook_install_never_writes_through_a_planted_symlink() {
             .is_symlink()
     );
 }
+
+#[test]
+fn fix_gitignore_never_copies_a_symlinked_gitignore_target() {
+    let r = common::repo::Repo::new();
+    let secret_file = r.home.join("credentials");
+    std::fs::write(
+        &secret_file,
+        format!("[default]\naws_secret_access_key = {CANARY}\n"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&secret_file, r.dir.join(".gitignore")).unwrap();
+    write(&r.dir, ".env", "S3M_TOKEN=placeholder\n");
+    let out = tw()
+        .args(["fix", "gitignore"])
+        .arg(&r.dir)
+        .env("HOME", &r.home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("symbolic link"), "{err}");
+    let meta = std::fs::symlink_metadata(r.dir.join(".gitignore")).unwrap();
+    assert!(meta.file_type().is_symlink(), "the symlink was replaced");
+    assert_eq!(
+        std::fs::read_to_string(&secret_file).unwrap(),
+        format!("[default]\naws_secret_access_key = {CANARY}\n")
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(CANARY));
+}

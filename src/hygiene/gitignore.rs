@@ -29,6 +29,21 @@ pub enum FixError {
     /// No work tree at or above the path.
     #[error("{0} is not inside a git work tree")]
     NotARepository(String),
+    /// `.gitignore` is a symlink or not a regular file: its target is never read into, or
+    /// written through, a file the user will commit.
+    #[error(
+        "{path} is {kind}; tokenwarden does not write through it or copy its target into the \
+         repository — replace it with a regular file and run this again"
+    )]
+    NotRegular {
+        /// The file.
+        path: String,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// `.gitignore` could not be read (or is too large to be one).
+    #[error(transparent)]
+    Unreadable(crate::untrusted::UntrustedError),
     /// Reading or writing `.gitignore` failed.
     #[error("{path}: {source}")]
     Io {
@@ -123,10 +138,26 @@ pub fn fix_gitignore(root: &Path, dry_run: bool) -> Result<FixOutcome, FixError>
         path: gitignore.display().to_string(),
         source,
     };
-    let old = match std::fs::read(&gitignore) {
-        Ok(b) => b,
+    // git checks out a symlinked `.gitignore` as a symlink: following it would copy its target
+    // (say `~/.aws/credentials`) into a regular `.gitignore` the user then commits.
+    let old = match std::fs::symlink_metadata(&gitignore) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(io(e)),
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(FixError::NotRegular {
+                path: gitignore.display().to_string(),
+                kind: match m.file_type().is_symlink() {
+                    true => "a symbolic link",
+                    false => crate::untrusted::file_kind(&m.file_type()),
+                },
+            });
+        }
+        Ok(_) => {
+            match crate::untrusted::read_regular(&gitignore, crate::untrusted::MAX_CONFIG_BYTES) {
+                Ok(b) => b,
+                Err(e) => return Err(FixError::Unreadable(e)),
+            }
+        }
     };
     let eol: &[u8] = if old.windows(2).any(|w| w == b"\r\n") {
         b"\r\n"
