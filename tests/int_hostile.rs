@@ -400,3 +400,44 @@ fn fix_gitignore_never_copies_a_symlinked_gitignore_target() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains(CANARY));
 }
+
+#[test]
+fn audit_reads_what_the_repository_ignores() {
+    let r = common::repo::Repo::new();
+    let tok = slurm_token();
+    // A tracked file listed in .gitignore, an untracked ignored .env, and a .ignore hiding all.
+    r.commit("deploy/job.env", &format!("SLURM_JWT={tok}\n"), "job");
+    write(&r.dir, ".gitignore", "deploy/\n.env\n");
+    write(
+        &r.dir,
+        ".env",
+        format!("SLURM_JWT={}\n", slurm_token_for("bob")),
+    );
+    write(&r.dir, "sub/.ignore", "*\n");
+    write(
+        &r.dir,
+        "sub/run.sh",
+        format!("export SLURM_JWT={}\n", slurm_token_for("carol")),
+    );
+    let out = tw()
+        .arg("audit")
+        .arg(&r.dir)
+        .args(["--no-history", "--format", "json"])
+        .env("HOME", &r.home)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut paths: Vec<String> = findings(&v)
+        .iter()
+        .flat_map(|f| f["locations"].as_array().unwrap().iter())
+        .map(|l| l["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, vec![".env", "deploy/job.env", "sub/run.sh"], "{v:#}");
+}
+
+fn slurm_token_for(user: &str) -> String {
+    slurm_jwt(b"a-key-of-this-cluster-only-0123456789", user, 3600)
+}

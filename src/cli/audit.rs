@@ -307,7 +307,13 @@ fn scan_targets(engine: &Engine, paths: &[PathBuf], no_history: bool) -> Result<
             let req = ScanRequest {
                 target,
                 roots: vec![root.clone()],
-                walk: WalkOptions::default(),
+                // Incident response reads everything, whatever the audited repository's
+                // `.gitignore` or `.ignore` says: an ignored `.env` is exactly where a token
+                // sits, and a `.ignore` holding `*` must not make a tree look clean.
+                walk: WalkOptions {
+                    no_ignore: true,
+                    ..WalkOptions::default()
+                },
                 min_confidence: Confidence::Medium,
                 fingerprinter: fingerprinter(),
                 hygiene: !history,
