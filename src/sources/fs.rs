@@ -334,17 +334,22 @@ impl Cursor {
     }
 }
 
-/// Turns match offsets in one buffer into locations. Newlines are counted once, forward from
-/// the last position asked for: a file with a token on each of 25,000 lines costs one pass,
-/// not 25,000 (offsets asked for out of order restart the count).
+/// Turns match offsets in one buffer into locations. Line and column are carried from one
+/// offset to the next, forward or back, at the cost of the bytes between them: for matches in
+/// order of their start, the whole buffer costs one pass plus the matches' own lengths, even when
+/// several rules match the same span (a backward step from one match's end to the next one's
+/// start) or every match sits on one 500 MB line.
 pub(crate) struct Locator<'a> {
     path: &'a str,
     buf: &'a [u8],
     cursor: &'a Cursor,
     base: u64,
-    /// Offset up to which newlines are counted, and how many there were.
+    /// The offset the counts below are for.
     pos: usize,
+    /// Newlines in `buf[..pos]`.
     lines: u64,
+    /// Characters from the start of `pos`'s line (the cursor's, on the first line) to `pos`.
+    col: u64,
 }
 
 static START: Cursor = Cursor {
@@ -361,6 +366,7 @@ impl<'a> Locator<'a> {
             base,
             pos: 0,
             lines: 0,
+            col: cursor.col_chars,
         }
     }
 
@@ -372,18 +378,32 @@ impl<'a> Locator<'a> {
     /// Line and column (1-based) of `at`, where `buf[0]` follows the cursor.
     fn position(&mut self, at: usize) -> (u64, u64) {
         let at = at.min(self.buf.len());
-        if at < self.pos {
-            self.pos = 0;
-            self.lines = 0;
+        if at >= self.pos {
+            let seg = &self.buf[self.pos..at];
+            match memchr::memrchr(b'\n', seg) {
+                Some(last) => {
+                    self.lines += memchr::memchr_iter(b'\n', seg).count() as u64;
+                    self.col = chars(&seg[last + 1..]);
+                }
+                None => self.col += chars(seg),
+            }
+        } else {
+            let seg = &self.buf[at..self.pos];
+            let crossed = memchr::memchr_iter(b'\n', seg).count() as u64;
+            if crossed == 0 {
+                self.col -= chars(seg);
+            } else {
+                self.lines -= crossed;
+                // Back across a newline: `at`'s own line is measured, and only it.
+                let before = &self.buf[..at];
+                self.col = match memchr::memrchr(b'\n', before) {
+                    Some(i) => chars(&before[i + 1..]),
+                    None => self.cursor.col_chars + chars(before),
+                };
+            }
         }
-        self.lines += memchr::memchr_iter(b'\n', &self.buf[self.pos..at]).count() as u64;
         self.pos = at;
-        let before = &self.buf[..at];
-        let col = match memchr::memrchr(b'\n', before) {
-            Some(i) => chars(&before[i + 1..]),
-            None => self.cursor.col_chars + chars(before),
-        };
-        (self.cursor.lines + self.lines + 1, col + 1)
+        (self.cursor.lines + self.lines + 1, self.col + 1)
     }
 
     /// Where a match is.
@@ -587,6 +607,41 @@ mod tests {
     use super::*;
     use crate::engine::EngineOptions;
     use crate::rules::RuleSet;
+
+    /// Line and column counted from scratch, the slow and obvious way.
+    fn naive(buf: &[u8], cursor: &Cursor, at: usize) -> (u64, u64) {
+        let before = &buf[..at];
+        let lines = before.iter().filter(|&&b| b == b'\n').count() as u64;
+        let col = match before.iter().rposition(|&b| b == b'\n') {
+            Some(i) => chars(&before[i + 1..]),
+            None => cursor.col_chars + chars(before),
+        };
+        (cursor.lines + lines + 1, col + 1)
+    }
+
+    #[test]
+    fn locator_agrees_with_counting_from_scratch_in_any_order() {
+        let text = "héllo wörld\nsecond line é\n\n\nlast — line without end".as_bytes();
+        let cursor = Cursor {
+            lines: 7,
+            col_chars: 3,
+        };
+        // Offsets on character boundaries, visited forward, backward, repeated and jumping.
+        let offsets: Vec<usize> = (0..=text.len())
+            .filter(|&i| i == text.len() || (text[i] & 0xC0) != 0x80)
+            .collect();
+        let mut order: Vec<usize> = offsets.clone();
+        order.extend(offsets.iter().rev());
+        let mut x = 17usize;
+        for _ in 0..500 {
+            x = x.wrapping_mul(1103515245).wrapping_add(12345) % 65536;
+            order.push(offsets[x % offsets.len()]);
+        }
+        let mut loc = Locator::new("f", text, &cursor, 0);
+        for at in order {
+            assert_eq!(loc.position(at), naive(text, &cursor, at), "at {at}");
+        }
+    }
 
     fn engine() -> Engine {
         let mut set = RuleSet::default();
