@@ -441,3 +441,36 @@ fn audit_reads_what_the_repository_ignores() {
 fn slurm_token_for(user: &str) -> String {
     slurm_jwt(b"a-key-of-this-cluster-only-0123456789", user, 3600)
 }
+
+#[test]
+fn a_history_that_cannot_be_read_is_an_error_not_a_clean_report() {
+    for damage in ["idx", "pack"] {
+        let r = common::repo::Repo::new();
+        r.commit("a.env", &format!("SLURM_JWT={}\n", slurm_token()), "leak");
+        r.git(&["gc", "-q"]);
+        let pack_dir = r.dir.join(".git/objects/pack");
+        let file = std::fs::read_dir(&pack_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == damage))
+            .unwrap();
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[..8].copy_from_slice(b"XXXXXXXX");
+        let mut perm = std::fs::metadata(&file).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
+        std::fs::set_permissions(&file, perm).unwrap();
+        std::fs::write(&file, &bytes).unwrap();
+        for args in [&["scan", "--git"][..], &["audit"][..]] {
+            let out = tw()
+                .args(args)
+                .arg(&r.dir)
+                .env("HOME", &r.home)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{damage} {args:?}: {err}");
+            assert!(err.contains("cannot be read"), "{damage} {args:?}: {err}");
+        }
+    }
+}

@@ -83,6 +83,19 @@ pub enum GitError {
         /// What libgit2 said.
         message: String,
     },
+    /// Part of the history cannot be read: a reference or commit points to an object that is
+    /// not there or cannot be decoded (a corrupt pack or index). Reporting "no findings" for a
+    /// history that was not read would pass a CI job on nothing.
+    #[error(
+        "the history of {path} cannot be read: {what}; check it with `git fsck` (a partial \
+         clone missing only blobs is scanned, with a warning per missing blob)"
+    )]
+    Unreadable {
+        /// The repository.
+        path: String,
+        /// What could not be read (the first few).
+        what: String,
+    },
     /// Another libgit2 failure that prevents the scan.
     #[error("git: {0}")]
     Git(String),
@@ -127,11 +140,7 @@ fn short(oid: Oid) -> String {
 }
 
 /// Commits to walk, per the options.
-fn walk_commits(
-    repo: &Repository,
-    opts: &GitOptions,
-    warnings: &mut Vec<Warning>,
-) -> Result<Vec<Oid>, GitError> {
+fn walk_commits(repo: &Repository, opts: &GitOptions) -> Result<Vec<Oid>, GitError> {
     let mut walk = repo.revwalk()?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
     if let Some(range) = &opts.range {
@@ -151,19 +160,16 @@ fn walk_commits(
         walk.hide(base.peel_to_commit()?.id())?;
     } else {
         let mut pushed = 0;
+        let mut damage: Vec<String> = Vec::new();
         for r in repo.references()? {
             let r = match r {
                 Ok(r) => r,
                 Err(e) => {
-                    warn(
-                        warnings,
-                        "",
-                        format!("unreadable reference: {}", e.message()),
-                    );
+                    damage.push(format!("unreadable reference ({})", e.message()));
                     continue;
                 }
             };
-            let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+            let name = crate::report::printable(&String::from_utf8_lossy(r.name_bytes()));
             match r.peel_to_commit() {
                 Ok(c) => {
                     if walk.push(c.id()).is_ok() {
@@ -172,14 +178,13 @@ fn walk_commits(
                 }
                 // Tags of trees or blobs exist but are rare; anything else is damage.
                 Err(e) if e.code() == git2::ErrorCode::NotFound => {
-                    warn(
-                        warnings,
-                        "",
-                        format!("reference {name} points to a missing object"),
-                    );
+                    damage.push(format!("reference {name} points to a missing object"));
                 }
                 Err(_) => {}
             }
+        }
+        if !damage.is_empty() {
+            return Err(unreadable(repo, &damage));
         }
         if let Ok(head) = repo.head()
             && let Ok(c) = head.peel_to_commit()
@@ -192,16 +197,14 @@ fn walk_commits(
         }
     }
     let mut commits = Vec::new();
-    let mut errors = 0;
     for oid in walk {
         match oid {
             Ok(oid) => commits.push(oid),
             Err(e) => {
-                errors += 1;
-                warn(warnings, "", format!("history walk: {}", e.message()));
-                if errors > 100 {
-                    break;
-                }
+                return Err(unreadable(
+                    repo,
+                    &[format!("the commit walk failed ({})", e.message())],
+                ));
             }
         }
     }
@@ -213,6 +216,26 @@ fn walk_commits(
         });
     }
     Ok(commits)
+}
+
+fn unreadable(repo: &Repository, damage: &[String]) -> GitError {
+    let mut what = damage
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if damage.len() > 3 {
+        what.push_str(&format!(" (and {} more)", damage.len() - 3));
+    }
+    GitError::Unreadable {
+        path: repo
+            .workdir()
+            .unwrap_or_else(|| repo.path())
+            .display()
+            .to_string(),
+        what,
+    }
 }
 
 /// A walked commit: what attribution needs, so no commit is parsed twice.
@@ -886,7 +909,7 @@ pub fn scan_history(
             "shallow clone: commits beyond the shallow boundary are not in this repository and were not scanned (git fetch --unshallow for a full audit)",
         );
     }
-    let commits = walk_commits(&repo, opts, &mut warnings)?;
+    let commits = walk_commits(&repo, opts)?;
     let ranged = opts.range.is_some() || opts.since.is_some() || opts.since_date.is_some();
     let counters = opts.counters.clone().unwrap_or_default();
     let mut unreachable = FxHashSet::default();
