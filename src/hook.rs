@@ -4,7 +4,6 @@
 //! credential. An existing hook that is not ours is never overwritten without `--force`, and
 //! then it is kept beside ours as `pre-commit.tokenwarden-backup` (restored on uninstall).
 
-use git2::Repository;
 use std::path::{Path, PathBuf};
 
 /// The line that marks a hook as ours.
@@ -42,7 +41,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HookError + '_ {
 /// The hooks directory of the repository at (or above) `repo`: `core.hooksPath` if set,
 /// else the common git directory's `hooks/` (shared by all worktrees).
 pub fn hooks_dir(repo: &Path) -> Result<PathBuf, HookError> {
-    let r = Repository::discover(repo).map_err(|e| HookError::NotRepo(e.message().to_string()))?;
+    let r = crate::sources::git::discover(repo).map_err(|e| HookError::NotRepo(e.to_string()))?;
     if let Ok(cfg) = r.config()
         && let Ok(p) = cfg.get_path("core.hooksPath")
     {

@@ -187,6 +187,197 @@ pub fn file_kind(t: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// The largest git config file read (each, includes too); git's own are a few kilobytes.
+pub const MAX_GIT_CONFIG_BYTES: u64 = 1 << 20;
+
+/// How deep `include.path` may nest (libgit2 stops at 10 as well).
+const MAX_INCLUDE_DEPTH: usize = 10;
+
+/// Checks, before libgit2 or git opens the repository holding `start`, that nothing it reads
+/// first can hang or exhaust the process: its config files and every file they include
+/// (`include.path`, `includeIf.*.path`), `HEAD`, `packed-refs`, the index and the other files
+/// at the top of the git directory, and every loose ref, must be regular files (or absent), and
+/// the config files bounded in size. A FIFO named by `include.path` made `audit` and
+/// `scan --git` hang forever inside libgit2.
+///
+/// The git directory is found the way git finds it (`.git` directory, `.git` file with
+/// `gitdir:`, or a bare repository), without libgit2, since opening with libgit2 is what reads
+/// the config. `Ok(())` when there is no repository.
+pub fn check_git_dir(start: &Path) -> Result<(), UntrustedError> {
+    let Some(git_dir) = find_git_dir(start) else {
+        return Ok(());
+    };
+    let mut dirs = vec![git_dir.clone()];
+    // A linked worktree shares the main repository's config and refs.
+    if let Ok(bytes) = read_regular(&git_dir.join("commondir"), 4096)
+        && let Ok(text) = String::from_utf8(bytes)
+    {
+        dirs.push(git_dir.join(text.trim()));
+    }
+    let mut seen = 0usize;
+    for dir in &dirs {
+        for name in [
+            "config",
+            "config.worktree",
+            "HEAD",
+            "packed-refs",
+            "index",
+            "shallow",
+            "commondir",
+            "FETCH_HEAD",
+            "ORIG_HEAD",
+            "MERGE_HEAD",
+            "info/exclude",
+            "info/attributes",
+            "info/grafts",
+            "objects/info/alternates",
+        ] {
+            must_be_regular_if_present(&dir.join(name))?;
+        }
+        check_config(&dir.join("config"), 0, &mut seen)?;
+        check_config(&dir.join("config.worktree"), 0, &mut seen)?;
+        check_refs(&dir.join("refs"))?;
+    }
+    Ok(())
+}
+
+fn find_git_dir(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    let mut dir = if start.is_dir() {
+        start
+    } else {
+        start.parent()?.to_path_buf()
+    };
+    loop {
+        let dot = dir.join(".git");
+        match std::fs::symlink_metadata(&dot) {
+            Ok(m) if m.is_dir() || (m.file_type().is_symlink() && dot.is_dir()) => {
+                return Some(dot);
+            }
+            Ok(m) if m.is_file() => {
+                let bytes = read_regular(&dot, 4096).ok()?;
+                let text = String::from_utf8(bytes).ok()?;
+                let target = text.trim().strip_prefix("gitdir:")?.trim();
+                return Some(dir.join(target));
+            }
+            _ => {}
+        }
+        // A bare repository, or a git directory given directly.
+        if dir.join("HEAD").exists() && dir.join("objects").is_dir() {
+            return Some(dir);
+        }
+        dir = dir.parent()?.to_path_buf();
+    }
+}
+
+fn must_be_regular_if_present(path: &Path) -> Result<(), UntrustedError> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Err(UntrustedError::NotRegular {
+            path: path.display().to_string(),
+            kind: file_kind(&m.file_type()),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_config(path: &Path, depth: usize, seen: &mut usize) -> Result<(), UntrustedError> {
+    *seen += 1;
+    if depth > MAX_INCLUDE_DEPTH || *seen > 100 {
+        return Err(UntrustedError::TooLarge {
+            path: path.display().to_string(),
+            limit: MAX_INCLUDE_DEPTH as u64,
+        });
+    }
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(_) => return Ok(()), // git ignores an include that does not exist
+    };
+    if !meta.is_file() {
+        return Err(UntrustedError::NotRegular {
+            path: path.display().to_string(),
+            kind: file_kind(&meta.file_type()),
+        });
+    }
+    let bytes = read_regular(path, MAX_GIT_CONFIG_BYTES)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let base = path.parent().unwrap_or(Path::new("."));
+    for included in include_paths(&text) {
+        let p = match included.strip_prefix("~/") {
+            Some(rest) => match std::env::var_os("HOME") {
+                Some(h) => PathBuf::from(h).join(rest),
+                None => continue,
+            },
+            None => base.join(&included),
+        };
+        check_config(&p, depth + 1, seen)?;
+    }
+    Ok(())
+}
+
+/// The `path` values of `[include]` and `[includeIf "…"]` sections, unquoted.
+fn include_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_include = false;
+    for line in text.lines() {
+        let mut l = line.trim();
+        if l.starts_with('[') {
+            let name: String = l[1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                .collect::<String>()
+                .to_ascii_lowercase();
+            in_include = name == "include" || name == "includeif";
+            // `[include] path = x` on one line.
+            match l.find(']') {
+                Some(i) => l = l[i + 1..].trim(),
+                None => continue,
+            }
+        }
+        if !in_include {
+            continue;
+        }
+        let Some((key, value)) = l.split_once('=') else {
+            continue;
+        };
+        if !key.trim().eq_ignore_ascii_case("path") {
+            continue;
+        }
+        let value = value.trim();
+        let value = match value.strip_prefix('"') {
+            Some(rest) => rest.split('"').next().unwrap_or(""),
+            None => value.split(['#', ';']).next().unwrap_or("").trim(),
+        };
+        if !value.is_empty() {
+            out.push(value.replace("\\\\", "\\"));
+        }
+    }
+    out
+}
+
+fn check_refs(dir: &Path) -> Result<(), UntrustedError> {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut visited = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            visited += 1;
+            if visited > 1_000_000 {
+                return Ok(()); // bounded; libgit2 reads refs lazily beyond this
+            }
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if !t.is_file() {
+                // A symlinked ref is followed by git: check what it points to.
+                must_be_regular_if_present(&e.path())?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A TOML parse error as "line L, column C: what", with no quoted content.
 pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let what = scrub_message(e.message());

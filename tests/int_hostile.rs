@@ -474,3 +474,74 @@ fn a_history_that_cannot_be_read_is_an_error_not_a_clean_report() {
         }
     }
 }
+
+fn mkfifo(p: &std::path::Path) {
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn a_fifo_in_a_repository_configuration_never_hangs_a_command() {
+    // (where the FIFO goes, how the repository refers to it)
+    let cases: [(&str, Option<&str>); 5] = [
+        (".git/inc", Some("[include]\n\tpath = inc\n")),
+        (
+            ".git/cond",
+            Some("[includeIf \"gitdir:/\"]\n\tpath = \"cond\"\n"),
+        ),
+        (".git/info/exclude", None),
+        ("sub/.gitignore", None),
+        (".ignore", None),
+    ];
+    for (fifo, config) in cases {
+        let r = common::repo::Repo::new();
+        r.commit("sub/a.txt", "nothing\n", "init");
+        std::fs::create_dir_all(r.dir.join(".git/info")).unwrap();
+        let _ = std::fs::remove_file(r.dir.join(fifo));
+        mkfifo(&r.dir.join(fifo));
+        if let Some(c) = config {
+            let cfg = r.dir.join(".git/config");
+            let mut text = std::fs::read_to_string(&cfg).unwrap();
+            text.push_str(c);
+            std::fs::write(&cfg, text).unwrap();
+        }
+        for args in [
+            &["scan", "--git"][..],
+            &["audit"][..],
+            &["scan"][..],
+            &["scan", "--no-ignore"][..],
+        ] {
+            let out = tw()
+                .args(args)
+                .arg(&r.dir)
+                .env("HOME", &r.home)
+                .timeout(Duration::from_secs(20))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.code().is_some(),
+                "{fifo}: {args:?} hung (killed after 20 s)"
+            );
+            // A history scan does not read the work tree's ignore files: it may go on.
+            if args == ["scan", "--git"] && !fifo.starts_with(".git/") {
+                continue;
+            }
+            assert_eq!(out.status.code(), Some(2), "{fifo}: {args:?}: {err}");
+            assert!(err.contains("FIFO"), "{fifo}: {args:?}: {err}");
+        }
+        let out = tw()
+            .args(["fix", "gitignore"])
+            .arg(&r.dir)
+            .env("HOME", &r.home)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert!(out.status.code().is_some(), "{fifo}: fix gitignore hung");
+    }
+}

@@ -298,7 +298,11 @@ fn scan_targets(engine: &Engine, paths: &[PathBuf], no_history: bool) -> Result<
     let prefix = paths.len() > 1;
     for root in paths {
         let mut targets = vec![Target::Tree];
-        let is_repo = git2::Repository::discover(root).is_ok();
+        // A repository whose git directory is unsafe to open (a FIFO in its config's
+        // includes) is an error here, not "no history".
+        tokenwarden::untrusted::check_git_dir(root)
+            .with_context(|| format!("cannot audit {}", root.display()))?;
+        let is_repo = tokenwarden::sources::git::discover(root).is_ok();
         if is_repo && !no_history {
             targets.push(Target::History(GitOptions::default()));
         }

@@ -41,6 +41,9 @@ pub enum FixError {
         /// What it is.
         kind: &'static str,
     },
+    /// An ignore file the walk would read is a FIFO or device.
+    #[error("{0}")]
+    Unsafe(String),
     /// `.gitignore` could not be read (or is too large to be one).
     #[error(transparent)]
     Unreadable(crate::untrusted::UntrustedError),
@@ -79,6 +82,8 @@ pub fn fix_gitignore(root: &Path, dry_run: bool) -> Result<FixOutcome, FixError>
     let (repo, workdir) =
         work_tree_repo(&abs).ok_or_else(|| FixError::NotARepository(root.display().to_string()))?;
     let gitignore = workdir.join(".gitignore");
+    crate::sources::fs::check_ignore_sources(&workdir)
+        .map_err(|e| FixError::Unsafe(e.to_string()))?;
     let index = repo.index().ok();
     let found = credential_files(&workdir, &workdir, index.as_ref());
     let tracked = |rel: &str| {
@@ -99,7 +104,7 @@ pub fn fix_gitignore(root: &Path, dry_run: bool) -> Result<FixOutcome, FixError>
         // Templates (.env.example …) stay as they are: re-include each one not ignored today.
         let walk = ignore::WalkBuilder::new(&workdir)
             .hidden(false)
-            .filter_entry(|e| e.file_name() != ".git")
+            .filter_entry(crate::sources::fs::enter)
             .build();
         for entry in walk.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();

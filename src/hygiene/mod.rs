@@ -279,7 +279,7 @@ impl HygieneReport {
 
 /// The repository whose work tree holds `root`, if any (bare repositories have none).
 fn work_tree_repo(root: &Path) -> Option<(Repository, PathBuf)> {
-    let repo = Repository::discover(root).ok()?;
+    let repo = crate::sources::git::discover(root).ok()?;
     let workdir = repo.workdir()?.canonicalize().ok()?;
     Some((repo, workdir))
 }
@@ -358,7 +358,7 @@ fn credential_files(root: &Path, workdir: &Path, index: Option<&git2::Index>) ->
         .git_global(true)
         .git_exclude(true)
         .follow_links(false)
-        .filter_entry(|e| e.file_name() != ".git")
+        .filter_entry(crate::sources::fs::enter)
         .build();
     for entry in walk.flatten() {
         if entry.file_type().is_some_and(|t| t.is_file())
@@ -478,7 +478,7 @@ fn env_readers(ignores: &mut Ignores, root: &Path, report: &mut HygieneReport) {
     };
     let walk = ignore::WalkBuilder::new(root)
         .hidden(false)
-        .filter_entry(|e| e.file_name() != ".git")
+        .filter_entry(crate::sources::fs::enter)
         .build();
     let mut hits: BTreeMap<String, (u64, String)> = BTreeMap::new();
     for entry in walk.flatten() {
@@ -527,7 +527,7 @@ fn env_readers(ignores: &mut Ignores, root: &Path, report: &mut HygieneReport) {
 /// HEAD (the pre-commit hook's check; key files named `.pem`/`.key` judged by their staged
 /// content). `None` outside a repository.
 pub fn check_staged(root: &Path) -> Option<HygieneReport> {
-    let repo = Repository::discover(root).ok()?;
+    let repo = crate::sources::git::discover(root).ok()?;
     let index = repo.index().ok()?;
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
     let mut report = HygieneReport::default();

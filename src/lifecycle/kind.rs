@@ -138,7 +138,7 @@ pub fn read_source(root: &Path, loc: &Location) -> Option<Vec<u8>> {
     if let Some(g) = &loc.git
         && !g.blob.is_empty()
     {
-        let repo = git2::Repository::discover(root).ok()?;
+        let repo = crate::sources::git::discover(root).ok()?;
         let oid = git2::Oid::from_str(&g.blob).ok()?;
         return repo.find_blob(oid).ok().map(|b| b.content().to_vec());
     }

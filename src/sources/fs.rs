@@ -97,6 +97,10 @@ pub enum FsError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file the walk would read as ignore rules (`.gitignore`, `.ignore`, the git directory's
+    /// `info/exclude` or config) is a FIFO, device or socket: reading it could hang the scan.
+    #[error("cannot scan: {0}")]
+    Unsafe(String),
     /// An exclude glob is malformed.
     #[error("bad exclude pattern `{glob}`: {message}")]
     Exclude {
@@ -192,6 +196,12 @@ pub fn scan_paths(
     let counters: &ScanCounters = &counters;
     let results: Mutex<FsOutput> = Mutex::new(FsOutput::default());
     let prefix_root = roots.len() > 1 || opts.prefix_roots;
+    // Checked even with --no-ignore: the hygiene checks read ignore rules whatever the walk
+    // does.
+    for root in roots {
+        check_ignore_sources(root)?;
+    }
+    let unsafe_found: Arc<Mutex<Option<String>>> = Arc::default();
     for root in roots {
         let mut overrides = OverrideBuilder::new(root);
         for glob in &opts.excludes {
@@ -208,12 +218,23 @@ pub fn scan_paths(
         })?;
         let mut builder = WalkBuilder::new(root);
         let shard = opts.shard;
+        let found = unsafe_found.clone();
         builder
             .hidden(false)
             .follow_links(opts.follow_links)
             .threads(opts.threads)
             .overrides(overrides)
             .filter_entry(move |e| {
+                // The walk reads a directory's ignore files as it enters it, after this
+                // filter: a FIFO there is caught here, before it is opened.
+                if e.depth() > 0
+                    && e.file_type().is_some_and(|t| t.is_dir())
+                    && let Some(problem) = unsafe_ignore_file(e.path())
+                {
+                    let mut slot = found.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.get_or_insert(problem);
+                    return false;
+                }
                 e.file_name() != ".git"
                     && match shard {
                         // The partition of one root: its top-level entries (or the root
@@ -261,10 +282,66 @@ pub fn scan_paths(
             })
         });
     }
+    if let Some(problem) = unsafe_found
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return Err(FsError::Unsafe(problem));
+    }
     let mut out = results.into_inner().unwrap_or_else(|p| p.into_inner());
     out.warnings.sort();
     out.stats = counters.snapshot();
     Ok(out)
+}
+
+/// The files the walk reads as ignore rules in each directory it enters.
+const IGNORE_FILES: [&str; 2] = [".gitignore", ".ignore"];
+
+/// A sentence when one of `dir`'s ignore files is not a regular file (followed, as the walk
+/// follows it).
+fn unsafe_ignore_file(dir: &Path) -> Option<String> {
+    IGNORE_FILES.iter().find_map(|name| {
+        let p = dir.join(name);
+        match std::fs::metadata(&p) {
+            Ok(m) if !m.is_file() => Some(format!(
+                "{} is {}, not a file of ignore rules: reading it could hang; remove it",
+                p.display(),
+                crate::untrusted::file_kind(&m.file_type())
+            )),
+            _ => None,
+        }
+    })
+}
+
+/// The `filter_entry` of every other walk of a tree (the hygiene checks): never into `.git`,
+/// and never into a directory whose ignore file would hang the walk (the directory scan,
+/// which runs first, reports it as an error).
+pub fn enter(e: &ignore::DirEntry) -> bool {
+    e.file_name() != ".git"
+        && !(e.depth() > 0
+            && e.file_type().is_some_and(|t| t.is_dir())
+            && unsafe_ignore_file(e.path()).is_some())
+}
+
+/// Checks what the walk reads before it yields anything: the ignore files of the root and of
+/// its parents, and the git directory's `info/exclude` and config.
+pub fn check_ignore_sources(root: &Path) -> Result<(), FsError> {
+    let canon = root.canonicalize().map_err(|source| FsError::Root {
+        path: root.display().to_string(),
+        source,
+    })?;
+    let start = if canon.is_dir() {
+        Some(canon.as_path())
+    } else {
+        canon.parent()
+    };
+    for dir in start.into_iter().flat_map(Path::ancestors) {
+        if let Some(problem) = unsafe_ignore_file(dir) {
+            return Err(FsError::Unsafe(problem));
+        }
+    }
+    crate::untrusted::check_git_dir(root).map_err(|e| FsError::Unsafe(e.to_string()))
 }
 
 fn walk_warning(root: &Path, err: &ignore::Error, prefix_root: bool) -> Warning {

@@ -122,10 +122,19 @@ pub struct GitOutput {
 }
 
 fn open(path: &Path) -> Result<Repository, GitError> {
-    Repository::discover(path).map_err(|e| GitError::Open {
+    discover(path)
+}
+
+/// Opens the repository holding `path` — the one way tokenwarden opens a repository it did not
+/// create. Its git directory is checked first ([`crate::untrusted::check_git_dir`]): libgit2
+/// reads the config, and every file it includes, as it opens, and a FIFO there hangs it.
+pub fn discover(path: &Path) -> Result<Repository, GitError> {
+    let open_error = |message: String| GitError::Open {
         path: path.display().to_string(),
-        message: e.message().to_string(),
-    })
+        message,
+    };
+    crate::untrusted::check_git_dir(path).map_err(|e| open_error(e.to_string()))?;
+    Repository::discover(path).map_err(|e| open_error(e.message().to_string()))
 }
 
 fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: impl Into<String>) {
@@ -869,7 +878,7 @@ pub struct RepoInfo {
 
 /// Describes the repository at (or above) `path`, or `None` if there is none.
 pub fn describe(path: &Path) -> Option<RepoInfo> {
-    let repo = Repository::discover(path).ok()?;
+    let repo = discover(path).ok()?;
     let uri = repo
         .find_remote("origin")
         .ok()
