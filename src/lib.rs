@@ -20,6 +20,7 @@
 //! - [`facilities`] — clients for the facility APIs (S3M, IRI, Globus, slurmrestd/Palmetto, CSM).
 //! - [`lifecycle`] — is a found secret alive, revoke it (after a plan and a confirmation),
 //!   the write-ahead audit log, the incident report.
+//! - [`escape`] — outside text made safe for a terminal or a Markdown file.
 //! - [`private_file`] — files that may hold secrets: 0600, atomic.
 //! - [`untrusted`] — reading what a scanned repository controls: contained, regular, bounded,
 //!   and never echoed in an error.
@@ -28,6 +29,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod escape;
 pub mod facilities;
 pub mod finding;
 pub mod hook;

@@ -10,7 +10,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokenwarden::config::{Config, id_matches};
-use tokenwarden::report::{self, Format, ReportContext};
+use tokenwarden::report::{self, Format, ReportContext, printable};
 use tokenwarden::rules::{RuleSet, check_rules, import_gitleaks};
 use tokenwarden::sources::fs::WalkOptions;
 use tokenwarden::sources::git::GitOptions;
@@ -381,7 +381,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tokenwarden: error: {e:#}");
+            // Errors quote paths, names and answers from outside: escaped, on one line.
+            eprintln!("tokenwarden: error: {}", printable(&format!("{e:#}")));
             // The facility answered, and said no: 1. Anything else (usage, local files, no
             // answer at all): 2.
             match e.downcast_ref::<tokenwarden::facilities::ClientError>() {
@@ -478,7 +479,11 @@ fn load_rules(
                 .context("cannot read a gitleaks rule file")?;
         let before = set.rules.len();
         for note in import_gitleaks(&mut set, &f.display().to_string(), &text)? {
-            eprintln!("tokenwarden: note: {}: {note}", f.display());
+            eprintln!(
+                "tokenwarden: note: {}: {}",
+                printable(&f.display().to_string()),
+                printable(&note)
+            );
         }
         notes.push(format!(
             "{} rule(s) imported from {}",
@@ -663,12 +668,12 @@ fn scan_for(args: &ScanArgs) -> Result<Scanned> {
     }
     for w in &result.warnings {
         if w.path.is_empty() {
-            eprintln!("tokenwarden: warning: {}", report::printable(&w.message));
+            eprintln!("tokenwarden: warning: {}", printable(&w.message));
         } else {
             eprintln!(
                 "tokenwarden: warning: {}: {}",
-                report::printable(&w.path),
-                report::printable(&w.message)
+                printable(&w.path),
+                printable(&w.message)
             );
         }
     }
@@ -917,7 +922,6 @@ fn emit(
 }
 
 fn fix_gitignore(repo: &Path, dry_run: bool) -> Result<ExitCode> {
-    use tokenwarden::report::printable;
     let outcome = tokenwarden::hygiene::gitignore::fix_gitignore(repo, dry_run)?;
     let file = printable(&outcome.gitignore.display().to_string());
     if outcome.added.is_empty() {
@@ -966,11 +970,11 @@ fn list_rules(args: &RuleArgs, format: ListFormat) -> Result<ExitCode> {
                 writeln!(
                     out,
                     "{:<28} {:<9} {:<7} {:<10} {}",
-                    r.id,
+                    printable(&r.id),
                     r.severity.as_str(),
                     r.confidence.as_str(),
-                    r.facility,
-                    r.name
+                    printable(&r.facility),
+                    printable(&r.name)
                 )?;
             }
             writeln!(out, "{} rules", set.rules.len())?;
@@ -983,7 +987,12 @@ fn check(args: &RuleArgs) -> Result<ExitCode> {
     let set = load_rules(args, None, &mut Vec::new())?;
     let (failures, ran) = check_rules(&set)?;
     for f in &failures {
-        println!("FAIL {}: {}: {}", f.rule, f.message, f.example);
+        println!(
+            "FAIL {}: {}: {}",
+            printable(&f.rule),
+            printable(&f.message),
+            printable(&f.example)
+        );
     }
     println!(
         "{} rules, {} examples: {} passed, {} failed",

@@ -545,3 +545,90 @@ fn a_fifo_in_a_repository_configuration_never_hangs_a_command() {
         assert!(out.status.code().is_some(), "{fifo}: fix gitignore hung");
     }
 }
+
+/// Raw bytes that must never reach a terminal or a Markdown file from outside text.
+fn assert_inert(what: &str, text: &str) {
+    for bad in ['\u{1b}', '\u{7}', '\u{202e}', '\u{2066}', '\u{9b}', '\r'] {
+        assert!(!text.contains(bad), "{what}: raw {bad:?} in:\n{text}");
+    }
+    assert!(
+        !text.lines().any(|l| l.starts_with("CRITICAL forged")),
+        "{what}: a forged line:\n{text}"
+    );
+}
+
+#[test]
+fn outside_text_reaches_the_terminal_and_markdown_escaped() {
+    let r = common::repo::Repo::new();
+    // A claim, a path, a commit author, a branch (packed-refs) and a repository rule name, each
+    // carrying a newline with a forged report line, a terminal escape and a bidi override.
+    let evil = "alice\nCRITICAL forged\u{1b}]0;pwned\u{7}\u{202e}<img src=x onerror=alert(1)>";
+    let tok = slurm_jwt(b"a-key-of-this-cluster-only-0123456789", evil, 3600);
+    let mut git = git_command(&r.dir, &r.home);
+    write(&r.dir, "job\u{2066}.env", format!("SLURM_JWT={tok}\n"));
+    write(
+        &r.dir,
+        ".tokenwarden.toml",
+        "[[rule]]\nid = \"x.evil\"\nname = \"evil\\u001b[31m\\nCRITICAL forged\"\nfacility = \"x\u{202e}\"\n\
+         severity = \"high\"\nconfidence = \"high\"\nkeywords = [\"ZZQQ\"]\n\
+         pattern = 'ZZQQ[0-9]{8}'\nremediation = \"fix\\u001b]8;;http://e\\u0007\"\n",
+    );
+    write(&r.dir, "other.txt", "ZZQQ12345678\n");
+    git.args(["add", "-A"]);
+    run_git(git, &["add"]);
+    let mut git = git_command(&r.dir, &r.home);
+    git.env("GIT_AUTHOR_NAME", "Mallory\u{202e} <x>")
+        .args(["commit", "-qm", "add\u{1b}[2J"]);
+    run_git(git, &["commit"]);
+    let head = r.git(&["rev-parse", "HEAD"]);
+    r.git(&["pack-refs", "--all"]);
+    let packed = r.dir.join(".git/packed-refs");
+    let mut refs = std::fs::read_to_string(&packed).unwrap();
+    refs.push_str(&format!("{head} refs/heads/evil\u{1b}[31m\u{202e}\n"));
+    std::fs::write(&packed, refs).unwrap();
+
+    for args in [&["scan"][..], &["scan", "--git"][..]] {
+        let out = tw()
+            .args(args)
+            .arg(&r.dir)
+            .args(["--color", "never"])
+            .env("HOME", &r.home)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert_inert(
+            &format!("{args:?} stdout"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
+        assert_inert(
+            &format!("{args:?} stderr"),
+            &String::from_utf8_lossy(&out.stderr),
+        );
+    }
+
+    // The revocation plan (shown right before the confirmation) and the incident report.
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("incident");
+    let out = tw()
+        .arg("audit")
+        .arg(&r.dir)
+        .args(["--revoke", "--dry-run", "--report"])
+        .arg(&report)
+        .arg("--audit-log")
+        .arg(tmp.path().join("audit.jsonl"))
+        .env("HOME", &r.home)
+        .env("TOKENWARDEN_CONFIG", tmp.path().join("none.toml"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    assert_inert("plan stdout", &String::from_utf8_lossy(&out.stdout));
+    assert_inert("plan stderr", &String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(report.join("incident.md")).unwrap();
+    assert_inert("incident.md", &md);
+    // Outside the fenced notice (where Markdown renders nothing), no HTML.
+    let rendered: String = md.split("```").step_by(2).collect::<Vec<_>>().join("");
+    assert!(!rendered.contains("<img"), "HTML in incident.md:\n{md}");
+    assert!(md.contains("alice"), "{md}");
+}

@@ -57,8 +57,24 @@ fi
 
 # The summary reads the SARIF it just wrote (python3 is on every GitHub-hosted runner).
 count=$(python3 - "$sarif" "${GITHUB_STEP_SUMMARY:-/dev/null}" "$what" "$fail_on" <<'PY'
-import json, sys
+import json, re, sys
 sarif, summary, what, fail_on = sys.argv[1:5]
+
+# Paths, rule ids and messages come from the scanned repository: nothing of them may render
+# as Markdown or HTML, or break the table (the same rules as tokenwarden's src/escape.rs).
+INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u115f\u1160\u180e\u200b-\u200f"
+                       "\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+                       "\ufff9-\ufffb\U000e0000-\U000e007f]")
+def printable(s):
+    return INVISIBLE.sub(lambda m: "\\u{%x}" % ord(m.group()), str(s))
+def md(s):
+    s = printable(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]()#!|~])", r"\\\1", s)
+def code(s):
+    s = printable(s).replace("|", "\\|")
+    fence = "`" * (max((len(r) for r in re.findall("`+", s)), default=0) + 1)
+    return f"{fence} {s} {fence}" if len(fence) > 1 else f"`{s}`"
+
 doc = json.load(open(sarif))
 results = [r for run in doc.get("runs", []) for r in run.get("results", [])]
 rows = []
@@ -67,10 +83,10 @@ for r in results:
     uri = loc.get("artifactLocation", {}).get("uri", "")
     line = loc.get("region", {}).get("startLine", "")
     sev = r.get("properties", {}).get("severity", r.get("level", ""))
-    msg = r.get("message", {}).get("text", "").replace("|", "\\|").splitlines()[0][:120]
-    rows.append(f"| `{r.get('ruleId', '')}` | {sev} | `{uri}:{line}` | {msg} |")
+    msg = (r.get("message", {}).get("text", "").splitlines() or [""])[0][:120]
+    rows.append(f"| {code(r.get('ruleId', ''))} | {md(sev)} | {code(f'{uri}:{line}')} | {md(msg)} |")
 with open(summary, "a") as out:
-    out.write(f"### tokenwarden: {len(results)} finding(s) in {what}\n\n")
+    out.write(f"### tokenwarden: {len(results)} finding(s) in {md(what)}\n\n")
     if rows:
         out.write("| rule | severity | where | what |\n|---|---|---|---|\n")
         out.write("\n".join(rows[:200]) + "\n")

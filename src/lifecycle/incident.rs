@@ -122,7 +122,10 @@ impl Incident {
         private_file::write(&dir.join("incident.md"), self.markdown().as_bytes())
     }
 
-    /// The Markdown report.
+    /// The Markdown report. Every value from outside (paths, authors, claims, rule names, an
+    /// issuer's words) is escaped for Markdown ([`md`]) or set in a code span that it cannot
+    /// leave ([`code`]): a branch name holding `<img src=…>` or a newline and `# Resolved` must
+    /// not render as such in the report a facility reads.
     pub fn markdown(&self) -> String {
         let mut s = String::new();
         let m = &self.summary;
@@ -130,15 +133,15 @@ impl Incident {
         let _ = writeln!(
             s,
             "Written {} by tokenwarden {}. Scanned: {}. Every call made is in the audit log \
-             `{}`.\n",
+             {}.\n",
             self.generated_at,
             self.tool_version,
             self.targets
                 .iter()
-                .map(|t| format!("`{t}`"))
+                .map(|t| code(t))
                 .collect::<Vec<_>>()
                 .join(", "),
-            self.audit_log
+            code(&self.audit_log)
         );
         let _ = writeln!(
             s,
@@ -146,26 +149,26 @@ impl Incident {
              |---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} |\n",
             m.secrets, m.live_before, m.revoked, m.failed, m.pushed, m.open
         );
-        let _ = writeln!(s, "Revocation: {}.\n", self.revocation);
+        let _ = writeln!(s, "Revocation: {}.\n", md(&self.revocation));
         for (n, i) in self.secrets.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "## {}. {} — `{}`\n\n- rule `{}`, facility {}, handled as `{}`\n- preview `{}`",
+                "## {}. {} — {}\n\n- rule {}, facility {}, handled as {}\n- preview {}",
                 n + 1,
-                i.rule_name,
-                i.fingerprint,
-                i.rule_id,
-                i.facility,
-                i.kind.as_str(),
-                i.preview
+                md(&i.rule_name),
+                code(&i.fingerprint),
+                code(&i.rule_id),
+                md(&i.facility),
+                code(i.kind.as_str()),
+                code(&i.preview)
             );
             if let Some(t) = &i.token {
                 let mut facts = Vec::new();
                 if let Some(u) = &t.user {
-                    facts.push(format!("user {u}"));
+                    facts.push(format!("user {}", md(u)));
                 }
                 if let Some(iss) = &t.issuer {
-                    facts.push(format!("issuer {iss}"));
+                    facts.push(format!("issuer {}", md(iss)));
                 }
                 if let Some(e) = t.exp {
                     facts.push(format!("expires {}", unix_to_rfc3339(e)));
@@ -179,13 +182,13 @@ impl Incident {
                 let g = &h.introduced_by;
                 let _ = writeln!(
                     s,
-                    "- first exposed {} in commit `{}` (`{}`) by {} <{}>: {}",
+                    "- first exposed {} in commit {} ({}) by {} &lt;{}&gt;: {}",
                     unix_to_rfc3339(g.time),
-                    g.commit,
-                    g.path,
-                    g.author,
-                    g.email,
-                    g.summary
+                    code(&g.commit),
+                    code(&g.path),
+                    md(&g.author),
+                    md(&g.email),
+                    md(&g.summary)
                 );
                 let _ = writeln!(
                     s,
@@ -198,7 +201,11 @@ impl Incident {
                     if h.branches.is_empty() {
                         "no branch (unreachable objects)".to_string()
                     } else {
-                        h.branches.join(", ")
+                        h.branches
+                            .iter()
+                            .map(|b| md(b))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     }
                 );
                 let _ = writeln!(
@@ -213,6 +220,7 @@ impl Incident {
             }
             let mut locs: Vec<String> = i.locations.iter().map(where_).collect();
             locs.dedup();
+            let locs: Vec<String> = locs.iter().map(|l| code(l)).collect();
             let _ = writeln!(s, "- found at: {}", locs.join(", "));
             let _ = writeln!(s, "\n### Liveness and actions\n");
             let word = |v: Option<&crate::finding::Verification>| match v {
@@ -225,32 +233,32 @@ impl Incident {
                     } else {
                         ""
                     },
-                    v.reason
+                    md(&v.reason)
                 ),
             };
             let _ = writeln!(s, "- before: {}", word(i.before.as_ref()));
             if let Some(v) = &i.before {
                 for (k, val) in &v.facts {
-                    let _ = writeln!(s, "  - {k}: {val}");
+                    let _ = writeln!(s, "  - {}: {}", md(k), md(val));
                 }
             }
             if let Some(e) = &i.earlier {
-                let _ = writeln!(s, "- earlier runs: {e}");
+                let _ = writeln!(s, "- earlier runs: {}", md(e));
             }
             match &i.planned {
                 Planned::Revoke { endpoint, .. } => {
-                    let _ = writeln!(s, "- planned: revoke at {endpoint}");
+                    let _ = writeln!(s, "- planned: revoke at {}", md(endpoint));
                 }
                 Planned::Skip { why } => {
-                    let _ = writeln!(s, "- planned: nothing ({why})");
+                    let _ = writeln!(s, "- planned: nothing ({})", md(why));
                 }
                 Planned::Manual { why } => {
-                    let _ = writeln!(s, "- planned: nothing possible here ({why})");
+                    let _ = writeln!(s, "- planned: nothing possible here ({})", md(why));
                 }
             }
             for o in &i.outcomes {
                 let (w, d) = o.log_words();
-                let _ = writeln!(s, "- done: {w} — {d}");
+                let _ = writeln!(s, "- done: {} — {}", md(w), md(&d));
             }
             if i.after.is_some() {
                 let _ = writeln!(s, "- after: {}", word(i.after.as_ref()));
@@ -265,28 +273,34 @@ impl Incident {
                 }
             );
             for r in &i.notice.rotate {
-                let _ = writeln!(s, "- {r}");
+                let _ = writeln!(s, "- {}", md(r));
             }
+            // The notice is plain text in a fenced block: its lines all start with a fixed
+            // word, and its values are on one line each, so none can close the fence.
             let _ = writeln!(
                 s,
                 "\n### Notice to send\n\nTo: {}\nSubject: {}\n\n```text\n{}\n```\n",
-                i.notice.contact,
-                i.notice.subject,
+                crate::escape::printable(&i.notice.contact),
+                md(&i.notice.subject),
                 notice_body(i)
             );
         }
         if let Some(r) = &self.rewrite {
-            let _ = writeln!(s, "## Rewriting history\n\n**{}**\n", r.warning);
+            let _ = writeln!(s, "## Rewriting history\n\n**{}**\n", md(&r.warning));
             if !r.paths.is_empty() {
                 let _ = writeln!(
                     s,
                     "Files in history that hold secrets: {}\n",
-                    r.paths.join(", ")
+                    r.paths
+                        .iter()
+                        .map(|p| code(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             let _ = writeln!(s, "```sh");
             for c in &r.commands {
-                let _ = writeln!(s, "{c}");
+                let _ = writeln!(s, "{}", crate::escape::printable(c));
             }
             let _ = writeln!(s, "```");
         }
@@ -294,44 +308,68 @@ impl Incident {
     }
 }
 
-/// The body of the ready notice: what, where, since when, what was done. No secret.
+/// Outside text for Markdown.
+fn md(s: &str) -> String {
+    crate::escape::markdown(s)
+}
+
+/// Outside text in a code span it cannot leave: the fence is one backtick longer than the
+/// longest run inside, padded with spaces (CommonMark), and control characters are escaped.
+fn code(s: &str) -> String {
+    let s = crate::escape::printable(s);
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 || s.starts_with(' ') || s.ends_with(' ') {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("{fence}{s}{fence}")
+    }
+}
+
+/// The body of the ready notice: what, where, since when, what was done. No secret. Each line
+/// is escaped as a whole for a terminal (a value cannot start a line of its own).
 pub fn notice_body(i: &Item) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
+    let mut lines: Vec<String> = Vec::new();
+    lines.push(format!(
         "A credential was exposed: {} (rule {}), fingerprint {}, preview {}.",
         i.rule_name, i.rule_id, i.fingerprint, i.preview
-    );
+    ));
     if let Some(t) = &i.token
         && let Some(u) = &t.user
     {
-        let _ = writeln!(s, "It belongs to user {u}.");
+        lines.push(format!("It belongs to user {u}."));
     }
     let mut locs: Vec<String> = i.locations.iter().map(where_).collect();
     locs.dedup();
     locs.truncate(10);
-    let _ = writeln!(s, "Where: {}.", locs.join(", "));
+    lines.push(format!("Where: {}.", locs.join(", ")));
     if let Some(h) = &i.history {
-        let _ = writeln!(
-            s,
+        lines.push(format!(
             "First committed {} by {} in {}{}.",
             unix_to_rfc3339(h.introduced_by.time),
             h.introduced_by.author,
             h.introduced_by.commit,
             if pushed(i) { "; it was pushed" } else { "" }
-        );
+        ));
     }
     if let Some(v) = &i.before {
-        let _ = writeln!(s, "Liveness when found: {:?} ({}).", v.liveness, v.reason);
+        lines.push(format!(
+            "Liveness when found: {:?} ({}).",
+            v.liveness, v.reason
+        ));
     }
     for o in &i.outcomes {
         let (w, d) = o.log_words();
-        let _ = writeln!(s, "Action: {w}: {d}.");
+        lines.push(format!("Action: {w}: {d}."));
     }
     if i.open() {
-        let _ = writeln!(s, "Please: {}", i.notice.rotate.join(" "));
+        lines.push(format!("Please: {}", i.notice.rotate.join(" ")));
     }
-    s.trim_end().to_string()
+    lines
+        .iter()
+        .map(|l| crate::escape::printable(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn shell_quote(s: &str) -> String {
@@ -373,7 +411,8 @@ fn rewrite(items: &[Item]) -> Option<Rewrite> {
             "git filter-repo --invert-paths {}",
             paths
                 .iter()
-                .map(|p| format!("--path {}", shell_quote(p)))
+                // A path with a newline would break out of the fenced block it is shown in.
+                .map(|p| format!("--path {}", shell_quote(&crate::escape::printable(p))))
                 .collect::<Vec<_>>()
                 .join(" ")
         ),

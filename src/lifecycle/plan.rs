@@ -9,7 +9,6 @@ use super::notify::{self, Notice};
 use crate::engine::jwt::TokenFacts;
 use crate::finding::{Finding, HistorySummary, Liveness, Location, Verification};
 use serde::Serialize;
-use std::fmt::Write as _;
 
 /// What will be done to one secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -348,6 +347,16 @@ pub fn where_(l: &Location) -> String {
     }
 }
 
+/// Appends one line to a rendered plan, escaped as a whole ([`crate::escape::printable`]):
+/// nearly every value in it came from outside (paths, authors, claims, an issuer's words), and
+/// the plan is on screen right before "Type yes to revoke".
+macro_rules! say {
+    ($s:expr, $($arg:tt)*) => {{
+        $s.push_str(&crate::escape::printable(&format!($($arg)*)));
+        $s.push('\n');
+    }};
+}
+
 impl Plan {
     /// How many secrets the plan revokes.
     pub fn revocations(&self) -> usize {
@@ -357,16 +366,17 @@ impl Plan {
     /// The plan as text, for the terminal: nothing secret in it.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(
+        say!(
             s,
             "Plan: {} secret(s); {} to revoke.",
             self.items.len(),
             self.revocations()
         );
         for (n, i) in self.items.iter().enumerate() {
-            let _ = writeln!(
+            s.push('\n');
+            say!(
                 s,
-                "\n{}. {} [{}] {}  {}",
+                "{}. {} [{}] {}  {}",
                 n + 1,
                 i.rule_name,
                 i.rule_id,
@@ -377,7 +387,7 @@ impl Plan {
             locs.dedup();
             let more = locs.len().saturating_sub(5);
             locs.truncate(5);
-            let _ = writeln!(
+            say!(
                 s,
                 "   found: {}{}",
                 locs.join(", "),
@@ -389,7 +399,7 @@ impl Plan {
             );
             if let Some(h) = &i.history {
                 let g = &h.introduced_by;
-                let _ = writeln!(
+                say!(
                     s,
                     "   history: first committed in {} by {} ({}); {}",
                     &g.commit[..g.commit.len().min(12)],
@@ -402,14 +412,14 @@ impl Plan {
                     }
                 );
             }
-            let _ = writeln!(s, "   liveness: {}", liveness_word(i.before.as_ref()));
+            say!(s, "   liveness: {}", liveness_word(i.before.as_ref()));
             if let Some(v) = &i.before {
                 for (k, val) in &v.facts {
-                    let _ = writeln!(s, "     {k}: {val}");
+                    say!(s, "     {k}: {val}");
                 }
             }
             if let Some(e) = &i.earlier {
-                let _ = writeln!(s, "   earlier: {e}");
+                say!(s, "   earlier: {e}");
             }
             match &i.planned {
                 Planned::Revoke {
@@ -417,7 +427,7 @@ impl Plan {
                     irreversible,
                     note,
                 } => {
-                    let _ = writeln!(
+                    say!(
                         s,
                         "   action: REVOKE at {endpoint}{}",
                         if *irreversible {
@@ -427,15 +437,15 @@ impl Plan {
                         }
                     );
                     if let Some(n) = note {
-                        let _ = writeln!(s, "   note: {n}");
+                        say!(s, "   note: {n}");
                     }
                 }
                 Planned::Skip { why } => {
-                    let _ = writeln!(s, "   action: none ({why})");
+                    say!(s, "   action: none ({why})");
                 }
                 Planned::Manual { why } => {
-                    let _ = writeln!(s, "   action: none possible here ({why})");
-                    let _ = writeln!(s, "   tell: {}", i.notice.contact);
+                    say!(s, "   action: none possible here ({why})");
+                    say!(s, "   tell: {}", i.notice.contact);
                 }
             }
         }
@@ -449,30 +459,30 @@ impl Plan {
             if i.outcomes.is_empty() && i.after.is_none() {
                 continue;
             }
-            let _ = writeln!(s, "{}. {} {}", n + 1, i.rule_id, i.fingerprint);
+            say!(s, "{}. {} {}", n + 1, i.rule_id, i.fingerprint);
             for o in &i.outcomes {
-                let _ = match o {
+                match o {
                     Outcome::Revoked { endpoint, detail } => {
-                        writeln!(s, "   revoked at {endpoint}: {detail}")
+                        say!(s, "   revoked at {endpoint}: {detail}")
                     }
                     Outcome::Already { endpoint, detail } => {
-                        writeln!(s, "   already dead at {endpoint}: {detail}")
+                        say!(s, "   already dead at {endpoint}: {detail}")
                     }
                     Outcome::Refused { endpoint, reason } => {
-                        writeln!(s, "   refused at {endpoint}: {reason}")
+                        say!(s, "   refused at {endpoint}: {reason}")
                     }
-                    Outcome::NotRevocable { why } => writeln!(s, "   not revocable: {why}"),
+                    Outcome::NotRevocable { why } => say!(s, "   not revocable: {why}"),
                     Outcome::Failed { endpoint, reason } => {
-                        writeln!(s, "   FAILED at {endpoint}: {reason}")
+                        say!(s, "   FAILED at {endpoint}: {reason}")
                     }
                 };
             }
             if i.after.is_some() {
-                let _ = writeln!(s, "   liveness after: {}", liveness_word(i.after.as_ref()));
+                say!(s, "   liveness after: {}", liveness_word(i.after.as_ref()));
             }
         }
         let open = self.items.iter().filter(|i| i.open()).count();
-        let _ = writeln!(
+        say!(
             s,
             "{} secret(s) still need attention (see the notices in the incident report).",
             open

@@ -77,19 +77,7 @@ fn write_pretty(value: &serde_json::Value, out: &mut dyn Write) -> std::io::Resu
     writeln!(out)
 }
 
-/// A path (or any untrusted text) made safe for a terminal: control characters, which could
-/// forge report lines or drive the terminal, are shown escaped.
-pub fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use crate::escape::{markdown, printable};
 
 /// Counts of findings by severity, highest first, for summaries.
 pub fn severity_counts(result: &ScanResult) -> Vec<(Severity, usize)> {

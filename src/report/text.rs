@@ -88,9 +88,9 @@ fn write_finding(
         out,
         "{sev}{:<8}{sev:#} {bold}{}{bold:#}  {}  {dim}[{}, confidence {}]{dim:#}",
         f.severity.as_str().to_uppercase(),
-        f.rule_id,
-        f.rule_name,
-        f.facility,
+        printable(&f.rule_id),
+        printable(&f.rule_name),
+        printable(&f.facility),
         f.confidence
     )?;
     let shown = if ctx.show_secrets {
@@ -98,9 +98,15 @@ fn write_finding(
     } else {
         f.preview.clone()
     };
-    writeln!(out, "  secret    {shown}   {dim}{}{dim:#}", f.fingerprint)?;
+    writeln!(
+        out,
+        "  secret    {}   {dim}{}{dim:#}",
+        printable(&shown),
+        f.fingerprint
+    )?;
     if let Some(t) = &f.token {
-        writeln!(out, "  token     {}", token_line(t, now))?;
+        // Every claim is the token author's text: `sun` may hold a newline or an escape.
+        writeln!(out, "  token     {}", printable(&token_line(t, now)))?;
     }
     if let Some(h) = &f.history {
         let g = &h.introduced_by;
@@ -116,7 +122,7 @@ fn write_finding(
             " · no longer in HEAD (still in history)"
         });
         if !h.branches.is_empty() {
-            line.push_str(&format!(" · on {}", h.branches.join(", ")));
+            line.push_str(&format!(" · on {}", printable(&h.branches.join(", "))));
         }
         writeln!(out, "  history   {line}")?;
     }
@@ -131,7 +137,8 @@ fn write_finding(
     if let Some(src) = &f.documentation_example {
         writeln!(
             out,
-            "  note      published documentation example ({src}); not a live credential"
+            "  note      published documentation example ({}); not a live credential",
+            printable(src)
         )?;
     }
     for (i, l) in f.locations.iter().enumerate() {
@@ -158,11 +165,16 @@ fn write_finding(
         writeln!(out, "  {label:<9} {at}")?;
     }
     if !f.also_matched.is_empty() {
-        writeln!(out, "  {dim}also      {}{dim:#}", f.also_matched.join(", "))?;
+        writeln!(
+            out,
+            "  {dim}also      {}{dim:#}",
+            printable(&f.also_matched.join(", "))
+        )?;
     }
-    writeln!(out, "  fix       {}", f.remediation)?;
+    // Rule names, remediation and links may come from a repository's own rule files.
+    writeln!(out, "  fix       {}", printable(&f.remediation))?;
     if let Some(u) = &f.help_url {
-        writeln!(out, "  see       {u}")?;
+        writeln!(out, "  see       {}", printable(u))?;
     }
     writeln!(out)
 }
@@ -181,7 +193,7 @@ fn write_hygiene(
         out,
         "{style}{}{style:#} {}",
         h.severity.to_string().to_uppercase(),
-        h.check
+        printable(&h.check)
     )?;
     writeln!(out, "  problem   {}", printable(&h.message))?;
     let at = match h.line {
@@ -269,7 +281,7 @@ pub(super) fn write(
     }
     extra.extend(ctx.notes.iter().cloned());
     for e in extra {
-        writeln!(out, "  {e}")?;
+        writeln!(out, "  {}", printable(&e))?;
     }
     Ok(())
 }
