@@ -1,20 +1,116 @@
-//! Files that can hold secrets, written the one safe way (rule 5 of the house).
+//! Files that can hold secrets, written the one safe way (rule 5 of the house), and without
+//! ever damaging what is already at the destination.
 //!
-//! Reports, token stores and STS credential files are written to a temporary file created with
-//! mode 0600 in the destination's own directory, flushed and fsynced, then renamed over the
-//! destination, and the directory is fsynced. A reader therefore sees the old file or the new
-//! one, never half of one, and at no moment is the secret readable by anyone but the owner —
-//! not even when the destination already existed with looser permissions.
+//! What happens depends on what the destination is:
+//!
+//! - **Nothing yet, or a regular file**: the bytes go to a temporary file created with mode
+//!   0600 in the destination's own directory, flushed and fsynced, then renamed over the
+//!   destination, and the directory is fsynced. A reader sees the old file or the new one,
+//!   never half of one, and at no moment is the secret readable by anyone but the owner — not
+//!   even when the destination already existed with looser permissions.
+//! - **A character device or a FIFO** (`-o /dev/null`, `-o /dev/tty`, a named pipe): written
+//!   to directly. Renaming a file over it — what the atomic write does — replaced the machine's
+//!   `/dev/null` with a regular file when run as root.
+//! - **A standard stream** (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`, which
+//!   are symlinks): written to directly, whatever the stream is.
+//! - **Any other symlink**: refused. Replacing it would break the link; writing through it
+//!   would aim a private file wherever the link points (a planted link in a shared directory).
+//! - **A directory, a block device or a socket**: refused.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Writes `path` atomically with mode 0600; `body` fills the file.
+/// How a destination is written.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    /// A new or regular file: atomic replacement with a 0600 file.
+    Replace,
+    /// A device, FIFO or standard stream: opened for writing, nothing renamed or created.
+    Direct,
+}
+
+fn refuse(path: &Path, why: String) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{}: {why}", path.display()),
+    )
+}
+
+/// True for the names of the standard streams, which are symlinks into `/proc`.
+fn is_standard_stream(path: &Path) -> bool {
+    let s = path.to_string_lossy();
+    matches!(s.as_ref(), "/dev/stdout" | "/dev/stderr" | "/dev/stdin")
+        || ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"]
+            .iter()
+            .any(|p| s.strip_prefix(p).is_some_and(|n| n.parse::<u32>().is_ok()))
+}
+
+fn destination(path: &Path) -> io::Result<Destination> {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Destination::Replace),
+        Err(e) => return Err(e),
+        Ok(m) => m,
+    };
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok(Destination::Replace);
+    }
+    if t.is_dir() {
+        return Err(refuse(path, "is a directory".into()));
+    }
+    if t.is_symlink() {
+        let target = fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "?".into());
+        let followed = fs::metadata(path).map_err(|_| {
+            refuse(
+                path,
+                format!("is a symbolic link to {target}, which does not exist; not followed"),
+            )
+        })?;
+        #[cfg(unix)]
+        if followed.file_type().is_char_device() || followed.file_type().is_fifo() {
+            return Ok(Destination::Direct);
+        }
+        if is_standard_stream(path) {
+            return Ok(Destination::Direct);
+        }
+        return Err(refuse(
+            path,
+            format!(
+                "is a symbolic link to {target}; tokenwarden neither replaces a link nor writes \
+                 a private file through one — name the target itself, or remove the link"
+            ),
+        ));
+    }
+    #[cfg(unix)]
+    if t.is_char_device() || t.is_fifo() {
+        return Ok(Destination::Direct);
+    }
+    Err(refuse(
+        path,
+        format!(
+            "is {}; not written",
+            crate::untrusted::file_kind(&meta.file_type())
+        ),
+    ))
+}
+
+/// Writes `path` with mode 0600, atomically when it is (or will be) a regular file, directly
+/// when it is a device, a FIFO or a standard stream (see the module's doc); `body` fills it.
 pub fn write_with(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
+    if destination(path)? == Destination::Direct {
+        let file = fs::OpenOptions::new().write(true).open(path)?;
+        let mut w = io::BufWriter::new(file);
+        body(&mut w)?;
+        return w.flush();
+    }
     let dir = parent_dir(path);
     let mut builder = tempfile::Builder::new();
     builder.prefix(".tokenwarden-");
