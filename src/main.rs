@@ -2,7 +2,41 @@
 //!
 //! Exit codes: 0 nothing at or above `--fail-on`; 1 findings; 2 usage or fatal error.
 
+/// Prints to standard output like `println!`, except that a closed standard output (the reader
+/// of a pipe went away: `| head -1`, `| true`) ends the program quietly with success, as
+/// ripgrep does; `println!` panics there.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            $crate::stdout_failed(e)
+        }
+    }};
+}
+
+/// Like [`outln!`], without the newline.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = write!(out, $($arg)*).and_then(|()| out.flush()) {
+            $crate::stdout_failed(e)
+        }
+    }};
+}
+
 mod cli;
+
+/// Ends the program after standard output failed: quietly with success when its reader went
+/// away, else with the error (exit 2).
+fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("tokenwarden: error: cannot write to standard output: {e}");
+    std::process::exit(2);
+}
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -380,6 +414,21 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A report cut short because its reader went away (`| head`) is not a failure.
+        Err(e)
+            if e.chain().any(|c| {
+                let kind = c
+                    .downcast_ref::<std::io::Error>()
+                    .map(|io| io.kind())
+                    .or_else(|| {
+                        c.downcast_ref::<serde_json::Error>()
+                            .and_then(serde_json::Error::io_error_kind)
+                    });
+                kind == Some(std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             // Errors quote paths, names and answers from outside: escaped, on one line.
             eprintln!("tokenwarden: error: {}", printable(&format!("{e:#}")));
@@ -821,7 +870,7 @@ fn write_baseline(args: &BaselineArgs, update: bool) -> Result<ExitCode> {
         ),
         None => (new.findings.len() + new.hygiene.len(), 0),
     };
-    println!(
+    outln!(
         "{}: {} finding(s), {} hygiene finding(s) ({added} added, {removed} removed)",
         path.display(),
         new.findings.len(),
@@ -888,14 +937,14 @@ fn write_private(
 fn hook_install(repo: &Path, force: bool) -> Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the tokenwarden binary")?;
     let hook = tokenwarden::hook::install(repo, &exe, force)?;
-    println!("installed {}", hook.display());
+    outln!("installed {}", hook.display());
     Ok(ExitCode::SUCCESS)
 }
 
 fn hook_uninstall(repo: &Path) -> Result<ExitCode> {
     match tokenwarden::hook::uninstall(repo)? {
-        Some(hook) => println!("removed {}", hook.display()),
-        None => println!("no tokenwarden pre-commit hook to remove"),
+        Some(hook) => outln!("removed {}", hook.display()),
+        None => outln!("no tokenwarden pre-commit hook to remove"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -925,16 +974,16 @@ fn fix_gitignore(repo: &Path, dry_run: bool) -> Result<ExitCode> {
     let outcome = tokenwarden::hygiene::gitignore::fix_gitignore(repo, dry_run)?;
     let file = printable(&outcome.gitignore.display().to_string());
     if outcome.added.is_empty() {
-        println!("{file}: nothing to add; .env and the credential files present are ignored");
+        outln!("{file}: nothing to add; .env and the credential files present are ignored");
     } else {
         let verb = if dry_run { "would add" } else { "added" };
-        println!("{file}: {verb}:");
+        outln!("{file}: {verb}:");
         for e in &outcome.added {
-            println!("  {}", printable(e));
+            outln!("  {}", printable(e));
         }
     }
     for t in &outcome.still_tracked {
-        println!(
+        outln!(
             "still tracked (ignoring does not untrack it): git rm --cached -- '{}', then rotate its credentials",
             printable(t)
         );
@@ -987,14 +1036,14 @@ fn check(args: &RuleArgs) -> Result<ExitCode> {
     let set = load_rules(args, None, &mut Vec::new())?;
     let (failures, ran) = check_rules(&set)?;
     for f in &failures {
-        println!(
+        outln!(
             "FAIL {}: {}: {}",
             printable(&f.rule),
             printable(&f.message),
             printable(&f.example)
         );
     }
-    println!(
+    outln!(
         "{} rules, {} examples: {} passed, {} failed",
         set.rules.len(),
         ran,

@@ -108,7 +108,7 @@ impl clap::builder::TypedValueParser for SourceParser {
 /// Prints a JSON value, pretty.
 pub fn print_json(value: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
@@ -133,7 +133,7 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&" ".repeat(pad + 2));
             }
         }
-        println!("{}", out.trim_end());
+        outln!("{}", out.trim_end());
     };
     line(headers.to_vec());
     for row in rows {

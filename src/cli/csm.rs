@@ -115,7 +115,7 @@ pub fn run(args: CsmArgs) -> Result<ExitCode> {
             let path = dir.join(csm::cray_token_file_name(client.gateway().host(), &user));
             tokenwarden::private_file::write(&path, kc.raw.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!(
+            outln!(
                 "saved the Keycloak token for {user} to {} (mode 0600)",
                 path.display()
             );
@@ -198,22 +198,23 @@ fn run_sts(args: &CsmArgs, cfg: &ClientConfig, client: &Csm, sts: &StsArgs) -> R
         }))?;
     } else {
         match sts.format {
-            OutFormat::Aws => println!(
+            OutFormat::Aws => outln!(
                 "wrote profile [{}] to {} (mode 0600)",
                 sts.profile,
                 path.display()
             ),
-            _ => println!("wrote {} (mode 0600)", path.display()),
+            _ => outln!("wrote {} (mode 0600)", path.display()),
         }
-        println!("  AccessKeyId      {}", creds.access_key_id);
-        println!("  SecretAccessKey  {}", shown(&creds.secret_access_key));
-        println!("  SessionToken     {}", shown(&creds.session_token));
-        println!("  EndpointURL      {}", creds.endpoint_url);
-        println!("  expires          {}", creds.expiration);
+        outln!("  AccessKeyId      {}", creds.access_key_id);
+        outln!("  SecretAccessKey  {}", shown(&creds.secret_access_key));
+        outln!("  SessionToken     {}", shown(&creds.session_token));
+        outln!("  EndpointURL      {}", creds.endpoint_url);
+        outln!("  expires          {}", creds.expiration);
         if let OutFormat::Aws = sts.format {
-            println!(
+            outln!(
                 "use: AWS_PROFILE={} aws --endpoint-url {} s3 ls",
-                sts.profile, creds.endpoint_url
+                sts.profile,
+                creds.endpoint_url
             );
         }
     }

@@ -1190,7 +1190,7 @@ pub fn run(args: IriArgs) -> Result<ExitCode> {
                 if json_out {
                     print_json(&v)?;
                 } else {
-                    println!("canceled task {id}");
+                    outln!("canceled task {id}");
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -1275,7 +1275,7 @@ fn run_compute(c: &IriClient, cmd: &ComputeCommand, json_out: bool) -> Result<Ex
             if json_out {
                 print_json(&json!({"canceled": job}))?;
             } else {
-                println!("canceled job {job} on {resource}");
+                outln!("canceled job {job} on {resource}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -1293,7 +1293,7 @@ fn run_fs(c: &IriClient, cmd: &FsCommand, json_out: bool) -> Result<ExitCode> {
         if json_out {
             print_json(&submitted)?;
         } else {
-            println!("{task_id}");
+            outln!("{task_id}");
             eprintln!(
                 "submitted {} as task {task_id} (`tokenwarden iri task wait {task_id}`)",
                 op.name()
@@ -1341,9 +1341,9 @@ fn finish_task(json_out: bool, task: &Value, output: Option<&std::path::Path>) -
     } else if json_out {
         print_json(task)?;
     } else if let Some(s) = out.as_str() {
-        print!("{s}");
+        out!("{s}");
         if !s.ends_with('\n') {
-            println!();
+            outln!();
         }
     } else if let Some(items) = out.as_array().filter(|a| a.iter().all(Value::is_object)) {
         let mut headers: Vec<String> = Vec::new();

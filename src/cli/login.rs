@@ -319,24 +319,24 @@ pub fn run_logout(args: LogoutArgs) -> Result<ExitCode> {
     let mut all_ok = true;
     for o in &outcomes {
         match &o.result {
-            Ok(()) => println!("{} {}: revoked", o.which, o.preview),
+            Ok(()) => outln!("{} {}: revoked", o.which, o.preview),
             Err(e) => {
                 all_ok = false;
-                println!("{} {}: NOT revoked: {e}", o.which, o.preview);
+                outln!("{} {}: NOT revoked: {e}", o.which, o.preview);
             }
         }
     }
     if all_ok {
         file.remove(&s.app.resource_server);
         file.save()?;
-        println!(
+        outln!(
             "removed the {} tokens from {}",
             s.app.resource_server,
             s.path.display()
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        outln!(
             "kept the tokens in {} so that `tokenwarden logout` can be retried",
             s.path.display()
         );

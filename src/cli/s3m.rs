@@ -275,7 +275,7 @@ pub fn run(args: S3mArgs) -> Result<ExitCode> {
                 if let Some(d) = v.get("upcomingDowntimes").and_then(Value::as_array)
                     && !d.is_empty()
                 {
-                    println!();
+                    outln!();
                     print_downtimes(d);
                 }
             } else {
@@ -290,7 +290,7 @@ pub fn run(args: S3mArgs) -> Result<ExitCode> {
             } else {
                 let d = list_in(&v, &["downtimes"]);
                 if d.is_empty() {
-                    println!(
+                    outln!(
                         "no {} downtimes",
                         if *upcoming { "upcoming" } else { "current" }
                     );
@@ -325,7 +325,7 @@ pub fn run(args: S3mArgs) -> Result<ExitCode> {
             if json {
                 print_json(&v)?;
             } else {
-                println!(
+                outln!(
                     "revoked the S3M token {}; remove it from wherever it is stored",
                     t.preview()
                 );
@@ -375,7 +375,7 @@ fn run_slurm(
             if !json {
                 match list_in(&v, &["jobs"]).first() {
                     Some(job) => print_listing(Listing::Job, job),
-                    None => println!("no job {job_id}"),
+                    None => outln!("no job {job_id}"),
                 }
             }
             v
@@ -384,8 +384,8 @@ fn run_slurm(
             let v = client.job_cancel(token, version, &resource, job_id, signal.as_deref())?;
             if !json && slurm_errors(&v) == 0 {
                 match signal {
-                    Some(s) => println!("sent {s} to job {job_id} on {resource}"),
-                    None => println!("cancelled job {job_id} on {resource}"),
+                    Some(s) => outln!("sent {s} to job {job_id} on {resource}"),
+                    None => outln!("cancelled job {job_id} on {resource}"),
                 }
             }
             v
@@ -463,7 +463,7 @@ fn submit(
         if json {
             print_json(&v)?;
         } else {
-            println!("submitted job {job_id} on {resource}");
+            outln!("submitted job {job_id} on {resource}");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -629,7 +629,7 @@ fn run_stream(
             if json {
                 print_json(&v)?;
             } else {
-                println!("deleted the {} cluster {name}", backend.as_str());
+                outln!("deleted the {} cluster {name}", backend.as_str());
             }
         }
         ClusterCommand::Extend { name } => {
@@ -637,7 +637,7 @@ fn run_stream(
             if json {
                 print_json(&v)?;
             } else {
-                println!(
+                outln!(
                     "extended the {} cluster {name} for 7 days",
                     backend.as_str()
                 );
@@ -730,7 +730,7 @@ fn print_downtimes(list: &[Value]) {
 
 fn print_clusters(list: &[Value]) {
     if list.is_empty() {
-        println!("no clusters");
+        outln!("no clusters");
         return;
     }
     let rows: Vec<Vec<String>> = list
@@ -750,7 +750,7 @@ fn print_clusters(list: &[Value]) {
 /// Prints an object's scalar fields as a two-column table (nested objects as compact JSON).
 fn print_object(v: &Value) {
     let Some(map) = v.as_object() else {
-        println!("{}", cell(Some(v)));
+        outln!("{}", cell(Some(v)));
         return;
     };
     let rows: Vec<Vec<String>> = map

@@ -215,8 +215,8 @@ pub fn run(args: SlurmArgs, gateway: Gateway) -> Result<ExitCode> {
                 print_json(&v)?;
             } else {
                 match signal {
-                    Some(s) => println!("sent {s} to job {id}"),
-                    None => println!("cancelled job {id}"),
+                    Some(s) => outln!("sent {s} to job {id}"),
+                    None => outln!("cancelled job {id}"),
                 }
             }
             return Ok(ExitCode::SUCCESS);
@@ -346,7 +346,7 @@ pub fn print_listing(kind: Listing, v: &Value) {
                 ]
             });
             if rows.is_empty() {
-                println!("no reservations");
+                outln!("no reservations");
             } else {
                 print_table(&["RESERVATION", "NODES", "START", "END", "USERS"], &rows);
             }
@@ -360,7 +360,7 @@ fn versions(client: &SlurmClient, json: bool) -> Result<ExitCode> {
         print_json(&Value::from(v))?;
     } else {
         for s in v {
-            println!("{s}");
+            outln!("{s}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -485,7 +485,7 @@ fn submit(
         return Ok(ExitCode::SUCCESS);
     }
     if !json {
-        println!("submitted job {id}");
+        outln!("submitted job {id}");
         for w in answer
             .get("warnings")
             .and_then(Value::as_array)
@@ -506,7 +506,7 @@ fn submit(
     if json {
         print_json(&finished)?;
     } else {
-        println!(
+        outln!(
             "job {id} ended: {state} (exit code {})",
             exit_code_cell(finished.get("exit_code"))
         );
@@ -572,7 +572,7 @@ fn submit_sweep(
     if json {
         print_json(&serde_json::json!({"array_job_id": array_id, "merge_job_id": merge_id}))?;
     } else {
-        println!(
+        outln!(
             "array job {array_id} (shards {}), merge job {merge_id} after it",
             sweep.array.as_deref().unwrap_or("?")
         );
@@ -588,7 +588,7 @@ fn submit_sweep(
         timeout,
     )?;
     let state = tokenwarden::facilities::slurm::job_state(&job);
-    println!(
+    outln!(
         "merge job {merge_id}: {state}; reports in {}",
         dir.display()
     );

@@ -170,7 +170,7 @@ fn plan(a: &PlanArgs) -> Result<ExitCode> {
         &out.join("sweep.json"),
         &serde_json::to_vec_pretty(&manifest)?,
     )?;
-    println!(
+    outln!(
         "{} targets in {} shards. Submit:\n  jid=$(sbatch --parsable {o}/sweep.sbatch)\n  \
          sbatch --dependency=afterany:$jid {o}/merge.sbatch",
         listed.len(),
@@ -188,11 +188,11 @@ fn status(dir: &Path) -> Result<ExitCode> {
         .filter(|i| !dir.join(format!("shard-{i}.json")).is_file())
         .collect();
     if missing.is_empty() {
-        println!("all {} shards have a report", m.shards);
+        outln!("all {} shards have a report", m.shards);
         return Ok(ExitCode::SUCCESS);
     }
     let list: Vec<String> = missing.iter().map(u32::to_string).collect();
-    println!(
+    outln!(
         "{} of {} shards have no report: {}\nre-run only those:\n  sbatch --array={} {}",
         missing.len(),
         m.shards,
