@@ -72,6 +72,9 @@ pub struct Config {
     /// Report findings at or above this confidence.
     #[serde(default)]
     pub min_confidence: Option<Confidence>,
+    /// Fail the run (exit 2) when a file met during the walk cannot be read.
+    #[serde(default)]
+    pub fail_on_unreadable: Option<bool>,
     /// Rules defined inline.
     #[serde(default, rename = "rule")]
     pub extra_rules: Vec<Rule>,

@@ -282,6 +282,11 @@ struct ScanArgs {
     /// Report findings at or above this confidence [default: medium].
     #[arg(long, value_name = "LEVEL")]
     min_confidence: Option<Confidence>,
+    /// Fail the run (exit 2) when a file or directory met during the walk could not be read
+    /// [default: `fail_on_unreadable` in .tokenwarden.toml, else off: they are warnings, counted
+    /// in the summary]. A path named on the command line that cannot be read always fails.
+    #[arg(long)]
+    fail_on_unreadable: bool,
     /// Read files that .gitignore excludes.
     #[arg(long)]
     no_ignore: bool,
@@ -627,7 +632,19 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
             }
         ));
     }
-    report_scan(&args, &roots, &engine, &result, notes, fail_on)
+    let fail_on_unreadable = args.fail_on_unreadable
+        || config
+            .as_ref()
+            .is_some_and(|c| c.fail_on_unreadable == Some(true));
+    report_scan(
+        &args,
+        &roots,
+        &engine,
+        &result,
+        notes,
+        fail_on,
+        fail_on_unreadable,
+    )
 }
 
 /// Scans as `args` say, with the config's allow entries applied and, with `--verify`, the
@@ -771,6 +788,7 @@ fn report_scan(
     result: &tokenwarden::ScanResult,
     notes: Vec<String>,
     fail_on: Severity,
+    fail_on_unreadable: bool,
 ) -> Result<ExitCode> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let ctx = ReportContext {
@@ -790,6 +808,14 @@ fn report_scan(
         shard: args.shard,
     };
     emit(args.format, result, &ctx, args.output.as_deref())?;
+    let unreadable = result.stats.unreadable;
+    if unreadable > 0 && fail_on_unreadable {
+        eprintln!(
+            "tokenwarden: error: {unreadable} file(s) or director(ies) could not be read \
+             (see the warnings above); with --fail-on-unreadable that fails the run"
+        );
+        return Ok(ExitCode::from(2));
+    }
     let failed = result.failed(fail_on);
     Ok(if failed {
         ExitCode::from(1)

@@ -266,6 +266,87 @@ fn unreadable_files_and_directories_warn_and_the_scan_goes_on() {
     .unwrap();
 }
 
+/// `tokenwarden` as `nobody` when the tests run as root (root reads everything), else as is.
+fn tw_unprivileged() -> std::process::Command {
+    let bin = assert_cmd::cargo::cargo_bin("tokenwarden");
+    if unsafe_free_euid() == 0 {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&bin);
+        c
+    } else {
+        std::process::Command::new(&bin)
+    }
+}
+
+#[test]
+fn an_unreadable_path_named_on_the_command_line_fails_and_walk_failures_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    write(dir.path(), "secret.env", slurm_line());
+    write(dir.path(), "ok.env", slurm_line());
+    write(dir.path(), "locked/inner.env", slurm_line());
+    std::fs::set_permissions(
+        dir.path().join("ok.env"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.path().join("secret.env"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.path().join("locked"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    // A file or a directory named on the command line that cannot be read: exit 2, said once.
+    for named in ["secret.env", "locked"] {
+        let out = tw_unprivileged()
+            .arg("scan")
+            .arg(dir.path().join(named))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{named}: {err}");
+        assert!(err.contains("Permission denied"), "{named}: {err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("no findings"));
+    }
+    // Met during a walk: warnings, counted in the summary; the flag makes them fail the run.
+    let out = tw_unprivileged()
+        .arg("scan")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("2 file(s) or director(ies) could not be read"),
+        "{text}"
+    );
+    let out = tw_unprivileged()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stats"]["unreadable"], 2, "{v:#}");
+    let out = tw_unprivileged()
+        .arg("scan")
+        .arg(dir.path())
+        .arg("--fail-on-unreadable")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    std::fs::set_permissions(
+        dir.path().join("locked"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+}
+
 /// The effective uid, read from /proc so that the test needs no `unsafe` libc call.
 fn unsafe_free_euid() -> u32 {
     std::fs::read_to_string("/proc/self/status")

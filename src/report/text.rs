@@ -264,6 +264,13 @@ pub(super) fn write(
     if !result.warnings.is_empty() {
         extra.push(format!("{} warning(s), see stderr", result.warnings.len()));
     }
+    if st.unreadable > 0 {
+        extra.push(format!(
+            "{} file(s) or director(ies) could not be read (warnings on stderr; \
+             --fail-on-unreadable fails the run on them)",
+            st.unreadable
+        ));
+    }
     if st.binary_skipped > 0 {
         extra.push(format!("{} binary file(s) skipped", st.binary_skipped));
     }

@@ -135,6 +135,7 @@ pub struct ScanCounters {
     too_large: AtomicU64,
     symlinks: AtomicU64,
     chunked: AtomicU64,
+    unreadable: AtomicU64,
 }
 
 impl ScanCounters {
@@ -155,6 +156,7 @@ impl ScanCounters {
             too_large_skipped: self.too_large.load(Ordering::Relaxed),
             symlinks_skipped: self.symlinks.load(Ordering::Relaxed),
             chunked_files: self.chunked.load(Ordering::Relaxed),
+            unreadable: self.unreadable.load(Ordering::Relaxed),
             ..Stats::default()
         }
     }
@@ -186,11 +188,19 @@ pub fn scan_paths(
     roots: &[PathBuf],
     opts: &WalkOptions,
 ) -> Result<FsOutput, FsError> {
+    // A path the user named that cannot be read is an error, not a warning: a CI job must not
+    // pass having read nothing. (What a walk meets is a warning, counted in the summary.)
     for root in roots {
-        std::fs::symlink_metadata(root).map_err(|source| FsError::Root {
+        let root_err = |source| FsError::Root {
             path: root.display().to_string(),
             source,
-        })?;
+        };
+        let meta = std::fs::symlink_metadata(root).map_err(root_err)?;
+        if meta.is_dir() {
+            std::fs::read_dir(root).map_err(root_err)?;
+        } else if meta.is_file() {
+            File::open(root).map_err(root_err)?;
+        }
     }
     let counters = opts.counters.clone().unwrap_or_default();
     let counters: &ScanCounters = &counters;
@@ -254,7 +264,12 @@ pub fn scan_paths(
             Box::new(move |entry| {
                 let mut local = FsOutput::default();
                 match entry {
-                    Err(err) => local.warnings.push(walk_warning(root, &err, prefix_root)),
+                    Err(err) => {
+                        if err.io_error().is_some() {
+                            counters.unreadable.fetch_add(1, Ordering::Relaxed);
+                        }
+                        local.warnings.push(walk_warning(root, &err, prefix_root))
+                    }
                     Ok(entry) => {
                         let ft = entry.file_type();
                         if ft.is_some_and(|t| t.is_symlink()) {
@@ -553,7 +568,10 @@ fn scan_file(
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if gone(&e) => return warn(out, VANISHED.into()),
-        Err(e) => return warn(out, format!("cannot open: {e}")),
+        Err(e) => {
+            counters.unreadable.fetch_add(1, Ordering::Relaxed);
+            return warn(out, format!("cannot open: {e}"));
+        }
     };
     let chunk = opts.chunk_size.max(1);
     let overlap = opts.overlap;
@@ -567,6 +585,7 @@ fn scan_file(
     let mut first = true;
     loop {
         if let Err(e) = fill(&mut file, buf, chunk + overlap) {
+            counters.unreadable.fetch_add(1, Ordering::Relaxed);
             return warn(
                 out,
                 format!("read error at byte {}: {e}", base + buf.len() as u64),

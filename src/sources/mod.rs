@@ -34,6 +34,9 @@ pub struct Stats {
     pub symlinks_skipped: u64,
     /// Files scanned in overlapping chunks because they are large.
     pub chunked_files: u64,
+    /// Files and directories met during a walk that could not be read (each also a warning).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unreadable: u64,
     /// History scans: commits walked.
     #[serde(skip_serializing_if = "is_zero")]
     pub commits: u64,
@@ -51,6 +54,7 @@ impl Stats {
         self.too_large_skipped += o.too_large_skipped;
         self.symlinks_skipped += o.symlinks_skipped;
         self.chunked_files += o.chunked_files;
+        self.unreadable += o.unreadable;
         self.commits += o.commits;
         self.blobs += o.blobs;
     }
