@@ -35,7 +35,10 @@ fn real(name: &str) -> String {
 }
 
 impl Wrappers {
-    fn new() -> Wrappers {
+    /// Wrappers for `programs` (of `git` and `munge`). Only what the test uses is looked up:
+    /// `munge` exists once the Palmetto peer has been brought up, and a test that does not
+    /// start that peer must not depend on it (on a fresh machine it is not installed yet).
+    fn new(programs: &[&str]) -> Wrappers {
         let tmp = tempfile::tempdir().unwrap();
         let bin = tmp.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
@@ -47,14 +50,18 @@ impl Wrappers {
              printf '\\n'; }} >> '{}'\n",
             argv_log.display()
         );
-        let git = format!("#!/bin/bash\n{record}exec '{}' \"$@\"\n", real("git"));
-        let munge = format!(
-            "#!/bin/bash\n{record}cred=$('{}' \"$@\") || exit $?\nprintf '%s\\n' \"$cred\" >> '{}'\n\
-             printf '%s\\n' \"$cred\"\n",
-            real("munge"),
-            cred_log.display()
-        );
-        for (name, text) in [("git", git), ("munge", munge)] {
+        let script = |name: &str| match name {
+            "git" => format!("#!/bin/bash\n{record}exec '{}' \"$@\"\n", real("git")),
+            "munge" => format!(
+                "#!/bin/bash\n{record}cred=$('{}' \"$@\") || exit $?\nprintf '%s\\n' \"$cred\" \
+                 >> '{}'\nprintf '%s\\n' \"$cred\"\n",
+                real("munge"),
+                cred_log.display()
+            ),
+            other => panic!("no wrapper for {other}"),
+        };
+        for name in programs {
+            let text = script(name);
             let p = bin.join(name);
             std::fs::write(&p, text).unwrap();
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -97,7 +104,7 @@ fn assert_absent(argvs: &str, secret: &str, what: &str) {
 
 #[test]
 fn git_children_never_see_a_secret() {
-    let w = Wrappers::new();
+    let w = Wrappers::new(&["git"]);
     let r = Repo::new();
     let old = mint(r#"{{jwt {"exp":"@now+3600","iat":"@now","sun":"alice"}}}"#);
     let staged = mint("PALMETTO_API_KEY={{alnum 40}}");
@@ -165,7 +172,7 @@ fn git_children_never_see_a_secret() {
 #[test]
 fn munge_credentials_stay_out_of_argv() {
     let env = peer("palmetto", &["trixie"]);
-    let w = Wrappers::new();
+    let w = Wrappers::new(&["git", "munge"]);
     for _ in 0..2 {
         let out = tw()
             .env("PATH", w.path())

@@ -3,7 +3,10 @@
 # in reverse order, each by its own *-down.sh (which kill only the PIDs they
 # recorded, after checking the command line). Caches under PEER_CACHE are kept.
 #
-# Usage: down.sh [names...]     (default: everything in up.sh's record)
+# Usage: down.sh [names...]     (default: every peer this folder can start, whether up.sh,
+#                               a test or a *-up.sh by hand started it; each *-down.sh
+#                               stops only PIDs its peer recorded, so stopping one that
+#                               is not running is a no-op)
 set -uo pipefail
 PEER_ROOT="${PEER_ROOT:-/tmp/tokenwarden-peers}"
 PEER_CACHE="${PEER_CACHE:-/var/cache/tokenwarden-peers}"
@@ -14,10 +17,15 @@ log() { echo "[down] $*" >&2; }
 
 if [ $# -gt 0 ]; then
   names=("$@")
-elif [ -f "$REC" ]; then
-  mapfile -t names < <(tac "$REC")
 else
-  log "nothing recorded in $REC"; names=()
+  # What up.sh recorded (newest first), then every peer known here: tests start peers through
+  # the individual *-up.sh scripts, which up.sh's record does not see.
+  names=()
+  [ -f "$REC" ] && mapfile -t names < <(tac "$REC")
+  for n in palmetto s3 iri-contract s3m-contract oidc-globus oidc-keycloak \
+           slurm-sid slurm-trixie slurm-bookworm munge; do
+    printf '%s\n' "${names[@]}" | grep -qx "$n" || names+=("$n")
+  done
 fi
 
 # the gateway first (it sits in front of a slurm peer), then the rest in reverse start order
