@@ -961,9 +961,28 @@ fn write_private(
 }
 
 fn hook_install(repo: &Path, force: bool) -> Result<ExitCode> {
-    let exe = std::env::current_exe().context("cannot find the tokenwarden binary")?;
+    // The hook pins an absolute path (git may run it with a different PATH): the installed
+    // binary when there is one on PATH, since a build directory's binary goes with `cargo clean`.
+    let running = std::env::current_exe().context("cannot find the tokenwarden binary")?;
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("tokenwarden"))
+            .find(|c| c.is_absolute() && c.is_file())
+    });
+    let exe = on_path.clone().unwrap_or_else(|| running.clone());
     let hook = tokenwarden::hook::install(repo, &exe, force)?;
-    outln!("installed {}", hook.display());
+    outln!(
+        "installed {}: it runs {} scan --staged",
+        printable(&hook.display().to_string()),
+        printable(&exe.display().to_string())
+    );
+    if on_path.is_none() {
+        eprintln!(
+            "tokenwarden: warning: tokenwarden is not on PATH, so the hook runs this build's \
+             binary, which `cargo clean` removes; install it (`cargo install --locked --path .`) \
+             and run `tokenwarden hook install` again"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -457,6 +457,39 @@ fn the_installed_hook_blocks_a_commit_with_a_token_and_passes_a_clean_one() {
 }
 
 #[test]
+fn hook_install_pins_the_installed_binary_and_says_which() {
+    let r = Repo::new();
+    r.commit_file("a.txt", "a\n", "initial");
+    // Not on PATH: the build's binary, with a warning that `cargo clean` removes it.
+    let out = tw().args(["hook", "install"]).arg(r.path()).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not on PATH"),
+        "{out:?}"
+    );
+    // Installed (on PATH): that binary, named in the hook and in the message.
+    let bin = tempfile::tempdir().unwrap();
+    let installed = bin.path().join("tokenwarden");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("tokenwarden"), &installed).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let out = tw()
+        .env("PATH", &path)
+        .args(["hook", "install"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&installed.display().to_string()), "{said}");
+    let hook = std::fs::read_to_string(hook_path(&r)).unwrap();
+    assert!(
+        hook.contains(&format!("exec '{}'", installed.display())),
+        "{hook}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty(), "{out:?}");
+}
+
+#[test]
 fn hook_install_does_not_clobber_a_foreign_hook_and_uninstall_restores_it() {
     let r = Repo::new();
     std::fs::create_dir_all(r.path().join(".git/hooks")).unwrap();

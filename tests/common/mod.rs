@@ -23,6 +23,16 @@ pub fn tw() -> Command {
             "TOKENWARDEN_CONFIG",
             "/nonexistent/tokenwarden-test-config.toml",
         );
+    // An installed tokenwarden on PATH would be pinned by `hook install` instead of the binary
+    // under test: PATH without it.
+    if let Some(path) = std::env::var_os("PATH") {
+        let kept: Vec<_> = std::env::split_paths(&path)
+            .filter(|d| !d.join("tokenwarden").exists())
+            .collect();
+        if let Ok(p) = std::env::join_paths(kept) {
+            c.env("PATH", p);
+        }
+    }
     for var in [
         "SLURM_JWT",
         "PALMETTO_API_KEY",
