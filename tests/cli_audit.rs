@@ -86,6 +86,15 @@ fn token_stores_are_inventoried_and_loose_permissions_fail_the_audit_until_fixed
     .unwrap();
     let (code, v) = audit(&["--home", h.to_str().unwrap()]);
     assert_eq!(code, 1, "{v:#}");
+    // `--home` alone, as the README writes it, is $HOME.
+    let out = tw()
+        .args(["audit", "--format", "json", "--home"])
+        .env("HOME", h)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let alone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(alone["hygiene"], v["hygiene"]);
     let checks: Vec<(String, String)> = v["hygiene"]
         .as_array()
         .unwrap()

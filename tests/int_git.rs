@@ -461,7 +461,11 @@ fn hook_install_pins_the_installed_binary_and_says_which() {
     let r = Repo::new();
     r.commit_file("a.txt", "a\n", "initial");
     // Not on PATH: the build's binary, with a warning that `cargo clean` removes it.
-    let out = tw().args(["hook", "install"]).arg(r.path()).output().unwrap();
+    let out = tw()
+        .args(["hook", "install"])
+        .arg(r.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not on PATH"),

@@ -32,8 +32,9 @@ pub struct AuditArgs {
     #[arg(long)]
     pub processes: bool,
     /// Check the token stores under your home directory (or DIR).
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
-    pub home: Option<PathBuf>,
+    // `--home` alone is `Some(None)`: the directory is optional, as the help says.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub home: Option<Option<PathBuf>>,
     /// Only the files on disk, not the git history.
     #[arg(long)]
     pub no_history: bool,
@@ -361,8 +362,8 @@ fn machine_hygiene(
         roots.push("/proc".to_string());
     }
     if args.home.is_some() || both {
-        let dir = match args.home.as_ref().filter(|d| !d.as_os_str().is_empty()) {
-            Some(d) => d.clone(),
+        let dir = match args.home.clone().flatten() {
+            Some(d) => d,
             None => std::env::var_os("HOME")
                 .map(PathBuf::from)
                 .context("HOME is not set; give the directory: --home DIR")?,
