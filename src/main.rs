@@ -28,6 +28,23 @@ macro_rules! out {
 
 mod cli;
 
+/// An error and its causes on one line, each said once: many errors quote their cause in
+/// their own message (`{path}: {source}`), which `{:#}` would then print a second time.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let said = cause.to_string();
+        if said.is_empty() || text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
+}
+
 /// Ends the program after standard output failed: quietly with success when its reader went
 /// away, else with the error (exit 2).
 fn stdout_failed(e: std::io::Error) -> ! {
@@ -112,8 +129,13 @@ enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff), generated from these definitions: `tokenwarden man |
-    /// man -l -`.
-    Man,
+    /// man -l -`; with --out-dir, write it and one page per subcommand
+    /// (`tokenwarden-scan.1`, …), which its SEE ALSO names.
+    Man {
+        /// Write every page into DIR instead of printing the main one.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -409,13 +431,14 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "tokenwarden", &mut buf);
             print_generated(&buf)
         }
-        Command::Man => {
+        Command::Man { out_dir: None } => {
             let mut buf = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            clap_mangen::Man::new(man_command())
                 .render(&mut buf)
                 .map_err(anyhow::Error::from)
                 .and_then(|()| print_generated(&buf))
         }
+        Command::Man { out_dir: Some(dir) } => write_man_pages(&dir),
     };
     match result {
         Ok(code) => code,
@@ -436,7 +459,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // Errors quote paths, names and answers from outside: escaped, on one line.
-            eprintln!("tokenwarden: error: {}", printable(&format!("{e:#}")));
+            eprintln!("tokenwarden: error: {}", printable(&error_text(&e)));
             // The facility answered, and said no: 1. Anything else (usage, local files, no
             // answer at all): 2.
             match e.downcast_ref::<tokenwarden::facilities::ClientError>() {
@@ -958,6 +981,42 @@ fn write_private(
 ) -> Result<()> {
     tokenwarden::private_file::write_with(path, body)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The command as the manual pages describe it: no `help` subcommand (it has no page).
+fn man_command() -> clap::Command {
+    let mut cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    cmd.build();
+    cmd
+}
+
+/// Every manual page (the command's and each subcommand's, as clap_mangen names them) into
+/// `dir`, 0644, never through a symlink (see `private_file`).
+fn write_man_pages(dir: &Path) -> Result<ExitCode> {
+    fn collect(cmd: clap::Command, out: &mut Vec<clap_mangen::Man>) {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned() {
+            collect(sub, out);
+        }
+        out.push(clap_mangen::Man::new(cmd));
+    }
+    let mut pages = Vec::new();
+    collect(man_command(), &mut pages);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for page in &pages {
+        let mut buf = Vec::new();
+        page.render(&mut buf)?;
+        let path = dir.join(page.get_filename());
+        tokenwarden::private_file::write(&path, &buf)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    outln!(
+        "wrote {} manual pages to {}",
+        pages.len(),
+        printable(&dir.display().to_string())
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn hook_install(repo: &Path, force: bool) -> Result<ExitCode> {

@@ -42,3 +42,47 @@ fn the_manual_page_is_roff_and_names_the_subcommands() {
         assert!(page.contains(word), "{word} missing");
     }
 }
+
+#[test]
+fn every_manual_page_the_pages_refer_to_is_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tw()
+        .args(["man", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let re = regex::Regex::new(r"tokenwarden\\-[a-z0-9\\-]+\(1\)").unwrap();
+    let mut refs = std::collections::BTreeSet::new();
+    let mut pages = vec![String::from_utf8(tw().arg("man").output().unwrap().stdout).unwrap()];
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        pages.push(std::fs::read_to_string(e.unwrap().path()).unwrap());
+    }
+    for page in &pages {
+        for m in re.find_iter(page) {
+            refs.insert(m.as_str().replace('\\', "").replace("(1)", ".1"));
+        }
+    }
+    assert!(refs.len() > 20, "{refs:?}");
+    for r in &refs {
+        assert!(
+            dir.path().join(r).is_file(),
+            "{r} is referred to but not generated"
+        );
+    }
+}
+
+#[test]
+fn errors_say_each_cause_once() {
+    let out = tw().args(["scan", "/nonexistent/tree"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    let out = tw()
+        .args(["slurm", "--url", "http://127.0.0.1:9", "ping"])
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("no Slurm JWT").count(), 1, "{err}");
+}

@@ -1,6 +1,6 @@
 //! Flags every client subcommand takes, and the output helpers they share.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use std::io::IsTerminal;
 use tokenwarden::facilities::credential::{self, CredentialSource, Token};
@@ -67,8 +67,12 @@ impl ClientArgs {
     ) -> Result<Token> {
         let configured = cfg.credential(keys)?;
         let explicit = self.token_from.as_ref().or(configured.as_ref());
-        let loaded =
-            credential::resolve(explicit, defaults, what).with_context(|| format!("no {what}"))?;
+        // "no Slurm JWT found: tried …" says what is missing itself; the others get it said.
+        let loaded = match credential::resolve(explicit, defaults, what) {
+            Ok(l) => l,
+            Err(e @ credential::CredentialError::NotFound { .. }) => return Err(e.into()),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("no {what}"))),
+        };
         for w in &loaded.warnings {
             eprintln!("tokenwarden: warning: {w}");
         }
