@@ -840,11 +840,42 @@ fn report_scan(
         return Ok(ExitCode::from(2));
     }
     let failed = result.failed(fail_on);
+    if failed && args.staged {
+        eprintln!(
+            "{}",
+            commit_blocked(args.paths.first().map(PathBuf::as_path))
+        );
+    }
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What the pre-commit hook says when it stops a commit: that it did, how to take the secret
+/// out of the commit, how to mark a false positive, and what `--no-verify` costs.
+fn commit_blocked(repo: Option<&Path>) -> String {
+    // `git restore --staged` needs a HEAD to restore from; before the first commit there is
+    // none, and `git rm --cached` is the way.
+    let unborn = tokenwarden::sources::git::discover(repo.unwrap_or(Path::new(".")))
+        .map(|r| r.head().is_err())
+        .unwrap_or(false);
+    let unstage = if unborn {
+        "git rm --cached -- <file>"
+    } else {
+        "git restore --staged -- <file>"
+    };
+    format!(
+        "\ntokenwarden: COMMIT BLOCKED: what is staged holds the credential(s) above.\n\
+         - Take it out: delete the secret from the file and `git add` it again, or unstage the \
+         file with `{unstage}` (and add it to .gitignore: `tokenwarden fix gitignore`). If it \
+         was ever pushed or shared, rotate it too.\n\
+         - Not a secret (a test fixture, an example)? Put `tokenwarden:allow <why>` on its line, \
+         or record it in a baseline: `tokenwarden baseline create`.\n\
+         - `git commit --no-verify` skips this check once: the credential then lands in history, \
+         where only revoking it and rewriting history remove it."
+    )
 }
 
 /// `tokenwarden merge`: one report from a sweep's shard reports.

@@ -446,14 +446,44 @@ fn the_installed_hook_blocks_a_commit_with_a_token_and_passes_a_clean_one() {
         "commit with a token went through"
     );
     // git hands a hook's output to stderr.
-    assert!(
-        String::from_utf8_lossy(&blocked.stderr).contains("s3m.opat"),
-        "{blocked:?}"
-    );
+    let said = String::from_utf8_lossy(&blocked.stderr);
+    assert!(said.contains("s3m.opat"), "{blocked:?}");
+    // It says the commit was blocked, and what to do about it.
+    for words in [
+        "COMMIT BLOCKED",
+        "git restore --staged -- <file>",
+        "tokenwarden:allow",
+        "--no-verify",
+    ] {
+        assert!(said.contains(words), "{words}: {said}");
+    }
     r.git(&["rm", "-q", "--cached", ".env"]);
     write(r.path(), "b.txt", "clean\n");
     r.git(&["add", "b.txt"]);
     r.git(&["commit", "-q", "-m", "clean change"]);
+}
+
+#[test]
+fn before_the_first_commit_the_block_message_unstages_with_git_rm_cached() {
+    let r = Repo::new();
+    write(
+        r.path(),
+        "job.env",
+        format!(
+            "SLURM_JWT={}\n",
+            slurm_jwt(b"a-key-of-this-cluster-only-0123456789", "alice", 3600)
+        ),
+    );
+    r.git(&["add", "job.env"]);
+    let out = tw()
+        .args(["scan", "--staged"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("git rm --cached -- <file>"), "{said}");
+    assert!(!said.contains("git restore"), "{said}");
 }
 
 #[test]
