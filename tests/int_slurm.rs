@@ -184,6 +184,18 @@ fn full_cycle(flavor: &str) {
         "{}",
         missing.stderr
     );
+    // The server said what was wrong: the token is not blamed for it (Slurm 22.05 answers an
+    // unknown job with 500, as it answers a refused token).
+    for m in [
+        slurm(&env, &jwt, &["job", "987654"]),
+        slurm(&env, &jwt, &["cancel", "987654"]),
+    ] {
+        assert!(
+            !m.stderr.contains("expired or invalid token"),
+            "{}",
+            m.stderr
+        );
+    }
 }
 
 #[test]

@@ -776,13 +776,29 @@ impl SlurmClient {
         };
         if !resp.is_success() {
             let mut err = crate::facilities::http::status_error(&call, &resp);
-            // slurmrestd explains itself in `errors[]`: that beats a JSON excerpt.
-            if let ClientError::Status { detail, .. } = &mut err
+            // slurmrestd explains itself in `errors[]`: that beats a JSON excerpt, and it beats
+            // a guess. A 500 that says "Invalid job id specified" is about the job, not the
+            // token, so the token is blamed only when the server's own words do not say more.
+            if let ClientError::Status {
+                detail,
+                advice,
+                status,
+                ..
+            } = &mut err
                 && let Ok(body) = serde_json::from_slice::<Value>(&resp.body)
             {
                 let msgs = error_messages(&body);
                 if !msgs.is_empty() {
                     *detail = call.redact(&msgs.join("; "));
+                    let about_auth = msgs.iter().any(|m| {
+                        let m = m.to_ascii_lowercase();
+                        ["auth", "token", "jwt", "credential", "permission", "munge"]
+                            .iter()
+                            .any(|w| m.contains(w))
+                    });
+                    if *status == 500 && !about_auth {
+                        *advice = "slurmrestd reported an error (below)".into();
+                    }
                 }
             }
             return Err(err);
