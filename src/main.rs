@@ -106,6 +106,11 @@ enum Command {
     /// Revoke and forget the tokens `login` stored.
     Logout(cli::login::LogoutArgs),
     /// Any slurmrestd: ping, jobs, submit, cancel, nodes, partitions (JWT or header-pair auth).
+    ///
+    /// The token: --token-from SOURCE if given, else `token` under [slurm] in your config, else
+    /// $SLURM_JWT (what `scontrol token` prints, as `export SLURM_JWT=…`), else the keyring
+    /// entry `slurm`, else a prompt on a terminal. The user name is the token's `sun` claim
+    /// unless --user is given. The URL: --url, else `url` under [slurm] in your config.
     Slurm(cli::slurm::SlurmArgs),
     /// Clemson Palmetto API: the slurm commands through RCD's gateway (MUNGE or bearer auth).
     Palmetto(cli::slurm::SlurmArgs),

@@ -86,3 +86,17 @@ fn errors_say_each_cause_once() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.matches("no Slurm JWT").count(), 1, "{err}");
 }
+
+#[test]
+fn slurm_help_says_where_the_token_comes_from_and_sets_shared_flags_apart() {
+    let out = tw().args(["slurm", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for words in ["$SLURM_JWT", "--token-from", "scontrol token"] {
+        assert!(help.contains(words), "{words}: {help}");
+    }
+    let out = tw().args(["slurm", "jobs", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let own = help.split("Connection and credential").next().unwrap();
+    assert!(!own.contains("--token-from"), "{help}");
+    assert!(help.contains("Slurm API (any subcommand)"), "{help}");
+}

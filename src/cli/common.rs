@@ -6,8 +6,10 @@ use std::io::IsTerminal;
 use tokenwarden::facilities::credential::{self, CredentialSource, Token};
 use tokenwarden::facilities::{ClientConfig, Endpoint, Http};
 
-/// Connection and credential flags.
+/// Connection and credential flags (global: given before or after the subcommand; shown under
+/// a heading of their own so that each subcommand's own flags stand apart).
 #[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Connection and credential (any subcommand)")]
 pub struct ClientArgs {
     /// Base URL (default: the facility's own, or the one in your config file). HTTPS only;
     /// plain HTTP only on loopback.

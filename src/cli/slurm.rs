@@ -17,17 +17,37 @@ pub struct SlurmArgs {
     #[command(flatten)]
     client: ClientArgs,
     /// REST API version: v0.0.36 … v0.0.45, or latest [default: latest, or the config's].
-    #[arg(long = "api-version", value_name = "VERSION", global = true)]
+    #[arg(
+        long = "api-version",
+        value_name = "VERSION",
+        global = true,
+        help_heading = "Slurm API (any subcommand)"
+    )]
     api_version: Option<String>,
     /// How to authenticate [default: slurm: jwt; palmetto: bearer when a key is configured or
     /// PALMETTO_API_KEY is set, else munge].
-    #[arg(long, value_enum, global = true)]
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        help_heading = "Slurm API (any subcommand)"
+    )]
     auth: Option<AuthKind>,
     /// User name for --auth user-token (for jwt it overrides the token's `sun`).
-    #[arg(long, value_name = "NAME", global = true)]
+    #[arg(
+        long,
+        value_name = "NAME",
+        global = true,
+        help_heading = "Slurm API (any subcommand)"
+    )]
     user: Option<String>,
     /// munged's socket, for --auth munge (palmetto).
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        global = true,
+        help_heading = "Slurm API (any subcommand)"
+    )]
     munge_socket: Option<PathBuf>,
     #[command(subcommand)]
     command: SlurmCommand,
