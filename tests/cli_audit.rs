@@ -135,3 +135,93 @@ fn token_stores_are_inventoried_and_loose_permissions_fail_the_audit_until_fixed
         .unwrap();
     validate_sarif(&serde_json::from_slice(&out.stdout).unwrap());
 }
+
+/// A repository whose only secret (a Slurm JWT) is in history, and a user config whose Slurm
+/// endpoint is `url`.
+fn history_leak(url: &str) -> (common::repo::Repo, tempfile::TempDir) {
+    let r = common::repo::Repo::new();
+    let tok = slurm_jwt(b"a-key-of-this-cluster-only-0123456789", "alice", 3600);
+    r.commit("job.env", &format!("SLURM_JWT={tok}\n"), "add");
+    r.git(&["rm", "-q", "job.env"]);
+    r.git(&["commit", "-qm", "remove"]);
+    let cfg = tempfile::tempdir().unwrap();
+    std::fs::write(
+        cfg.path().join("config.toml"),
+        format!("[slurm]\nurl = \"{url}\"\nversion = \"v0.0.40\"\n[http]\nretries = 0\n"),
+    )
+    .unwrap();
+    (r, cfg)
+}
+
+fn audit_in(
+    r: &common::repo::Repo,
+    cfg: &tempfile::TempDir,
+    extra: &[&str],
+) -> std::process::Output {
+    tw().arg("audit")
+        .arg(&r.dir)
+        .args(extra)
+        .arg("--audit-log")
+        .arg(cfg.path().join("audit.jsonl"))
+        .env("TOKENWARDEN_CONFIG", cfg.path().join("config.toml"))
+        .env("HOME", &r.home)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_dry_run_says_it_asks_the_issuers_and_offline_sends_nothing() {
+    let server = common::echo::start(common::echo::Echo::JsonFields, 10);
+    let (r, cfg) = history_leak(&server.url);
+    let out = audit_in(&r, &cfg, &["--revoke", "--dry-run", "--offline"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{err}");
+    assert!(
+        err.contains("offline: no secret was sent anywhere"),
+        "{err}"
+    );
+    assert_eq!(*server.seen.lock().unwrap(), 0, "offline sent a token");
+    let out = audit_in(&r, &cfg, &["--revoke", "--dry-run"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("asked of each secret's own issuer"), "{err}");
+    assert!(*server.seen.lock().unwrap() >= 1);
+    // Offline revoking is a contradiction, refused before anything is read.
+    let out = audit_in(&r, &cfg, &["--revoke", "--offline", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let help = String::from_utf8_lossy(&tw().args(["audit", "--help"]).output().unwrap().stdout)
+        .into_owned();
+    assert!(help.contains("--offline"), "{help}");
+    // The summary says the history was read, not "0 files".
+    let out = audit_in(&r, &cfg, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("from 2 commits"), "{text}");
+}
+
+#[test]
+fn the_notice_to_the_facility_holds_what_it_needs_only() {
+    // An issuer that cannot be reached: liveness unknown, with a transport error chain.
+    let (r, cfg) = history_leak(&common::faultproxy::refused_url());
+    let report = cfg.path().join("incident");
+    let out = audit_in(
+        &r,
+        &cfg,
+        &["--verify", "--report", report.to_str().unwrap()],
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    let md = std::fs::read_to_string(report.join("incident.md")).unwrap();
+    let notice = md
+        .split("```text")
+        .nth(1)
+        .and_then(|n| n.split("```").next())
+        .expect("a notice");
+    assert!(notice.contains("alice"), "{notice}");
+    for noise in [
+        "Please:",
+        "connection failed",
+        "error sending request",
+        "127.0.0.1",
+    ] {
+        assert!(!notice.contains(noise), "{noise} in the notice:\n{notice}");
+    }
+}

@@ -45,9 +45,15 @@ pub struct AuditArgs {
     /// Revoke what the issuers allow, after printing the plan and asking (implies --verify).
     #[arg(long)]
     pub revoke: bool,
-    /// With --revoke: print the plan and stop.
+    /// With --revoke: print the plan and stop. Building the plan still asks each secret's
+    /// issuer whether it is alive (each token goes to its own issuer only, side-effect free);
+    /// add --offline to send nothing at all.
     #[arg(long, requires = "revoke")]
     pub dry_run: bool,
+    /// Send no secret anywhere: the plan and the incident report say "not checked" for
+    /// liveness. With --revoke it needs --dry-run (revoking is sending).
+    #[arg(long, conflicts_with_all = ["verify", "yes"])]
+    pub offline: bool,
     /// With --revoke: do not ask. Without a terminal, --revoke refuses to run without it.
     #[arg(long, requires = "revoke", conflicts_with = "dry_run")]
     pub yes: bool,
@@ -103,9 +109,12 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         );
     }
     let roots = args.paths.clone();
+    if args.offline && args.revoke && !args.dry_run {
+        bail!("--offline sends nothing, and revoking is sending: add --dry-run to plan offline");
+    }
     let mut plan_state = None;
     if args.verify || args.revoke || args.report.is_some() {
-        let lc = if args.verify || args.revoke {
+        let lc = if (args.verify || args.revoke) && !args.offline {
             let lc = open_lifecycle(args.audit_log.as_deref())?;
             eprintln!(
                 "tokenwarden: checking {} secret(s) with their issuers (audit log {})",
@@ -127,11 +136,25 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         };
         let mut plan = lifecycle::plan::build(&result.findings, &history, &issuers);
         let mut revocation = "not requested (run with --revoke)".to_string();
+        if args.revoke {
+            if args.offline {
+                eprintln!(
+                    "tokenwarden: offline: no secret was sent anywhere; liveness not checked."
+                );
+            } else if args.dry_run {
+                eprintln!(
+                    "tokenwarden: dry run: liveness below was asked of each secret's own issuer \
+                     (--offline sends nothing)."
+                );
+            }
+            eprint!("{}", plan.render());
+        }
         if let Some(lc) = &lc
             && args.revoke
         {
-            eprint!("{}", plan.render());
             revocation = execute(&args, lc, &mut plan, &mut result.findings, &roots)?;
+        } else if args.revoke {
+            revocation = "offline dry run: nothing sent, nothing revoked".into();
         }
         if let Some(dir) = &args.report {
             let log = log_path(args.audit_log.as_deref())?;
@@ -329,6 +352,7 @@ fn scan_targets(engine: &Engine, paths: &[PathBuf], no_history: bool) -> Result<
             let r = tokenwarden::scan(engine, &req)
                 .with_context(|| format!("cannot audit {}", root.display()))?;
             all.warnings.extend(r.warnings);
+            all.stats.add(&r.stats);
             all.suppressed.extend(r.suppressed);
             all.hygiene.extend(r.hygiene);
             for mut f in r.findings {

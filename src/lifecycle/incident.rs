@@ -352,18 +352,40 @@ pub fn notice_body(i: &Item) -> String {
             if pushed(i) { "; it was pushed" } else { "" }
         ));
     }
+    // What the facility needs: the liveness and what was done, in a word and the issuer's own
+    // answer — not the reporter's to-do list or a transport's error chain (those are in the
+    // report above the notice and in the audit log).
     if let Some(v) = &i.before {
-        lines.push(format!(
-            "Liveness when found: {:?} ({}).",
-            v.liveness, v.reason
-        ));
+        if v.conclusive && v.liveness != Liveness::Unknown {
+            lines.push(format!(
+                "Liveness when found: {} ({}).",
+                v.liveness.as_str(),
+                v.reason
+            ));
+        } else {
+            lines.push(format!(
+                "Liveness when found: {} (not proven from here).",
+                v.liveness.as_str()
+            ));
+        }
     }
     for o in &i.outcomes {
-        let (w, d) = o.log_words();
-        lines.push(format!("Action: {w}: {d}."));
+        let line = match o {
+            Outcome::Revoked { detail, .. } | Outcome::Already { detail, .. } => {
+                format!("Action: {}: {detail}.", o.log_words().0)
+            }
+            Outcome::Refused { .. } | Outcome::Failed { .. } => format!(
+                "Action: revocation attempted, not confirmed ({}); please revoke it on your side.",
+                o.log_words().0
+            ),
+            Outcome::NotRevocable { .. } => {
+                "Action: not revocable by the reporter; please revoke it on your side.".to_string()
+            }
+        };
+        lines.push(line);
     }
-    if i.open() {
-        lines.push(format!("Please: {}", i.notice.rotate.join(" ")));
+    if i.open() && i.outcomes.is_empty() {
+        lines.push("Nothing has been revoked yet; please revoke it on your side.".to_string());
     }
     lines
         .iter()

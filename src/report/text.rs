@@ -247,9 +247,15 @@ pub(super) fn write(
         ),
     };
     let st = &result.stats;
+    // A history scan reads blobs, not files (its count goes with the files'): say so.
+    let (what, history) = if st.commits > 0 {
+        ("files and blobs", format!(" from {} commits", st.commits))
+    } else {
+        ("files", String::new())
+    };
     writeln!(
         out,
-        "{summary} in {} files ({:.1} MB) in {:.2} s",
+        "{summary} in {} {what} ({:.1} MB){history} in {:.2} s",
         st.files_scanned,
         st.bytes_scanned as f64 / 1e6,
         result.elapsed.as_secs_f64()
