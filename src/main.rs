@@ -1044,8 +1044,12 @@ fn write_man_pages(dir: &Path) -> Result<ExitCode> {
         let path = dir.join(page.get_filename());
         tokenwarden::private_file::write(&path, &buf)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+        // Readable by all, as manual pages are; only a file this wrote (not a device the
+        // path may be).
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+        }
     }
     outln!(
         "wrote {} manual pages to {}",

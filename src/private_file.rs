@@ -37,13 +37,23 @@ fn refuse(path: &Path, why: String) -> io::Error {
     )
 }
 
-/// True for the names of the standard streams, which are symlinks into `/proc`.
-fn is_standard_stream(path: &Path) -> bool {
+/// The file descriptor a standard-stream name stands for (`/dev/stdout` is 1, `/dev/fd/3` is
+/// 3): such a name is never a file to replace, whatever is at it on this machine.
+fn standard_stream(path: &Path) -> Option<u32> {
     let s = path.to_string_lossy();
-    matches!(s.as_ref(), "/dev/stdout" | "/dev/stderr" | "/dev/stdin")
-        || ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"]
-            .iter()
-            .any(|p| s.strip_prefix(p).is_some_and(|n| n.parse::<u32>().is_ok()))
+    match s.as_ref() {
+        "/dev/stdin" => return Some(0),
+        "/dev/stdout" => return Some(1),
+        "/dev/stderr" => return Some(2),
+        _ => {}
+    }
+    ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"]
+        .iter()
+        .find_map(|p| s.strip_prefix(p).and_then(|n| n.parse::<u32>().ok()))
+}
+
+fn is_standard_stream(path: &Path) -> bool {
+    standard_stream(path).is_some()
 }
 
 fn destination(path: &Path) -> io::Result<Destination> {
@@ -65,16 +75,9 @@ fn destination(path: &Path) -> io::Result<Destination> {
         let target = fs::read_link(path)
             .map(|t| t.display().to_string())
             .unwrap_or_else(|_| "?".into());
-        let followed = fs::metadata(path).map_err(|_| {
-            refuse(
-                path,
-                format!("is a symbolic link to {target}, which does not exist; not followed"),
-            )
-        })?;
-        #[cfg(unix)]
-        if followed.file_type().is_char_device() || followed.file_type().is_fifo() {
-            return Ok(Destination::Direct);
-        }
+        // Only the standard streams' names are followed (handled before this). A link
+        // planted in a shared directory could aim the report at a terminal, a FIFO someone
+        // else reads, or a device.
         if is_standard_stream(path) {
             return Ok(Destination::Direct);
         }
@@ -105,6 +108,27 @@ pub fn write_with(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
+    // Standard output and error are this process's own handles: written through them, so
+    // that even a machine whose `/dev/stdout` was replaced by a file gets nothing renamed.
+    match standard_stream(path) {
+        Some(1) => {
+            let mut w = io::BufWriter::new(io::stdout().lock());
+            body(&mut w)?;
+            return w.flush();
+        }
+        Some(2) => {
+            let mut w = io::BufWriter::new(io::stderr().lock());
+            body(&mut w)?;
+            return w.flush();
+        }
+        Some(_) => {
+            let file = fs::OpenOptions::new().write(true).open(path)?;
+            let mut w = io::BufWriter::new(file);
+            body(&mut w)?;
+            return w.flush();
+        }
+        None => {}
+    }
     if destination(path)? == Destination::Direct {
         let file = fs::OpenOptions::new().write(true).open(path)?;
         let mut w = io::BufWriter::new(file);

@@ -138,6 +138,26 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, UntrustedError> 
     Ok(bytes)
 }
 
+/// The first `n` bytes of `path` if it is a regular file itself (not a symlink, not a FIFO or
+/// a device: the git index can name any of those, and a blocking open of `/dev/tty` or a FIFO
+/// would hang the scan); `None` otherwise.
+pub fn read_head(path: &Path, n: u64) -> Option<Vec<u8>> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW);
+    }
+    let file = o.open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut buf = Vec::with_capacity(n as usize);
+    file.take(n).read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
 /// [`read_regular`] as UTF-8 text.
 pub fn read_regular_text(path: &Path, limit: u64) -> Result<String, UntrustedError> {
     let bytes = read_regular(path, limit)?;

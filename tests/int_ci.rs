@@ -71,8 +71,14 @@ fn action_yml_is_a_composite_action_github_can_load() {
             );
         }
         if uses {
+            // A third-party action is pinned by its full commit id (a tag can be moved to other
+            // code); the release it is goes in a comment beside it.
             let u = s(&st["uses"]);
-            assert!(u.contains("@v"), "pinned to a release: {u}");
+            let rev = u.rsplit_once('@').map(|(_, r)| r).unwrap_or("");
+            assert!(
+                rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()),
+                "pinned by commit: {u}"
+            );
         }
         // Every expression names a known input, step or context.
         let mut texts = vec![s(&st["if"]).to_string()];

@@ -118,10 +118,19 @@ pub fn print_json(value: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-/// Prints rows under headers, columns padded to their widest cell.
+/// Prints rows under headers, columns padded to their widest cell. Every cell is the
+/// server's text (a job name, a node's reason), so it is escaped for the terminal first.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| tokenwarden::escape::printable(c))
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell.chars().count());
@@ -142,7 +151,7 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
         outln!("{}", out.trim_end());
     };
     line(headers.to_vec());
-    for row in rows {
+    for row in &rows {
         line(row.iter().map(String::as_str).collect());
     }
 }
@@ -154,7 +163,8 @@ pub fn cell(v: Option<&serde_json::Value>) -> String {
     match v {
         None | Some(Value::Null) => "-".into(),
         Some(Value::String(s)) if s.is_empty() => "-".into(),
-        Some(Value::String(s)) => s.clone(),
+        // The server's text, shown on a terminal: escaped.
+        Some(Value::String(s)) => tokenwarden::escape::printable(s),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Array(a)) => {

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tokenwarden::escape::printable;
 use tokenwarden::facilities::credential::{self, CredentialSource, Token};
 use tokenwarden::facilities::csm::{self, Csm, KeycloakToken};
 use tokenwarden::facilities::{ClientConfig, Endpoint};
@@ -205,11 +206,11 @@ fn run_sts(args: &CsmArgs, cfg: &ClientConfig, client: &Csm, sts: &StsArgs) -> R
             ),
             _ => outln!("wrote {} (mode 0600)", path.display()),
         }
-        outln!("  AccessKeyId      {}", creds.access_key_id);
+        outln!("  AccessKeyId      {}", printable(&creds.access_key_id));
         outln!("  SecretAccessKey  {}", shown(&creds.secret_access_key));
         outln!("  SessionToken     {}", shown(&creds.session_token));
-        outln!("  EndpointURL      {}", creds.endpoint_url);
-        outln!("  expires          {}", creds.expiration);
+        outln!("  EndpointURL      {}", printable(&creds.endpoint_url));
+        outln!("  expires          {}", printable(&creds.expiration));
         if let OutFormat::Aws = sts.format {
             outln!(
                 "use: AWS_PROFILE={} aws --endpoint-url {} s3 ls",

@@ -537,7 +537,7 @@ impl Http {
                             .headers
                             .get(reqwest::header::LOCATION)
                             .and_then(|v| v.to_str().ok())
-                            .map(url_for_message)
+                            .map(|l| call.redact(&crate::escape::printable(&url_for_message(l))))
                             .unwrap_or_else(|| "an unnamed place".into());
                         return Err(ClientError::Redirect {
                             method: call.method.to_string(),
@@ -794,22 +794,43 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     {
         out = out.replace(s, "<redacted>");
     }
-    let windows: rustc_hash::FxHashSet<&[u8]> = secrets
+    // Whitespace (any Unicode whitespace, a no-break space too) is taken out of the secrets and
+    // of the text alike, so that neither a secret with spaces nor an echo wrapped or spaced
+    // out escapes.
+    let squeezed_secrets: Vec<Vec<u8>> = secrets
         .iter()
+        .map(|s| {
+            s.chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .into_bytes()
+        })
         .filter(|s| s.len() >= MIN_SECRET_RUN)
-        .flat_map(|s| s.as_bytes().windows(MIN_SECRET_RUN))
-        .filter(|w| !w.iter().any(u8::is_ascii_whitespace))
+        .collect();
+    let windows: rustc_hash::FxHashSet<&[u8]> = squeezed_secrets
+        .iter()
+        .flat_map(|s| s.windows(MIN_SECRET_RUN))
         .collect();
     if windows.is_empty() {
         return out;
     }
     // The text without whitespace, and where each kept byte came from.
-    let (squeezed, origin): (Vec<u8>, Vec<usize>) = out
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| !b.is_ascii_whitespace())
-        .map(|(i, b)| (b, i))
-        .unzip();
+    let mut squeezed: Vec<u8> = Vec::with_capacity(out.len());
+    let mut origin: Vec<usize> = Vec::with_capacity(out.len());
+    for (i, c) in out.char_indices() {
+        if !c.is_whitespace() {
+            let mut buf = [0u8; 4];
+            for (k, b) in c.encode_utf8(&mut buf).bytes().enumerate() {
+                squeezed.push(b);
+                origin.push(i + k);
+            }
+        }
+    }
+    let only_whitespace = |a: usize, b: usize| {
+        // `get` is None off a character boundary (a match may end inside a character).
+        out.get(a..b)
+            .is_some_and(|g| g.chars().all(char::is_whitespace))
+    };
     // Covered ranges in `out`'s byte offsets, merged as they are found (they come in order).
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     for (i, w) in squeezed.windows(MIN_SECRET_RUN).enumerate() {
@@ -819,7 +840,7 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
         let (start, end) = (origin[i], origin[i + MIN_SECRET_RUN - 1] + 1);
         match ranges.last_mut() {
             // Overlapping or touching through skipped whitespace only.
-            Some(last) if start <= last.1 || out[last.1..start].trim().is_empty() => {
+            Some(last) if start <= last.1 || only_whitespace(last.1, start) => {
                 last.1 = last.1.max(end)
             }
             _ => ranges.push((start, end)),
@@ -945,6 +966,27 @@ mod tests {
         assert_eq!(redact("pw=hunt2 ok", &["hunt2"]), "pw=<redacted> ok");
         // Non-ASCII around a match keeps the text valid.
         assert_eq!(redact(&format!("é{tok}é"), &[tok]), "é<redacted>é");
+        // Spaced out with no-break spaces every 7 characters, still cut out.
+        let spaced: Vec<&str> = (0..tok.len())
+            .step_by(7)
+            .map(|i| &tok[i..(i + 7).min(tok.len())])
+            .collect();
+        assert_eq!(
+            redact(&format!("[{}]", spaced.join("\u{a0}")), &[tok]),
+            "[<redacted>]"
+        );
+        // A passphrase of short words is cut out, spaces and all.
+        assert_eq!(
+            redact(
+                "pw: correct horse battery staple.",
+                &["correct horse battery staple"]
+            ),
+            "pw: <redacted>."
+        );
+        // A secret with non-ASCII characters, partly echoed: no panic, no piece left.
+        let uni = "pässwörd-ünïcode-sëcret";
+        let r = redact(&format!("x {} y", &uni[3..]), &[uni]);
+        assert!(!r.contains("wörd-ün"), "{r}");
     }
 
     #[test]

@@ -282,6 +282,8 @@ fn s3_status_error(call: &Call<'_>, resp: &Response) -> ClientError {
     let Some(code) = error_code(&resp.text()) else {
         return err;
     };
+    // The server's word, shown to a person: nothing of the request's secrets in it.
+    let code = call.redact(&code);
     match err {
         ClientError::Status {
             method,

@@ -790,13 +790,18 @@ impl SlurmClient {
                 let msgs = error_messages(&body);
                 if !msgs.is_empty() {
                     *detail = call.redact(&msgs.join("; "));
-                    let about_auth = msgs.iter().any(|m| {
-                        let m = m.to_ascii_lowercase();
-                        ["auth", "token", "jwt", "credential", "permission", "munge"]
-                            .iter()
-                            .any(|w| m.contains(w))
+                    // Slurm 22.05 answers a forged token with 500 "Unspecified error: Failed
+                    // while looking for jobs", so only an answer that names the input it
+                    // refused ("Invalid job id specified", "Invalid partition name specified")
+                    // clears the token.
+                    let names_the_input = msgs.iter().any(|m| {
+                        let l = m.to_ascii_lowercase();
+                        m.contains("Invalid ")
+                            && !["auth", "token", "jwt", "credential", "munge"]
+                                .iter()
+                                .any(|w| l.contains(w))
                     });
-                    if *status == 500 && !about_auth {
+                    if *status == 500 && names_the_input {
                         *advice = "slurmrestd reported an error (below)".into();
                     }
                 }

@@ -20,7 +20,6 @@ use git2::Repository;
 use ignores::Ignores;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A hygiene problem: no secret value, only where it is and how to fix it.
@@ -296,13 +295,7 @@ fn relative(base: &Path, path: &Path) -> Option<String> {
 
 /// The first bytes of a file, to tell a private key from a certificate.
 fn head(path: &Path) -> Option<Vec<u8>> {
-    let mut buf = Vec::with_capacity(4096);
-    std::fs::File::open(path)
-        .ok()?
-        .take(4096)
-        .read_to_end(&mut buf)
-        .ok()?;
-    Some(buf)
+    crate::untrusted::read_head(path, 4096)
 }
 
 /// A credential file found in a work tree.
