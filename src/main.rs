@@ -45,11 +45,17 @@ fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
-/// Ends the program after standard output failed: quietly with success when its reader went
-/// away, else with the error (exit 2).
-fn stdout_failed(e: std::io::Error) -> ! {
+/// Set once standard output's reader has gone away: later output is dropped, and the command
+/// goes on to finish what it was doing (a revocation half printed is still recorded) and exits
+/// with the code it would have had.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// After a failed write to standard output: a closed pipe is remembered and otherwise
+/// ignored; any other failure ends the program (exit 2), since output is being lost.
+fn stdout_failed(e: std::io::Error) {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        return;
     }
     eprintln!("tokenwarden: error: cannot write to standard output: {e}");
     std::process::exit(2);
@@ -447,18 +453,20 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        // A report cut short because its reader went away (`| head`) is not a failure.
+        // Output cut short because standard output's reader went away (`| head`) is not a
+        // failure; a report file or FIFO whose reader went away is (the report was lost).
         Err(e)
-            if e.chain().any(|c| {
-                let kind = c
-                    .downcast_ref::<std::io::Error>()
-                    .map(|io| io.kind())
-                    .or_else(|| {
-                        c.downcast_ref::<serde_json::Error>()
-                            .and_then(serde_json::Error::io_error_kind)
-                    });
-                kind == Some(std::io::ErrorKind::BrokenPipe)
-            }) =>
+            if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+                && e.chain().any(|c| {
+                    let kind = c
+                        .downcast_ref::<std::io::Error>()
+                        .map(|io| io.kind())
+                        .or_else(|| {
+                            c.downcast_ref::<serde_json::Error>()
+                                .and_then(serde_json::Error::io_error_kind)
+                        });
+                    kind == Some(std::io::ErrorKind::BrokenPipe)
+                }) =>
         {
             ExitCode::SUCCESS
         }
@@ -480,10 +488,10 @@ fn main() -> ExitCode {
 
 /// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
 fn print_generated(buf: &[u8]) -> Result<ExitCode> {
-    match std::io::stdout().lock().write_all(buf) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(ExitCode::SUCCESS),
+    if let Err(e) = std::io::stdout().lock().write_all(buf) {
+        stdout_failed(e);
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Moves findings whose fingerprint the config allows to the suppressed list (they stay
@@ -1100,13 +1108,15 @@ fn emit(
     ctx: &ReportContext,
     output: Option<&Path>,
 ) -> Result<()> {
+    // `-o /dev/stdout` is standard output, with its closed-pipe rule.
+    let output = output.filter(|p| tokenwarden::private_file::standard_stream(p) != Some(1));
     match output {
         Some(path) => write_private(path, |w| report::write(format, result, ctx, w))?,
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            match report::write(format, result, ctx, &mut lock) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            match report::write(format, result, ctx, &mut lock).and_then(|()| lock.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => stdout_failed(e),
                 other => other.context("writing the report")?,
             }
         }
@@ -1147,7 +1157,7 @@ fn fix_gitignore(repo: &Path, dry_run: bool) -> Result<ExitCode> {
 
 fn list_rules(args: &RuleArgs, format: ListFormat) -> Result<ExitCode> {
     let set = load_rules(args, None, &mut Vec::new())?;
-    let mut out = std::io::stdout().lock();
+    let mut out: Vec<u8> = Vec::new();
     match format {
         ListFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &set.rules)?;
@@ -1173,6 +1183,7 @@ fn list_rules(args: &RuleArgs, format: ListFormat) -> Result<ExitCode> {
             writeln!(out, "{} rules", set.rules.len())?;
         }
     }
+    print_generated(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -39,7 +39,7 @@ fn refuse(path: &Path, why: String) -> io::Error {
 
 /// The file descriptor a standard-stream name stands for (`/dev/stdout` is 1, `/dev/fd/3` is
 /// 3): such a name is never a file to replace, whatever is at it on this machine.
-fn standard_stream(path: &Path) -> Option<u32> {
+pub fn standard_stream(path: &Path) -> Option<u32> {
     let s = path.to_string_lossy();
     match s.as_ref() {
         "/dev/stdin" => return Some(0),

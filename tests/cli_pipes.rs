@@ -57,6 +57,8 @@ fn every_command_ends_quietly_when_its_reader_goes_away() {
         (vec!["scan", l], 1),
         (vec!["scan", l, "--format", "sarif"], 1),
         (vec!["scan", l, "--format", "jsonl"], 1),
+        // `-o /dev/stdout` is standard output: the verdict stands when its reader is gone.
+        (vec!["scan", l, "--format", "json", "-o", "/dev/stdout"], 1),
     ];
     for (args, code) in cases {
         let out = closed_stdout(bin().args(&args));

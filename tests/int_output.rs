@@ -186,9 +186,19 @@ fn dev_stdout_and_a_fifo_get_the_report() {
 fn baselines_and_incident_reports_follow_the_same_rule() {
     let t = tree();
     let dir = tempfile::tempdir().unwrap();
+    // A baseline written to a symlink: the target is a valid, empty baseline, so that only the
+    // refusal to write through the link can stop the update.
     let victim = dir.path().join("victim");
-    std::fs::write(&victim, "precious\n").unwrap();
-    // A baseline written to a symlink.
+    let empty = tempfile::tempdir().unwrap();
+    let out = tw()
+        .args(["baseline", "create"])
+        .arg(empty.path())
+        .arg("--file")
+        .arg(&victim)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let before = std::fs::read_to_string(&victim).unwrap();
     let link = dir.path().join("baseline.json");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     let out = tw()
@@ -199,7 +209,12 @@ fn baselines_and_incident_reports_follow_the_same_rule() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is a symbolic link"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), before);
+    std::fs::write(&victim, "precious\n").unwrap();
     // An incident report whose incident.md is a planted symlink.
     let report = dir.path().join("incident");
     std::fs::create_dir(&report).unwrap();
@@ -216,6 +231,10 @@ fn baselines_and_incident_reports_follow_the_same_rule() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is a symbolic link"),
+        "{out:?}"
+    );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     assert!(
         std::fs::symlink_metadata(report.join("incident.md"))
