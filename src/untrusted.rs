@@ -45,6 +45,15 @@ pub enum UntrustedError {
         /// What it is.
         kind: &'static str,
     },
+    /// A repository's git directory that cannot be read the way git reads it: tokenwarden
+    /// will not let libgit2 or git open it blind.
+    #[error("{path}: {what}; refused, as git would read more than can be checked")]
+    Unclear {
+        /// The file.
+        path: String,
+        /// What could not be understood.
+        what: &'static str,
+    },
     /// Larger than the limit.
     #[error("{path}: larger than {limit} bytes; refused")]
     TooLarge {
@@ -224,7 +233,7 @@ const MAX_INCLUDE_DEPTH: usize = 10;
 /// `gitdir:`, or a bare repository), without libgit2, since opening with libgit2 is what reads
 /// the config. `Ok(())` when there is no repository.
 pub fn check_git_dir(start: &Path) -> Result<(), UntrustedError> {
-    let Some(git_dir) = find_git_dir(start) else {
+    let Some(git_dir) = find_git_dir(start)? else {
         return Ok(());
     };
     let mut dirs = vec![git_dir.clone()];
@@ -257,36 +266,61 @@ pub fn check_git_dir(start: &Path) -> Result<(), UntrustedError> {
         check_config(&dir.join("config"), 0, &mut seen)?;
         check_config(&dir.join("config.worktree"), 0, &mut seen)?;
         check_refs(&dir.join("refs"))?;
+        // Pack indexes and packs, the commit-graph and friends are opened before their type
+        // is looked at.
+        for sub in ["objects/pack", "objects/info", "objects/info/commit-graphs"] {
+            if let Ok(entries) = std::fs::read_dir(dir.join(sub)) {
+                for e in entries.flatten() {
+                    must_be_regular_if_present(&e.path())?;
+                }
+            }
+        }
     }
     Ok(())
 }
 
-fn find_git_dir(start: &Path) -> Option<PathBuf> {
-    let start = start.canonicalize().ok()?;
+/// The git directory for `start`, found as git finds it; an error when a `.git` is there but
+/// cannot be read (failing closed: guessing "no repository" would let a later open go blind).
+fn find_git_dir(start: &Path) -> Result<Option<PathBuf>, UntrustedError> {
+    let Ok(start) = start.canonicalize() else {
+        return Ok(None);
+    };
     let mut dir = if start.is_dir() {
         start
     } else {
-        start.parent()?.to_path_buf()
+        match start.parent() {
+            Some(p) => p.to_path_buf(),
+            None => return Ok(None),
+        }
     };
     loop {
         let dot = dir.join(".git");
-        match std::fs::symlink_metadata(&dot) {
-            Ok(m) if m.is_dir() || (m.file_type().is_symlink() && dot.is_dir()) => {
-                return Some(dot);
+        if std::fs::symlink_metadata(&dot).is_ok() {
+            // Followed, as git follows it: a directory, or a `gitdir:` file.
+            let unclear = |what| UntrustedError::Unclear {
+                path: dot.display().to_string(),
+                what,
+            };
+            if dot.is_dir() {
+                return Ok(Some(dot));
             }
-            Ok(m) if m.is_file() => {
-                let bytes = read_regular(&dot, 4096).ok()?;
-                let text = String::from_utf8(bytes).ok()?;
-                let target = text.trim().strip_prefix("gitdir:")?.trim();
-                return Some(dir.join(target));
-            }
-            _ => {}
+            let bytes = read_regular(&dot, 4096)?;
+            let text = String::from_utf8(bytes).map_err(|_| unclear("not UTF-8"))?;
+            let target = text
+                .trim()
+                .strip_prefix("gitdir:")
+                .ok_or_else(|| unclear("neither a directory nor a `gitdir:` file"))?
+                .trim();
+            return Ok(Some(dir.join(target)));
         }
         // A bare repository, or a git directory given directly.
         if dir.join("HEAD").exists() && dir.join("objects").is_dir() {
-            return Some(dir);
+            return Ok(Some(dir));
         }
-        dir = dir.parent()?.to_path_buf();
+        match dir.parent() {
+            Some(p) => dir = p.to_path_buf(),
+            None => return Ok(None),
+        }
     }
 }
 
@@ -321,7 +355,11 @@ fn check_config(path: &Path, depth: usize, seen: &mut usize) -> Result<(), Untru
     let bytes = read_regular(path, MAX_GIT_CONFIG_BYTES)?;
     let text = String::from_utf8_lossy(&bytes);
     let base = path.parent().unwrap_or(Path::new("."));
-    for included in include_paths(&text) {
+    let included = include_paths(&text).ok_or_else(|| UntrustedError::Unclear {
+        path: path.display().to_string(),
+        what: "an include path with inner quotes, escapes or a line continuation",
+    })?;
+    for included in included {
         let p = match included.strip_prefix("~/") {
             Some(rest) => match std::env::var_os("HOME") {
                 Some(h) => PathBuf::from(h).join(rest),
@@ -334,8 +372,10 @@ fn check_config(path: &Path, depth: usize, seen: &mut usize) -> Result<(), Untru
     Ok(())
 }
 
-/// The `path` values of `[include]` and `[includeIf "…"]` sections, unquoted.
-fn include_paths(text: &str) -> Vec<String> {
+/// The `path` values of `[include]` and `[includeIf "…"]` sections, unquoted; `None` when one
+/// is written in a way this reader does not follow exactly as git does (quotes inside the
+/// value, backslash escapes, a continuation onto the next line): that config is refused.
+fn include_paths(text: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut in_include = false;
     for line in text.lines() {
@@ -364,14 +404,24 @@ fn include_paths(text: &str) -> Vec<String> {
         }
         let value = value.trim();
         let value = match value.strip_prefix('"') {
-            Some(rest) => rest.split('"').next().unwrap_or(""),
+            Some(rest) => {
+                let (inner, after) = rest.split_once('"')?;
+                let after = after.trim();
+                if !(after.is_empty() || after.starts_with(['#', ';'])) {
+                    return None;
+                }
+                inner
+            }
             None => value.split(['#', ';']).next().unwrap_or("").trim(),
         };
+        if value.contains(['"', '\\']) {
+            return None;
+        }
         if !value.is_empty() {
-            out.push(value.replace("\\\\", "\\"));
+            out.push(value.to_string());
         }
     }
-    out
+    Some(out)
 }
 
 fn check_refs(dir: &Path) -> Result<(), UntrustedError> {
@@ -518,6 +568,24 @@ mod tests {
             Err(UntrustedError::TooLarge { .. })
         ));
         assert_eq!(read_regular(&big, 101).unwrap().len(), 101);
+    }
+
+    #[test]
+    fn include_paths_are_read_as_git_reads_them_or_refused() {
+        let cfg = "[core]\n\tpath = notthis\n[include]\n\tpath = a.inc ; note\n\
+                   [includeIf \"gitdir:/x/\"]\n\tpath = \"b c.inc\"\n[include] path = d\n";
+        assert_eq!(
+            include_paths(cfg),
+            Some(vec!["a.inc".into(), "b c.inc".into(), "d".into()])
+        );
+        for unclear in [
+            "[include]\n\tpath = i\"nc\"\n",
+            "[include]\n\tpath = \"a\"b\n",
+            "[include]\n\tpath = a\\\n",
+            "[include]\n\tpath = a\\tb\n",
+        ] {
+            assert_eq!(include_paths(unclear), None, "{unclear:?}");
+        }
     }
 
     #[test]

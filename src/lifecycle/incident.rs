@@ -394,8 +394,26 @@ pub fn notice_body(i: &Item) -> String {
         .join("\n")
 }
 
+/// `s` as one shell word. A path with characters a terminal or a Markdown fence must not see
+/// (a newline, an escape, a bidi override) is written as `$'…'` with those bytes as `\xHH`,
+/// so the command still names the real file, and its text is plain ASCII.
 fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+    if crate::escape::printable(s) == s {
+        return format!("'{}'", s.replace('\'', "'\\''"));
+    }
+    let mut out = String::from("$'");
+    for b in s.bytes() {
+        match b {
+            b'\'' | b'\\' => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 fn rewrite(items: &[Item]) -> Option<Rewrite> {
@@ -433,8 +451,7 @@ fn rewrite(items: &[Item]) -> Option<Rewrite> {
             "git filter-repo --invert-paths {}",
             paths
                 .iter()
-                // A path with a newline would break out of the fenced block it is shown in.
-                .map(|p| format!("--path {}", shell_quote(&crate::escape::printable(p))))
+                .map(|p| format!("--path {}", shell_quote(p)))
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
@@ -457,4 +474,19 @@ fn rewrite(items: &[Item]) -> Option<Rewrite> {
                   rewrite only to stop the secret spreading further."
             .into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn shell_words_name_the_real_file_in_plain_ascii() {
+        assert_eq!(shell_quote("deploy/.env"), "'deploy/.env'");
+        assert_eq!(shell_quote("it's.env"), "'it'\\''s.env'");
+        let odd = "a\nb\u{202e}c'\\.env";
+        let q = shell_quote(odd);
+        assert_eq!(q, "$'a\\x0ab\\xe2\\x80\\xaec\\'\\\\.env'");
+        assert!(q.is_ascii() && !q.contains('\n'));
+    }
 }
