@@ -8,13 +8,16 @@
 //!   destination, and the directory is fsynced. A reader sees the old file or the new one,
 //!   never half of one, and at no moment is the secret readable by anyone but the owner — not
 //!   even when the destination already existed with looser permissions.
-//! - **A character device or a FIFO** (`-o /dev/null`, `-o /dev/tty`, a named pipe): written
-//!   to directly. Renaming a file over it — what the atomic write does — replaced the machine's
-//!   `/dev/null` with a regular file when run as root.
-//! - **A standard stream** (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`, which
-//!   are symlinks): written to directly, whatever the stream is.
-//! - **Any other symlink**: refused. Replacing it would break the link; writing through it
-//!   would aim a private file wherever the link points (a planted link in a shared directory).
+//! - **A character device or a FIFO** named itself (`-o /dev/null`, `-o /dev/tty`, a named
+//!   pipe): written to directly. Renaming a file over it — what the atomic write does —
+//!   replaced the machine's `/dev/null` with a regular file when run as root.
+//! - **A standard stream's name** (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`,
+//!   `/proc/self/fd/N`): standard output and error are written through this process's own
+//!   handles, whatever is at the name; another descriptor is opened for writing, never
+//!   replaced.
+//! - **Any other symlink**: refused, even to a device. Replacing it would break the link;
+//!   writing through it would aim a private file wherever the link points (a planted link in
+//!   a shared directory, to someone's terminal or FIFO).
 //! - **A directory, a block device or a socket**: refused.
 
 use std::fs;
