@@ -205,8 +205,9 @@ fn invalid_utf8_crlf_and_very_long_lines() {
     assert_eq!(loc("s3m.token_env")["column"].as_u64(), Some(5_000_012));
 }
 
-#[test]
-fn unreadable_files_and_directories_warn_and_the_scan_goes_on() {
+/// A tree with a readable `readable.env` (a Slurm JWT), a mode-000 `secret.env` (a Palmetto
+/// key) and a mode-000 directory `locked/`. Give `locked` back 0755 before the tree is dropped.
+fn tree_with_unreadable_parts() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     write(
@@ -216,33 +217,22 @@ fn unreadable_files_and_directories_warn_and_the_scan_goes_on() {
     );
     write(dir.path(), "readable.env", slurm_line());
     write(dir.path(), "locked/inner.env", slurm_line());
-    std::fs::set_permissions(
-        dir.path().join("readable.env"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        dir.path().join("secret.env"),
-        std::fs::Permissions::from_mode(0o000),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        dir.path().join("locked"),
-        std::fs::Permissions::from_mode(0o000),
-    )
-    .unwrap();
+    for (name, mode) in [
+        ("readable.env", 0o644),
+        ("secret.env", 0o000),
+        ("locked", 0o000),
+    ] {
+        std::fs::set_permissions(dir.path().join(name), std::fs::Permissions::from_mode(mode))
+            .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn unreadable_files_and_directories_warn_and_the_scan_goes_on() {
+    let dir = tree_with_unreadable_parts();
     // Root reads everything, so drop to `nobody` to make the permissions bite.
-    let is_root = unsafe_free_euid() == 0;
-    let bin = assert_cmd::cargo::cargo_bin("tokenwarden");
-    let mut cmd = if is_root {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(&bin);
-        c
-    } else {
-        std::process::Command::new(&bin)
-    };
-    let out = cmd
+    let out = tw_unprivileged()
         .arg("scan")
         .arg(dir.path())
         .args(["--format", "json"])
@@ -266,41 +256,9 @@ fn unreadable_files_and_directories_warn_and_the_scan_goes_on() {
     .unwrap();
 }
 
-/// `tokenwarden` as `nobody` when the tests run as root (root reads everything), else as is.
-fn tw_unprivileged() -> std::process::Command {
-    let bin = assert_cmd::cargo::cargo_bin("tokenwarden");
-    if unsafe_free_euid() == 0 {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(&bin);
-        c
-    } else {
-        std::process::Command::new(&bin)
-    }
-}
-
 #[test]
 fn an_unreadable_path_named_on_the_command_line_fails_and_walk_failures_are_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    write(dir.path(), "secret.env", slurm_line());
-    write(dir.path(), "ok.env", slurm_line());
-    write(dir.path(), "locked/inner.env", slurm_line());
-    std::fs::set_permissions(
-        dir.path().join("ok.env"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        dir.path().join("secret.env"),
-        std::fs::Permissions::from_mode(0o000),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        dir.path().join("locked"),
-        std::fs::Permissions::from_mode(0o000),
-    )
-    .unwrap();
+    let dir = tree_with_unreadable_parts();
     // A file or a directory named on the command line that cannot be read: exit 2, said once.
     for named in ["secret.env", "locked"] {
         let out = tw_unprivileged()
@@ -347,18 +305,6 @@ fn an_unreadable_path_named_on_the_command_line_fails_and_walk_failures_are_coun
     .unwrap();
 }
 
-/// The effective uid, read from /proc so that the test needs no `unsafe` libc call.
-fn unsafe_free_euid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).and_then(|u| u.parse().ok()))
-        })
-        .unwrap_or(u32::MAX)
-}
-
 #[test]
 fn symlinks_are_not_followed_by_default_and_loops_are_reported() {
     let outside = tempfile::tempdir().unwrap();
@@ -391,13 +337,7 @@ fn odd_file_names_fifos_and_empty_files() {
     std::fs::write(dir.path().join(raw), &tok).unwrap();
     write(dir.path(), "empty", "");
     let fifo = dir.path().join("pipe");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let out = tw()
         .arg("scan")
         .arg(dir.path())

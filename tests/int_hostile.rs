@@ -73,13 +73,7 @@ fn a_repository_config_cannot_hang_or_exhaust_the_scan() {
     let repo = tempfile::tempdir().unwrap();
     write(repo.path(), "a.txt", "nothing here\n");
     let fifo = repo.path().join("rules.fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     std::os::unix::fs::symlink("/dev/zero", repo.path().join("zero.toml")).unwrap();
     for named in ["rules.fifo", "zero.toml"] {
         write(
@@ -473,16 +467,6 @@ fn a_history_that_cannot_be_read_is_an_error_not_a_clean_report() {
             assert!(err.contains("cannot be read"), "{damage} {args:?}: {err}");
         }
     }
-}
-
-fn mkfifo(p: &std::path::Path) {
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(p)
-            .status()
-            .unwrap()
-            .success()
-    );
 }
 
 #[test]

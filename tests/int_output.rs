@@ -11,18 +11,6 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::time::Duration;
 
-fn euid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2))
-                .and_then(|u| u.parse().ok())
-        })
-        .unwrap_or(u32::MAX)
-}
-
 /// A world-readable tree holding one finding.
 fn tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -43,14 +31,10 @@ fn tree() -> tempfile::TempDir {
 }
 
 fn scan_to(tree: &Path, out: &Path, as_nobody: bool) -> std::process::Output {
-    let bin = assert_cmd::cargo::cargo_bin("tokenwarden");
     let mut cmd = if as_nobody {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(&bin);
-        c
+        tw_unprivileged()
     } else {
-        std::process::Command::new(&bin)
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("tokenwarden"))
     };
     cmd.arg("scan")
         .arg(tree)
@@ -151,13 +135,7 @@ fn dev_stdout_and_a_fifo_get_the_report() {
 
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("report.fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read(&fifo).unwrap())

@@ -183,3 +183,43 @@ pub fn slurm_jwt(key: &[u8], user: &str, exp_offset: i64) -> String {
     let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("{head}.{body}.{sig}")
 }
+
+/// The effective uid, read from /proc so that the tests need no `unsafe` libc call.
+pub fn euid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2))
+                .and_then(|u| u.parse().ok())
+        })
+        .unwrap_or(u32::MAX)
+}
+
+/// `tokenwarden` as `nobody` (via `setpriv`) when the tests run as root, where permissions do
+/// not bite; as is otherwise.
+pub fn tw_unprivileged() -> std::process::Command {
+    let bin = assert_cmd::cargo::cargo_bin("tokenwarden");
+    if euid() == 0 {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&bin);
+        c
+    } else {
+        std::process::Command::new(&bin)
+    }
+}
+
+/// Makes a FIFO at `p` (with the `mkfifo` program: no `unsafe` libc call in the tests).
+pub fn mkfifo(p: &Path) {
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap()
+            .success(),
+        "mkfifo {}",
+        p.display()
+    );
+}
