@@ -114,29 +114,13 @@ pub fn write_with(
     // Standard output and error are this process's own handles: written through them, so
     // that even a machine whose `/dev/stdout` was replaced by a file gets nothing renamed.
     match standard_stream(path) {
-        Some(1) => {
-            let mut w = io::BufWriter::new(io::stdout().lock());
-            body(&mut w)?;
-            return w.flush();
-        }
-        Some(2) => {
-            let mut w = io::BufWriter::new(io::stderr().lock());
-            body(&mut w)?;
-            return w.flush();
-        }
-        Some(_) => {
-            let file = fs::OpenOptions::new().write(true).open(path)?;
-            let mut w = io::BufWriter::new(file);
-            body(&mut w)?;
-            return w.flush();
-        }
+        Some(1) => return buffered(io::stdout().lock(), body),
+        Some(2) => return buffered(io::stderr().lock(), body),
+        Some(_) => return buffered(fs::OpenOptions::new().write(true).open(path)?, body),
         None => {}
     }
     if destination(path)? == Destination::Direct {
-        let file = fs::OpenOptions::new().write(true).open(path)?;
-        let mut w = io::BufWriter::new(file);
-        body(&mut w)?;
-        return w.flush();
+        return buffered(fs::OpenOptions::new().write(true).open(path)?, body);
     }
     let dir = parent_dir(path);
     let mut builder = tempfile::Builder::new();
@@ -147,15 +131,21 @@ pub fn write_with(
         builder.permissions(fs::Permissions::from_mode(0o600));
     }
     let mut tmp = builder.tempfile_in(&dir)?;
-    {
-        let mut w = io::BufWriter::new(tmp.as_file_mut());
-        body(&mut w)?;
-        w.flush()?;
-    }
+    buffered(tmp.as_file_mut(), body)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(&dir);
     Ok(())
+}
+
+/// `body` written into `out` through a buffer, flushed.
+fn buffered(
+    out: impl Write,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut w = io::BufWriter::new(out);
+    body(&mut w)?;
+    w.flush()
 }
 
 /// Writes `bytes` to `path` atomically with mode 0600.

@@ -118,7 +118,7 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, UntrustedError> 
         path: path.display().to_string(),
         source,
     };
-    let file = open_nonblocking(path).map_err(io_err)?;
+    let file = open_nonblocking(path, true).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
     if !meta.file_type().is_file() {
         return Err(UntrustedError::NotRegular {
@@ -151,14 +151,7 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, UntrustedError> 
 /// a device: the git index can name any of those, and a blocking open of `/dev/tty` or a FIFO
 /// would hang the scan); `None` otherwise.
 pub fn read_head(path: &Path, n: u64) -> Option<Vec<u8>> {
-    let mut o = std::fs::OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW);
-    }
-    let file = o.open(path).ok()?;
+    let file = open_nonblocking(path, false).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
     }
@@ -176,13 +169,16 @@ pub fn read_regular_text(path: &Path, limit: u64) -> Result<String, UntrustedErr
     })
 }
 
-fn open_nonblocking(path: &Path) -> io::Result<File> {
+/// Opens `path` for reading without blocking (a FIFO opens at once) and without making a
+/// terminal ours; through a final symlink only when `follow`.
+fn open_nonblocking(path: &Path, follow: bool) -> io::Result<File> {
     let mut o = std::fs::OpenOptions::new();
     o.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | nofollow);
     }
     o.open(path)
 }
