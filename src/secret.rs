@@ -84,6 +84,18 @@ pub struct Fingerprinter {
 /// The built-in fingerprint key (domain separation, not secrecy).
 pub const DEFAULT_FINGERPRINT_KEY: &[u8] = b"tokenwarden fingerprint v1";
 
+/// The key of the published-values list (`rules/published.toml`). Public and fixed, so that
+/// `rules/published/generate.py` and the scanner agree; it exists so that the list carries
+/// keyed hashes, never the values, and a value cannot be looked up in it by plain SHA-256.
+pub const PUBLISHED_KEY: &[u8] = b"tokenwarden published value v1";
+
+/// The identity of a value in the published-values list: `pv1:` and 32 hex digits
+/// (HMAC-SHA256 under [`PUBLISHED_KEY`], first 128 bits).
+pub fn published_id(value: &[u8]) -> String {
+    let digest = Fingerprinter::new(PUBLISHED_KEY).mac(&[value]);
+    format!("pv1:{}", hex::encode(&digest[..16]))
+}
+
 impl Default for Fingerprinter {
     fn default() -> Self {
         Fingerprinter::new(DEFAULT_FINGERPRINT_KEY)
@@ -135,6 +147,17 @@ mod tests {
         assert_eq!(Secret::new(b"hunter22").preview(), "h…(8 chars)");
         assert_eq!(Secret::new(b"short").preview(), "…(5 chars)");
     }
+
+    /// The generator script computes the same HMAC in Python; this vector ties the two.
+    #[test]
+    fn published_ids_match_the_generator() {
+        assert_eq!(
+            published_id(b"6CD15EIY6DQOD3DMN0VZPV1XP3W9N4FFPRI0300"),
+            PUBLISHED_VECTOR
+        );
+        assert_ne!(published_id(b"a"), published_id(b"b"));
+    }
+    const PUBLISHED_VECTOR: &str = "pv1:167b9ce5ac29e98b49cfb247d0044859";
 
     #[test]
     fn fingerprints_are_keyed_and_rule_scoped() {

@@ -178,6 +178,18 @@ pub fn classify(jwt: &Jwt) -> JwtClass {
     JwtClass::Other
 }
 
+/// The widely copied demo tokens, recognised by their claims (people re-sign them with their
+/// own keys, so the signature says nothing): jwt.io's "John Doe" token, with or without its
+/// `admin` claim. Found in a file they are a documentation example, not a credential.
+pub fn published_demo(jwt: &Jwt) -> Option<&'static str> {
+    let c = &jwt.claims;
+    let only = |keys: &[&str]| c.keys().all(|k| keys.contains(&k.as_str()));
+    (c.get("sub") == Some(&Value::from("1234567890"))
+        && c.get("name") == Some(&Value::from("John Doe"))
+        && only(&["sub", "name", "iat", "admin", "exp"]))
+    .then_some("the jwt.io demo token (its claims: sub 1234567890, name John Doe)")
+}
+
 /// The reportable facts of a token, with expiry judged against `now` (Unix seconds).
 pub fn facts(jwt: &Jwt, now: i64) -> TokenFacts {
     let c = &jwt.claims;

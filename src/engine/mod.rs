@@ -87,7 +87,8 @@ pub struct Engine {
     always_rules: Vec<usize>,
     path_rules: Vec<usize>,
     placeholders: RegexSet,
-    doc_examples: HashMap<Vec<u8>, String>,
+    /// Published values, by [`crate::secret::published_id`].
+    doc_examples: HashMap<String, String>,
     allow_finder: memmem::Finder<'static>,
     opts: EngineOptions,
 }
@@ -220,10 +221,9 @@ impl Engine {
                 message: e.to_string(),
             })?;
         let doc_examples = set
-            .placeholders
-            .documentation_examples
+            .published
             .iter()
-            .map(|d| (d.value.as_bytes().to_vec(), d.source.clone()))
+            .map(|d| (d.id.clone(), d.source.clone()))
             .collect();
         Ok(Engine {
             rules: Arc::new(set.rules.clone()),
@@ -395,11 +395,6 @@ impl Engine {
         {
             return None;
         }
-        if self.placeholders.is_match(value)
-            || compiled.allow.as_ref().is_some_and(|a| a.is_match(value))
-        {
-            return None;
-        }
         let jwt = decoded.get_or_insert_with(|| {
             if value.starts_with(b"eyJ") || value.starts_with(b"ewo") {
                 jwt::decode(value)
@@ -407,6 +402,14 @@ impl Engine {
                 None
             }
         });
+        // A value that decodes as a JWT is judged by its claims: words that happen to sit in
+        // its base64 ("DUMMY" turns up in about one random token of 100 000) say nothing.
+        if (jwt.is_none() && self.placeholders.is_match(value))
+            || compiled.allow.as_ref().is_some_and(|a| a.is_match(value))
+            || is_code_expression(blob, start, end, path)
+        {
+            return None;
+        }
         let token = jwt.as_ref().map(|j| jwt::facts(j, self.opts.now));
         if let Some(class) = rule.jwt {
             let got = token.as_ref().and_then(|t| t.class)?;
@@ -429,7 +432,15 @@ impl Engine {
         if token.as_ref().and_then(|t| t.expired) == Some(true) {
             severity = severity.min(Severity::Low);
         }
-        let doc_example = self.doc_examples.get(value).cloned();
+        let doc_example = self
+            .doc_examples
+            .get(&crate::secret::published_id(value))
+            .cloned()
+            .or_else(|| {
+                jwt.as_ref()
+                    .and_then(jwt::published_demo)
+                    .map(|s| s.to_string())
+            });
         if doc_example.is_some() {
             severity = Severity::Info;
         }
@@ -474,6 +485,60 @@ impl Engine {
     pub fn is_specific_jwt(class: Option<JwtClass>) -> bool {
         matches!(class, Some(c) if c != JwtClass::Other)
     }
+}
+
+/// True when an unquoted value is code, not a literal: the start of an expression
+/// (`data["access_token"]`, `read_token()`) anywhere, or, in a source file, a plain
+/// identifier (`globus_transfer_data`, `transferToken`). In a shell script or a form body an
+/// unquoted word is a literal (`password=correct_horse`), so identifiers count only in code.
+fn is_code_expression(blob: &[u8], start: usize, end: usize, path: Option<&str>) -> bool {
+    let quoted = start > 0 && matches!(blob[start - 1], b'"' | b'\'' | b'`');
+    if quoted {
+        return false;
+    }
+    if matches!(blob.get(end), Some(b'[' | b'(')) {
+        return true;
+    }
+    const CODE: &[&str] = &[
+        ".py", ".ipynb", ".js", ".mjs", ".ts", ".go", ".rb", ".java", ".kt", ".rs", ".c", ".cc",
+        ".cpp", ".h", ".cs", ".php", ".jl", ".r", ".R", ".scala", ".swift", ".lua",
+    ];
+    let in_code = path.is_some_and(|p| CODE.iter().any(|ext| p.ends_with(ext)));
+    in_code && (is_identifier(&blob[start..end]) || is_attribute_path(&blob[start..end]))
+}
+
+/// `settings.GLOBUS_CLIENT_SECRET`, `self._session_token`: an object (letters and `_` only)
+/// and its attributes. A token with dots in it has digits or symbols in its first part.
+fn is_attribute_path(v: &[u8]) -> bool {
+    let mut parts = v.split(|&b| b == b'.');
+    let Some(head) = parts.next() else {
+        return false;
+    };
+    let ident = |p: &[u8]| {
+        p.first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && p.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    };
+    !head.is_empty()
+        && head.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && v.contains(&b'.')
+        && parts.all(ident)
+}
+
+/// `snake_case` or `camelCase` letters only: how variables are named, and what a random
+/// credential of 16 or more characters almost never is.
+fn is_identifier(v: &[u8]) -> bool {
+    let Some(&first) = v.first() else {
+        return false;
+    };
+    let parts = v.split(|&b| b == b'_').count();
+    let humps = v.iter().filter(|b| b.is_ascii_uppercase()).count();
+    first.is_ascii_lowercase()
+        && v.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && (parts > 1 || humps > 0)
+        && !v
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
 }
 
 /// The `[start, end)` of the line holding byte `at` (without its newline).
