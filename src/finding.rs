@@ -311,10 +311,14 @@ fn history_summary(locations: &[Location]) -> Option<HistorySummary> {
     })
 }
 
-fn rank(m: &RawMatch) -> (Confidence, bool, Severity) {
+/// Which of several rules' matches of one secret describes it best: the surest, then a
+/// facility JWT class, then a rule that knows the credential's shape over one that knows only
+/// its context, then the most severe.
+fn rank(m: &RawMatch) -> (Confidence, bool, bool, Severity) {
     (
         m.confidence,
         Engine::is_specific_jwt(m.token.as_ref().and_then(|t| t.class)),
+        !m.by_context,
         m.severity,
     )
 }

@@ -203,7 +203,7 @@ keywords = ["MYKEY"]
 pattern = 'MYKEY=(?P<secret>[a-z]{10})'
 remediation = "rotate"
 examples = ["MYKEY=ABCDEFGHIJ"]
-negative_examples = ["MYKEY=abcdefghij"]
+negative_examples = ["MYKEY=qzmvkrtwpl"]
 "#,
     );
     tw().args(["rules", "check", "--rules"])

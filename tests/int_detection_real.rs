@@ -204,3 +204,95 @@ fn published_values_are_documentation_examples_and_fresh_ones_are_not() {
         "{r:#}"
     );
 }
+
+/// The facility is shown by the file, not the line (the detection benchmark's largest miss
+/// class): a token assigned to a generic name is a Palmetto finding when the Palmetto host is
+/// near (high confidence) or only elsewhere in the file (medium), and nothing without it.
+#[test]
+fn facility_context_from_the_file_not_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let near = mint("{{b64url 50}}");
+    let far = mint("{{b64url 50}}");
+    let none = mint("{{b64url 50}}");
+    let filler = "# -\n".repeat(30);
+    write(
+        dir.path(),
+        "src/jobs.ts",
+        format!(
+            "export const cfg = {{\n  token: '{near}',\n  baseURL: 'https://api.palmetto.clemson.edu/slurm/v0.0.44',\n}};\n"
+        ),
+    );
+    write(
+        dir.path(),
+        "config.yaml",
+        format!("api:\n  token: {far}\n{filler}base_url: https://api.palmetto.clemson.edu\n"),
+    );
+    write(dir.path(), "other.yaml", format!("api:\n  token: {none}\n"));
+    let (_, r) = scan_json(dir.path(), &[]);
+    let conf = |p: &str| -> Vec<(String, String)> {
+        findings(&r)
+            .iter()
+            .filter(|f| f["locations"][0]["path"] == p)
+            .map(|f| {
+                (
+                    f["rule_id"].as_str().unwrap().to_string(),
+                    f["confidence"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pc = |c: &str| vec![("palmetto.context_secret".to_string(), c.to_string())];
+    assert_eq!(conf("src/jobs.ts"), pc("high"), "{r:#}");
+    assert_eq!(conf("config.yaml"), pc("medium"), "{r:#}");
+    assert!(conf("other.yaml").is_empty(), "{r:#}");
+}
+
+/// Tokens right after an escape or a URL encoding: a notebook's JSON string (`"\n<token>`),
+/// `\u0022`, a query string (`access_token=Ag…&`), `Bearer%20`, a form body.
+#[test]
+fn tokens_after_escapes_and_url_encodings_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let ag: Vec<String> = (0..4).map(|_| mint("Ag{{alnum 91}}")).collect();
+    let jwt = mint(r#"{{jwt RS256 {"sub":"u","exp":"@now+600"}}}"#);
+    write(
+        dir.path(),
+        "explore.ipynb",
+        format!(
+            "{{\"cells\": [{{\"source\": [\"import globus_sdk\\n\", \"tok = \\\"\\n{}\\\"\\n\"]}}]}}\n",
+            ag[0]
+        ),
+    );
+    write(
+        dir.path(),
+        "access.log",
+        format!(
+            "GET /v2/endpoint_search?access_token={}&resource_server=transfer.api.globus.org 200\n\
+             POST https://auth.globus.org/v2/oauth2/token body=grant_type=refresh_token&refresh_token={}&client_id=x\n\
+             hdr Authorization: Bearer%20{} host api.alcf.anl.gov\n\
+             payload {{\\u0022token\\u0022: \\u0022{jwt}\\u0022}}\n",
+            ag[1], ag[2], ag[3]
+        ),
+    );
+    let (_, r) = scan_json(dir.path(), &[]);
+    let got: Vec<(String, u64)> = findings(&r)
+        .iter()
+        .map(|f| {
+            (
+                f["locations"][0]["path"].as_str().unwrap().to_string(),
+                f["locations"][0]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for want in [
+        ("explore.ipynb", 1),
+        ("access.log", 1),
+        ("access.log", 2),
+        ("access.log", 3),
+        ("access.log", 4),
+    ] {
+        assert!(
+            got.contains(&(want.0.to_string(), want.1)),
+            "{want:?} missing: {r:#}"
+        );
+    }
+}

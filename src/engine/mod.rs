@@ -50,6 +50,10 @@ pub struct RawMatch {
     pub doc_example: Option<String>,
     /// Set when an inline allow comment covers the match (the reason given, may be empty).
     pub allowed: Option<String>,
+    /// True when the rule knows the credential only by the facility context around it (a
+    /// shared generic pattern): a rule that knows the credential's own shape describes the
+    /// same secret better.
+    pub by_context: bool,
 }
 
 /// A compiled pattern and the secret group a rule reads from it.
@@ -60,6 +64,9 @@ struct Compiled {
     path: Option<Regex>,
     allow: Option<RegexSet>,
     context: Option<(AhoCorasick, usize)>,
+    shape: Option<Regex>,
+    name: Option<Regex>,
+    by_context: bool,
 }
 
 /// Options that change how matches are judged.
@@ -150,13 +157,19 @@ impl Engine {
                 Some(c) => Some((ci_automaton(&c.words).map_err(|e| err(rule, e))?, c.lines)),
                 None => None,
             };
-            let always = pattern.is_some() && rule.keywords.is_empty();
+            // A rule that needs a context word can only report where one is: its context
+            // words wake it (in the blob or in the path).
+            let rule_keywords = match &rule.context {
+                Some(c) if rule.keywords.is_empty() && c.required => &c.words,
+                _ => &rule.keywords,
+            };
+            let always = pattern.is_some() && rule_keywords.is_empty();
             if pattern.is_some() {
                 if always {
                     always_rules.push(idx);
                 }
                 let kind = usize::from(rule.case_sensitive_keywords);
-                for k in &rule.keywords {
+                for k in rule_keywords {
                     let key = if kind == 1 {
                         k.clone()
                     } else {
@@ -174,11 +187,20 @@ impl Engine {
             } else if path.is_some() {
                 path_rules.push(idx);
             }
+            let regex_of = |re: &Option<String>| -> Result<Option<Regex>, RuleError> {
+                re.as_deref()
+                    .map(|r| Regex::new(r).map_err(|e| err(rule, e.to_string())))
+                    .transpose()
+            };
             compiled.push(Compiled {
                 pattern,
                 path,
                 allow,
                 context,
+                shape: regex_of(&rule.shape)?,
+                name: regex_of(&rule.assigned_to)?,
+                by_context: rule.keywords.is_empty()
+                    && rule.context.as_ref().is_some_and(|c| c.required),
             });
         }
         let mut prefilters = Vec::new();
@@ -285,6 +307,7 @@ impl Engine {
             token: None,
             doc_example: None,
             allowed: None,
+            by_context: false,
         }
     }
 
@@ -322,6 +345,12 @@ impl Engine {
                     buf.clear();
                     buf.extend(blob.iter().map(u8::to_ascii_lowercase));
                     mark(&buf);
+                    // Context words in the path count too (`config/globus/app.yaml`).
+                    if let Some(p) = path {
+                        buf.clear();
+                        buf.extend(p.bytes().map(|b| b.to_ascii_lowercase()));
+                        mark(&buf);
+                    }
                 });
             } else {
                 mark(blob);
@@ -347,6 +376,8 @@ impl Engine {
             }
         }
         let mut out = Vec::new();
+        // Whether each rule's context words are anywhere in the blob: asked at most once.
+        let mut file_context: Vec<Option<bool>> = vec![None; self.rules.len()];
         for ((p, explicit_group), rules) in by_pattern {
             let re = &self.patterns[p];
             let secret_group =
@@ -363,10 +394,16 @@ impl Engine {
                     continue;
                 }
                 let anchor = caps.get(0).map_or(m.start(), |whole| whole.start());
+                let name = caps.name("name").map(|n| n.as_bytes());
                 let mut decoded: Option<Option<jwt::Jwt>> = None;
                 for &rule in &rules {
+                    let cand = Candidate {
+                        start: m.start(),
+                        end: m.end(),
+                        name,
+                    };
                     if let Some(mut rm) =
-                        self.judge(rule, blob, m.start(), m.end(), path, &mut decoded)
+                        self.judge(rule, blob, cand, path, &mut decoded, &mut file_context)
                     {
                         rm.anchor = anchor;
                         out.push(rm);
@@ -382,14 +419,27 @@ impl Engine {
         &self,
         rule_idx: usize,
         blob: &[u8],
-        start: usize,
-        end: usize,
+        cand: Candidate<'_>,
         path: Option<&str>,
         decoded: &mut Option<Option<jwt::Jwt>>,
+        file_context: &mut [Option<bool>],
     ) -> Option<RawMatch> {
         let rule = &self.rules[rule_idx];
         let compiled = &self.compiled[rule_idx];
+        let (start, end) = (cand.start, cand.end);
         let value = &blob[start..end];
+        if compiled.shape.as_ref().is_some_and(|s| !s.is_match(value))
+            || compiled
+                .name
+                .as_ref()
+                .is_some_and(|n| !cand.name.is_some_and(|name| n.is_match(name)))
+            || rule
+                .min_classes
+                .is_some_and(|min| char_classes(value) < min)
+            || (compiled.by_context && looks_like_path(value))
+        {
+            return None;
+        }
         if let Some(min) = rule.entropy
             && shannon_entropy(value) < min
         {
@@ -418,13 +468,18 @@ impl Engine {
             }
         }
         let mut confidence = rule.confidence;
-        if let Some((ac, lines)) = &compiled.context {
+        if let (Some((ac, lines)), Some(ctx)) = (&compiled.context, &rule.context) {
             let (ws, we) = line_window(blob, start, end, *lines);
             let near = ac.is_match(&blob[ws..we]) || path.is_some_and(|p| ac.is_match(p));
+            let mut in_file = || {
+                ctx.file.is_some()
+                    && *file_context[rule_idx].get_or_insert_with(|| ac.is_match(blob))
+            };
             if near {
-                confidence =
-                    confidence.max(rule.context.as_ref().map_or(confidence, |c| c.confidence));
-            } else if rule.context.as_ref().is_some_and(|c| c.required) {
+                confidence = confidence.max(ctx.confidence);
+            } else if let Some(file_confidence) = ctx.file.filter(|_| in_file()) {
+                confidence = file_confidence;
+            } else if ctx.required {
                 return None;
             }
         }
@@ -455,6 +510,7 @@ impl Engine {
             token,
             doc_example,
             allowed: self.allow_comment(blob, start),
+            by_context: compiled.by_context,
         })
     }
 
@@ -485,6 +541,48 @@ impl Engine {
     pub fn is_specific_jwt(class: Option<JwtClass>) -> bool {
         matches!(class, Some(c) if c != JwtClass::Other)
     }
+}
+
+/// A candidate secret: its span, and the span of the name it is assigned to (the pattern's
+/// `name` group), if any.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    start: usize,
+    end: usize,
+    name: Option<&'a [u8]>,
+}
+
+/// `/var/cache/x/bin/tool`, `~/.config/app`, `./run`: a path, which a rule that knows a
+/// credential only by its context would otherwise take (`ripsecrets: /var/…/ripsecrets`). A
+/// base64 secret that starts with `/` has mixed-case segments.
+fn looks_like_path(v: &[u8]) -> bool {
+    let rest = v
+        .strip_prefix(b"~/")
+        .or_else(|| v.strip_prefix(b"./"))
+        .or_else(|| v.strip_prefix(b"../"))
+        .or_else(|| v.strip_prefix(b"/"));
+    rest.is_some_and(|r| {
+        r.split(|&b| b == b'/').all(|seg| {
+            seg.iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(b))
+        })
+    })
+}
+
+/// How many of lower case, upper case, digits and symbols a value mixes. The separators of
+/// identifiers and UUIDs (`_`, `-`, `.`) are no class: `transfer_client_secret_name` mixes one.
+fn char_classes(v: &[u8]) -> u8 {
+    let mut seen = [false; 4];
+    for b in v {
+        match b {
+            b'a'..=b'z' => seen[0] = true,
+            b'A'..=b'Z' => seen[1] = true,
+            b'0'..=b'9' => seen[2] = true,
+            b'_' | b'-' | b'.' => {}
+            _ => seen[3] = true,
+        }
+    }
+    seen.iter().filter(|s| **s).count() as u8
 }
 
 /// True when an unquoted value is code, not a literal: the start of an expression

@@ -131,6 +131,9 @@ pub fn import_gitleaks(
             entropy: r.entropy.filter(|&e| e > 0.0),
             jwt: None,
             context: None,
+            shape: None,
+            assigned_to: None,
+            min_classes: None,
             allow,
             actions: Vec::new(),
             remediation: format!(

@@ -137,9 +137,14 @@ pub struct Context {
     /// The confidence a match gets when a word is near.
     #[serde(default = "high")]
     pub confidence: Confidence,
-    /// If true, a match with no word near is dropped.
+    /// If true, a match with no word near is dropped (unless `file` says otherwise).
     #[serde(default)]
     pub required: bool,
+    /// The confidence a match gets when no word is near but one is elsewhere in the file (or
+    /// its path): the facility is shown by the file, not the line. Without it such a match is
+    /// treated as having no context.
+    #[serde(default)]
+    pub file: Option<Confidence>,
 }
 
 fn default_context_lines() -> usize {
@@ -197,9 +202,22 @@ pub struct Rule {
     /// The secret must decode as a JWT of this class.
     #[serde(default)]
     pub jwt: Option<JwtClass>,
-    /// Context words.
+    /// Context words. A rule whose context is `required` and that lists no `keywords` takes
+    /// its context words as keywords (it can only report where one is, in the file or path).
     #[serde(default)]
     pub context: Option<Context>,
+    /// A regex the secret must match (a shape the facility's credential has, for rules that
+    /// share a generic pattern such as `@assignment`).
+    #[serde(default)]
+    pub shape: Option<String>,
+    /// A regex the pattern's `name` group (the variable or key the secret is assigned to)
+    /// must match.
+    #[serde(default)]
+    pub assigned_to: Option<String>,
+    /// The fewest character classes (lower case, upper case, digits, other) the secret must
+    /// mix: what separates a generated credential from a word or an identifier.
+    #[serde(default)]
+    pub min_classes: Option<u8>,
     /// Regexes on the secret that mark it as not a finding (rule-specific placeholders).
     #[serde(default)]
     pub allow: Vec<String>,
@@ -257,6 +275,10 @@ pub struct RuleFile {
     /// Published values (only `published.toml` uses this).
     #[serde(default)]
     pub published: Vec<Published>,
+    /// Patterns shared by several rules, which name one as `pattern = "@name"` (only
+    /// `patterns.toml` uses this; it is loaded first).
+    #[serde(default)]
+    pub patterns: std::collections::BTreeMap<String, String>,
 }
 
 /// Errors from loading rules.
@@ -285,6 +307,7 @@ pub enum RuleError {
 
 /// The built-in rule files, compiled into the binary.
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    ("patterns.toml", include_str!("../../rules/patterns.toml")),
     ("s3m.toml", include_str!("../../rules/s3m.toml")),
     ("iri.toml", include_str!("../../rules/iri.toml")),
     ("palmetto.toml", include_str!("../../rules/palmetto.toml")),
@@ -310,6 +333,8 @@ pub struct RuleSet {
     pub placeholders: Placeholders,
     /// Published documentation values.
     pub published: Vec<Published>,
+    /// Shared patterns, by name (see [`RuleFile::patterns`]).
+    pub patterns: std::collections::BTreeMap<String, String>,
 }
 
 impl RuleSet {
@@ -348,7 +373,17 @@ impl RuleSet {
             }
             self.published.push(p);
         }
-        for rule in parsed.rules {
+        self.patterns.extend(parsed.patterns);
+        for mut rule in parsed.rules {
+            if let Some(name) = rule.pattern.as_deref().and_then(|p| p.strip_prefix('@')) {
+                let shared = self.patterns.get(name).cloned().ok_or_else(|| {
+                    invalid(
+                        &rule,
+                        format!("no shared pattern `@{name}` (see patterns.toml)"),
+                    )
+                })?;
+                rule.pattern = Some(shared);
+            }
             self.push(rule)?;
         }
         Ok(())
@@ -394,6 +429,11 @@ pub fn compile_check(rule: &Rule) -> Result<(), RuleError> {
     }
     for re in &rule.allow {
         regex::bytes::Regex::new(re).map_err(|e| invalid(rule, format!("allow: {e}")))?;
+    }
+    for (what, re) in [("shape", &rule.shape), ("assigned_to", &rule.assigned_to)] {
+        if let Some(re) = re {
+            regex::bytes::Regex::new(re).map_err(|e| invalid(rule, format!("{what}: {e}")))?;
+        }
     }
     Ok(())
 }
