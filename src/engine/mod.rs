@@ -199,8 +199,10 @@ impl Engine {
                 context,
                 shape: regex_of(&rule.shape)?,
                 name: regex_of(&rule.assigned_to)?,
-                by_context: rule.keywords.is_empty()
-                    && rule.context.as_ref().is_some_and(|c| c.required),
+                by_context: rule
+                    .context
+                    .as_ref()
+                    .is_some_and(|c| c.required && c.file.is_some()),
             });
         }
         let mut prefilters = Vec::new();
