@@ -6,6 +6,9 @@ documentation (example outputs, sample passwords and client secrets), kept as ke
         olcf/olcf-user-docs=/tmp/olcf-user-docs Cray-HPE/docs-csm=/tmp/docs-csm \\
         SchedMD/slurm=/tmp/slurm > rules/published.toml
 
+(rules/published.toml was made with --history for olcf/olcf-user-docs and Cray-HPE/docs-csm,
+and from the working tree of SchedMD/slurm.)
+
 Each argument is OWNER/NAME=PATH of a checked-out public documentation repository (fetch it;
 nothing from it is committed). tokenwarden scans each one with --show-secrets and its JSON goes
 straight into this process through a pipe, so no value is written anywhere; only
@@ -31,9 +34,10 @@ def published_id(value: str) -> str:
     return "pv1:" + hmac.new(PUBLISHED_KEY, value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def findings(tokenwarden: str, path: str):
+def findings(tokenwarden: str, path: str, history: bool):
     # --min-confidence low: a published value is worth knowing even where a rule is unsure.
-    cmd = [tokenwarden, "scan", path, "--no-config", "--no-hygiene", "--no-progress",
+    # With history, every version the repository ever published counts (old docs pages).
+    cmd = [tokenwarden, "scan", *(["--git"] if history else []), path, "--no-config", "--no-hygiene", "--no-progress",
            "--format", "json", "--show-secrets", "--min-confidence", "low"]
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if run.returncode not in (0, 1):
@@ -44,6 +48,8 @@ def findings(tokenwarden: str, path: str):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tokenwarden", default="target/release/tokenwarden")
+    ap.add_argument("--history", action="store_true",
+                    help="also take every value in the repositories' git history (scan --git)")
     ap.add_argument("repos", nargs="+", metavar="OWNER/NAME=PATH")
     args = ap.parse_args()
     entries = {}
@@ -51,7 +57,8 @@ def main() -> None:
         name, _, path = spec.partition("=")
         if not path:
             sys.exit(f"expected OWNER/NAME=PATH, got {spec!r}")
-        for f in findings(args.tokenwarden, path):
+        for f in findings(args.tokenwarden, path, False) + (
+                findings(args.tokenwarden, path, True) if args.history else []):
             secret = f.get("secret")
             if not secret:
                 sys.exit("the JSON report carries no secret: this tokenwarden lacks --show-secrets output")
