@@ -160,6 +160,10 @@ pub struct Finding {
     /// Set when the secret is a published documentation example.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documentation_example: Option<String>,
+    /// How the secret was encoded where it was found, when the scanner decoded it
+    /// (`base64 in a Kubernetes Secret`, `a CSV export's column`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded_from: Option<String>,
     /// Liveness (unknown after a plain scan).
     pub liveness: Liveness,
     /// The liveness check behind `liveness`, when one was made (`--verify`).
@@ -407,6 +411,7 @@ impl Collector {
                     },
                     token: p.best.token.clone(),
                     documentation_example: p.best.doc_example.clone(),
+                    decoded_from: p.best.decoded.map(str::to_string),
                     liveness: Liveness::Unknown,
                     verification: None,
                     history: history_summary(&p.locations),

@@ -1197,6 +1197,7 @@ fn keycloak_refresh_token_revoke_and_logout_end_the_session() {
             ..Default::default()
         }),
         documentation_example: None,
+        decoded_from: None,
         liveness: Liveness::Unknown,
         verification: None,
         history: None,

@@ -5,6 +5,7 @@
 //! engine does not know where a blob came from; sources turn byte spans into locations.
 
 pub mod jwt;
+mod views;
 
 use crate::rules::{Confidence, JwtClass, Rule, RuleError, RuleSet, Severity};
 use crate::secret::Secret;
@@ -54,6 +55,9 @@ pub struct RawMatch {
     /// shared generic pattern): a rule that knows the credential's own shape describes the
     /// same secret better.
     pub by_context: bool,
+    /// How the secret was encoded where it was found (`base64 in a Kubernetes Secret`), when
+    /// the engine decoded it to see it.
+    pub decoded: Option<&'static str>,
 }
 
 /// A compiled pattern and the secret group a rule reads from it.
@@ -322,6 +326,7 @@ impl Engine {
             doc_example: None,
             allowed: None,
             by_context: false,
+            decoded: None,
         }
     }
 
@@ -335,7 +340,33 @@ impl Engine {
     }
 
     /// Scans one blob. `path` (if known) feeds path-restricted rules and context words.
+    ///
+    /// Then the views the blob announces (a Kubernetes Secret's base64 values decoded, a CSV
+    /// export's cells named by their column: see [`views`]) are scanned too, and their matches
+    /// reported at the blob's bytes they stand for.
     pub fn scan(&self, blob: &[u8], path: Option<&str>) -> Vec<RawMatch> {
+        let mut out = self.scan_text(blob, path);
+        for view in views::views(blob, path) {
+            for mut m in self.scan_text(&view.text, path) {
+                let Some(span) = view.blob_span(m.start, m.end) else {
+                    continue;
+                };
+                if out
+                    .iter()
+                    .any(|o| o.rule == m.rule && o.start == span.start && o.end == span.end)
+                {
+                    continue;
+                }
+                (m.start, m.end, m.anchor) = (span.start, span.end, span.start);
+                m.decoded = Some(view.what);
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    /// One pass of the rules over a text (a blob or one of its views).
+    fn scan_text(&self, blob: &[u8], path: Option<&str>) -> Vec<RawMatch> {
         let mut hit = vec![false; self.rules.len()];
         let mut any = false;
         for &i in &self.always_rules {
@@ -525,6 +556,7 @@ impl Engine {
             doc_example,
             allowed: self.allow_comment(blob, start),
             by_context: compiled.by_context,
+            decoded: None,
         })
     }
 

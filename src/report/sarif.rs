@@ -196,6 +196,9 @@ fn results(f: &Finding, index: &HashMap<&str, usize>, show: bool) -> Vec<SResult
     if f.documentation_example.is_some() {
         what.push_str(" — published documentation example");
     }
+    if let Some(how) = &f.decoded_from {
+        what.push_str(&format!(" — decoded ({how})"));
+    }
     if f.locations.len() > 1 {
         what.push_str(&format!(
             " — the same secret appears in {} places",

@@ -141,6 +141,9 @@ fn write_finding(
             printable(src)
         )?;
     }
+    if let Some(how) = &f.decoded_from {
+        writeln!(out, "  decoded   {}", printable(how))?;
+    }
     for (i, l) in f.locations.iter().enumerate() {
         let label = if i == 0 { "found in" } else { "" };
         let mut at = format!("{}:{}:{}", printable(&l.path), l.line, l.column);

@@ -1,0 +1,333 @@
+//! Views of a blob in which an encoded credential reads as plain text, for the rules to see it:
+//! a Kubernetes Secret's base64 `data:` values decoded, and a CSV export's cells written as
+//! `column=value` (a key pair exported from a console has no name beside its values, only a
+//! header line above them).
+//!
+//! A view keeps the blob's lines, so context windows and the line of a finding hold, and says
+//! for each region it rewrote which bytes of the blob that region stands for: the engine scans
+//! the view, keeps the matches that fall inside a rewritten region, and reports them at the
+//! blob's bytes. Views are built only for blobs that announce them (`kind: Secret`, a `.csv`
+//! path with a credential column), so other files pay one substring search.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use memchr::memmem;
+use regex::bytes::Regex;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+/// One rewritten region of a view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Region {
+    /// Where the region sits in the view's text.
+    pub view: Range<usize>,
+    /// The blob's bytes it stands for.
+    pub blob: Range<usize>,
+    /// The region's bytes are the blob's own (a CSV cell): an offset inside it maps one to
+    /// one. Otherwise (a decoded value) a match inside it stands for the whole encoded span.
+    pub exact: bool,
+}
+
+/// A rewritten copy of a blob.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    /// What the view encodes, for the finding's message (`base64 in a Kubernetes Secret`).
+    pub what: &'static str,
+    pub text: Vec<u8>,
+    /// Sorted by position, not overlapping.
+    pub regions: Vec<Region>,
+}
+
+impl View {
+    /// The blob span of a match at `start..end` of the view, when the match lies inside one
+    /// rewritten region (a match outside every region was seen in the blob itself).
+    pub fn blob_span(&self, start: usize, end: usize) -> Option<Range<usize>> {
+        let i = self.regions.partition_point(|r| r.view.end <= start);
+        let r = self.regions.get(i)?;
+        if start < r.view.start || end > r.view.end {
+            return None;
+        }
+        Some(if r.exact {
+            r.blob.start + (start - r.view.start)..r.blob.start + (end - r.view.start)
+        } else {
+            r.blob.clone()
+        })
+    }
+}
+
+/// Every view the blob announces.
+pub(crate) fn views(blob: &[u8], path: Option<&str>) -> Vec<View> {
+    let mut out = Vec::new();
+    if let Some(v) = kubernetes_secret(blob) {
+        out.push(v);
+    }
+    if let Some(v) = path.and_then(|p| csv(blob, p)) {
+        out.push(v);
+    }
+    out
+}
+
+/// Writes `text` with `replacements` (sorted, not overlapping blob spans, each with its new
+/// bytes and whether they are the blob's own) applied.
+fn rewrite(
+    blob: &[u8],
+    what: &'static str,
+    replacements: Vec<(Range<usize>, Vec<u8>, bool)>,
+) -> View {
+    let mut text = Vec::with_capacity(blob.len() + blob.len() / 4);
+    let mut regions = Vec::with_capacity(replacements.len());
+    let mut at = 0;
+    for (span, bytes, exact) in replacements {
+        text.extend_from_slice(&blob[at..span.start]);
+        let start = text.len();
+        text.extend_from_slice(&bytes);
+        regions.push(Region {
+            view: start..text.len(),
+            blob: span.clone(),
+            exact,
+        });
+        at = span.end;
+    }
+    text.extend_from_slice(&blob[at..]);
+    View {
+        what,
+        text,
+        regions,
+    }
+}
+
+static SECRET_KIND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m-u)^[ \t]*"?kind"?[ \t]*:[ \t]*"?Secret"?[ \t]*,?[ \t]*\r?$"#)
+        .expect("static regex")
+});
+
+/// A `name: value` line (YAML) or `"name": "value",` (JSON) whose value is base64.
+static BASE64_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?m-u)^[ \t]*"?[A-Za-z0-9_.-]+"?[ \t]*:[ \t]*"?(?P<v>[A-Za-z0-9+/]{8,}={0,2})"?,?[ \t]*\r?$"#,
+    )
+    .expect("static regex")
+});
+
+/// A Kubernetes Secret (YAML or JSON, `kubectl get secret -o yaml` output too) with its base64
+/// values decoded. A value is replaced only when it decodes to text: newlines in it become
+/// spaces, so the view keeps the blob's lines.
+fn kubernetes_secret(blob: &[u8]) -> Option<View> {
+    memmem::find(blob, b"Secret")?;
+    if !SECRET_KIND.is_match(blob) {
+        return None;
+    }
+    let mut replacements = Vec::new();
+    for caps in BASE64_VALUE.captures_iter(blob) {
+        let Some(v) = caps.name("v") else { continue };
+        let Some(text) = decode_text(v.as_bytes()) else {
+            continue;
+        };
+        replacements.push((v.range(), text, false));
+    }
+    if replacements.is_empty() {
+        return None;
+    }
+    Some(rewrite(blob, "base64 in a Kubernetes Secret", replacements))
+}
+
+/// Standard base64 that decodes to printable text (newlines turned into spaces).
+fn decode_text(v: &[u8]) -> Option<Vec<u8>> {
+    let bytes = STANDARD
+        .decode(v)
+        .or_else(|_| STANDARD_NO_PAD.decode(v))
+        .ok()?;
+    if bytes.len() < 6 || std::str::from_utf8(&bytes).is_err() {
+        return None;
+    }
+    let printable = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e) || *b >= 0x80;
+    if !bytes.iter().all(printable) {
+        return None;
+    }
+    Some(
+        bytes
+            .into_iter()
+            .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b })
+            .collect(),
+    )
+}
+
+/// Column names that say a CSV export holds credentials.
+const CREDENTIAL_COLUMNS: [&[u8]; 5] = [b"secret", b"key", b"token", b"pass", b"credential"];
+
+/// A CSV or TSV export whose header names a credential column, each cell of its rows written
+/// as `column=cell` (`secret_key=…`), the column name with anything but letters and digits
+/// turned into `_` (`Secret access key` → `Secret_access_key`).
+fn csv(blob: &[u8], path: &str) -> Option<View> {
+    let lower = path.to_ascii_lowercase();
+    let sep = if lower.ends_with(".csv") {
+        b','
+    } else if lower.ends_with(".tsv") {
+        b'\t'
+    } else {
+        return None;
+    };
+    let header_end = memchr::memchr(b'\n', blob)?;
+    let header = &blob[..header_end];
+    let lowered = header.to_ascii_lowercase();
+    if !CREDENTIAL_COLUMNS
+        .iter()
+        .any(|c| memmem::find(&lowered, c).is_some())
+    {
+        return None;
+    }
+    let names: Vec<Vec<u8>> = fields(header, sep)?
+        .into_iter()
+        .map(|r| {
+            header[r]
+                .iter()
+                .map(|&b| if b.is_ascii_alphanumeric() { b } else { b'_' })
+                .collect()
+        })
+        .collect();
+    let mut replacements = Vec::new();
+    let mut line_start = header_end + 1;
+    while line_start < blob.len() {
+        let line_end =
+            memchr::memchr(b'\n', &blob[line_start..]).map_or(blob.len(), |i| line_start + i);
+        let line = &blob[line_start..line_end];
+        // A quoted cell across lines would need a real CSV reader: leave the rest unviewed.
+        let Some(cells) = fields(line, sep) else {
+            break;
+        };
+        for (i, cell) in cells.into_iter().enumerate() {
+            let Some(name) = names.get(i).filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            if cell.is_empty() {
+                continue;
+            }
+            // The name goes before the cell, inside the region; the cell's own bytes follow.
+            let span = line_start + cell.start..line_start + cell.end;
+            let mut bytes = Vec::with_capacity(name.len() + 1 + span.len());
+            bytes.extend_from_slice(name);
+            bytes.push(b'=');
+            bytes.extend_from_slice(&blob[span.clone()]);
+            replacements.push((span, bytes, true));
+        }
+        line_start = line_end + 1;
+    }
+    if replacements.is_empty() {
+        return None;
+    }
+    let mut view = rewrite(blob, "a CSV export's column", replacements);
+    // A region's exact bytes are the cell's: start them after the `name=` prefix.
+    for r in &mut view.regions {
+        let prefix = (r.view.end - r.view.start) - (r.blob.end - r.blob.start);
+        r.view.start += prefix;
+    }
+    Some(view)
+}
+
+/// The content ranges of a line's cells (quotes excluded); `None` when a quote is left open or
+/// a quoted cell holds a doubled quote (its bytes are then not the value's).
+fn fields(line: &[u8], sep: u8) -> Option<Vec<Range<usize>>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        if line.get(i) == Some(&b'"') {
+            let close = memchr::memchr(b'"', &line[i + 1..])? + i + 1;
+            if line.get(close + 1) == Some(&b'"') {
+                return None;
+            }
+            out.push(i + 1..close);
+            i = close + 1;
+            match line.get(i) {
+                None => return Some(out),
+                Some(&b) if b == sep => i += 1,
+                Some(_) => return None,
+            }
+        } else {
+            let end = memchr::memchr(sep, &line[i..]).map_or(line.len(), |j| i + j);
+            out.push(i..end);
+            if end == line.len() {
+                return Some(out);
+            }
+            i = end + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view_of(v: &View, r: &Region) -> String {
+        String::from_utf8_lossy(&v.text[r.view.clone()]).into_owned()
+    }
+
+    #[test]
+    fn a_secret_manifest_s_base64_values_are_decoded_in_place() {
+        let b64 = STANDARD.encode("771555ca-2466-4006-af6f-cc5b95ec36b7");
+        let blob = format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  client-id: {}\n  client-secret: {b64}\n",
+            STANDARD.encode("admin-client")
+        );
+        let v = kubernetes_secret(blob.as_bytes()).expect("a view");
+        assert_eq!(v.regions.len(), 2);
+        assert_eq!(
+            view_of(&v, &v.regions[1]),
+            "771555ca-2466-4006-af6f-cc5b95ec36b7"
+        );
+        let at = blob.find(&b64).unwrap();
+        assert_eq!(v.regions[1].blob, at..at + b64.len());
+        // Lines are kept; a match inside the region stands for the whole encoded value.
+        assert_eq!(
+            v.text.iter().filter(|&&b| b == b'\n').count(),
+            blob.matches('\n').count()
+        );
+        let r = &v.regions[1];
+        assert_eq!(
+            v.blob_span(r.view.start + 3, r.view.end),
+            Some(at..at + b64.len())
+        );
+        assert_eq!(v.blob_span(0, 4), None);
+    }
+
+    #[test]
+    fn binary_values_and_other_kinds_are_left_alone() {
+        let bin = STANDARD.encode([0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert!(
+            kubernetes_secret(format!("kind: Secret\ndata:\n  k: {bin}\n").as_bytes()).is_none()
+        );
+        let text = STANDARD.encode("some-longer-value");
+        assert!(
+            kubernetes_secret(format!("kind: ConfigMap\ndata:\n  k: {text}\n").as_bytes())
+                .is_none()
+        );
+        let json = format!(
+            "{{\n  \"kind\": \"Secret\",\n  \"data\": {{\n    \"k\": \"{text}\"\n  }}\n}}\n"
+        );
+        assert!(kubernetes_secret(json.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn csv_cells_are_named_by_their_column_and_map_back_byte_for_byte() {
+        let blob = b"User name,Access key ID,Secret access key\nalice,KEYID,\"s3cr3t/value\"\r\n";
+        let v = csv(blob, "exports/keys.CSV").expect("a view");
+        let text = String::from_utf8_lossy(&v.text);
+        assert!(
+            text.contains("User_name=alice,Access_key_ID=KEYID,\"Secret_access_key=s3cr3t/value\""),
+            "{text}"
+        );
+        let r = v.regions.last().unwrap();
+        assert_eq!(&v.text[r.view.clone()], b"s3cr3t/value");
+        assert_eq!(&blob[r.blob.clone()], b"s3cr3t/value");
+        assert_eq!(
+            v.blob_span(r.view.start + 2, r.view.end),
+            Some(r.blob.start + 2..r.blob.end)
+        );
+        // Not a credential export, not a CSV path, an open quote: no view (or rows stop).
+        assert!(csv(b"date,temperature\n1,2\n", "t.csv").is_none());
+        assert!(csv(blob, "keys.txt").is_none());
+        assert_eq!(fields(b"a,\"b", b','), None);
+        assert_eq!(fields(b"a,\"b\"\"c\"", b','), None);
+        assert_eq!(fields(b"a\tb", b'\t'), Some(vec![0..1, 2..3]));
+    }
+}
