@@ -12,22 +12,36 @@ fn slurm_line() -> String {
     mint(r#"SLURM_JWT={{jwt {"exp":"@now+600","sun":"alice"}}}"#)
 }
 
+/// A small binary's printable strings are scanned (an executable or a data file built with
+/// a token in it leaks it as surely as a script); a binary over 1 MiB (media, archives,
+/// large executables) is skipped and counted.
 #[test]
-fn binary_files_are_skipped_and_counted() {
+fn small_binaries_are_scanned_for_strings_and_large_ones_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     // An executable's start: a header and mostly NULs, then a token among the data.
     let mut bin = b"\x7fELF\x02\x01\x01".to_vec();
     bin.extend(std::iter::repeat_n(0u8, 2000));
     bin.extend_from_slice(slurm_line().as_bytes());
-    write(dir.path(), "a.out", bin);
+    write(dir.path(), "a.out", &bin);
     // Compressed or random data: every byte value, no text shape at all.
     let mut noise: Vec<u8> = (0..=255u8).cycle().take(8192).collect();
     noise.extend_from_slice(slurm_line().as_bytes());
     write(dir.path(), "data.gz", noise);
+    // The same executable padded past the limit.
+    let mut big = b"\x7fELF\x02\x01\x01".to_vec();
+    big.extend(std::iter::repeat_n(0u8, 1 << 20));
+    big.extend_from_slice(slurm_line().as_bytes());
+    write(dir.path(), "big.out", big);
     let (code, r) = scan_json(dir.path(), &[]);
-    assert_eq!(code, 0);
-    assert_eq!(r["stats"]["binary_skipped"], 2);
-    assert_eq!(r["stats"]["files_scanned"], 0);
+    assert_eq!(code, 1);
+    assert_eq!(r["stats"]["binary_skipped"], 1);
+    assert_eq!(r["stats"]["files_scanned"], 2);
+    let mut paths: Vec<&str> = findings(&r)
+        .iter()
+        .map(|f| f["locations"][0]["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["a.out", "data.gz"], "{r:#}");
 }
 
 /// NUL bytes do not hide a token in text: a saved `/proc/<pid>/environ`, `-print0` output

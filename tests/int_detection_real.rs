@@ -296,3 +296,264 @@ fn tokens_after_escapes_and_url_encodings_are_found() {
         );
     }
 }
+
+/// (path, line) of every finding location, sorted.
+fn places(r: &Value) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = findings(r)
+        .iter()
+        .flat_map(|f| {
+            f["locations"].as_array().unwrap().iter().map(|l| {
+                (
+                    l["path"].as_str().unwrap().to_string(),
+                    l["line"].as_u64().unwrap(),
+                )
+            })
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The finding whose secret sits at `path:line`.
+fn at<'a>(r: &'a Value, path: &str, line: u64) -> &'a Value {
+    findings(r)
+        .iter()
+        .find(|f| {
+            f["locations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["path"] == path && l["line"] == line)
+        })
+        .unwrap_or_else(|| panic!("nothing at {path}:{line}: {r:#}"))
+}
+
+/// A pickle (protocol 4, Python's default) of `{"refresh_token": token}`: each string is
+/// `\x8c`, a one-byte length, the bytes, `\x94`.
+fn pickle(token: &str) -> Vec<u8> {
+    let mut p = b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00}\x94(".to_vec();
+    for s in [
+        "refresh_token",
+        token,
+        "resource_server",
+        "transfer.api.globus.org",
+    ] {
+        p.push(0x8c);
+        p.push(u8::try_from(s.len()).unwrap());
+        p.extend_from_slice(s.as_bytes());
+        p.push(0x94);
+    }
+    p.extend_from_slice(b"u.");
+    p
+}
+
+/// Credentials that are encoded where they sit: a Kubernetes Secret's base64 `data:` (a CSM
+/// client secret, a Slurm JWT), a key-pair CSV export with no name beside the values, a
+/// pickled Globus session. Each is reported at its own line, saying how it was decoded; a
+/// ConfigMap's base64 and a CSV without credential columns are not looked into.
+#[test]
+fn encoded_credentials_are_decoded_where_they_sit() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let dir = tempfile::tempdir().unwrap();
+    let client_secret = mint("{{uuid}}");
+    let jwt = mint(r#"{{jwt {"exp":"@now+3600","iat":"@now","sun":"slurm"}}}"#);
+    write(
+        dir.path(),
+        "k8s/admin-client-auth.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: admin-client-auth\ntype: Opaque\ndata:\n  \
+             client-id: {}\n  client-secret: {}\n---\napiVersion: v1\nkind: Secret\ndata:\n  auth-token: {}\n",
+            b64("admin-client"),
+            b64(&client_secret),
+            b64(&jwt)
+        ),
+    );
+    let cm_value = mint("{{alnum 40}}");
+    write(
+        dir.path(),
+        "k8s/config.yaml",
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  secret_key: {}\n",
+            b64(&cm_value)
+        ),
+    );
+    let (id, secret) = (mint("{{upper 20}}"), mint("{{b64 40}}"));
+    write(
+        dir.path(),
+        "exports/keys.csv",
+        format!(
+            "user,access_key,secret_key,endpoint\narchive,{id},{secret},http://rgw.hpc.example.edu:8080\n"
+        ),
+    );
+    write(
+        dir.path(),
+        "exports/weather.csv",
+        format!("station,reading\nx,{}\n", mint("{{b64 40}}")),
+    );
+    write(
+        dir.path(),
+        "data/session.pkl",
+        pickle(&mint("Ag{{alnum 97}}")),
+    );
+    let (_, r) = scan_json(dir.path(), &[]);
+    let got = places(&r);
+    for (path, line) in [
+        ("k8s/admin-client-auth.yaml", 8),
+        ("k8s/admin-client-auth.yaml", 13),
+        ("exports/keys.csv", 2),
+        ("data/session.pkl", 1),
+    ] {
+        assert!(
+            got.contains(&(path.to_string(), line)),
+            "{path}:{line} missing: {r:#}"
+        );
+    }
+    assert!(
+        !got.iter()
+            .any(|(p, _)| p.contains("config.yaml") || p.contains("weather")),
+        "{r:#}"
+    );
+    let csm = at(&r, "k8s/admin-client-auth.yaml", 8);
+    assert_eq!(csm["rule_id"], "keycloak.client_secret", "{csm:#}");
+    assert_eq!(csm["decoded_from"], "base64 in a Kubernetes Secret");
+    assert_eq!(
+        at(&r, "k8s/admin-client-auth.yaml", 13)["rule_id"],
+        "slurm.jwt"
+    );
+    assert_eq!(at(&r, "data/session.pkl", 1)["rule_id"], "globus.token");
+    assert_eq!(
+        at(&r, "exports/keys.csv", 2)["decoded_from"],
+        "a CSV export's column"
+    );
+}
+
+/// Credentials named by their command or their position rather than by an assignment:
+/// `aws configure set`, `curl -u <client id>:<secret>` and a positional
+/// `ConfidentialAppAuthClient` (quotes JSON-escaped in a notebook), the S3M management URL
+/// and a URL-encoded broker URL, a notebook's escaped `password=\"…\"`, a Terraform
+/// variable's default, and the admin-client secret pasted below the command that printed
+/// it. Two Globus collection ids side by side are not a secret.
+#[test]
+fn credentials_named_by_command_or_position_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let v: Vec<String> = (0..8).map(|_| mint("{{b64 40}}")).collect();
+    let (uuid1, uuid2) = (mint("{{uuid}}"), mint("{{uuid}}"));
+    let pass16 = || mint("{{alnum 16}}");
+    write(
+        dir.path(),
+        "home/.bash_history",
+        format!(
+            "aws configure set aws_secret_access_key {} --profile ceph\n\
+             curl -s -u \"{uuid1}:{}\" https://auth.globus.org/v2/oauth2/token -d grant_type=client_credentials\n\
+             globus transfer \"{uuid1}:/~/a\" \"{uuid2}:/~/b\"\n\
+             kubectl -n services get secret admin-client-auth -o jsonpath='{{.data.client-secret}}' | base64 -d; echo\n\
+             # -> {}\n",
+            v[0],
+            v[1],
+            mint("{{uuid}}")
+        ),
+    );
+    write(
+        dir.path(),
+        "nb/globus_demo.ipynb",
+        format!(
+            "{{\"cells\": [{{\"source\": [\"import globus_sdk\\n\", \"c = globus_sdk.ConfidentialAppAuthClient(\\n\",\n\
+             \"    \\\"{uuid1}\\\", \\\"{}\\\")\\n\", \"tdata = globus_sdk.TransferData(tc, \\\"{uuid1}\\\", \\\"{uuid2}\\\")\\n\"]}}]}}\n",
+            v[2]
+        ),
+    );
+    write(
+        dir.path(),
+        "nb/stream.ipynb",
+        format!(
+            "{{\"source\": [\n\"r = redis.Redis(host=\\\"redis-stf040-api-c.io.s3m-streams.apps.olivine.ccs.ornl.gov\\\", port=443,\\n\",\n\
+             \"    username=\\\"stf040-api\\\", password=\\\"{}\\\")\\n\"]}}\n",
+            pass16()
+        ),
+    );
+    write(
+        dir.path(),
+        "streaming/provision.json",
+        format!(
+            "{{\n  \"mgmtUrl\": \"https://stf040-api:{}@rmq-stf040-api-ens.mgmt.s3m-streams.apps.olivine.ccs.ornl.gov\"\n}}\n",
+            pass16()
+        ),
+    );
+    write(
+        dir.path(),
+        "logs/consumer.log",
+        format!(
+            "WARN retry url=amqps%3A%2F%2Fstf040-api%3A{}%40rmq-stf040-api-ens.io.s3m-streams.apps.olivine.ccs.ornl.gov%3A443\n",
+            pass16()
+        ),
+    );
+    write(
+        dir.path(),
+        "terraform/main.tf",
+        format!(
+            "variable \"keycloak_client_secret\" {{\n  type    = string\n  default = \"{}\"\n}}\n",
+            mint("{{uuid}}")
+        ),
+    );
+    let (_, r) = scan_json(dir.path(), &[]);
+    let got = places(&r);
+    for (path, line, rule) in [
+        ("home/.bash_history", 1, "aws.secret_access_key"),
+        ("home/.bash_history", 2, "globus.client_credentials"),
+        ("home/.bash_history", 5, "csm.admin_client_secret_output"),
+        ("nb/globus_demo.ipynb", 2, "globus.client_credentials"),
+        ("nb/stream.ipynb", 3, "s3m.context_stream_password"),
+        ("streaming/provision.json", 2, "s3m.stream_url"),
+        ("logs/consumer.log", 1, "s3m.stream_url"),
+        ("terraform/main.tf", 3, "csm.context_client_secret"),
+    ] {
+        assert!(
+            got.contains(&(path.to_string(), line)),
+            "{path}:{line} missing: {r:#}"
+        );
+        assert_eq!(at(&r, path, line)["rule_id"], rule, "{path}:{line}");
+    }
+    assert!(
+        !got.contains(&("home/.bash_history".to_string(), 3)),
+        "{r:#}"
+    );
+    assert_eq!(
+        findings(&r)
+            .iter()
+            .filter(|f| f["rule_id"] == "globus.client_credentials")
+            .count(),
+        2,
+        "the TransferData ids are not a secret: {r:#}"
+    );
+}
+
+/// A pickled token committed and then deleted is found in history, with the commit that
+/// added it.
+#[test]
+fn a_pickled_token_in_history_is_found_with_its_commit() {
+    let r = common::repo::Repo::new();
+    r.commit("README.md", "hello\n", "initial");
+    write(&r.dir, "data/session.pkl", pickle(&mint("Ag{{alnum 97}}")));
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-qm", "cache session"]);
+    let added = r.git(&["rev-parse", "HEAD"]);
+    r.git(&["rm", "-q", "data/session.pkl"]);
+    r.git(&["commit", "-qm", "remove cache"]);
+    let out = tw()
+        .arg("scan")
+        .arg(&r.dir)
+        .args(["--git", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = findings(&v)
+        .iter()
+        .find(|f| f["rule_id"] == "globus.token")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(
+        f["history"]["introduced_by"]["commit"],
+        added.as_str(),
+        "{f:#}"
+    );
+}

@@ -741,7 +741,7 @@ fn ten_thousand_refs() {
 }
 
 /// A UTF-16 file (PowerShell's default) is decoded in history and in staged scans alike, and
-/// reported at the line an editor shows; a real binary blob stays skipped.
+/// reported at the line an editor shows; a binary blob over 1 MiB stays skipped.
 #[test]
 fn utf16_blobs_are_decoded_in_history_and_staged_scans() {
     let r = Repo::new();
@@ -751,7 +751,7 @@ fn utf16_blobs_are_decoded_in_history_and_staged_scans() {
         .collect();
     write(r.path(), "setup.ps1", &utf16);
     let mut bin = b"\x7fELF\x02\x01\x01".to_vec();
-    bin.extend(std::iter::repeat_n(0u8, 4000));
+    bin.extend(std::iter::repeat_n(0u8, 1 << 20));
     bin.extend(format!("SLURM_JWT={}", token()).bytes());
     write(r.path(), "tool.bin", &bin);
     r.git(&["add", "-A"]);

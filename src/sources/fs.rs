@@ -593,6 +593,27 @@ fn scan_file(
         }
         if first {
             match text::sniff(buf) {
+                // A small binary read whole: its printable strings (text::printable_strings).
+                Sniff::Binary
+                    if buf.len() < chunk + overlap && buf.len() <= text::BINARY_STRINGS_LIMIT =>
+                {
+                    counters.files.fetch_add(1, Ordering::Relaxed);
+                    counters
+                        .bytes
+                        .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                    let strings = text::printable_strings(buf);
+                    let mut matches = engine.scan(&strings, Some(rel));
+                    matches.sort_by_key(|m| m.start);
+                    counters
+                        .matches
+                        .fetch_add(matches.len() as u64, Ordering::Relaxed);
+                    let mut at = Locator::new(rel, buf, &cursor, base);
+                    for m in matches {
+                        let loc = at.locate(&m);
+                        out.matches.push((m, loc));
+                    }
+                    return;
+                }
                 Sniff::Binary => {
                     counters.binary.fetch_add(1, Ordering::Relaxed);
                     return;

@@ -1,4 +1,5 @@
-//! What a blob's bytes are: text to scan, UTF-16 text to decode first, or binary to skip.
+//! What a blob's bytes are: text to scan, UTF-16 text to decode first, or binary, of which a
+//! small blob's printable strings are scanned (see [`printable_strings`]).
 //!
 //! A NUL byte alone does not make a file binary here. Secrets sit in text that carries a few
 //! NULs (a saved `/proc/<pid>/environ`, `find -print0` output, a log with a stray NUL), and in
@@ -46,6 +47,11 @@ pub fn sniff(content: &[u8]) -> Sniff {
     }
     if head.starts_with(&[0xFE, 0xFF]) && high_nul(false) {
         return Sniff::Utf16 { big_endian: true };
+    }
+    // A pickle (PROTO opcode, protocol 2 to 5) is binary however few control bytes a small
+    // one holds: its strings carry length bytes that would glue onto a token read as text.
+    if let [0x80, 2..=5, ..] = head {
+        return Sniff::Binary;
     }
     let mut nuls = memchr_iter(0, head).peekable();
     if nuls.peek().is_none() {
@@ -100,18 +106,105 @@ pub fn decode_utf16(content: &[u8], big_endian: bool) -> Vec<u8> {
     text.as_bytes().to_vec()
 }
 
-/// The text to scan in a whole blob: its bytes, or its UTF-16 decoded; `None` if binary.
+/// Binary blobs up to this size have their printable strings scanned: a pickled session, a
+/// SQLite token store, a compiled Python module, a protobuf cache. A larger binary is media,
+/// an archive or an executable, where credentials do not sit as plain strings.
+pub const BINARY_STRINGS_LIMIT: usize = 1 << 20;
+
+/// The text to scan in a whole blob: its bytes, its UTF-16 decoded, or a small binary's
+/// printable strings; `None` for a larger binary.
 pub fn scannable(content: &[u8]) -> Option<Cow<'_, [u8]>> {
     match sniff(content) {
         Sniff::Text => Some(Cow::Borrowed(content)),
         Sniff::Utf16 { big_endian } => Some(Cow::Owned(decode_utf16(content, big_endian))),
+        Sniff::Binary if content.len() <= BINARY_STRINGS_LIMIT => {
+            Some(Cow::Owned(printable_strings(content)))
+        }
         Sniff::Binary => None,
     }
+}
+
+/// A binary blob's printable strings, in place: every byte that cannot be part of a token (a
+/// control byte, a byte above ASCII) becomes a newline, so offsets stay the blob's and each
+/// string is a line of its own for the rules' context windows.
+///
+/// Serialisers put a string's length right before it, and a length byte can be printable: a
+/// pickle writes `\x8c`, one length byte, the string (`\x8c` `c` `Ag…` for a 99-byte Globus
+/// token), protobuf and msgpack the same; a pickle's older `X` opcode writes a four-byte length
+/// and follows the string with a printable opcode (`q`). Where a run of printable bytes starts
+/// with a byte equal to the length of the rest of the run, or is preceded by a four-byte
+/// little-endian length that ends inside it, that length byte and that trailing opcode become
+/// newlines too, so the token stands alone.
+pub fn printable_strings(content: &[u8]) -> Vec<u8> {
+    let printable = |b: u8| (0x20..=0x7e).contains(&b) || b == b'\t';
+    let mut out: Vec<u8> = content
+        .iter()
+        .map(|&b| if printable(b) { b } else { b'\n' })
+        .collect();
+    let mut i = 0;
+    while i < content.len() {
+        if !printable(content[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < content.len() && printable(content[i]) {
+            i += 1;
+        }
+        let len = i - start;
+        if len >= 2 && usize::from(content[start]) == len - 1 {
+            out[start] = b'\n';
+        } else if start >= 4 {
+            let prefix: [u8; 4] = content[start - 4..start].try_into().unwrap_or_default();
+            let declared = u32::from_le_bytes(prefix) as usize;
+            if declared > 0 && declared < len {
+                out[start + declared] = b'\n';
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_binary_s_strings_stand_alone_without_their_length_prefixes() {
+        let token = "Ag".to_string() + &"x".repeat(97);
+        // pickle protocol 4: \x8c, one length byte ('c' = 99), the string, \x94 (memoize).
+        let mut p4 = b"\x80\x04\x95\x10\0\0\0\0\0\0\0}\x94(\x8c\x0drefresh_token\x94\x8c".to_vec();
+        p4.push(token.len() as u8);
+        p4.extend_from_slice(token.as_bytes());
+        p4.extend_from_slice(b"\x94u.");
+        let view = printable_strings(&p4);
+        assert_eq!(view.len(), p4.len(), "offsets are kept");
+        let lines: Vec<&[u8]> = view.split(|&b| b == b'\n').collect();
+        assert!(
+            lines.contains(&token.as_bytes()),
+            "{:?}",
+            String::from_utf8_lossy(&view)
+        );
+        assert!(lines.contains(&&b"refresh_token"[..]));
+        // pickle protocol 2: X, a four-byte length, the string, then q (BINPUT) and its index.
+        let mut p2 = b"\x80\x02}q\x00X\x0d\0\0\0refresh_tokenq\x01X".to_vec();
+        p2.extend_from_slice(&(token.len() as u32).to_le_bytes());
+        p2.extend_from_slice(token.as_bytes());
+        p2.extend_from_slice(b"q\x02s.");
+        let view = printable_strings(&p2);
+        let lines: Vec<&[u8]> = view.split(|&b| b == b'\n').collect();
+        assert!(
+            lines.contains(&token.as_bytes()),
+            "{:?}",
+            String::from_utf8_lossy(&view)
+        );
+        assert!(lines.contains(&&b"refresh_token"[..]));
+        // Small binaries are scanned as strings, larger ones not at all.
+        assert!(scannable(&p4).is_some());
+        let mut big = vec![1u8; BINARY_STRINGS_LIMIT + 1];
+        big[0] = 0;
+        assert!(scannable(&big).is_none());
+    }
 
     fn utf16(s: &str, big_endian: bool, bom: bool) -> Vec<u8> {
         let mut out = Vec::new();
