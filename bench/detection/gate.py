@@ -10,8 +10,11 @@ import sys
 
 # where -> (overall recall, precision, each facility kind's recall)
 FLOORS = {
-    "tree": (0.95, 0.99, 0.84),
-    "history": (0.90, 0.99, 0.0),  # one or two labels a kind: the overall floor says it
+    "tree": (0.99, 0.99, 0.97),
+    "history": (0.99, 0.99, 0.0),  # one or two labels a kind: the overall floor says it
+    # holdout.py's corpus: its slurm_key kind has six labels, one of them a key file found
+    # only through slurm.conf (not done), so a kind may sit at 5/6.
+    "holdout": (0.97, 0.99, 0.80),
 }
 
 

@@ -97,12 +97,23 @@ else
     NOTES+=("kingfisher skipped: not installed under $CACHE/venv (bench/lib.sh install_peers, PyPI kingfisher-bin)")
 fi
 
+# ---------------------------------------------------------------- holdout
+# The second corpus (holdout.py), written by someone who never read the rules; tokenwarden only.
+python3 "$HERE/holdout.py" "$OUT/holdout" --seed "$SEED" ${NOW:+--now "$NOW"} --force >&2
+run_ok "0 1" "$TW" scan "$OUT/holdout/tree" --no-config --format sarif --output "$R/tokenwarden.holdout.sarif" \
+    --fail-on critical --no-progress \
+    && python3 "$HERE/score.py" --labels "$OUT/holdout/labels.jsonl" --tool tokenwarden --report "$R/tokenwarden.holdout.sarif" \
+        --kind sarif --where tree --root "$OUT/holdout/tree" --json "$R/tokenwarden.holdout.score.json" \
+        >"$R/tokenwarden.holdout.txt"
+
 # ---------------------------------------------------------------- table
 echo
 echo "## Detection benchmark (seed $SEED, corpus $OUT)"
 echo
 python3 "$HERE/score.py" --combine "${JSONS_TREE[@]}" "${JSONS_HIST[@]}"
 for n in "${NOTES[@]}"; do echo "- $n"; done
-echo "Per-tool reports (per-kind and per-context recall, every miss and false positive): $R/<tool>.<tree|history>.txt"
+echo
+echo "Held-out corpus (holdout.py, seed $SEED): $(grep -m1 OVERALL "$R/tokenwarden.holdout.txt"), $(grep -m1 '^precision' "$R/tokenwarden.holdout.txt" | cut -d' ' -f1-2)"
+echo "Per-tool reports (per-kind and per-context recall, every miss and false positive): $R/<tool>.<tree|history|holdout>.txt"
 log "done"
 exit 0

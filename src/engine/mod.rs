@@ -21,6 +21,16 @@ thread_local! {
     static LOWERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Names that say their value is about a secret, not the secret: its hash (`…_SHA256`, a
+/// checksum to verify the key with), where it is (`…_FILE`, `…_PATH`, `…_URL`), what it is
+/// called (`…_NAME`).
+static NOT_A_SECRET_NAME: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(
+        r"(?i-u)(?:sha(?:1|224|256|384|512)?|hash|digest|md5|checksum|fingerprint|[_.-](?:path|file|url|uri|name))$",
+    )
+    .expect("static regex")
+});
+
 /// How much of a file a file rule without `max_size` takes as its secret.
 pub const FILE_SECRET_LIMIT: u64 = 1 << 20;
 
@@ -347,6 +357,14 @@ impl Engine {
     pub fn scan(&self, blob: &[u8], path: Option<&str>) -> Vec<RawMatch> {
         let mut out = self.scan_text(blob, path);
         for view in views::views(blob, path) {
+            for (name, content, span) in &view.files {
+                for rule in self.path_matches(name, content.len() as u64) {
+                    let mut m = self.file_match(rule, content);
+                    (m.start, m.end, m.anchor) = (span.start, span.end, span.start);
+                    m.decoded = Some(view.what);
+                    out.push(m);
+                }
+            }
             for mut m in self.scan_text(&view.text, path) {
                 let Some(span) = view.blob_span(m.start, m.end) else {
                     continue;
@@ -473,7 +491,8 @@ impl Engine {
         let compiled = &self.compiled[rule_idx];
         let (start, end) = (cand.start, cand.end);
         let value = &blob[start..end];
-        if compiled.shape.as_ref().is_some_and(|s| !s.is_match(value))
+        if cand.name.is_some_and(|n| NOT_A_SECRET_NAME.is_match(n))
+            || compiled.shape.as_ref().is_some_and(|s| !s.is_match(value))
             || compiled
                 .name
                 .as_ref()

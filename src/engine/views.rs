@@ -36,6 +36,9 @@ pub(crate) struct View {
     pub text: Vec<u8>,
     /// Sorted by position, not overlapping.
     pub regions: Vec<Region>,
+    /// Decoded values that are files where they are used (a Secret's `munge.key` entry is
+    /// mounted as a file of that name), for the file rules: name, content, encoded span.
+    pub files: Vec<(String, Vec<u8>, Range<usize>)>,
 }
 
 impl View {
@@ -78,7 +81,148 @@ pub(crate) fn views(blob: &[u8], path: Option<&str>) -> Vec<View> {
     if let Some(v) = path.and_then(|p| csv(blob, p)) {
         out.push(v);
     }
+    if let Some(v) = path.and_then(|p| dialect(blob, p)) {
+        out.push(v);
+    }
+    let logged = path.is_none_or(|p| {
+        p.rsplit_once('.').is_some_and(|(_, ext)| {
+            MANIFEST_EXTENSIONS
+                .iter()
+                .chain(&HTTP_EXTENSIONS)
+                .any(|m| ext.eq_ignore_ascii_case(m))
+        })
+    });
+    if logged && let Some(v) = basic_auth(blob) {
+        out.push(v);
+    }
     out
+}
+
+/// Where HTTP requests are written down with their headers, besides manifests and notes:
+/// HAR files, `curl -v` output, scripts that call an API.
+const HTTP_EXTENSIONS: [&str; 6] = ["har", "http", "sh", "py", "ipynb", "trace"];
+
+/// `Basic <base64 of id:secret>`.
+static BASIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i-u)(?:^|[^A-Za-z0-9])Basic[ \t]+(?P<v>[A-Za-z0-9+/]{16,}={0,2})")
+        .expect("static regex")
+});
+
+/// HTTP Basic credentials decoded (`Authorization: Basic …` in a log or a HAR file carries a
+/// client id and its secret), when they decode to `id:secret` text.
+fn basic_auth(blob: &[u8]) -> Option<View> {
+    memmem::find(blob, b"asic ")?;
+    let mut replacements = Vec::new();
+    for caps in BASIC.captures_iter(blob) {
+        let Some(v) = caps.name("v") else { continue };
+        let Some(text) = decode(v.as_bytes()).and_then(|b| as_text(&b)) else {
+            continue;
+        };
+        if memchr::memchr(b':', &text).is_some() {
+            replacements.push((v.range(), text, false));
+        }
+    }
+    if replacements.is_empty() {
+        return None;
+    }
+    Some(rewrite(
+        blob,
+        "base64 in an HTTP Basic header",
+        replacements,
+    ))
+}
+
+/// `set -gx NAME VALUE` (fish, its history too).
+static FISH_SET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m-u)(?:^|[;&|][ \t]*|cmd:[ \t]*)set[ \t]+(?:-[A-Za-z]+[ \t]+)*[A-Za-z_][A-Za-z0-9_]*(?P<sep>[ \t]+)[^ \t\r\n]")
+        .expect("static regex")
+});
+
+/// `machine … login … password VALUE` (.netrc, .authinfo).
+static NETRC_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u)(?:^|[ \t\n])(?:password|passwd)(?P<sep>[ \t]+)[^ \t\r\n]")
+        .expect("static regex")
+});
+
+/// `<NAME>VALUE</NAME>` on one line (XML configs: Spring, Hadoop, broker settings).
+static XML_ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u)<(?P<open>[A-Za-z_][A-Za-z0-9_.:-]*)(?P<sep>>)[^<\n]{1,300}</(?P<close>[A-Za-z_][A-Za-z0-9_.:-]*)>")
+        .expect("static regex")
+});
+
+/// `| NAME | VALUE |`, the value maybe in backticks (Markdown tables in notes and docs).
+static MD_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m-u)^[ \t]*\|[ \t]*`?[A-Za-z_][A-Za-z0-9_.-]*`?[ \t]*(?P<sep>\|)[ \t]*(?P<q1>`?)[^|`\n]+(?P<q2>`?)[ \t]*\|")
+        .expect("static regex")
+});
+
+/// Files whose dialect names a value with a space, a tag or a table cell where the rules
+/// expect `NAME=VALUE`: fish's `set -x NAME VALUE`, `.netrc`'s `password VALUE`, XML's
+/// `<password>VALUE</password>`, a Markdown table's `| SecretAccessKey | \`VALUE\` |`. The view
+/// changes only that separator (to `=`) and a table's backticks (to `"`), byte for byte, so
+/// every offset is the blob's. Chosen by path, so other files cost nothing.
+fn dialect(blob: &[u8], path: &str) -> Option<View> {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    let fish = ext == "fish" || name == "fish_history" || name == "fish_variables";
+    let netrc = matches!(name.as_str(), ".netrc" | "_netrc" | ".authinfo");
+    let (xml, md) = (ext == "xml", ext == "md" || ext == "markdown");
+    if !(fish || netrc || xml || md) {
+        return None;
+    }
+    let mut text = blob.to_vec();
+    let mut changed = false;
+    let mut set = |at: usize, b: u8| {
+        text[at] = b;
+        changed = true;
+    };
+    if fish {
+        for c in FISH_SET.captures_iter(blob) {
+            if let Some(sep) = c.name("sep") {
+                set(sep.start(), b'=');
+            }
+        }
+    } else if netrc {
+        for c in NETRC_PASSWORD.captures_iter(blob) {
+            if let Some(sep) = c.name("sep") {
+                set(sep.start(), b'=');
+            }
+        }
+    } else if xml {
+        for c in XML_ELEMENT.captures_iter(blob) {
+            if let (Some(open), Some(close), Some(sep)) =
+                (c.name("open"), c.name("close"), c.name("sep"))
+                && open.as_bytes() == close.as_bytes()
+            {
+                set(sep.start(), b'=');
+            }
+        }
+    } else {
+        for c in MD_ROW.captures_iter(blob) {
+            if let Some(sep) = c.name("sep") {
+                set(sep.start(), b'=');
+            }
+            for q in [c.name("q1"), c.name("q2")].into_iter().flatten() {
+                if !q.is_empty() {
+                    set(q.start(), b'"');
+                }
+            }
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let len = blob.len();
+    Some(View {
+        what: "a NAME VALUE dialect",
+        text,
+        regions: vec![Region {
+            view: 0..len,
+            blob: 0..len,
+            exact: true,
+        }],
+        files: Vec::new(),
+    })
 }
 
 /// Writes `text` with `replacements` (sorted, not overlapping blob spans, each with its new
@@ -107,6 +251,7 @@ fn rewrite(
         what,
         text,
         regions,
+        files: Vec::new(),
     }
 }
 
@@ -118,40 +263,56 @@ static SECRET_KIND: LazyLock<Regex> = LazyLock::new(|| {
 /// A `name: value` line (YAML) or `"name": "value",` (JSON) whose value is base64.
 static BASE64_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?m-u)^[ \t]*"?[A-Za-z0-9_.-]+"?[ \t]*:[ \t]*"?(?P<v>[A-Za-z0-9+/]{8,}={0,2})"?,?[ \t]*\r?$"#,
+        r#"(?m-u)^[ \t]*"?(?P<name>[A-Za-z0-9_.-]+)"?[ \t]*:[ \t]*"?(?P<v>[A-Za-z0-9+/]{8,}={0,2})"?,?[ \t]*\r?$"#,
     )
     .expect("static regex")
 });
 
 /// A Kubernetes Secret (YAML or JSON, `kubectl get secret -o yaml` output too) with its base64
 /// values decoded. A value is replaced only when it decodes to text: newlines in it become
-/// spaces, so the view keeps the blob's lines.
+/// spaces, so the view keeps the blob's lines. A value that decodes to bytes is kept as a file
+/// of its entry's name (a `munge.key` entry), for the file rules.
 fn kubernetes_secret(blob: &[u8]) -> Option<View> {
     memmem::find(blob, b"Secret")?;
     if !SECRET_KIND.is_match(blob) {
         return None;
     }
     let mut replacements = Vec::new();
+    let mut files = Vec::new();
     for caps in BASE64_VALUE.captures_iter(blob) {
         let Some(v) = caps.name("v") else { continue };
-        let Some(text) = decode_text(v.as_bytes()) else {
+        let Some(bytes) = decode(v.as_bytes()) else {
             continue;
         };
-        replacements.push((v.range(), text, false));
+        match as_text(&bytes) {
+            Some(text) => replacements.push((v.range(), text, false)),
+            None => {
+                let name = caps.name("name").map_or(String::new(), |n| {
+                    String::from_utf8_lossy(n.as_bytes()).into_owned()
+                });
+                files.push((name, bytes, v.range()));
+            }
+        }
     }
-    if replacements.is_empty() {
+    if replacements.is_empty() && files.is_empty() {
         return None;
     }
-    Some(rewrite(blob, "base64 in a Kubernetes Secret", replacements))
+    let mut view = rewrite(blob, "base64 in a Kubernetes Secret", replacements);
+    view.files = files;
+    Some(view)
 }
 
-/// Standard base64 that decodes to printable text (newlines turned into spaces).
-fn decode_text(v: &[u8]) -> Option<Vec<u8>> {
-    let bytes = STANDARD
+/// Standard base64, padded or not.
+fn decode(v: &[u8]) -> Option<Vec<u8>> {
+    STANDARD
         .decode(v)
         .or_else(|_| STANDARD_NO_PAD.decode(v))
-        .ok()?;
-    if bytes.len() < 6 || std::str::from_utf8(&bytes).is_err() {
+        .ok()
+}
+
+/// Decoded bytes that are printable text (newlines turned into spaces).
+fn as_text(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.len() < 6 || std::str::from_utf8(bytes).is_err() {
         return None;
     }
     let printable = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e) || *b >= 0x80;
@@ -160,8 +321,8 @@ fn decode_text(v: &[u8]) -> Option<Vec<u8>> {
     }
     Some(
         bytes
-            .into_iter()
-            .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b })
+            .iter()
+            .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
             .collect(),
     )
 }
@@ -305,11 +466,13 @@ mod tests {
     }
 
     #[test]
-    fn binary_values_and_other_kinds_are_left_alone() {
+    fn binary_values_are_files_and_other_kinds_are_left_alone() {
         let bin = STANDARD.encode([0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        assert!(
-            kubernetes_secret(format!("kind: Secret\ndata:\n  k: {bin}\n").as_bytes()).is_none()
-        );
+        let v = kubernetes_secret(format!("kind: Secret\ndata:\n  munge.key: {bin}\n").as_bytes())
+            .expect("a view");
+        assert!(v.regions.is_empty(), "bytes are not text");
+        assert_eq!(v.files[0].0, "munge.key");
+        assert_eq!(v.files[0].1, [0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
         let text = STANDARD.encode("some-longer-value");
         assert!(
             kubernetes_secret(format!("kind: ConfigMap\ndata:\n  k: {text}\n").as_bytes())
@@ -319,6 +482,34 @@ mod tests {
             "{{\n  \"kind\": \"Secret\",\n  \"data\": {{\n    \"k\": \"{text}\"\n  }}\n}}\n"
         );
         assert!(kubernetes_secret(json.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn dialects_get_an_equals_sign_in_place() {
+        let fish = b"set -gx PALMETTO_API_KEY 45h60a\nset -x AWS_SECRET_ACCESS_KEY 'abc'\n";
+        let v = dialect(fish, "home/u/.config/fish/config.fish").expect("a view");
+        assert_eq!(
+            v.text,
+            b"set -gx PALMETTO_API_KEY=45h60a\nset -x AWS_SECRET_ACCESS_KEY='abc'\n"
+        );
+        let netrc = b"machine api.palmetto.clemson.edu login u password KdLhKh\n";
+        let v = dialect(netrc, "home/u/.netrc").expect("a view");
+        assert!(v.text.ends_with(b"password=KdLhKh\n"));
+        let xml = b"<host>h</host>\n<password>TQeOeS</password>\n<a>x</b>\n";
+        let v = dialect(xml, "broker.xml").expect("a view");
+        assert_eq!(
+            v.text,
+            b"<host=h</host>\n<password=TQeOeS</password>\n<a>x</b>\n"
+        );
+        let md = b"| AccessKeyId | `nUJ3Dm` |\n| --- | --- |\n";
+        let v = dialect(md, "notes/meeting.md").expect("a view");
+        assert!(
+            v.text.starts_with(b"| AccessKeyId = \"nUJ3Dm\" |"),
+            "{}",
+            String::from_utf8_lossy(&v.text)
+        );
+        assert_eq!(v.blob_span(3, 7), Some(3..7));
+        assert!(dialect(fish, "config.sh").is_none());
     }
 
     #[test]
