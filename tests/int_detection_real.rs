@@ -274,15 +274,7 @@ fn tokens_after_escapes_and_url_encodings_are_found() {
         ),
     );
     let (_, r) = scan_json(dir.path(), &[]);
-    let got: Vec<(String, u64)> = findings(&r)
-        .iter()
-        .map(|f| {
-            (
-                f["locations"][0]["path"].as_str().unwrap().to_string(),
-                f["locations"][0]["line"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let got = places(&r);
     for want in [
         ("explore.ipynb", 1),
         ("access.log", 1),
@@ -555,5 +547,102 @@ fn a_pickled_token_in_history_is_found_with_its_commit() {
         f["history"]["introduced_by"]["commit"],
         added.as_str(),
         "{f:#}"
+    );
+}
+
+/// Shapes a held-out corpus showed (bench/detection/holdout.py): dialects that name a value
+/// without `=` (fish `set -gx`, `.netrc`, XML elements, Markdown tables), HTTP Basic
+/// credentials, a Secret's binary `munge.key` entry, a typed constant, a key pair side by side
+/// and a key backup; a key's hash under a key-like name is not the key.
+#[test]
+fn dialects_basic_auth_and_key_files_from_the_held_out_corpus() {
+    use base64::Engine as _;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let dir = tempfile::tempdir().unwrap();
+    let palmetto = mint("{{alnum 40}}");
+    write(
+        dir.path(),
+        "home/.config/fish/config.fish",
+        format!(
+            "# palmetto\nset -gx PALMETTO_API_KEY {palmetto}\nset -x AWS_SECRET_ACCESS_KEY {}\n",
+            mint("{{upper 40}}")
+        ),
+    );
+    write(
+        dir.path(),
+        "home/.netrc",
+        format!(
+            "machine api.palmetto.clemson.edu login u password {}\n",
+            mint("{{alnum 32}}")
+        ),
+    );
+    write(
+        dir.path(),
+        "java/broker.xml",
+        format!(
+            "<broker>\n  <host>rmq-stf040-api-x.io.s3m-streams.apps.olivine.ccs.ornl.gov</host>\n  <user>stf040</user>\n  <password>{}</password>\n</broker>\n",
+            mint("{{alnum 16}}")
+        ),
+    );
+    write(
+        dir.path(),
+        "notes/sts.md",
+        format!(
+            "From the rgw STS call:\n\n| field | value |\n|---|---|\n| SecretAccessKey | `{}` |\n",
+            mint("{{upper 40}}")
+        ),
+    );
+    let cid = mint("{{uuid}}");
+    let basic = b64(format!("{cid}:{}", mint("{{b64 44}}")).as_bytes());
+    write(
+        dir.path(),
+        "logs/curl-globus.log",
+        format!(
+            "> POST /v2/oauth2/token HTTP/2\n> Host: auth.globus.org\n> authorization: Basic {basic}\n"
+        ),
+    );
+    let key: Vec<u8> = (0..1024u32).map(|i| (i * 7 + 3) as u8).collect();
+    write(
+        dir.path(),
+        "k8s/slurm-secrets.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  munge.key: {}\n",
+            b64(&key)
+        ),
+    );
+    write(dir.path(), "ops/keys/munge.key.bak", &key);
+    write(
+        dir.path(),
+        "src/config.rs",
+        format!(
+            "// palmetto gateway\npub const PALMETTO_API_KEY: &str = \"{}\";\n\
+             pub const PALMETTO_API_KEY_SHA256: &str = \"{}\";\n\
+             let creds = Credentials::new(\n    \"{}\",\n    \"{}\",\n    None,\n); // ceph rgw\n",
+            mint("{{alnum 40}}"),
+            mint("{{hex 64}}"),
+            mint("{{upper 20}}"),
+            mint("{{b64 40}}")
+        ),
+    );
+    let (_, r) = scan_json(dir.path(), &[]);
+    for (path, line, rule) in [
+        ("home/.config/fish/config.fish", 2, "palmetto.api_key"),
+        ("home/.config/fish/config.fish", 3, "csm.sts_secret_key"),
+        ("home/.netrc", 1, "palmetto.context_secret"),
+        ("java/broker.xml", 4, "s3m.context_stream_password"),
+        ("notes/sts.md", 5, "csm.sts_secret_key"),
+        ("logs/curl-globus.log", 3, "globus.client_credentials"),
+        ("k8s/slurm-secrets.yaml", 4, "munge.key_file"),
+        ("src/config.rs", 2, "palmetto.context_secret"),
+        ("src/config.rs", 6, "s3.key_pair_literal"),
+    ] {
+        assert_eq!(at(&r, path, line)["rule_id"], rule, "{path}:{line}: {r:#}");
+    }
+    // The backup holds the same key as the Secret: one finding, two places.
+    let munge = at(&r, "k8s/slurm-secrets.yaml", 4);
+    assert_eq!(munge["locations"].as_array().unwrap().len(), 2, "{munge:#}");
+    assert!(
+        !places(&r).contains(&("src/config.rs".to_string(), 3)),
+        "a key's hash is not the key: {r:#}"
     );
 }
