@@ -646,3 +646,19 @@ fn dialects_basic_auth_and_key_files_from_the_held_out_corpus() {
         "a key's hash is not the key: {r:#}"
     );
 }
+
+/// A JWT whose signature is written as a placeholder (`….<signature>`, `….***`) shows the
+/// token's shape in a how-to; the same header and claims with a real signature are a token.
+#[test]
+fn a_jwt_with_a_placeholder_signature_is_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let jwt = mint(r#"{{jwt {"exp":"@now+3600","iat":"@now","sun":"alice"}}}"#);
+    let (unsigned, _) = jwt.rsplit_once('.').unwrap();
+    write(
+        dir.path(),
+        "howto.sh",
+        format!("SLURM_JWT={unsigned}.<signature>\nSLURM_JWT={unsigned}.***\nSLURM_JWT={jwt}\n"),
+    );
+    let (_, r) = scan_json(dir.path(), &[]);
+    assert_eq!(places(&r), vec![("howto.sh".to_string(), 3)], "{r:#}");
+}

@@ -524,6 +524,16 @@ impl Engine {
         {
             return None;
         }
+        // A JWT whose signature is a placeholder (`eyJ….eyJ….<signature>`, `….***`, `….…`) is
+        // a documentation example of the shape, not a token anyone was issued.
+        if jwt.is_some()
+            && value.ends_with(b".")
+            && blob.get(end..).is_some_and(|rest| {
+                rest.starts_with(b"<") || rest.starts_with(b"*") || rest.starts_with("…".as_bytes())
+            })
+        {
+            return None;
+        }
         let token = jwt.as_ref().map(|j| jwt::facts(j, self.opts.now));
         if let Some(class) = rule.jwt {
             let got = token.as_ref().and_then(|t| t.class)?;
