@@ -503,3 +503,65 @@ fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_notebooks_
         "{status:#}"
     );
 }
+
+/// A literal credential whose rule needs the file's context is a command-line exposure too:
+/// the check uses what the engine found in the file, not a second look at the value alone.
+/// A Globus `Ag…` token in `curl -H` (Globus named elsewhere in the script), a Palmetto bearer
+/// beside the API host, an expired Slurm JWT typed into shell history; never echoed. A header
+/// whose value is no credential stays quiet.
+#[test]
+fn literal_credentials_known_by_the_file_s_context_are_command_line_exposures() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let ag = mint("Ag{{alnum 91}}");
+    let palmetto = mint("{{alnum 44}}");
+    let expired = mint(r#"{{jwt {"exp":"@now-3600","iat":"@now-7200","sun":"alice"}}}"#);
+    write(
+        p,
+        "bin/transfer.sh",
+        format!(
+            "#!/bin/bash\n# list our Globus collections\n\ncurl -s -H \"Authorization: Bearer {ag}\" \"$ENDPOINT/v0.10/endpoint_search?filter_scope=my-endpoints\"\n"
+        ),
+    );
+    write(
+        p,
+        "bin/jobs.sh",
+        format!(
+            "#!/bin/bash\nAPI=https://api.palmetto.clemson.edu/slurm/v0.0.44\ncurl -H \"Authorization: Bearer {palmetto}\" \"$API/jobs\"\ncurl -H \"Accept: application/json\" \"$API/ping\"\n"
+        ),
+    );
+    write(
+        p,
+        "home/.bash_history",
+        format!("curl -H 'X-SLURM-USER-TOKEN: {expired}' http://c:6820/slurm/v0.0.41/ping\n"),
+    );
+    let (_, v) = scan_json(p, &[]);
+    let got: BTreeSet<(String, u64)> = v["hygiene"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["check"] == "hygiene.token_on_command_line")
+        .map(|h| {
+            (
+                h["path"].as_str().unwrap().to_string(),
+                h["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, u64)> = [
+        ("bin/transfer.sh", 4),
+        ("bin/jobs.sh", 3),
+        ("home/.bash_history", 1),
+    ]
+    .into_iter()
+    .map(|(p, l)| (p.to_string(), l))
+    .collect();
+    assert_eq!(got, want, "{:#}", v["hygiene"]);
+    let text = serde_json::to_string(&v["hygiene"]).unwrap();
+    for s in [&ag, &palmetto, &expired] {
+        assert!(
+            !text.contains(s.as_str()),
+            "a literal token was echoed: {text}"
+        );
+    }
+}

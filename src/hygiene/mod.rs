@@ -203,14 +203,70 @@ pub struct CommandChecks {
     found: std::sync::Mutex<Vec<HygieneFinding>>,
 }
 
+/// A judge for one file: a value is a credential when it holds a secret the engine found in
+/// that file, where the file's context counted (a Globus `Ag…` token in `curl -H`, with
+/// `import globus_sdk` at the top; a Palmetto bearer beside the API host), or when the
+/// engine finds one in the value alone.
+struct FileJudge<'a> {
+    engine: EngineJudge<'a>,
+    /// The file's secrets, longest first (a secret inside another is redacted with it).
+    secrets: Vec<String>,
+}
+
+impl<'a> FileJudge<'a> {
+    fn new(engine: &'a crate::engine::Engine, matches: &[crate::engine::RawMatch]) -> Self {
+        let mut secrets: Vec<String> = matches
+            .iter()
+            .filter(|m| {
+                m.confidence >= crate::rules::Confidence::Medium
+                    && m.allowed.is_none()
+                    && m.doc_example.is_none()
+                    && m.secret.len() >= 8
+                    && m.end > m.start
+            })
+            .filter_map(|m| {
+                std::str::from_utf8(m.secret.expose())
+                    .ok()
+                    .map(str::to_string)
+            })
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        FileJudge {
+            engine: EngineJudge(engine),
+            secrets,
+        }
+    }
+}
+
+impl cmdline::SecretJudge for FileJudge<'_> {
+    fn is_secret(&self, value: &str) -> bool {
+        self.secrets.iter().any(|s| value.contains(s.as_str())) || self.engine.is_secret(value)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            out = out.replace(s.as_str(), "<redacted>");
+        }
+        self.engine.redact(&out)
+    }
+}
+
 impl crate::sources::fs::FileHook for CommandChecks {
-    fn file(&self, engine: &crate::engine::Engine, rel: &str, content: &[u8]) {
+    fn file(
+        &self,
+        engine: &crate::engine::Engine,
+        rel: &str,
+        content: &[u8],
+        matches: &[crate::engine::RawMatch],
+    ) {
         let first_line = &content[..content.len().min(128)];
         let Some(kind) = cmdline::file_kind(rel, first_line) else {
             return;
         };
         let text = String::from_utf8_lossy(content);
-        let placed = cmdline::check_file(kind, &text, &EngineJudge(engine));
+        let placed = cmdline::check_file(kind, &text, &FileJudge::new(engine, matches));
         if placed.is_empty() {
             return;
         }

@@ -58,8 +58,9 @@ pub struct WalkOptions {
 
 /// A check that looks at each text file a directory scan reads whole.
 pub trait FileHook: Send + Sync {
-    /// `rel` is the path as reported; `content` the whole file.
-    fn file(&self, engine: &Engine, rel: &str, content: &[u8]);
+    /// `rel` is the path as reported; `content` the whole file; `matches` what the engine
+    /// found in it (so a hook judges a value by the file's context, not by the value alone).
+    fn file(&self, engine: &Engine, rel: &str, content: &[u8], matches: &[RawMatch]);
 }
 
 impl std::fmt::Debug for dyn FileHook {
@@ -631,15 +632,15 @@ fn scan_file(
         if !eof && base == 0 {
             counters.chunked.fetch_add(1, Ordering::Relaxed);
         }
+        let scanned = if eof { buf.len() } else { chunk };
+        counters.bytes.fetch_add(scanned as u64, Ordering::Relaxed);
+        let mut matches = engine.scan(buf, Some(rel));
         if eof
             && base == 0
             && let Some(hook) = &opts.file_hook
         {
-            hook.file(engine, rel, buf);
+            hook.file(engine, rel, buf, &matches);
         }
-        let scanned = if eof { buf.len() } else { chunk };
-        counters.bytes.fetch_add(scanned as u64, Ordering::Relaxed);
-        let mut matches = engine.scan(buf, Some(rel));
         if !eof {
             // A match that begins in the overlap belongs to the next chunk, which sees it whole.
             matches.retain(|m| m.anchor < chunk);
@@ -698,10 +699,10 @@ fn scan_utf16(
         .bytes
         .fetch_add(buf.len() as u64, Ordering::Relaxed);
     let decoded = text::decode_utf16(buf, big_endian);
-    if let Some(hook) = &opts.file_hook {
-        hook.file(engine, rel, &decoded);
-    }
     let mut matches = engine.scan(&decoded, Some(rel));
+    if let Some(hook) = &opts.file_hook {
+        hook.file(engine, rel, &decoded, &matches);
+    }
     matches.sort_by_key(|m| m.start);
     counters
         .matches
@@ -821,7 +822,7 @@ remediation = "none"
     fn files_deleted_during_the_walk_are_reported_and_the_scan_goes_on() {
         struct DeleteOthers(PathBuf, std::sync::atomic::AtomicBool);
         impl FileHook for DeleteOthers {
-            fn file(&self, _: &Engine, rel: &str, _: &[u8]) {
+            fn file(&self, _: &Engine, rel: &str, _: &[u8], _: &[RawMatch]) {
                 if !self.1.swap(true, Ordering::SeqCst) {
                     for n in ["a.txt", "b.txt", "c.txt"] {
                         if !rel.ends_with(n) {
