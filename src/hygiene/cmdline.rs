@@ -229,6 +229,23 @@ fn takes_value(cmd: &str, opt: &str) -> bool {
         )
 }
 
+/// The last flag of a bundle of short flags (`-iskH` → `-H`) when it is one that carries a
+/// credential and the flags before it take no value (a value-taking flag in the middle would
+/// take the rest of the word as its value).
+fn bundled_value_flag(cmd: &str, word: &str) -> Option<String> {
+    let flags = word.strip_prefix('-')?;
+    if flags.len() < 2 || flags.starts_with('-') || !flags.bytes().all(|b| b.is_ascii_alphabetic())
+    {
+        return None;
+    }
+    let (before, last) = flags.split_at(flags.len() - 1);
+    if before.chars().any(|c| takes_value(cmd, &format!("-{c}"))) {
+        return None;
+    }
+    let last = format!("-{last}");
+    value_option(cmd, &last).map(|_| last)
+}
+
 /// One argument that carries a credential: option (or item), the value word, and how.
 struct Leak {
     option: String,
@@ -260,6 +277,11 @@ fn http_client_leaks(cmd: &str, args: &[Word], judge: &dyn SecretJudge) -> (Vec<
             (short.to_string(), Some(w.strip_literal(2)), 1)
         } else if value_option(cmd, &lit).is_some() && w.literal().is_some() {
             (lit.clone(), args.get(i + 1).cloned(), 2)
+        } else if let Some(last) = bundled_value_flag(cmd, &lit)
+            && w.literal().is_some()
+        {
+            // `-iskH "Authorization: …"`: flags bundled before the one that takes the value.
+            (last, args.get(i + 1).cloned(), 2)
         } else if takes_value(cmd, &lit) && w.literal().is_some() {
             i += 2;
             continue;
@@ -387,7 +409,23 @@ fn split_command(c: &Command) -> Option<(String, &[Word])> {
     let name = basename(c.words.get(i)?)?;
     if matches!(
         name.as_str(),
-        "sudo" | "env" | "exec" | "time" | "nohup" | "command" | "srun" | "mpirun" | "xargs"
+        "sudo"
+            | "env"
+            | "exec"
+            | "time"
+            | "nohup"
+            | "command"
+            | "srun"
+            | "mpirun"
+            | "xargs"
+            | "if"
+            | "elif"
+            | "then"
+            | "else"
+            | "while"
+            | "until"
+            | "do"
+            | "!"
     ) {
         let j = (i + 1..c.words.len())
             .find(|&j| basename(&c.words[j]).is_some_and(|b| KNOWN.contains(&b.as_str())))?;
@@ -400,10 +438,45 @@ fn split_command(c: &Command) -> Option<(String, &[Word])> {
 /// Checks one lexed source (a script, a recipe, a `RUN`, a history file).
 pub fn check_source(src: &str, ctx: Context, judge: &dyn SecretJudge) -> Vec<CmdFinding> {
     let mut out = Vec::new();
-    for c in commands(src) {
-        check_command(&c, ctx, judge, &mut out);
-    }
+    check_nested(src, None, ctx, judge, &mut out, 0);
     out
+}
+
+/// How deep command substitutions inside command substitutions are followed.
+const MAX_NESTING: usize = 4;
+
+/// Checks each command of `src`, then the commands inside its `$(…)` and backticks
+/// (`TOKEN=$(curl -s -H "Authorization: Bearer $T" …)`, `[[ $(curl …) ]]` is how admin scripts
+/// call APIs). A nested command's finding is placed at the word that holds it (`at`, for the
+/// outermost source: its own offset).
+fn check_nested(
+    src: &str,
+    at: Option<usize>,
+    ctx: Context,
+    judge: &dyn SecretJudge,
+    out: &mut Vec<CmdFinding>,
+    depth: usize,
+) {
+    for c in commands(src) {
+        let first = out.len();
+        check_command(&c, ctx, judge, out);
+        if let Some(at) = at {
+            for f in &mut out[first..] {
+                f.offset = at;
+            }
+        }
+        if depth >= MAX_NESTING {
+            continue;
+        }
+        for w in &c.words {
+            for p in &w.parts {
+                if let Part::Subst(inner) = p {
+                    let place = at.unwrap_or(w.offset);
+                    check_nested(inner, Some(place), ctx, judge, out, depth + 1);
+                }
+            }
+        }
+    }
 }
 
 /// Checks one simple command.
@@ -626,6 +699,31 @@ mod tests {
             .into_iter()
             .map(|f| f.check)
             .collect()
+    }
+
+    #[test]
+    fn commands_inside_substitutions_and_conditions_are_checked() {
+        for src in [
+            r#"TOKEN=$(curl -s -H "Authorization: Bearer ${ACCESS_TOKEN}" https://api-gw/apis/x)"#,
+            r#"out=`curl -s -H "Authorization: $S3M_TOKEN" https://h/`"#,
+            r#"if curl -sf -H "Authorization: Bearer $TOKEN" https://h/; then echo ok; fi"#,
+            r#"[[ $(curl -s -H "X-SLURM-USER-TOKEN: $SLURM_JWT" http://c:6820/ping) ]] && echo up"#,
+            r#"echo "$(jq -r .id <<< "$(curl -H "Authorization: $TOKEN" https://h/)")""#,
+            r#"if [[ $(curl -iskH "Authorization: Bearer $TOKEN" https://api-gw/apis/sls/v1/liveness | head -1) != 204 ]]; then :; fi"#,
+        ] {
+            let found = check_source(src, Context::Script, &Fake);
+            assert_eq!(
+                found.iter().map(|f| f.check).collect::<Vec<_>>(),
+                ["hygiene.token_on_command_line"],
+                "{src}"
+            );
+            assert!(
+                found[0].offset < src.find("curl").unwrap_or(0),
+                "placed at the word that holds it: {src}"
+            );
+        }
+        // A substitution that reads a file is not a command line with a token.
+        assert!(check_source("T=$(cat ~/.s3m/token)", Context::Script, &Fake).is_empty());
     }
 
     #[test]
