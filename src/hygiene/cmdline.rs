@@ -229,6 +229,38 @@ fn takes_value(cmd: &str, opt: &str) -> bool {
         )
 }
 
+/// The longest MUNGE credential lifetime (`munge -t`, seconds) that counts as short-lived on a
+/// command line: replay is refused by munged and the window closes before most eyes see it.
+const SHORT_MUNGE_TTL: u32 = 60;
+
+/// True when the word is a `MUNGE $(munge … -t N)` header value with N at most
+/// [`SHORT_MUNGE_TTL`].
+fn short_lived_munge(w: &Word) -> bool {
+    if !w.literal_prefix().to_ascii_lowercase().contains("munge") {
+        return false;
+    }
+    w.parts.iter().any(|p| {
+        let Part::Subst(inner) = p else { return false };
+        let words: Vec<&str> = inner.split_whitespace().collect();
+        if words
+            .first()
+            .is_none_or(|c| c.rsplit('/').next() != Some("munge"))
+        {
+            return false;
+        }
+        let ttl = words.iter().enumerate().find_map(|(i, a)| {
+            if *a == "-t" || *a == "--ttl" {
+                words.get(i + 1).and_then(|v| v.parse::<u32>().ok())
+            } else if let Some(v) = a.strip_prefix("--ttl=") {
+                v.parse().ok()
+            } else {
+                a.strip_prefix("-t").and_then(|v| v.parse().ok())
+            }
+        });
+        ttl.is_some_and(|t| t > 0 && t <= SHORT_MUNGE_TTL)
+    })
+}
+
 /// The last flag of a bundle of short flags (`-iskH` → `-H`) when it is one that carries a
 /// credential and the flags before it take no value (a value-taking flag in the middle would
 /// take the rest of the word as its value).
@@ -333,6 +365,27 @@ fn http_client_leaks(cmd: &str, args: &[Word], judge: &dyn SecretJudge) -> (Vec<
     (leaks, leak_words)
 }
 
+/// A name for the 0600 file that keeps the header, after the facility the command talks to:
+/// a Palmetto or Globus user is not told to keep an S3M header.
+fn header_file(rest: &str, headers: &[String]) -> &'static str {
+    let all = format!("{rest} {}", headers.join(" ")).to_ascii_lowercase();
+    let facility = [
+        ("s3m", ".s3m-header"),
+        ("palmetto", ".palmetto-header"),
+        ("globus", ".globus-header"),
+        ("alcf", ".iri-header"),
+        ("nersc", ".iri-header"),
+        ("iri", ".iri-header"),
+        ("slurm", ".slurm-header"),
+        ("keycloak", ".csm-header"),
+        ("api-gw-service", ".csm-header"),
+    ];
+    facility
+        .iter()
+        .find(|(word, _)| all.contains(word))
+        .map_or(".api-header", |(_, file)| file)
+}
+
 /// The command rewritten so the credential is read from stdin or a file, not argv.
 fn rewrite(
     cmd: &str,
@@ -361,8 +414,9 @@ fn rewrite(
     let rest = kept.join(" ");
     match cmd {
         "curl" if !headers.is_empty() => format!(
-            "curl -H @- {rest} <<< \"{}\"   (or keep the header in a 0600 file: curl -H @~/.s3m-header …)",
-            headers.join("\\n")
+            "curl -H @- {rest} <<< \"{}\"   (or keep the header in a 0600 file: curl -H @~/{} …)",
+            headers.join("\\n"),
+            header_file(&rest, &headers)
         ),
         "curl" => format!(
             "curl -K - {rest} <<< 'user = \"…\"'   (curl reads the option from stdin; or use --netrc-file with a 0600 file)"
@@ -520,9 +574,14 @@ pub fn check_command(
                     Carries::Variable => "a credential expanded from a variable",
                     Carries::Substitution => "a credential from a command substitution",
                 };
+                // Palmetto's documented form, `Authorization: MUNGE $(munge -n -t 5)`: a
+                // credential that lives seconds and that munged replays only once.
+                let short_lived = leaks.iter().all(|l| short_lived_munge(&l.value));
                 out.push(CmdFinding {
                     check: "hygiene.token_on_command_line",
-                    severity: if worst == Carries::Literal || ctx == Context::History {
+                    severity: if short_lived {
+                        Severity::Info
+                    } else if worst == Carries::Literal || ctx == Context::History {
                         Severity::High
                     } else {
                         Severity::Medium
@@ -542,7 +601,12 @@ pub fn check_command(
                     let t = w.render();
                     t.contains("/slurm/v0.0.") || t.contains("/slurmdb/v0.0.")
                 });
+                // Palmetto's gateway takes `Authorization: MUNGE …`: it is not a plain slurmrestd.
+                let palmetto = args
+                    .iter()
+                    .any(|w| w.render().contains("api.palmetto.clemson.edu"));
                 if slurm_url
+                    && !palmetto
                     && leaks.iter().any(|l| {
                         let v = l.value.literal_prefix().to_ascii_lowercase();
                         v.starts_with("authorization:")
@@ -722,6 +786,45 @@ mod tests {
                 "placed at the word that holds it: {src}"
             );
         }
+        // Palmetto's documented MUNGE form is info and its gateway is not a plain slurmrestd;
+        // a MUNGE credential without a short TTL, in a substitution, is munge_without_ttl.
+        let palmetto = check_source(
+            r#"curl -H "Authorization: MUNGE $(munge -n -t 5)" https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs"#,
+            Context::Script,
+            &Fake,
+        );
+        assert_eq!(
+            palmetto
+                .iter()
+                .map(|f| (f.check, f.severity))
+                .collect::<Vec<_>>(),
+            [("hygiene.token_on_command_line", Severity::Info)]
+        );
+        let long = check_source(
+            r#"curl -H "Authorization: MUNGE $(munge -n)" https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs"#,
+            Context::Script,
+            &Fake,
+        );
+        let mut checks: Vec<_> = long.iter().map(|f| (f.check, f.severity)).collect();
+        checks.sort();
+        assert_eq!(
+            checks,
+            [
+                ("hygiene.munge_without_ttl", Severity::Low),
+                ("hygiene.token_on_command_line", Severity::Medium)
+            ]
+        );
+        // The header file the fix names fits the facility.
+        let fix = |src: &str| check_source(src, Context::Script, &Fake)[0].fix.clone();
+        assert!(fix(r#"curl -H "Authorization: Bearer $PALMETTO_API_KEY" https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs"#).contains("@~/.palmetto-header"));
+        assert!(fix(r#"curl -H "Authorization: Bearer $TOKEN" https://transfer.api.globus.org/v0.10/task_list"#).contains("@~/.globus-header"));
+        assert!(
+            fix(r#"curl -H "Authorization: $S3M_TOKEN" https://s3m.olcf.ornl.gov/olcf/v1/status"#)
+                .contains("@~/.s3m-header")
+        );
+        assert!(
+            !fix(r#"curl -H "Authorization: Bearer $TOKEN" https://example.org/x"#).contains("s3m")
+        );
         // A substitution that reads a file is not a command line with a token.
         assert!(check_source("T=$(cat ~/.s3m/token)", Context::Script, &Fake).is_empty());
     }
