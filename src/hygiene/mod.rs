@@ -198,9 +198,43 @@ impl cmdline::SecretJudge for EngineJudge<'_> {
 
 /// Collects command-line findings from the files a directory scan reads (scripts, batch
 /// scripts, shell history, Makefiles, Dockerfiles, notebooks): no second walk, no second read.
+///
+/// It also notes the source files that read a `.env` ([`ENV_READERS`]), for the work tree's
+/// `.env` check, so that check needs no walk of its own either.
 #[derive(Default)]
 pub struct CommandChecks {
     found: std::sync::Mutex<Vec<HygieneFinding>>,
+    env_reads: std::sync::Mutex<EnvReads>,
+}
+
+/// Source files that read a `.env`: path as reported → (line, what reads it).
+pub type EnvReads = BTreeMap<String, (u64, String)>;
+
+/// [`ENV_READERS`], compiled once, ASCII-only (a Unicode `\b` kept the regex crate on its
+/// slowest engine: a quarter of a git/git scan's time).
+static ENV_READERS_RE: std::sync::LazyLock<Option<regex::bytes::Regex>> =
+    std::sync::LazyLock::new(|| regex::bytes::Regex::new(&format!("(?-u){ENV_READERS}")).ok());
+
+/// Where `content` reads a `.env`, if it is a source file that does: (line, what).
+fn env_read(rel: &str, content: &[u8]) -> Option<(u64, String)> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if content.len() > (1 << 20) || !is_source(name) {
+        return None;
+    }
+    // Every reader names `.env`, `dotenv` or `S3M_TOKEN`: three substring searches spare the
+    // regex (whose `source .env` branch has no literal to start from) most files.
+    if ![&b".env"[..], b"otenv", b"S3M_TOKEN"]
+        .iter()
+        .any(|w| memchr::memmem::find(content, w).is_some())
+    {
+        return None;
+    }
+    let m = ENV_READERS_RE.as_ref()?.find(content)?;
+    let line = memchr::memchr_iter(b'\n', &content[..m.start()]).count() as u64 + 1;
+    Some((
+        line,
+        String::from_utf8_lossy(m.as_bytes()).trim().to_string(),
+    ))
 }
 
 /// A judge for one file: a value is a credential when it holds a secret the engine found in
@@ -261,6 +295,11 @@ impl crate::sources::fs::FileHook for CommandChecks {
         content: &[u8],
         matches: &[crate::engine::RawMatch],
     ) {
+        if let Some(hit) = env_read(rel, content)
+            && let Ok(mut reads) = self.env_reads.lock()
+        {
+            reads.insert(rel.to_string(), hit);
+        }
         let first_line = &content[..content.len().min(128)];
         let Some(kind) = cmdline::file_kind(rel, first_line) else {
             return;
@@ -292,6 +331,11 @@ impl crate::sources::fs::FileHook for CommandChecks {
 }
 
 impl CommandChecks {
+    /// The source files seen so far that read a `.env`.
+    pub fn env_reads(&self) -> EnvReads {
+        self.env_reads.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
     /// The findings collected so far.
     pub fn take(&self) -> Vec<HygieneFinding> {
         self.found
@@ -422,7 +466,10 @@ fn credential_files(root: &Path, workdir: &Path, index: Option<&git2::Index>) ->
 
 /// Checks the work tree holding `root`: credential files tracked or not ignored, and code
 /// that reads a `.env` the repository would not ignore. `None` outside a git work tree.
-pub fn check_work_tree(root: &Path) -> Option<HygieneReport> {
+///
+/// `env_reads`: the `.env` readers the directory walk already saw under `root` (its file
+/// hook, [`CommandChecks`]); without them the check walks the tree itself.
+pub fn check_work_tree(root: &Path, env_reads: Option<EnvReads>) -> Option<HygieneReport> {
     let root = root.canonicalize().ok()?;
     let (repo, workdir) = work_tree_repo(&root)?;
     let mut report = HygieneReport::default();
@@ -478,7 +525,7 @@ pub fn check_work_tree(root: &Path) -> Option<HygieneReport> {
             );
         }
     }
-    env_readers(&mut ignores, &root, &mut report);
+    env_readers(&mut ignores, &root, env_reads, &mut report);
     report.findings.sort();
     Some(report)
 }
@@ -519,13 +566,34 @@ fn is_source(name: &str) -> bool {
 /// The preventive check: if the repository would not ignore a `.env` at its root, each
 /// (non-ignored) source file that reads one is a finding, so the file is ignored before it
 /// exists.
-fn env_readers(ignores: &mut Ignores, root: &Path, report: &mut HygieneReport) {
+fn env_readers(
+    ignores: &mut Ignores,
+    root: &Path,
+    seen: Option<EnvReads>,
+    report: &mut HygieneReport,
+) {
     if ignores.is_ignored(".env", false) {
         return;
     }
-    let Ok(re) = regex::Regex::new(ENV_READERS) else {
-        return;
+    let hits = match seen {
+        Some(seen) => seen.into_iter().take(50).collect(),
+        None => walk_env_readers(root),
     };
+    for (rel, (line, what)) in hits {
+        report.add(
+            "hygiene.env_not_ignored",
+            &rel,
+            Some(line),
+            format!(
+                "{rel}:{line} uses `{what}`, but this repository does not ignore .env: a .env written for it would be committed"
+            ),
+            "`tokenwarden fix gitignore` adds .env and .env.* to .gitignore".to_string(),
+        );
+    }
+}
+
+/// The `.env` readers under `root`, by a walk of their own (when no directory scan saw them).
+fn walk_env_readers(root: &Path) -> EnvReads {
     let walk = ignore::WalkBuilder::new(root)
         .hidden(false)
         .filter_entry(crate::sources::fs::enter)
@@ -547,30 +615,19 @@ fn env_readers(ignores: &mut Ignores, root: &Path, report: &mut HygieneReport) {
         let Ok(text) = std::fs::read(entry.path()) else {
             continue;
         };
-        let text = String::from_utf8_lossy(&text);
-        let Some(m) = re.find(&text) else { continue };
-        let Some(rel) = entry
+        let Some(hit) = env_read(&entry.file_name().to_string_lossy(), &text) else {
+            continue;
+        };
+        if let Some(rel) = entry
             .path()
             .canonicalize()
             .ok()
             .and_then(|a| relative(root, &a))
-        else {
-            continue;
-        };
-        let line = text[..m.start()].matches('\n').count() as u64 + 1;
-        hits.insert(rel, (line, m.as_str().trim().to_string()));
+        {
+            hits.insert(rel, hit);
+        }
     }
-    for (rel, (line, what)) in hits {
-        report.add(
-            "hygiene.env_not_ignored",
-            &rel,
-            Some(line),
-            format!(
-                "{rel}:{line} uses `{what}`, but this repository does not ignore .env: a .env written for it would be committed"
-            ),
-            "`tokenwarden fix gitignore` adds .env and .env.* to .gitignore".to_string(),
-        );
-    }
+    hits
 }
 
 /// Credential files staged for the next commit: in the index and new or changed relative to
