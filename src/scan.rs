@@ -264,10 +264,10 @@ fn scan_unsharded(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, Scan
     }
     let (findings, suppressed) = collector.finish(engine.rules(), req.min_confidence);
     let hygiene = if req.hygiene {
-        // One root: the walk's file hook saw its `.env` readers already.
-        let env_reads = (matches!(req.target, Target::Tree) && req.roots.len() == 1)
-            .then(|| commands.env_reads());
-        let mut h = hygiene(req, env_reads, &mut warnings)?;
+        // One root: the walk's file hook saw its `.env` readers and credential files already.
+        let seen =
+            (matches!(req.target, Target::Tree) && req.roots.len() == 1).then(|| commands.seen());
+        let mut h = hygiene(req, seen, &mut warnings)?;
         h.extend(commands.take());
         h.extend(history_credentials.into_iter().filter_map(|(path, g)| {
             history_finding(
@@ -299,7 +299,7 @@ fn scan_unsharded(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, Scan
 /// come from the history walk itself.)
 fn hygiene(
     req: &ScanRequest,
-    env_reads: Option<crate::hygiene::EnvReads>,
+    seen: Option<crate::hygiene::Seen>,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<HygieneFinding>, ScanError> {
     let mut out = Vec::new();
@@ -308,7 +308,7 @@ fn hygiene(
             .roots
             .iter()
             .filter(|r| r.is_dir())
-            .filter_map(|r| check_work_tree(r, env_reads.clone()))
+            .filter_map(|r| check_work_tree(r, seen.clone()))
             .collect(),
         Target::Staged => req
             .roots

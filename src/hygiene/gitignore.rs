@@ -85,7 +85,7 @@ pub fn fix_gitignore(root: &Path, dry_run: bool) -> Result<FixOutcome, FixError>
     crate::sources::fs::check_ignore_sources(&workdir)
         .map_err(|e| FixError::Unsafe(e.to_string()))?;
     let index = repo.index().ok();
-    let found = credential_files(&workdir, &workdir, index.as_ref());
+    let found = credential_files(&workdir, &workdir, index.as_ref(), None);
     let tracked = |rel: &str| {
         index
             .as_ref()

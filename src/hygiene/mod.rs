@@ -205,10 +205,21 @@ impl cmdline::SecretJudge for EngineJudge<'_> {
 pub struct CommandChecks {
     found: std::sync::Mutex<Vec<HygieneFinding>>,
     env_reads: std::sync::Mutex<EnvReads>,
+    /// Credential files the walk passed (canonical paths), for the work tree's inventory.
+    credential_paths: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 /// Source files that read a `.env`: path as reported → (line, what reads it).
 pub type EnvReads = BTreeMap<String, (u64, String)>;
+
+/// What a directory walk saw that the work tree's checks need, so they walk nothing again.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// Source files that read a `.env`.
+    pub env_reads: EnvReads,
+    /// Credential files, canonical paths.
+    pub credential_paths: Vec<PathBuf>,
+}
 
 /// [`ENV_READERS`], compiled once, ASCII-only (a Unicode `\b` kept the regex crate on its
 /// slowest engine: a quarter of a git/git scan's time).
@@ -288,6 +299,25 @@ impl cmdline::SecretJudge for FileJudge<'_> {
 }
 
 impl crate::sources::fs::FileHook for CommandChecks {
+    fn path(&self, abs: &Path, _rel: &str) {
+        // Classified on the whole path, so the directories above the scan root count too
+        // (`.aws/credentials` scanned from inside `.aws`); the inventory classifies again
+        // relative to the work tree.
+        let text = abs.to_string_lossy();
+        let lower = text.to_ascii_lowercase();
+        let first = if lower.ends_with(".pem") || lower.ends_with(".key") {
+            head(abs)
+        } else {
+            None
+        };
+        if files::classify(&text, first.as_deref()).is_some()
+            && let Ok(canonical) = abs.canonicalize()
+            && let Ok(mut paths) = self.credential_paths.lock()
+        {
+            paths.push(canonical);
+        }
+    }
+
     fn file(
         &self,
         engine: &crate::engine::Engine,
@@ -331,6 +361,19 @@ impl crate::sources::fs::FileHook for CommandChecks {
 }
 
 impl CommandChecks {
+    /// What the walk saw for the work tree's checks: the `.env` readers and the credential
+    /// files.
+    pub fn seen(&self) -> Seen {
+        Seen {
+            env_reads: self.env_reads(),
+            credential_paths: self
+                .credential_paths
+                .lock()
+                .map(|p| p.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// The source files seen so far that read a `.env`.
     pub fn env_reads(&self) -> EnvReads {
         self.env_reads.lock().map(|r| r.clone()).unwrap_or_default()
@@ -411,7 +454,12 @@ struct Found {
 /// every untracked one the work-tree walk reaches. The walk skips ignored directories (their
 /// files are ignored too: nothing to report there) — a full walk into `target/` or
 /// `node_modules/` made the check cost more than the scan.
-fn credential_files(root: &Path, workdir: &Path, index: Option<&git2::Index>) -> Vec<Found> {
+fn credential_files(
+    root: &Path,
+    workdir: &Path,
+    index: Option<&git2::Index>,
+    walked: Option<Vec<PathBuf>>,
+) -> Vec<Found> {
     let mut out: BTreeMap<String, Found> = BTreeMap::new();
     let mut consider = |abs: &Path| {
         let Some(rel) = relative(workdir, abs) else {
@@ -443,6 +491,12 @@ fn credential_files(root: &Path, workdir: &Path, index: Option<&git2::Index>) ->
             consider(&workdir.join(&rel));
         }
     }
+    if let Some(paths) = walked {
+        for p in paths {
+            consider(&p);
+        }
+        return out.into_values().collect();
+    }
     let walk = ignore::WalkBuilder::new(root)
         .hidden(false)
         .ignore(false)
@@ -467,9 +521,13 @@ fn credential_files(root: &Path, workdir: &Path, index: Option<&git2::Index>) ->
 /// Checks the work tree holding `root`: credential files tracked or not ignored, and code
 /// that reads a `.env` the repository would not ignore. `None` outside a git work tree.
 ///
-/// `env_reads`: the `.env` readers the directory walk already saw under `root` (its file
-/// hook, [`CommandChecks`]); without them the check walks the tree itself.
-pub fn check_work_tree(root: &Path, env_reads: Option<EnvReads>) -> Option<HygieneReport> {
+/// `seen`: what the directory walk already saw under `root` (its file hook,
+/// [`CommandChecks`]); without it the checks walk the tree themselves.
+pub fn check_work_tree(root: &Path, seen: Option<Seen>) -> Option<HygieneReport> {
+    let (env_reads, walked) = match seen {
+        Some(s) => (Some(s.env_reads), Some(s.credential_paths)),
+        None => (None, None),
+    };
     let root = root.canonicalize().ok()?;
     let (repo, workdir) = work_tree_repo(&root)?;
     let mut report = HygieneReport::default();
@@ -491,7 +549,7 @@ pub fn check_work_tree(root: &Path, env_reads: Option<EnvReads>) -> Option<Hygie
         in_repo,
         shown,
         kind,
-    } in credential_files(&root, &workdir, index.as_ref())
+    } in credential_files(&root, &workdir, index.as_ref(), walked)
     {
         let rel = &shown;
         let tracked = index

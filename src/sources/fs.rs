@@ -61,6 +61,10 @@ pub trait FileHook: Send + Sync {
     /// `rel` is the path as reported; `content` the whole file; `matches` what the engine
     /// found in it (so a hook judges a value by the file's context, not by the value alone).
     fn file(&self, engine: &Engine, rel: &str, content: &[u8], matches: &[RawMatch]);
+
+    /// Every regular file the walk visits, read or not (binary, too large): `abs` is the path
+    /// as walked, `rel` as reported.
+    fn path(&self, _abs: &Path, _rel: &str) {}
 }
 
 impl std::fmt::Debug for dyn FileHook {
@@ -544,6 +548,9 @@ fn scan_file(
         Err(e) => return warn(out, format!("cannot read metadata: {e}")),
     };
     let size = meta.len();
+    if let Some(hook) = &opts.file_hook {
+        hook.path(path, rel);
+    }
     if engine.has_path_rules() {
         for rule in engine.path_matches(rel, size) {
             let limit = engine.rules()[rule].max_size.unwrap_or(FILE_SECRET_LIMIT);
