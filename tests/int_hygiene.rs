@@ -557,6 +557,17 @@ fn literal_credentials_known_by_the_file_s_context_are_command_line_exposures() 
     .map(|(p, l)| (p.to_string(), l))
     .collect();
     assert_eq!(got, want, "{:#}", v["hygiene"]);
+    // The expired token is told, at low severity (it does not fail a `--fail-on medium` gate).
+    let severity_at = |path: &str| {
+        v["hygiene"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["path"] == path)
+            .map(|h| h["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(severity_at("home/.bash_history").as_deref(), Some("low"));
+    assert_eq!(severity_at("bin/transfer.sh").as_deref(), Some("high"));
     let text = serde_json::to_string(&v["hygiene"]).unwrap();
     for s in [&ag, &palmetto, &expired] {
         assert!(

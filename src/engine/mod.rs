@@ -356,7 +356,17 @@ impl Engine {
     /// reported at the blob's bytes they stand for.
     pub fn scan(&self, blob: &[u8], path: Option<&str>) -> Vec<RawMatch> {
         let mut out = self.scan_text(blob, path);
-        for view in views::views(blob, path) {
+        let views = views::views(blob, path);
+        if views.is_empty() {
+            return out;
+        }
+        // What is already reported: rule, span and secret (a decoded value can hold two
+        // secrets that both map to its whole encoded span).
+        let mut seen: std::collections::HashSet<(usize, usize, usize, Vec<u8>)> = out
+            .iter()
+            .map(|m| (m.rule, m.start, m.end, m.secret.expose().to_vec()))
+            .collect();
+        for view in views {
             for (name, content, span) in &view.files {
                 for rule in self.path_matches(name, content.len() as u64) {
                     let mut m = self.file_match(rule, content);
@@ -369,13 +379,15 @@ impl Engine {
                 let Some(span) = view.blob_span(m.start, m.end) else {
                     continue;
                 };
-                if out
-                    .iter()
-                    .any(|o| o.rule == m.rule && o.start == span.start && o.end == span.end)
-                {
+                if !seen.insert((m.rule, span.start, span.end, m.secret.expose().to_vec())) {
                     continue;
                 }
-                (m.start, m.end, m.anchor) = (span.start, span.end, span.start);
+                // The anchor (where the whole match began) maps like the secret, so a chunk
+                // keeps a match whose name sits before its boundary.
+                let anchor = view
+                    .blob_span(m.anchor.min(m.start), m.end)
+                    .map_or(span.start, |a| a.start);
+                (m.start, m.end, m.anchor) = (span.start, span.end, anchor);
                 m.decoded = Some(view.what);
                 out.push(m);
             }

@@ -171,10 +171,10 @@ fn dialect(blob: &[u8], path: &str) -> Option<View> {
         return None;
     }
     let mut text = blob.to_vec();
-    let mut changed = false;
+    let mut changed_at: Vec<usize> = Vec::new();
     let mut set = |at: usize, b: u8| {
         text[at] = b;
-        changed = true;
+        changed_at.push(at);
     };
     if fish {
         for c in FISH_SET.captures_iter(blob) {
@@ -209,18 +209,31 @@ fn dialect(blob: &[u8], path: &str) -> Option<View> {
             }
         }
     }
-    if !changed {
+    if changed_at.is_empty() {
         return None;
     }
-    let len = blob.len();
+    // Only the lines that changed count: a match elsewhere was seen in the blob itself.
+    changed_at.sort_unstable();
+    let mut regions: Vec<Region> = Vec::new();
+    for at in changed_at {
+        let start = memchr::memrchr(b'\n', &blob[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &blob[at..]).map_or(blob.len(), |i| at + i);
+        match regions.last_mut() {
+            Some(last) if last.view.end >= start => last.view.end = last.view.end.max(end),
+            _ => regions.push(Region {
+                view: start..end,
+                blob: start..end,
+                exact: true,
+            }),
+        }
+        if let Some(last) = regions.last_mut() {
+            last.blob = last.view.clone();
+        }
+    }
     Some(View {
         what: "a NAME VALUE dialect",
         text,
-        regions: vec![Region {
-            view: 0..len,
-            blob: 0..len,
-            exact: true,
-        }],
+        regions,
         files: Vec::new(),
     })
 }
@@ -327,6 +340,9 @@ fn as_text(bytes: &[u8]) -> Option<Vec<u8>> {
     )
 }
 
+/// Longer column names are not written into the view (each cell repeats its name).
+const MAX_COLUMN_NAME: usize = 64;
+
 /// Column names that say a CSV export holds credentials.
 const CREDENTIAL_COLUMNS: [&[u8]; 5] = [b"secret", b"key", b"token", b"pass", b"credential"];
 
@@ -344,6 +360,9 @@ fn csv(blob: &[u8], path: &str) -> Option<View> {
     };
     let header_end = memchr::memchr(b'\n', blob)?;
     let header = &blob[..header_end];
+    // A header names columns: it holds the separator, and no name is long (a chunk that
+    // starts inside a row, or a file that only looks like a CSV, gets no view).
+    memchr::memchr(sep, header)?;
     let lowered = header.to_ascii_lowercase();
     if !CREDENTIAL_COLUMNS
         .iter()
@@ -354,6 +373,9 @@ fn csv(blob: &[u8], path: &str) -> Option<View> {
     let names: Vec<Vec<u8>> = fields(header, sep)?
         .into_iter()
         .map(|r| {
+            if r.len() > MAX_COLUMN_NAME {
+                return Vec::new();
+            }
             header[r]
                 .iter()
                 .map(|&b| if b.is_ascii_alphanumeric() { b } else { b'_' })
@@ -509,6 +531,11 @@ mod tests {
             String::from_utf8_lossy(&v.text)
         );
         assert_eq!(v.blob_span(3, 7), Some(3..7));
+        assert_eq!(
+            v.blob_span(28, 30),
+            None,
+            "the unchanged separator row is not a region"
+        );
         assert!(dialect(fish, "config.sh").is_none());
     }
 

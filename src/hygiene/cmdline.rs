@@ -42,6 +42,12 @@ pub trait SecretJudge {
     /// True if `value` holds a credential.
     fn is_secret(&self, value: &str) -> bool;
 
+    /// True if every credential in `value` is a token that has expired: still worth telling
+    /// (it shows the habit, and the next one will be live), at low severity.
+    fn expired(&self, _value: &str) -> bool {
+        false
+    }
+
     /// `text` with its credentials replaced by `<redacted>`. By default the whole text goes,
     /// or the value of a `Name: value` pair; the engine's judge redacts exactly the
     /// credential's bytes.
@@ -577,10 +583,15 @@ pub fn check_command(
                 // Palmetto's documented form, `Authorization: MUNGE $(munge -n -t 5)`: a
                 // credential that lives seconds and that munged replays only once.
                 let short_lived = leaks.iter().all(|l| short_lived_munge(&l.value));
+                let expired = leaks
+                    .iter()
+                    .all(|l| l.how == Carries::Literal && judge.expired(&l.value.render()));
                 out.push(CmdFinding {
                     check: "hygiene.token_on_command_line",
                     severity: if short_lived {
                         Severity::Info
+                    } else if expired {
+                        Severity::Low
                     } else if worst == Carries::Literal || ctx == Context::History {
                         Severity::High
                     } else {
@@ -632,11 +643,13 @@ pub fn check_command(
                         continue;
                     };
                     let value = w.strip_literal(var.len() + 1);
-                    let literal_secret = value.literal().is_some_and(|v| judge.is_secret(&v));
+                    let literal = value.literal();
+                    let literal_secret = literal.as_ref().is_some_and(|v| judge.is_secret(v));
                     if literal_secret {
+                        let expired = literal.as_ref().is_some_and(|v| judge.expired(v));
                         out.push(CmdFinding {
                             check: "hygiene.token_exported",
-                            severity: Severity::High,
+                            severity: if expired { Severity::Low } else { Severity::High },
                             offset,
                             message: format!(
                                 "`export {var}=<redacted>` writes a literal credential into {}",

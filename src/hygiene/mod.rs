@@ -256,6 +256,8 @@ struct FileJudge<'a> {
     engine: EngineJudge<'a>,
     /// The file's secrets, longest first (a secret inside another is redacted with it).
     secrets: Vec<String>,
+    /// Those of them that are expired tokens.
+    expired: Vec<String>,
 }
 
 impl<'a> FileJudge<'a> {
@@ -277,9 +279,19 @@ impl<'a> FileJudge<'a> {
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
+        let expired = matches
+            .iter()
+            .filter(|m| m.token.as_ref().and_then(|t| t.expired) == Some(true))
+            .filter_map(|m| {
+                std::str::from_utf8(m.secret.expose())
+                    .ok()
+                    .map(str::to_string)
+            })
+            .collect();
         FileJudge {
             engine: EngineJudge(engine),
             secrets,
+            expired,
         }
     }
 }
@@ -289,11 +301,45 @@ impl cmdline::SecretJudge for FileJudge<'_> {
         self.secrets.iter().any(|s| value.contains(s.as_str())) || self.engine.is_secret(value)
     }
 
+    fn expired(&self, value: &str) -> bool {
+        let holds = |s: &String| value.contains(s.as_str());
+        self.expired.iter().any(holds)
+            && !self
+                .secrets
+                .iter()
+                .filter(|s| !self.expired.contains(s))
+                .any(holds)
+            && !self.engine.is_secret(value)
+    }
+
     fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            out = out.replace(s.as_str(), "<redacted>");
+        // Every occurrence of every secret, overlaps merged, then one pass: replacing one
+        // secret after another could break a second one that overlaps it and leave its tail.
+        let mut spans: Vec<(usize, usize)> = self
+            .secrets
+            .iter()
+            .flat_map(|s| {
+                text.match_indices(s.as_str())
+                    .map(|(i, m)| (i, i + m.len()))
+            })
+            .collect();
+        spans.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in spans {
+            if end <= at {
+                continue;
+            }
+            if start < at {
+                // Overlaps the span just redacted: extend it.
+                at = end;
+                continue;
+            }
+            out.push_str(text.get(at..start).unwrap_or(""));
+            out.push_str("<redacted>");
+            at = end;
         }
+        out.push_str(text.get(at..).unwrap_or(""));
         self.engine.redact(&out)
     }
 }
@@ -583,7 +629,7 @@ pub fn check_work_tree(root: &Path, seen: Option<Seen>) -> Option<HygieneReport>
             );
         }
     }
-    env_readers(&mut ignores, &root, env_reads, &mut report);
+    env_readers(&mut ignores, &root, &workdir, env_reads, &mut report);
     report.findings.sort();
     Some(report)
 }
@@ -627,14 +673,24 @@ fn is_source(name: &str) -> bool {
 fn env_readers(
     ignores: &mut Ignores,
     root: &Path,
+    workdir: &Path,
     seen: Option<EnvReads>,
     report: &mut HygieneReport,
 ) {
     if ignores.is_ignored(".env", false) {
         return;
     }
-    let hits = match seen {
-        Some(seen) => seen.into_iter().take(50).collect(),
+    let hits: EnvReads = match seen {
+        // The walk may have read ignored files (`--no-ignore`): a vendored `dotenv` package
+        // under `.venv/` is not this repository's code.
+        Some(seen) => seen
+            .into_iter()
+            .filter(|(rel, _)| {
+                relative(workdir, &root.join(rel))
+                    .is_some_and(|in_repo| !ignores.is_ignored(&in_repo, false))
+            })
+            .take(50)
+            .collect(),
         None => walk_env_readers(root),
     };
     for (rel, (line, what)) in hits {

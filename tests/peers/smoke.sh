@@ -100,7 +100,8 @@ smoke_oidc() {
   [[ "$loc" == *"/interaction/"* ]] && ok "oidc-$P: authorize -> login page" || { bad "oidc-$P: authorize -> '$loc'"; return; }
   c=$(curl -s -o /dev/null -c "$J" -b "$J" -w '%{http_code}' --max-time 10 -d "username=$OIDC_USER&password=wrong" "$loc/login")
   [ "$c" = 401 ] && ok "oidc-$P: wrong password -> 401" || bad "oidc-$P: wrong password -> $c"
-  loc2=$(curl -s -o /dev/null -c "$J" -b "$J" -w '%{redirect_url}' --max-time 10 -d "username=$OIDC_USER&password=$OIDC_PASSWORD" "$loc/login")
+  # The password goes on stdin, not argv (tokenwarden's own command-line check).
+  loc2=$(curl -s -o /dev/null -c "$J" -b "$J" -w '%{redirect_url}' --max-time 10 -d @- "$loc/login" <<< "username=$OIDC_USER&password=$OIDC_PASSWORD")
   loc3=$(curl -s -o /dev/null -c "$J" -b "$J" -w '%{redirect_url}' --max-time 10 "$loc2")
   CODE=$("$PY" -c 'import urllib.parse,sys; q=urllib.parse.parse_qs(urllib.parse.urlparse(sys.argv[1]).query); assert q["state"][0]==sys.argv[2]; print(q["code"][0])' "$loc3" "$ST" 2>/dev/null)
   [ -n "$CODE" ] && ok "oidc-$P: login -> code on the loopback callback" || { bad "oidc-$P: no code ($loc3)"; return; }
