@@ -641,18 +641,24 @@ struct Candidate<'a> {
 
 /// `/var/cache/x/bin/tool`, `~/.config/app`, `./run`: a path, which a rule that knows a
 /// credential only by its context would otherwise take (`ripsecrets: /var/…/ripsecrets`). A
-/// base64 secret that starts with `/` has mixed-case segments.
+/// base64 secret that starts with `/` has mixed-case segments; a path may have one
+/// (`/global/cfs/cdirs/m1234/run42/Output`) when most of the others are plain words.
 fn looks_like_path(v: &[u8]) -> bool {
     let rest = v
         .strip_prefix(b"~/")
         .or_else(|| v.strip_prefix(b"./"))
         .or_else(|| v.strip_prefix(b"../"))
         .or_else(|| v.strip_prefix(b"/"));
+    let plain = |seg: &[u8]| {
+        seg.iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(b))
+    };
     rest.is_some_and(|r| {
-        r.split(|&b| b == b'/').all(|seg| {
-            seg.iter()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(b))
-        })
+        let segments: Vec<&[u8]> = r.split(|&b| b == b'/').collect();
+        segments.iter().all(|seg| plain(seg))
+            || (segments.len() >= 3
+                && !segments.iter().any(|s| s.is_empty())
+                && segments.iter().filter(|s| s.len() >= 2 && plain(s)).count() >= 2)
     })
 }
 
