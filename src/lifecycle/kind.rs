@@ -174,12 +174,12 @@ mod tests {
         assert_eq!(p.session_token.as_deref(), Some("tok.en-value_123456789"));
 
         let ini = format!(
-            "[a]\naws_access_key_id = FIRSTKEYFIRSTKEY0000\naws_secret_access_key = x\n\n[b]\n\
-             aws_access_key_id = SECONDKEYSECONDKEY00\naws_secret_access_key = {secret}\n"
+            "[a]\naws_access_key_id = FIRSTKEYFIRSTKEYXXXX\naws_secret_access_key = x\n\n[b]\n\
+             aws_access_key_id = SECONDKEYSECONDKEYXX\naws_secret_access_key = {secret}\n"
         );
         let off = ini.find(&secret).unwrap();
         let p = sts_parts(ini.as_bytes(), off).unwrap();
-        assert_eq!(p.access_key_id, "SECONDKEYSECONDKEY00");
+        assert_eq!(p.access_key_id, "SECONDKEYSECONDKEYXX");
         assert_eq!(p.session_token, None);
         assert_eq!(sts_parts(b"SecretAccessKey: nothing near", 0), None);
     }
