@@ -524,6 +524,23 @@ pub(crate) fn locate_in(path: &str, blob: &[u8], m: &RawMatch) -> Location {
     Locator::whole(path, blob).locate(m)
 }
 
+/// Counts a text's matches and adds each, in order, with its location.
+fn record(
+    mut matches: Vec<RawMatch>,
+    mut at: Locator<'_>,
+    counters: &ScanCounters,
+    out: &mut FsOutput,
+) {
+    matches.sort_by_key(|m| m.start);
+    counters
+        .matches
+        .fetch_add(matches.len() as u64, Ordering::Relaxed);
+    for m in matches {
+        let loc = at.locate(&m);
+        out.matches.push((m, loc));
+    }
+}
+
 fn scan_file(
     engine: &Engine,
     path: &Path,
@@ -610,16 +627,13 @@ fn scan_file(
                         .bytes
                         .fetch_add(buf.len() as u64, Ordering::Relaxed);
                     let strings = text::printable_strings(buf);
-                    let mut matches = engine.scan(&strings, Some(rel));
-                    matches.sort_by_key(|m| m.start);
-                    counters
-                        .matches
-                        .fetch_add(matches.len() as u64, Ordering::Relaxed);
-                    let mut at = Locator::new(rel, buf, &cursor, base);
-                    for m in matches {
-                        let loc = at.locate(&m);
-                        out.matches.push((m, loc));
-                    }
+                    let matches = engine.scan(&strings, Some(rel));
+                    record(
+                        matches,
+                        Locator::new(rel, buf, &cursor, base),
+                        counters,
+                        out,
+                    );
                     return;
                 }
                 Sniff::Binary => {
@@ -652,15 +666,12 @@ fn scan_file(
             // A match that begins in the overlap belongs to the next chunk, which sees it whole.
             matches.retain(|m| m.anchor < chunk);
         }
-        matches.sort_by_key(|m| m.start);
-        counters
-            .matches
-            .fetch_add(matches.len() as u64, Ordering::Relaxed);
-        let mut at = Locator::new(rel, buf, &cursor, base);
-        for m in matches {
-            let loc = at.locate(&m);
-            out.matches.push((m, loc));
-        }
+        record(
+            matches,
+            Locator::new(rel, buf, &cursor, base),
+            counters,
+            out,
+        );
         if eof {
             return;
         }
@@ -706,19 +717,11 @@ fn scan_utf16(
         .bytes
         .fetch_add(buf.len() as u64, Ordering::Relaxed);
     let decoded = text::decode_utf16(buf, big_endian);
-    let mut matches = engine.scan(&decoded, Some(rel));
+    let matches = engine.scan(&decoded, Some(rel));
     if let Some(hook) = &opts.file_hook {
         hook.file(engine, rel, &decoded, &matches);
     }
-    matches.sort_by_key(|m| m.start);
-    counters
-        .matches
-        .fetch_add(matches.len() as u64, Ordering::Relaxed);
-    let mut at = Locator::whole(rel, &decoded);
-    for m in matches {
-        let loc = at.locate(&m);
-        out.matches.push((m, loc));
-    }
+    record(matches, Locator::whole(rel, &decoded), counters, out);
 }
 
 fn read_key_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
