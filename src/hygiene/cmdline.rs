@@ -98,17 +98,60 @@ enum Carries {
     Literal,
 }
 
+/// True when a command substitution's output is a credential: it reads something named like
+/// one (`$(cat ~/.s3m/token)`), a Kubernetes Secret, or a secret store.
+fn reads_credential(cmd: &str) -> bool {
+    let c = cmd.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "credential",
+        "vault ",
+        "pass show",
+        "gopass",
+        "op read",
+        "keyring get",
+    ]
+    .iter()
+    .any(|k| c.contains(k))
+}
+
+/// True when literal text ends with a credential's key: `client_secret=`, `password:`,
+/// `"token": "` (the value that follows it is the credential).
+fn ends_with_credential_key(lit: &str) -> bool {
+    let t = lit.trim_end_matches(['"', '\'', ' ']);
+    let Some(t) = t.strip_suffix(['=', ':']) else {
+        return false;
+    };
+    let t = t.trim_end_matches(['"', '\'', ' ']);
+    let key = t
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .next()
+        .unwrap_or("");
+    !key.is_empty() && token_variable(&key.replace('-', "_"))
+}
+
 fn carries(w: &Word, judge: &dyn SecretJudge, header_like: bool) -> Option<Carries> {
     let mut best = None;
+    let mut before = "";
     for p in &w.parts {
+        // `-d client_secret=$(kubectl get secret …)`, `-d "password=$P"`: the key says what
+        // the expansion is, whatever it is named.
+        let keyed = ends_with_credential_key(before);
         let c = match p {
-            Part::Var(v) if token_variable(v) => Some(Carries::Variable),
+            Part::Var(v) if token_variable(v) || keyed => Some(Carries::Variable),
             // In an auth header any substitution is the credential; elsewhere only one that
-            // reads something named like one.
-            Part::Subst(cmd) if header_like || cmd.to_ascii_lowercase().contains("token") => {
+            // reads a credential or sits under a credential's key.
+            Part::Subst(cmd) if header_like || keyed || reads_credential(cmd) => {
                 Some(Carries::Substitution)
             }
             _ => None,
+        };
+        before = match p {
+            Part::Lit(t) => t,
+            _ => "",
         };
         best = best.max(c);
     }
@@ -448,8 +491,38 @@ fn basename(w: &Word) -> Option<String> {
 /// Commands the checks know.
 const KNOWN: &[&str] = &[
     "curl", "wget", "http", "https", "xh", "grpcurl", "export", "declare", "typeset", "setenv",
-    "sbatch", "salloc", "munge",
+    "sbatch", "salloc", "munge", "aws", "s3cmd", "rclone", "mc",
 ];
+
+/// Bytes that every command the checks report contains, apart from an `export` of a literal
+/// credential (which the engine has then found in the file). A file without any of them holds
+/// nothing to report, so it is not lexed: most shell scripts of a real tree (git's 1,000 test
+/// scripts) call none of these.
+const COMMAND_WORDS: &[&str] = &[
+    "curl",
+    "wget",
+    "http ",
+    "https ",
+    "http\t",
+    "xh ",
+    "munge",
+    "SLURM_JWT",
+    "aws ",
+    "s3cmd",
+    "rclone",
+    "mc ",
+];
+
+static COMMAND_WORDS_AC: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| aho_corasick::AhoCorasick::new(COMMAND_WORDS).ok());
+
+/// True when `content` may hold a command the checks know (see [`COMMAND_WORDS`]); when the
+/// automaton cannot be built, every file may.
+pub fn may_hold_commands(content: &[u8]) -> bool {
+    COMMAND_WORDS_AC
+        .as_ref()
+        .is_none_or(|ac| ac.is_match(content))
+}
 
 /// The command name and its arguments, past leading `NAME=value` assignments and wrappers
 /// (`sudo -u svc`, `env -i`, `srun -n 4`, `exec`, `time`, `nohup`, `command`): after a
@@ -575,11 +648,7 @@ pub fn check_command(
                         }
                     })
                     .collect();
-                let how = match worst {
-                    Carries::Literal => "a literal credential",
-                    Carries::Variable => "a credential expanded from a variable",
-                    Carries::Substitution => "a credential from a command substitution",
-                };
+                let how = carries_phrase(worst);
                 // Palmetto's documented form, `Authorization: MUNGE $(munge -n -t 5)`: a
                 // credential that lives seconds and that munged replays only once.
                 let short_lived = leaks.iter().all(|l| short_lived_munge(&l.value));
@@ -590,12 +659,8 @@ pub fn check_command(
                     check: "hygiene.token_on_command_line",
                     severity: if short_lived {
                         Severity::Info
-                    } else if expired {
-                        Severity::Low
-                    } else if worst == Carries::Literal || ctx == Context::History {
-                        Severity::High
                     } else {
-                        Severity::Medium
+                        leak_severity(worst, ctx, expired)
                     },
                     offset,
                     message: format!(
@@ -635,6 +700,34 @@ pub fn check_command(
                         fix: "send `X-SLURM-USER-TOKEN` (with `X-SLURM-USER-NAME`) or `Authorization: Bearer <jwt>`, read from a file (-H @file)".into(),
                     });
                 }
+            }
+            "aws" | "s3cmd" | "rclone" | "mc" => {
+                let leaks: Vec<(String, &Word, Carries)> = storage_cli_secrets(&name, args)
+                    .into_iter()
+                    .filter_map(|(opt, w)| carries(w, judge, false).map(|how| (opt, w, how)))
+                    .collect();
+                let Some(worst) = leaks.iter().map(|(_, _, how)| *how).max() else {
+                    return;
+                };
+                let expired = leaks
+                    .iter()
+                    .all(|(_, w, how)| *how == Carries::Literal && judge.expired(&w.render()));
+                let what: Vec<String> = leaks
+                    .iter()
+                    .map(|(opt, w, _)| format!("{opt} {}", shown(w, judge)))
+                    .collect();
+                out.push(CmdFinding {
+                    check: "hygiene.token_on_command_line",
+                    severity: leak_severity(worst, ctx, expired),
+                    offset,
+                    message: format!(
+                        "`{name}` gets {} on its command line ({}): every user of the machine can read it with ps while it runs{}",
+                        carries_phrase(worst),
+                        what.join(", "),
+                        if ctx == Context::History { ", and shell history keeps it" } else { "" }
+                    ),
+                    fix: storage_cli_fix(&name).into(),
+                });
             }
             "export" | "declare" | "typeset" | "setenv" => {
                 for w in args {
@@ -709,6 +802,119 @@ pub fn check_command(
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// How a credential reaches a command line, in words.
+fn carries_phrase(how: Carries) -> &'static str {
+    match how {
+        Carries::Literal => "a literal credential",
+        Carries::Variable => "a credential expanded from a variable",
+        Carries::Substitution => "a credential from a command substitution",
+    }
+}
+
+/// A literal (or anything typed into history) is high; an expansion is medium: the script
+/// itself holds no secret, but every run shows one. An expired literal is low.
+fn leak_severity(worst: Carries, ctx: Context, expired: bool) -> Severity {
+    if expired {
+        Severity::Low
+    } else if worst == Carries::Literal || ctx == Context::History {
+        Severity::High
+    } else {
+        Severity::Medium
+    }
+}
+
+/// Configuration keys of the S3 clients that hold a secret.
+fn s3_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase().replace('-', "_");
+    let k = k.rsplit('.').next().unwrap_or(&k);
+    matches!(
+        k,
+        "aws_secret_access_key"
+            | "secret_access_key"
+            | "aws_session_token"
+            | "session_token"
+            | "secret_key"
+            | "access_token"
+    )
+}
+
+/// The arguments of an S3 client that hold a secret, with the option or key that names
+/// them: `aws configure set aws_secret_access_key V`, `s3cmd --secret_key=V`,
+/// `rclone config create r s3 secret_access_key V` (or `key=V`, `--s3-secret-access-key V`),
+/// `mc alias set NAME URL ACCESS SECRET`.
+fn storage_cli_secrets<'a>(cmd: &str, args: &'a [Word]) -> Vec<(String, &'a Word)> {
+    let lits: Vec<String> = args.iter().map(|w| w.literal_prefix()).collect();
+    let mut out = Vec::new();
+    match cmd {
+        "aws" => {
+            if lits.first().map(String::as_str) == Some("configure")
+                && lits.get(1).map(String::as_str) == Some("set")
+                && let (Some(key), Some(value)) = (lits.get(2), args.get(3))
+                && s3_secret_key(key)
+            {
+                out.push((format!("configure set {key}"), value));
+            }
+        }
+        "mc" => {
+            let sub: Vec<&str> = lits.iter().take(3).map(String::as_str).collect();
+            let secret_at = match sub.as_slice() {
+                ["alias", "set", ..] => Some(5),
+                ["config", "host", "add", ..] => Some(6),
+                _ => None,
+            };
+            let positional: Vec<&Word> = args
+                .iter()
+                .filter(|w| !w.literal_prefix().starts_with('-'))
+                .collect();
+            if let Some(at) = secret_at
+                && let Some(value) = positional.get(at)
+            {
+                out.push((sub[..2].join(" "), *value));
+            }
+        }
+        "s3cmd" | "rclone" => {
+            let mut i = 0;
+            while i < args.len() {
+                let lit = &lits[i];
+                let opt = lit.trim_start_matches('-');
+                if let Some((k, _)) = lit.split_once('=')
+                    && s3_secret_key(k.trim_start_matches('-').trim_start_matches("s3-"))
+                {
+                    // `--secret_key=V`, rclone's `secret_access_key=V`.
+                    out.push((k.to_string(), &args[i]));
+                } else if (lit.starts_with("--") || cmd == "rclone")
+                    && s3_secret_key(opt.trim_start_matches("s3-"))
+                    && let Some(value) = args.get(i + 1)
+                {
+                    out.push((lit.clone(), value));
+                    i += 1;
+                }
+                i += 1;
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// What to do instead, per S3 client.
+fn storage_cli_fix(cmd: &str) -> &'static str {
+    match cmd {
+        "aws" => {
+            "write the key into ~/.aws/credentials (0600) with an editor or `aws configure` (it prompts), or export it from a 0600 file for the one process that needs it"
+        }
+        "s3cmd" => {
+            "keep secret_key in a 0600 config file and pass only its name: s3cmd -c ~/.s3cfg …"
+        }
+        "rclone" => {
+            "run `rclone config` (it prompts), or set RCLONE_CONFIG_<REMOTE>_SECRET_ACCESS_KEY from a 0600 file in the environment of the one process, or use env_auth = true"
+        }
+        _ => {
+            "let `mc alias set NAME URL` prompt for the keys, or keep them in ~/.mc/config.json (0600)"
         }
     }
 }
@@ -946,6 +1152,103 @@ mod tests {
                 "hygiene.slurmrestd_non_bearer_auth"
             ]
         );
+    }
+
+    #[test]
+    fn credentials_under_a_credential_key_in_request_data() {
+        for src in [
+            r#"curl -s -d client_id=admin-client -d client_secret=$(kubectl get secrets admin-client-auth -o jsonpath='{.data.client-secret}' | base64 -d) https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token"#,
+            r#"curl -d "grant_type=password&password=$PW" https://h/token"#,
+            r#"curl --data-urlencode "client_secret=${CS}" https://auth.globus.org/v2/oauth2/token"#,
+            r#"curl -d "{\"token\": \"$(vault kv get -field=t kv/s3m)\"}" https://h/"#,
+        ] {
+            assert_eq!(
+                checks(src, Context::Script),
+                vec!["hygiene.token_on_command_line"],
+                "{src}"
+            );
+        }
+        for src in [
+            "curl -d grant_type=client_credentials -d scope=openid https://h/token",
+            r#"curl -d "user=$USER&host=$(hostname)" https://h/"#,
+            r#"curl -d @request.json https://h/"#,
+            r#"curl -d "name=$(cat VERSION)" https://h/"#,
+        ] {
+            assert_eq!(checks(src, Context::Script), Vec::<&str>::new(), "{src}");
+        }
+    }
+
+    #[test]
+    fn secrets_given_to_s3_clients_on_their_command_lines() {
+        let found = |src: &str, ctx| {
+            check_source(src, ctx, &Fake)
+                .into_iter()
+                .map(|f| (f.check, f.severity))
+                .collect::<Vec<_>>()
+        };
+        let high = vec![("hygiene.token_on_command_line", Severity::High)];
+        let medium = vec![("hygiene.token_on_command_line", Severity::Medium)];
+        for (src, want) in [
+            ("aws configure set aws_secret_access_key tok_9f8e7d", &high),
+            (
+                "aws configure set profile.ceph.aws_session_token \"$AWS_SESSION_TOKEN\"",
+                &medium,
+            ),
+            ("s3cmd --secret_key=tok_9f8e7d ls s3://b", &high),
+            (
+                "s3cmd --access_key=AK --secret_key \"$SECRET_KEY\" ls",
+                &medium,
+            ),
+            (
+                "rclone config create ceph s3 provider Ceph access_key_id AK secret_access_key tok_9f8e7d endpoint https://rgw",
+                &high,
+            ),
+            (
+                "rclone config create ceph s3 secret_access_key=tok_9f8e7d",
+                &high,
+            ),
+            (
+                "rclone lsd ceph: --s3-secret-access-key $S3_SECRET",
+                &medium,
+            ),
+            ("mc alias set ceph https://rgw.example AK tok_9f8e7d", &high),
+            (
+                "mc config host add ceph https://rgw.example AK $MC_SECRET",
+                &medium,
+            ),
+        ] {
+            assert_eq!(&found(src, Context::Script), want, "{src}");
+        }
+        // Typed into a shell, even an expansion is high: history keeps the command.
+        assert_eq!(
+            found("s3cmd --secret_key=$SECRET_KEY ls", Context::History),
+            high
+        );
+        for src in [
+            "aws configure set region us-east-1",
+            "aws configure set aws_secret_access_key",
+            "aws s3 ls s3://bucket --profile ceph",
+            "s3cmd -c ~/.s3cfg ls s3://b",
+            "rclone copy ceph:bucket/a ./a",
+            "rclone config create ceph s3 env_auth true",
+            "mc alias set ceph https://rgw.example",
+            "mc alias set play https://play.min.io minioadmin minioadmin",
+        ] {
+            assert_eq!(found(src, Context::Script), vec![], "{src}");
+        }
+        // The secret is redacted in what the finding says.
+        let f = &check_source("s3cmd --secret_key=tok_9f8e7d ls", Context::Script, &Fake)[0];
+        assert!(!f.message.contains("tok_9f8e7d"), "{}", f.message);
+    }
+
+    #[test]
+    fn files_without_a_known_command_need_no_lexing() {
+        assert!(may_hold_commands(b"#!/bin/sh\ncurl -s https://h/\n"));
+        assert!(may_hold_commands(b"http GET https://h/ Authorization:$T\n"));
+        assert!(may_hold_commands(b"#SBATCH -N 1\nexport SLURM_JWT=x\n"));
+        assert!(!may_hold_commands(
+            b"#!/bin/sh\ntest_expect_success 'x' 'git log >out'\n# see https://git-scm.com\n"
+        ));
     }
 
     #[test]

@@ -380,6 +380,16 @@ impl crate::sources::fs::FileHook for CommandChecks {
         let Some(kind) = cmdline::file_kind(rel, first_line) else {
             return;
         };
+        // Dockerfiles are judged by names too (`ARG GLOBUS_CLIENT_SECRET`) and JSON job specs
+        // have their own test; every other kind needs a known command, or a literal
+        // credential that the engine has found in the file.
+        let by_name = matches!(
+            kind,
+            cmdline::FileKind::Dockerfile | cmdline::FileKind::Json
+        );
+        if !by_name && matches.is_empty() && !cmdline::may_hold_commands(content) {
+            return;
+        }
         let text = String::from_utf8_lossy(content);
         let placed = cmdline::check_file(kind, &text, &FileJudge::new(engine, matches));
         if placed.is_empty() {
