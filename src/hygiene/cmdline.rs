@@ -141,7 +141,8 @@ fn carries(w: &Word, judge: &dyn SecretJudge, header_like: bool) -> Option<Carri
         // the expansion is, whatever it is named.
         let keyed = ends_with_credential_key(before);
         let c = match p {
-            Part::Var(v) if token_variable(v) || keyed => Some(Carries::Variable),
+            // In an auth header any expansion is the credential, whatever its name.
+            Part::Var(v) if header_like || token_variable(v) || keyed => Some(Carries::Variable),
             // In an auth header any substitution is the credential; elsewhere only one that
             // reads a credential or sits under a credential's key.
             Part::Subst(cmd) if header_like || keyed || reads_credential(cmd) => {
@@ -1556,7 +1557,11 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                 } else {
                     for l in src.lines() {
                         if let Some(cmd) = l.trim_start().strip_prefix('!') {
-                            found.extend(check_source(cmd, Context::Script, judge));
+                            found.extend(check_source(
+                                &ipython_expand(cmd),
+                                Context::Script,
+                                judge,
+                            ));
                         }
                     }
                 }
@@ -1800,14 +1805,21 @@ mod file_tests {
             {"cell_type": "markdown", "source": ["!curl -H \"Authorization: $TOKEN\" https://h/"]},
             {"cell_type": "code", "source": ["import os\n", "!curl -H \"Authorization: $TOKEN\" https://h/\n"]},
             {"cell_type": "code", "source": "%%bash\nexport X=1\ncurl --oauth2-bearer $IRI_TOKEN https://h/\n"},
-            {"cell_type": "code", "source": "print('curl -H $TOKEN')"}
+            {"cell_type": "code", "source": "print('curl -H $TOKEN')"},
+            {"cell_type": "code", "source": ["tok = open(p).read()\n", "!curl -s -H \"Authorization: Bearer {tok}\" https://api.alcf.anl.gov/x\n"]},
+            {"cell_type": "code", "source": ["!curl -s -H \"Accept: {mime}\" https://h/{path}\n"]}
         ]});
         assert_eq!(
             found(FileKind::Notebook, &nb.to_string()),
             vec![
                 ("hygiene.token_on_command_line", None, Some("cell 2".into())),
                 ("hygiene.token_on_command_line", None, Some("cell 3".into())),
+                ("hygiene.token_on_command_line", None, Some("cell 5".into())),
             ]
+        );
+        assert_eq!(
+            ipython_expand("echo {a,b} {self.token}"),
+            "echo {a,b} ${token}"
         );
         assert!(found(FileKind::Notebook, "not json").is_empty());
     }
@@ -1891,11 +1903,17 @@ pub fn python_commands(text: &str) -> Vec<(usize, Command)> {
             let Some(args) = balanced(text, open) else {
                 continue;
             };
-            let first = split_top(args, b',')
+            let mut first = split_top(args, b',')
                 .into_iter()
                 .next()
                 .unwrap_or("")
                 .trim();
+            // `cmd = f"curl … {token}"` a few lines up, then `os.system(cmd)`.
+            if is_py_identifier(first)
+                && let Some(expr) = py_assignment(text, first, start)
+            {
+                first = expr;
+            }
             let words =
                 if let Some(list) = first.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                     split_top(list, b',')
@@ -1929,6 +1947,70 @@ pub fn python_commands(text: &str) -> Vec<(usize, Command)> {
         }
     }
     out.sort_by_key(|(o, _)| *o);
+    out
+}
+
+fn is_py_identifier(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The expression last assigned to `name` at the start of a line before `before`
+/// (`cmd = [...]` over several lines, or `cmd = f"…"` on one).
+fn py_assignment<'a>(text: &'a str, name: &str, before: usize) -> Option<&'a str> {
+    let head = text.get(..before)?;
+    let mut found = None;
+    for (i, _) in head.match_indices(name) {
+        let line_start = head[..i].rfind('\n').map_or(0, |p| p + 1);
+        if !head[line_start..i].trim().is_empty() {
+            continue;
+        }
+        let after = &text[i + name.len()..];
+        let Some(expr) = after.trim_start_matches([' ', '\t']).strip_prefix('=') else {
+            continue;
+        };
+        if expr.starts_with('=') {
+            continue;
+        }
+        let expr = expr.trim_start_matches([' ', '\t']);
+        let at = text.len() - expr.len();
+        found = if expr.starts_with(['[', '(']) {
+            balanced(text, at + 1).map(|inner| &text[at..at + inner.len() + 2])
+        } else {
+            expr.lines().next().map(str::trim)
+        };
+    }
+    found
+}
+
+/// IPython's `!` lines expand Python names as `$name` and `{expr}`: the second becomes a
+/// shell variable here, so `!curl -H "Authorization: Bearer {token}"` is seen as what it is.
+fn ipython_expand(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find('}') {
+            Some(j)
+                if !after[..j].is_empty()
+                    && after[..j]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') =>
+            {
+                let name = after[..j].rsplit('.').next().unwrap_or("");
+                out.push_str(&format!("${{{name}}}"));
+                rest = &after[j + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -2171,7 +2253,17 @@ mod python_tests {
         ] {
             assert_eq!(checks(src), vec!["hygiene.token_on_command_line"], "{src}");
         }
+        // A command built in a name first, then run.
         for src in [
+            "TOKEN = read_token()\ncmd = f\"curl -H 'Authorization: Bearer {TOKEN}' {url}\"\nos.system(cmd)\n",
+            "def go(token):\n    args = [\n        \"curl\",\n        \"--oauth2-bearer\",\n        token,\n        url,\n    ]\n    subprocess.run(args, check=True)\n",
+        ] {
+            assert_eq!(checks(src), vec!["hygiene.token_on_command_line"], "{src}");
+        }
+        for src in [
+            "cmd = f\"curl -H @{header_file} {url}\"\nos.system(cmd)\n",
+            "os.system(cmd)\n",
+            "cmd == 'x'\nos.system(cmd)\n",
             r#"subprocess.run(["curl", "-H", "@.env", url])"#,
             r#"subprocess.run(["curl", "-H", f"Accept: {mime}", url])"#,
             r#"requests.get(url, headers={"Authorization": token})"#,
