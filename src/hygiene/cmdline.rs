@@ -1278,14 +1278,18 @@ pub enum FileKind {
     CiYaml,
     /// Python: `subprocess` argument lists and `os.system` strings.
     Python,
+    /// A Kubernetes-style manifest: Pods, Jobs, Argo Workflows, Tekton Tasks (`command`,
+    /// `args`, `script`, `source`).
+    Manifest,
     /// JSON that may be an IRI job specification (`executable` with `environment` or
     /// `arguments`).
     Json,
 }
 
-/// The kind of command file at `rel` (a `/`-separated path) is, if any (`first_line` for
-/// shebangs).
-pub fn file_kind(rel: &str, first_line: &[u8]) -> Option<FileKind> {
+/// The kind of command file at `rel` (a `/`-separated path) is, if any (`content` for
+/// shebangs and manifests).
+pub fn file_kind(rel: &str, content: &[u8]) -> Option<FileKind> {
+    let first_line = &content[..memchr::memchr(b'\n', content).unwrap_or(content.len())];
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let lower = name.to_ascii_lowercase();
     let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
@@ -1297,6 +1301,12 @@ pub fn file_kind(rel: &str, first_line: &[u8]) -> Option<FileKind> {
             || rel.contains(".github/workflows/"))
     {
         return Some(FileKind::CiYaml);
+    }
+    if yaml
+        && memchr::memmem::find(content, b"apiVersion:").is_some()
+        && memchr::memmem::find(content, b"kind:").is_some()
+    {
+        return Some(FileKind::Manifest);
     }
     let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     if matches!(
@@ -1524,8 +1534,13 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                 }
             }
         }
-        FileKind::CiYaml => {
-            for (line, script) in ci_scripts(text) {
+        FileKind::CiYaml | FileKind::Manifest => {
+            let scripts = if kind == FileKind::CiYaml {
+                ci_scripts(text)
+            } else {
+                manifest_scripts(text)
+            };
+            for (line, script) in scripts {
                 let script = github_expressions(&script);
                 for f in check_source(&script, Context::Script, judge) {
                     let at = line + line_at(&script, f.offset) - 1;
@@ -1615,15 +1630,27 @@ fn github_expressions(script: &str) -> String {
 /// `after_script`.
 const SCRIPT_KEYS: &[&str] = &["run", "script", "before_script", "after_script"];
 
-/// Where the YAML parser is: in a mapping (its last key, and whether a key comes next) or in
-/// a sequence (the key that owns it).
+/// Keys whose values are shell in Kubernetes-style manifests: Tekton's step `script`, Argo's
+/// script template `source`.
+const MANIFEST_SCRIPT_KEYS: &[&str] = &["script", "source"];
+
+/// Where the YAML parser is: in a mapping (its last key, whether a key comes next, and the
+/// container `command`/`args` gathered in it) or in a sequence (the key that owns it).
 enum Yctx {
-    Map { key: Option<String>, want_key: bool },
-    Seq { owner: Option<String> },
+    Map {
+        key: Option<String>,
+        want_key: bool,
+        argv: Vec<(String, u64, String)>,
+    },
+    Seq {
+        owner: Option<String>,
+    },
 }
 
 #[derive(Default)]
 struct CiScripts {
+    /// Kubernetes-style manifests (Pods, Jobs, Argo Workflows, Tekton Tasks), not CI files.
+    manifest: bool,
     stack: Vec<Yctx>,
     out: Vec<(u64, String)>,
 }
@@ -1634,6 +1661,7 @@ impl CiScripts {
             Some(Yctx::Map {
                 key,
                 want_key: false,
+                ..
             }) => key.clone(),
             Some(Yctx::Seq { owner }) => owner.clone(),
             _ => None,
@@ -1645,6 +1673,58 @@ impl CiScripts {
             *want_key = true;
         }
     }
+
+    /// The mapping that holds the current value: the top, or the one under a sequence.
+    fn holder(&mut self) -> Option<&mut Vec<(String, u64, String)>> {
+        let n = self.stack.len();
+        let at = match self.stack.last()? {
+            Yctx::Map { .. } => n - 1,
+            Yctx::Seq { .. } => n.checked_sub(2)?,
+        };
+        match self.stack.get_mut(at)? {
+            Yctx::Map { argv, .. } => Some(argv),
+            Yctx::Seq { .. } => None,
+        }
+    }
+
+    /// A container's `command` and `args`, as the script that runs: the string after
+    /// `sh -c`, or the argument vector quoted as one command line. Kubernetes expands
+    /// `$(NAME)` from the container's environment before the process starts.
+    fn container(&mut self, argv: Vec<(String, u64, String)>) {
+        let mut ordered: Vec<&(String, u64, String)> =
+            argv.iter().filter(|(k, ..)| k == "command").collect();
+        ordered.extend(argv.iter().filter(|(k, ..)| k == "args"));
+        let Some(first) = ordered.first() else {
+            return;
+        };
+        let shell = ordered.first().is_some_and(|(_, _, v)| {
+            matches!(
+                v.rsplit('/').next().unwrap_or(v),
+                "sh" | "bash" | "ash" | "dash" | "zsh"
+            )
+        });
+        let dash_c = ordered
+            .iter()
+            .position(|(_, _, v)| v.starts_with('-') && !v.starts_with("--") && v.ends_with('c'));
+        if shell && let Some(c) = dash_c {
+            for (_, line, script) in ordered.iter().skip(c + 1).take(1) {
+                self.out.push((*line, make_to_shell(script)));
+            }
+            return;
+        }
+        let line = first.1;
+        let joined: Vec<String> = ordered.iter().map(|(_, _, v)| quote_expanding(v)).collect();
+        self.out.push((line, make_to_shell(&joined.join(" "))));
+    }
+}
+
+/// An argument quoted for the shell lexer with its `$(NAME)` and `${NAME}` left expandable
+/// (double quotes), so that Kubernetes' expansion is seen as one.
+fn quote_expanding(s: &str) -> String {
+    if !s.contains('$') {
+        return quote(s);
+    }
+    format!("\"{}\"", s.replace(['"', '\\', '`'], ""))
 }
 
 impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
@@ -1654,12 +1734,21 @@ impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
             Event::MappingStart(..) => self.stack.push(Yctx::Map {
                 key: None,
                 want_key: true,
+                argv: Vec::new(),
             }),
             Event::SequenceStart(..) => {
                 let owner = self.owner();
                 self.stack.push(Yctx::Seq { owner });
             }
-            Event::MappingEnd | Event::SequenceEnd => {
+            Event::MappingEnd => {
+                if let Some(Yctx::Map { argv, .. }) = self.stack.pop()
+                    && !argv.is_empty()
+                {
+                    self.container(argv);
+                }
+                self.value_done();
+            }
+            Event::SequenceEnd => {
                 self.stack.pop();
                 self.value_done();
             }
@@ -1667,19 +1756,30 @@ impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
                 if let Some(Yctx::Map {
                     key,
                     want_key: want @ true,
+                    ..
                 }) = self.stack.last_mut()
                 {
                     *key = Some(v);
                     *want = false;
                     return;
                 }
-                if self
-                    .owner()
-                    .is_some_and(|k| SCRIPT_KEYS.contains(&k.as_str()))
-                {
+                let owner = self.owner();
+                let keys = if self.manifest {
+                    MANIFEST_SCRIPT_KEYS
+                } else {
+                    SCRIPT_KEYS
+                };
+                if owner.as_deref().is_some_and(|k| keys.contains(&k)) {
                     // The parser marks a block scalar (`|`, `>`) at its first line of text,
                     // which is where the script starts.
                     self.out.push((mark.line() as u64, v));
+                } else if self.manifest
+                    && let Some(k @ ("command" | "args")) = owner.as_deref()
+                {
+                    let k = k.to_string();
+                    if let Some(argv) = self.holder() {
+                        argv.push((k, mark.line() as u64, v));
+                    }
                 }
                 self.value_done();
             }
@@ -1691,11 +1791,26 @@ impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
 
 /// The shell scripts of a CI definition, each with the 1-based line it starts on.
 pub fn ci_scripts(text: &str) -> Vec<(u64, String)> {
-    let mut recv = CiScripts::default();
+    yaml_scripts(text, false)
+}
+
+/// The shell scripts of a Kubernetes-style manifest (containers' `command`/`args`, Tekton
+/// `script`, Argo `source`), each with the 1-based line it starts on.
+pub fn manifest_scripts(text: &str) -> Vec<(u64, String)> {
+    yaml_scripts(text, true)
+}
+
+fn yaml_scripts(text: &str, manifest: bool) -> Vec<(u64, String)> {
+    let mut recv = CiScripts {
+        manifest,
+        ..CiScripts::default()
+    };
     let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
     // A document that does not parse is left alone; what parsed before the error is kept.
     let _ = parser.load(&mut recv, true);
-    recv.out
+    let mut out = recv.out;
+    out.sort_by_key(|(line, _)| *line);
+    out
 }
 
 #[cfg(test)]
@@ -1797,6 +1912,36 @@ mod file_tests {
             ]
         );
         assert!(found(FileKind::CiYaml, "a: [unclosed").is_empty());
+    }
+
+    #[test]
+    fn kubernetes_argo_and_tekton_manifests() {
+        assert_eq!(
+            file_kind("k8s/job.yaml", b"apiVersion: batch/v1\nkind: Job\n"),
+            Some(FileKind::Manifest)
+        );
+        let job = "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: sync\n          image: curlimages/curl\n          env:\n            - name: S3M_TOKEN\n              valueFrom: {secretKeyRef: {name: s3m, key: token}}\n          command: [\"curl\"]\n          args:\n            - -H\n            - \"Authorization: $(S3M_TOKEN)\"\n            - https://s3m.olcf.ornl.gov/olcf/v1/status\n        - name: safe\n          command: [\"curl\", \"-H\", \"@/var/run/secrets/s3m/header\", \"https://h/\"]\n        - name: shell\n          command:\n            - /bin/sh\n            - -ec\n            - |\n              echo start\n              curl -s -H \"Authorization: Bearer $IRI_TOKEN\" https://api.alcf.anl.gov/x\n";
+        assert_eq!(
+            found(FileKind::Manifest, job),
+            vec![
+                ("hygiene.token_on_command_line", Some(12), None),
+                ("hygiene.token_on_command_line", Some(25), None),
+            ]
+        );
+        let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n    - name: fetch\n      script:\n        image: alpine\n        command: [sh]\n        source: |\n          curl --oauth2-bearer \"$GLOBUS_TOKEN\" https://transfer.api.globus.org/v0.10/task_list\n";
+        assert_eq!(
+            found(FileKind::Manifest, argo),
+            vec![("hygiene.token_on_command_line", Some(10), None)]
+        );
+        let tekton = "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n    - name: s\n      image: alpine\n      script: |\n        #!/bin/sh\n        curl -u \"admin:$KEYCLOAK_PASSWORD\" https://h/\n";
+        assert_eq!(
+            found(FileKind::Manifest, tekton),
+            vec![("hygiene.token_on_command_line", Some(9), None)]
+        );
+        // A manifest whose commands carry no credential, and a CI file's `run` key in a
+        // manifest, are not findings.
+        let quiet = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - command: [\"sleep\", \"3600\"]\n      run: curl -H \"Authorization: $TOKEN\" https://h/\n";
+        assert!(found(FileKind::Manifest, quiet).is_empty());
     }
 
     #[test]

@@ -376,8 +376,7 @@ impl crate::sources::fs::FileHook for CommandChecks {
         {
             reads.insert(rel.to_string(), hit);
         }
-        let first_line = &content[..content.len().min(128)];
-        let Some(kind) = cmdline::file_kind(rel, first_line) else {
+        let Some(kind) = cmdline::file_kind(rel, content) else {
             return;
         };
         // Dockerfiles are judged by names too (`ARG GLOBUS_CLIENT_SECRET`) and JSON job specs
