@@ -1281,6 +1281,8 @@ pub enum FileKind {
     /// A Kubernetes-style manifest: Pods, Jobs, Argo Workflows, Tekton Tasks (`command`,
     /// `args`, `script`, `source`).
     Manifest,
+    /// Documentation: its shell code blocks teach commands to readers.
+    Docs(super::docs::Markup),
     /// JSON that may be an IRI job specification (`executable` with `environment` or
     /// `arguments`).
     Json,
@@ -1342,6 +1344,9 @@ pub fn file_kind(rel: &str, content: &[u8]) -> Option<FileKind> {
         ".bashrc" | ".bash_profile" | ".profile" | ".zshrc" | ".zprofile" | ".bash_aliases"
     ) {
         return Some(FileKind::Shell);
+    }
+    if let Some(m) = super::docs::markup(name) {
+        return Some(FileKind::Docs(m));
     }
     if first_line.starts_with(b"#!") {
         let l = String::from_utf8_lossy(first_line);
@@ -1546,6 +1551,36 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                     let at = line + line_at(&script, f.offset) - 1;
                     out.push(place(f, at));
                 }
+            }
+        }
+        FileKind::Docs(markup) => {
+            let mut taught: Vec<(u64, CmdFinding)> = Vec::new();
+            for b in super::docs::blocks(markup, text) {
+                for f in check_source(&b.code, Context::Script, judge) {
+                    // Palmetto's documented `MUNGE $(munge -n -t 5)` is the safe form.
+                    if f.check == "hygiene.token_on_command_line" && f.severity > Severity::Info {
+                        taught.push((b.line + line_at(&b.code, f.offset) - 1, f));
+                    }
+                }
+            }
+            if let Some((line, first)) = taught.first() {
+                let more = match taught.len() {
+                    1 => String::new(),
+                    n => format!(" ({} more after it)", n - 1),
+                };
+                out.push(place(
+                    CmdFinding {
+                        check: "hygiene.docs_teach_token_on_command_line",
+                        severity: Severity::Info,
+                        offset: 0,
+                        message: format!(
+                            "documentation teaches putting a credential on a command line{more}: readers copy the example, and ps shows the credential to every user of a login node. The first: {}",
+                            first.message
+                        ),
+                        fix: format!("teach the safer form: {}", first.fix),
+                    },
+                    *line,
+                ));
             }
         }
         FileKind::Notebook => {
@@ -1912,6 +1947,34 @@ mod file_tests {
             ]
         );
         assert!(found(FileKind::CiYaml, "a: [unclosed").is_empty());
+    }
+
+    #[test]
+    fn documentation_that_teaches_a_token_on_a_command_line_is_one_info_per_file() {
+        let md = "# Status\n\n```bash\n$ curl -H \"Authorization: $S3M_TOKEN\" https://s3m.olcf.ornl.gov/olcf/v1/status\n$ curl -H \"Authorization: $S3M_TOKEN\" https://s3m.olcf.ornl.gov/olcf/v1/tokens\n```\n";
+        let kind = file_kind("docs/s3m.md", md.as_bytes()).expect("docs");
+        let placed = check_file(kind, md, &Fake);
+        assert_eq!(
+            placed
+                .iter()
+                .map(|p| (p.finding.check, p.finding.severity, p.line))
+                .collect::<Vec<_>>(),
+            [(
+                "hygiene.docs_teach_token_on_command_line",
+                Severity::Info,
+                Some(4)
+            )]
+        );
+        assert!(placed[0].finding.message.contains("1 more"));
+        assert!(placed[0].finding.fix.contains("@~/.s3m-header"));
+        // The safe forms, and Palmetto's short-lived MUNGE credential, teach nothing wrong.
+        for quiet in [
+            "```\ncurl -H @~/.s3m-header https://s3m.olcf.ornl.gov/olcf/v1/status\n```\n",
+            "```bash\ncurl -H \"Authorization: MUNGE $(munge -n -t 5)\" https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs\n```\n",
+            "Run `curl -H \"Authorization: $TOKEN\" https://h/` inline: not a block.\n",
+        ] {
+            assert!(check_file(kind, quiet, &Fake).is_empty(), "{quiet}");
+        }
     }
 
     #[test]

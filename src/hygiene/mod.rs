@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod cmdline;
+pub mod docs;
 pub mod files;
 pub mod gitignore;
 mod ignores;
@@ -102,6 +103,11 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         "hygiene.slurmrestd_non_bearer_auth",
         Severity::Medium,
         "A non-Bearer Authorization header is sent to slurmrestd, which logs it",
+    ),
+    (
+        "hygiene.docs_teach_token_on_command_line",
+        Severity::Info,
+        "Documentation shows a credential on a command line, which readers copy",
     ),
     (
         "hygiene.munge_without_ttl",
