@@ -1556,6 +1556,9 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
         FileKind::Docs(markup) => {
             let mut taught: Vec<(u64, CmdFinding)> = Vec::new();
             for b in super::docs::blocks(markup, text) {
+                if b.warned {
+                    continue;
+                }
                 for f in check_source(&b.code, Context::Script, judge) {
                     // Palmetto's documented `MUNGE $(munge -n -t 5)` is the safe form.
                     if f.check == "hygiene.token_on_command_line" && f.severity > Severity::Info {

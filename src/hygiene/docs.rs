@@ -13,6 +13,32 @@ pub struct Block {
     pub line: u64,
     /// The commands, one per line as in the block.
     pub code: String,
+    /// The prose just before the block says it shows what not to do ("Avoid command-line
+    /// arguments", "never do this"): OLCF's S3M page shows the leak to warn against it.
+    pub warned: bool,
+}
+
+/// Words of a warning in the prose before an example.
+const WARNINGS: &[&str] = &[
+    "avoid",
+    "do not",
+    "don't",
+    "never ",
+    "insecure",
+    "unsafe",
+    "not recommended",
+    "bad example",
+    "anti-pattern",
+    "discouraged",
+];
+
+/// True when the few lines before `start` (0-based) warn against what follows.
+fn warned(lines: &[&str], start: usize) -> bool {
+    let from = start.saturating_sub(8);
+    lines[from..start.min(lines.len())].iter().any(|l| {
+        let l = l.to_ascii_lowercase();
+        WARNINGS.iter().any(|w| l.contains(w))
+    })
 }
 
 /// Which markup a documentation file is written in, by its name.
@@ -90,9 +116,10 @@ fn without_prompt(line: &str) -> &str {
     line
 }
 
-fn block(line: u64, lines: &[&str]) -> Block {
+fn block(line: u64, lines: &[&str], warned: bool) -> Block {
     Block {
         line,
+        warned,
         code: lines
             .iter()
             .map(|l| without_prompt(l))
@@ -132,7 +159,11 @@ fn markdown(text: &str) -> Vec<Block> {
             end += 1;
         }
         if shell_language(info) {
-            out.push(block(start as u64 + 1, &lines[start..end]));
+            out.push(block(
+                start as u64 + 1,
+                &lines[start..end],
+                warned(&lines, start),
+            ));
         }
         i = end + 1;
     }
@@ -176,7 +207,11 @@ fn rst(text: &str) -> Vec<Block> {
             j += 1;
         }
         if j > start {
-            out.push(block(start as u64 + 1, &lines[start..j]));
+            out.push(block(
+                start as u64 + 1,
+                &lines[start..j],
+                warned(&lines, i + 1),
+            ));
         }
         i = j.max(i + 1);
     }
@@ -211,7 +246,11 @@ fn asciidoc(text: &str) -> Vec<Block> {
             end += 1;
         }
         if shell_language(&lang) {
-            out.push(block(start as u64 + 1, &lines[start..end]));
+            out.push(block(
+                start as u64 + 1,
+                &lines[start..end],
+                warned(&lines, start),
+            ));
         }
         i = end + 1;
     }
@@ -235,7 +274,9 @@ fn html(text: &str) -> Vec<Block> {
         let line = text[..start].bytes().filter(|&b| b == b'\n').count() as u64 + 1;
         let code = decode_entities(&strip_tags(&text[start..end]));
         let lines: Vec<&str> = code.lines().collect();
-        out.push(block(line, &lines));
+        let before = strip_tags(&text[from..open]);
+        let before: Vec<&str> = before.lines().collect();
+        out.push(block(line, &lines, warned(&before, before.len())));
         from = end;
     }
     out
@@ -269,6 +310,24 @@ fn decode_entities(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn examples_under_a_warning_are_marked() {
+        let rst = "Avoid Command-Line Arguments\n----------------------------\n\n.. code-block:: shell\n\n   $ curl -H \"Authorization: $TOKEN\" https://...\n\nDo it like this instead.\n\n.. code-block:: shell\n\n   $ curl -H @.env https://...\n";
+        let b = blocks(Markup::Rst, rst);
+        assert_eq!(
+            b.iter().map(|b| b.warned).collect::<Vec<_>>(),
+            [true, false]
+        );
+        let md = "Never do this:\n\n```\ncurl -u me:$PW https://h/\n```\n\n## Usage\n\nRun:\n\n```\ncurl -u me:$PW https://h/\n```\n";
+        assert_eq!(
+            blocks(Markup::Markdown, md)
+                .iter()
+                .map(|b| b.warned)
+                .collect::<Vec<_>>(),
+            [true, false]
+        );
+    }
 
     fn codes(m: Markup, text: &str) -> Vec<(u64, String)> {
         blocks(m, text)
