@@ -576,3 +576,127 @@ fn literal_credentials_known_by_the_file_s_context_are_command_line_exposures() 
         );
     }
 }
+
+/// `scan ~` on a home directory that is no repository, with three repositories under
+/// `projects/`: each credential file is judged by the repository that holds it (its index,
+/// its ignore rules), and the ones in no repository by who can read them.
+#[test]
+fn a_home_directory_with_three_nested_repositories_is_checked_repository_by_repository() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let git_home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let git = |dir: &Path, args: &[&str]| {
+        let mut c = git_command(dir, git_home.path());
+        c.args(args);
+        run_git(c, args)
+    };
+    let chmod = |rel: &str, mode: u32| {
+        std::fs::set_permissions(h.join(rel), std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let env = format!("S3M_TOKEN={}\n", mint("{{alnum 40}}"));
+    // In no repository: a world-readable .s3cfg, a group-readable AWS file, a private store.
+    write(h, ".s3cfg", "[default]\naccess_key = AK\nsecret_key = x\n");
+    chmod(".s3cfg", 0o644);
+    write(h, ".aws/credentials", "[default]\naws_access_key_id = AK\n");
+    chmod(".aws/credentials", 0o640);
+    write(h, ".globus/tokens.json", "{}");
+    chmod(".globus/tokens.json", 0o600);
+    // alpha ignores .env; it tracks an .s3cfg.
+    for (name, gitignore) in [
+        ("alpha", Some(".env\n")),
+        ("beta", None),
+        ("gamma", Some("*.env\n.env\n")),
+    ] {
+        let dir = h.join("projects").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        git(&dir, &["init", "-q", "-b", "main"]);
+        if let Some(g) = gitignore {
+            write(&dir, ".gitignore", g);
+        }
+        write(&dir, ".env", &env);
+    }
+    let alpha = h.join("projects/alpha");
+    write(&alpha, "deploy/.s3cfg", "[default]\nsecret_key = x\n");
+    git(&alpha, &["add", "deploy/.s3cfg", ".gitignore"]);
+    git(&alpha, &["commit", "-q", "-m", "init"]);
+    // beta ignores nothing: its .env is a finding, and so is the code that reads it.
+    write(
+        &h.join("projects/beta"),
+        "app.py",
+        "from dotenv import load_dotenv\nload_dotenv()\n",
+    );
+    // gamma ignores .env, but a munge.key under deploy/ is not ignored. Its rules do not
+    // reach beta: beta's .env stays a finding.
+    write(
+        &h.join("projects/gamma"),
+        "deploy/munge.key",
+        vec![7u8; 1024],
+    );
+
+    let out = tw()
+        .env("HOME", git_home.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .arg("scan")
+        .arg(h)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let got: BTreeSet<(String, String, String)> = v["hygiene"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] != "hygiene.token_store")
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String)> = [
+        ("hygiene.credential_file_readable", ".s3cfg", "high"),
+        (
+            "hygiene.credential_file_readable",
+            ".aws/credentials",
+            "medium",
+        ),
+        (
+            "hygiene.credential_file_tracked",
+            "projects/alpha/deploy/.s3cfg",
+            "high",
+        ),
+        (
+            "hygiene.credential_file_not_ignored",
+            "projects/beta/.env",
+            "medium",
+        ),
+        ("hygiene.env_not_ignored", "projects/beta/app.py", "medium"),
+        (
+            "hygiene.credential_file_not_ignored",
+            "projects/gamma/deploy/munge.key",
+            "medium",
+        ),
+    ]
+    .into_iter()
+    .map(|(c, p, s)| (c.to_string(), p.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(got, want, "{:#}", v["hygiene"]);
+    // The same repository scanned on its own gives the same answer for its files.
+    let out = tw()
+        .env("HOME", git_home.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .arg("scan")
+        .arg(h.join("projects/beta"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        of_check(&v, "hygiene.credential_file_not_ignored"),
+        BTreeSet::from([".env".to_string()])
+    );
+}

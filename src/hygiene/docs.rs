@@ -105,7 +105,7 @@ fn without_prompt(line: &str) -> &str {
     if let Some(i) = t.find("$ ") {
         let prompt = &t[..i];
         let bare = prompt.trim_start_matches(|c: char| c == '(' || c.is_ascii_alphanumeric());
-        let bare = bare.trim_start_matches(|c: char| c == ')' || c == ' ');
+        let bare = bare.trim_start_matches([')', ' ']);
         if !prompt.is_empty()
             && !bare.contains(' ')
             && (prompt.contains('@') || prompt.contains(':') || prompt.ends_with(") "))

@@ -3,7 +3,7 @@
 //! adds nothing), keeps the file's line endings, and checks afterwards that every entry took.
 
 use super::ignores::Ignores;
-use super::{credential_files, work_tree_repo};
+use super::{credential_files, walk_credential_files, work_tree_repo};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -85,7 +85,12 @@ pub fn fix_gitignore(root: &Path, dry_run: bool) -> Result<FixOutcome, FixError>
     crate::sources::fs::check_ignore_sources(&workdir)
         .map_err(|e| FixError::Unsafe(e.to_string()))?;
     let index = repo.index().ok();
-    let found = credential_files(&workdir, &workdir, index.as_ref(), None);
+    let found = credential_files(
+        &workdir,
+        &workdir,
+        index.as_ref(),
+        &walk_credential_files(&workdir),
+    );
     let tracked = |rel: &str| {
         index
             .as_ref()

@@ -80,6 +80,11 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         "A file that holds credentials is not gitignored",
     ),
     (
+        "hygiene.credential_file_readable",
+        Severity::High,
+        "A credential file outside any repository is readable by its group or by every user",
+    ),
+    (
         "hygiene.env_not_ignored",
         Severity::Medium,
         "Code reads a .env file that the repository does not ignore",
@@ -511,15 +516,13 @@ struct Found {
     kind: CredentialFile,
 }
 
-/// Credential files under `root`: every tracked one (from the index, wherever it is), and
-/// every untracked one the work-tree walk reaches. The walk skips ignored directories (their
-/// files are ignored too: nothing to report there) — a full walk into `target/` or
-/// `node_modules/` made the check cost more than the scan.
+/// Credential files under `root` in one work tree: every tracked one (from the index,
+/// wherever it is) and the ones the walk reached that belong to this work tree.
 fn credential_files(
     root: &Path,
     workdir: &Path,
     index: Option<&git2::Index>,
-    walked: Option<Vec<PathBuf>>,
+    walked: &[PathBuf],
 ) -> Vec<Found> {
     let mut out: BTreeMap<String, Found> = BTreeMap::new();
     let mut consider = |abs: &Path| {
@@ -552,12 +555,16 @@ fn credential_files(
             consider(&workdir.join(&rel));
         }
     }
-    if let Some(paths) = walked {
-        for p in paths {
-            consider(&p);
-        }
-        return out.into_values().collect();
+    for p in walked {
+        consider(p);
     }
+    out.into_values().collect()
+}
+
+/// Credential files under `root`, by a walk of their own (when no directory scan saw them).
+/// The walk skips ignored directories (their files are ignored too: nothing to report there)
+/// — a full walk into `target/` or `node_modules/` made the check cost more than the scan.
+fn walk_credential_files(root: &Path) -> Vec<PathBuf> {
     let walk = ignore::WalkBuilder::new(root)
         .hidden(false)
         .ignore(false)
@@ -568,35 +575,133 @@ fn credential_files(
         .follow_links(false)
         .filter_entry(crate::sources::fs::enter)
         .build();
-    // `root` is canonical (both callers canonicalize it) and the walk follows no symlink, so
-    // every path it yields is canonical already: canonicalizing each again cost a `readlink`
-    // per path component per file (101k failed calls on spack-packages).
-    for entry in walk.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file()) {
-            consider(entry.path());
-        }
-    }
-    out.into_values().collect()
+    // `root` is canonical and the walk follows no symlink, so every path it yields is
+    // canonical already: canonicalizing each again cost a `readlink` per path component per
+    // file (101k failed calls on spack-packages).
+    walk.flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter(|e| {
+            let p = e.path();
+            let lower = p.to_string_lossy().to_ascii_lowercase();
+            let first = if lower.ends_with(".pem") || lower.ends_with(".key") {
+                head(p)
+            } else {
+                None
+            };
+            classify(&p.to_string_lossy(), first.as_deref()).is_some()
+        })
+        .map(|e| e.path().to_path_buf())
+        .collect()
 }
 
-/// Checks the work tree holding `root`: credential files tracked or not ignored, and code
-/// that reads a `.env` the repository would not ignore. `None` outside a git work tree.
+/// The work tree each path belongs to: the nearest directory above it that holds a `.git`
+/// (a directory, or a file for worktrees and submodules). Answers are cached per directory,
+/// so a tree of many repositories costs one `stat` per directory.
+#[derive(Default)]
+struct Owners {
+    cache: BTreeMap<PathBuf, Option<PathBuf>>,
+}
+
+impl Owners {
+    fn owner(&mut self, path: &Path) -> Option<PathBuf> {
+        let mut visited = Vec::new();
+        let mut found = None;
+        for dir in path.ancestors().skip(1) {
+            if let Some(known) = self.cache.get(dir) {
+                found = known.clone();
+                break;
+            }
+            visited.push(dir.to_path_buf());
+            if std::fs::symlink_metadata(dir.join(".git")).is_ok() {
+                found = Some(dir.to_path_buf());
+                break;
+            }
+        }
+        for d in visited {
+            self.cache.insert(d, found.clone());
+        }
+        found
+    }
+}
+
+/// Checks the credential files under `root` against the work tree each belongs to — the one
+/// holding `root`, and every repository nested under it (`scan ~/projects`, a sweep of
+/// `/home`) — tracked, or not ignored by *that* repository's rules; and code that reads a
+/// `.env` its repository would not ignore. Credential files in no repository are findings
+/// when their group or other users can read them.
 ///
 /// `seen`: what the directory walk already saw under `root` (its file hook,
 /// [`CommandChecks`]); without it the checks walk the tree themselves.
 pub fn check_work_tree(root: &Path, seen: Option<Seen>) -> Option<HygieneReport> {
-    let (env_reads, walked) = match seen {
-        Some(s) => (Some(s.env_reads), Some(s.credential_paths)),
-        None => (None, None),
-    };
     let root = root.canonicalize().ok()?;
-    let (repo, workdir) = work_tree_repo(&root)?;
+    let (env_reads, walked) = match seen {
+        Some(s) => (s.env_reads, s.credential_paths),
+        None => (walk_env_readers(&root), walk_credential_files(&root)),
+    };
+    let mut owners = Owners::default();
+    let mut groups: BTreeMap<Option<PathBuf>, Vec<PathBuf>> = BTreeMap::new();
+    // The work tree holding the root is checked even when the walk saw no credential file
+    // in it: its index may track one under an ignored directory.
+    if let Some((_, workdir)) = work_tree_repo(&root) {
+        groups.entry(Some(workdir)).or_default();
+    }
+    for p in walked {
+        // Only what lies under the root is this scan's (`path()` also sees the root's
+        // own name when a single file is scanned).
+        if !p.starts_with(&root) {
+            continue;
+        }
+        groups.entry(owners.owner(&p)).or_default().push(p);
+    }
+    let mut reads: BTreeMap<Option<PathBuf>, EnvReads> = BTreeMap::new();
+    for (rel, hit) in env_reads {
+        let owner = owners.owner(&root.join(&rel));
+        if let Some(owner) = &owner {
+            groups.entry(Some(owner.clone())).or_default();
+        }
+        reads.entry(owner).or_default().insert(rel, hit);
+    }
     let mut report = HygieneReport::default();
+    for (owner, files) in groups {
+        match owner {
+            Some(workdir) => {
+                let env = reads.remove(&Some(workdir.clone())).unwrap_or_default();
+                check_repository(&root, &workdir, &files, env, &mut report);
+            }
+            None => loose_files(&root, &files, &mut report),
+        }
+    }
+    report.findings.sort();
+    report.findings.dedup();
+    Some(report)
+}
+
+/// One work tree's checks: credential files tracked or not ignored, and `.env` readers.
+fn check_repository(
+    root: &Path,
+    workdir: &Path,
+    walked: &[PathBuf],
+    env_reads: EnvReads,
+    report: &mut HygieneReport,
+) {
+    let repo = match Repository::open(workdir) {
+        Ok(r) => r,
+        Err(e) => {
+            report.warnings.push(Warning {
+                path: relative(root, workdir).unwrap_or_default(),
+                message: format!(
+                    "git repository unreadable, its credential files not checked against it: {}",
+                    e.message()
+                ),
+            });
+            return;
+        }
+    };
     let index = match repo.index() {
         Ok(i) => Some(i),
         Err(e) => {
             report.warnings.push(Warning {
-                path: String::new(),
+                path: relative(root, workdir).unwrap_or_default(),
                 message: format!(
                     "git index unreadable, tracked files not checked: {}",
                     e.message()
@@ -605,12 +710,12 @@ pub fn check_work_tree(root: &Path, seen: Option<Seen>) -> Option<HygieneReport>
             None
         }
     };
-    let mut ignores = Ignores::new(&repo, &workdir);
+    let mut ignores = Ignores::new(&repo, workdir);
     for Found {
         in_repo,
         shown,
         kind,
-    } in credential_files(&root, &workdir, index.as_ref(), walked)
+    } in credential_files(root, workdir, index.as_ref(), walked)
     {
         let rel = &shown;
         let tracked = index
@@ -644,9 +749,55 @@ pub fn check_work_tree(root: &Path, seen: Option<Seen>) -> Option<HygieneReport>
             );
         }
     }
-    env_readers(&mut ignores, &root, &workdir, env_reads, &mut report);
-    report.findings.sort();
-    Some(report)
+    env_readers(&mut ignores, root, workdir, env_reads, report);
+}
+
+/// Credential files in no repository: nothing can commit them, but on a shared machine
+/// (a login node's `/home`, a project directory) their mode decides who reads them.
+fn loose_files(root: &Path, files: &[PathBuf], report: &mut HygieneReport) {
+    use std::os::unix::fs::PermissionsExt;
+    for p in files {
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o044 == 0 {
+            continue;
+        }
+        let name = p.to_string_lossy();
+        let lower = name.to_ascii_lowercase();
+        let first = if lower.ends_with(".pem") || lower.ends_with(".key") {
+            head(p)
+        } else {
+            None
+        };
+        let Some(kind) = classify(&name, first.as_deref()) else {
+            continue;
+        };
+        let shown = relative(root, p).unwrap_or_else(|| name.to_string());
+        let world = mode & 0o004 != 0;
+        report.findings.push(HygieneFinding {
+            check: "hygiene.credential_file_readable".into(),
+            severity: if world {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            path: shown.clone(),
+            line: None,
+            message: format!(
+                "{shown} holds {} and is mode {mode:03o}: {} can read it",
+                kind.holds,
+                if world {
+                    "every user of the machine"
+                } else {
+                    "the file's group"
+                }
+            ),
+            fix: format!("chmod 600 '{shown}'"),
+            commit: None,
+        });
+    }
 }
 
 /// Code that loads a `.env` file or reads an S3M token from the environment.
@@ -689,25 +840,22 @@ fn env_readers(
     ignores: &mut Ignores,
     root: &Path,
     workdir: &Path,
-    seen: Option<EnvReads>,
+    seen: EnvReads,
     report: &mut HygieneReport,
 ) {
     if ignores.is_ignored(".env", false) {
         return;
     }
-    let hits: EnvReads = match seen {
-        // The walk may have read ignored files (`--no-ignore`): a vendored `dotenv` package
-        // under `.venv/` is not this repository's code.
-        Some(seen) => seen
-            .into_iter()
-            .filter(|(rel, _)| {
-                relative(workdir, &root.join(rel))
-                    .is_some_and(|in_repo| !ignores.is_ignored(&in_repo, false))
-            })
-            .take(50)
-            .collect(),
-        None => walk_env_readers(root),
-    };
+    // The walk may have read ignored files (`--no-ignore`): a vendored `dotenv` package
+    // under `.venv/` is not this repository's code.
+    let hits: EnvReads = seen
+        .into_iter()
+        .filter(|(rel, _)| {
+            relative(workdir, &root.join(rel))
+                .is_some_and(|in_repo| !ignores.is_ignored(&in_repo, false))
+        })
+        .take(50)
+        .collect();
     for (rel, (line, what)) in hits {
         report.add(
             "hygiene.env_not_ignored",
