@@ -495,34 +495,57 @@ const KNOWN: &[&str] = &[
     "sbatch", "salloc", "munge", "aws", "s3cmd", "rclone", "mc",
 ];
 
-/// Bytes that every command the checks report contains, apart from an `export` of a literal
-/// credential (which the engine has then found in the file). A file without any of them holds
-/// nothing to report, so it is not lexed: most shell scripts of a real tree (git's 1,000 test
-/// scripts) call none of these.
+/// Bytes that every command the checks report contains, apart from HTTPie's (see
+/// [`HTTPIE`]) and an `export` of a literal credential (which the engine has then found in
+/// the file). A file without any of them holds nothing to report, so it is not lexed: of
+/// git/git's 1,345 shell scripts and 960 documents, 80 are.
 const COMMAND_WORDS: &[&str] = &[
     "curl",
     "wget",
-    "http ",
-    "https ",
-    "http\t",
-    "xh ",
-    "munge",
+    "munge -",
     "SLURM_JWT",
-    "aws ",
+    "configure set",
     "s3cmd",
     "rclone",
-    "mc ",
+    "alias set",
+    "config host add",
 ];
 
+/// Leftmost-first, not the default standard semantics: only leftmost searches get the packed
+/// (SIMD) searcher; the standard automaton ran at a tenth of its speed and cost more than
+/// the lexing it spared.
 static COMMAND_WORDS_AC: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
-    std::sync::LazyLock::new(|| aho_corasick::AhoCorasick::new(COMMAND_WORDS).ok());
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(COMMAND_WORDS)
+            .ok()
+    });
 
-/// True when `content` may hold a command the checks know (see [`COMMAND_WORDS`]); when the
-/// automaton cannot be built, every file may.
+/// HTTPie and xh as commands (`http GET …`, `https -a …`, `xh :8080/…`), not the word
+/// `http` in prose: a method, a flag, a `:port` or a URL follows.
+/// The pattern starts with its literals, so the regex crate searches for them (a leading
+/// `(?:^|\s)` made it try every byte: a sixth of a git/git scan); the word boundary before it
+/// is checked by hand.
+static HTTPIE: std::sync::LazyLock<Option<regex::bytes::Regex>> = std::sync::LazyLock::new(|| {
+    regex::bytes::Regex::new(r"(?:https?|xh)[ \t]+(?:-|[A-Z]+[ \t]|:|https?://)").ok()
+});
+
+fn httpie_command(content: &[u8]) -> bool {
+    let Some(re) = HTTPIE.as_ref() else {
+        return true;
+    };
+    re.find_iter(content)
+        .any(|m| m.start() == 0 || b" \t\n;&|(!".contains(&content[m.start() - 1]))
+}
+
+/// True when `content` may hold a command the checks know (see [`COMMAND_WORDS`]); when a
+/// searcher cannot be built, every file may.
 pub fn may_hold_commands(content: &[u8]) -> bool {
     COMMAND_WORDS_AC
         .as_ref()
         .is_none_or(|ac| ac.is_match(content))
+        || httpie_command(content)
 }
 
 /// The command name and its arguments, past leading `NAME=value` assignments and wrappers
@@ -1247,9 +1270,19 @@ mod tests {
         assert!(may_hold_commands(b"#!/bin/sh\ncurl -s https://h/\n"));
         assert!(may_hold_commands(b"http GET https://h/ Authorization:$T\n"));
         assert!(may_hold_commands(b"#SBATCH -N 1\nexport SLURM_JWT=x\n"));
-        assert!(!may_hold_commands(
-            b"#!/bin/sh\ntest_expect_success 'x' 'git log >out'\n# see https://git-scm.com\n"
-        ));
+        assert!(may_hold_commands(b"xh :8080/api Authorization:$T\n"));
+        assert!(may_hold_commands(b"X=$(munge -n)\n"));
+        for quiet in [
+            &b"#!/bin/sh\ntest_expect_success 'x' 'git log >out'\n# see https://git-scm.com\n"[..],
+            b"Fetch over http or https from the server.\n",
+            b"Do not munge the message.\n",
+        ] {
+            assert!(
+                !may_hold_commands(quiet),
+                "{}",
+                String::from_utf8_lossy(quiet)
+            );
+        }
     }
 
     #[test]
@@ -1556,7 +1589,7 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
         FileKind::Docs(markup) => {
             let mut taught: Vec<(u64, CmdFinding)> = Vec::new();
             for b in super::docs::blocks(markup, text) {
-                if b.warned {
+                if b.warned || !may_hold_commands(b.code.as_bytes()) {
                     continue;
                 }
                 for f in check_source(&b.code, Context::Script, judge) {

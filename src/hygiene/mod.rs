@@ -391,17 +391,19 @@ impl crate::sources::fs::FileHook for CommandChecks {
             return;
         };
         // Dockerfiles are judged by names too (`ARG GLOBUS_CLIENT_SECRET`) and JSON job specs
-        // have their own test; every other kind needs a known command, or a literal
-        // credential that the engine has found in the file.
+        // have their own test; every other kind needs a known command, or a credential that
+        // the engine has found in the file (not any match: git's test scripts are full of
+        // low-confidence `password=` lines, and lexing them was a fifth of the scan).
+        let judge = FileJudge::new(engine, matches);
         let by_name = matches!(
             kind,
             cmdline::FileKind::Dockerfile | cmdline::FileKind::Json
         );
-        if !by_name && matches.is_empty() && !cmdline::may_hold_commands(content) {
+        if !by_name && judge.secrets.is_empty() && !cmdline::may_hold_commands(content) {
             return;
         }
         let text = String::from_utf8_lossy(content);
-        let placed = cmdline::check_file(kind, &text, &FileJudge::new(engine, matches));
+        let placed = cmdline::check_file(kind, &text, &judge);
         if placed.is_empty() {
             return;
         }
