@@ -48,6 +48,12 @@ pub trait SecretJudge {
         false
     }
 
+    /// False when the file holds no credential the engine found: then only commands that
+    /// name a known program can matter, and only the lines around them need lexing.
+    fn knows_secrets(&self) -> bool {
+        true
+    }
+
     /// `text` with its credentials replaced by `<redacted>`. By default the whole text goes,
     /// or the value of a `Name: value` pair; the engine's judge redacts exactly the
     /// credential's bytes.
@@ -537,6 +543,84 @@ fn httpie_command(content: &[u8]) -> bool {
     };
     re.find_iter(content)
         .any(|m| m.start() == 0 || b" \t\n;&|(!".contains(&content[m.start() - 1]))
+}
+
+/// The parts of a shell script worth lexing when it holds no credential the engine found:
+/// each line with a command word (see [`may_hold_commands`]), widened to the whole command —
+/// the lines a backslash continues, and the lines a quote left open runs on to (at most
+/// [`REGION_LINES`]). Byte ranges, in order, merged where they touch. gitk (400 kB of Tcl
+/// behind a `#!/bin/sh`) was lexed whole for one `http` in a comment.
+fn command_regions(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut hits: Vec<usize> = COMMAND_WORDS_AC
+        .as_ref()
+        .map(|ac| ac.find_iter(b).map(|m| m.start()).collect())
+        .unwrap_or_else(|| vec![0]);
+    if let Some(re) = HTTPIE.as_ref() {
+        hits.extend(re.find_iter(b).map(|m| m.start()));
+    }
+    hits.sort_unstable();
+    let line_start = |i: usize| {
+        b[..i]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1)
+    };
+    let line_end = |i: usize| memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |p| i + p);
+    let continued = |end: usize| {
+        let line = &b[line_start(end)..end];
+        line.strip_suffix(b"\r").unwrap_or(line).ends_with(b"\\")
+    };
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for hit in hits {
+        if out.last().is_some_and(|&(_, e)| hit < e) {
+            continue;
+        }
+        let mut start = line_start(hit);
+        // Up over the lines a backslash continues into this one.
+        while start > 0 && continued(start - 1) {
+            start = line_start(start - 1);
+        }
+        let mut end = line_end(hit);
+        let mut lines = 0;
+        while end < b.len()
+            && lines < REGION_LINES
+            && (continued(end) || open_quote(&b[start..end]))
+        {
+            end = line_end(end + 1);
+            lines += 1;
+        }
+        match out.last_mut() {
+            Some((_, e)) if start <= *e + 1 => *e = end.max(*e),
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+/// How far a region follows a command past its line.
+const REGION_LINES: usize = 100;
+
+/// True when `s` ends inside a quoted string.
+fn open_quote(s: &[u8]) -> bool {
+    let (mut single, mut double) = (false, false);
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'\\' if !single => i += 1,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'#' if !single && !double && (i == 0 || b" \t\n;".contains(&s[i - 1])) => {
+                // A comment runs to the end of its line; its quotes do not count.
+                while i < s.len() && s[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    single || double
 }
 
 /// True when `content` may hold a command the checks know (see [`COMMAND_WORDS`]); when a
@@ -1266,6 +1350,43 @@ mod tests {
     }
 
     #[test]
+    fn only_the_commands_around_a_command_word_are_lexed_in_a_file_without_secrets() {
+        let script = "#!/bin/sh\nset -e\necho 'it'\\''s'\nfor f in *; do\n  echo \"$f\"\ndone\nX=1 \\\n  curl -H \"Authorization: Bearer $TOKEN\" \\\n  https://h/\ncurl -d '{\n  \"a\": 1\n}' https://h/\ntrue\n";
+        let regions: Vec<&str> = command_regions(script)
+            .into_iter()
+            .map(|(s, e)| &script[s..e])
+            .collect();
+        assert_eq!(
+            regions,
+            [
+                "X=1 \\\n  curl -H \"Authorization: Bearer $TOKEN\" \\\n  https://h/\ncurl -d '{\n  \"a\": 1\n}' https://h/"
+            ]
+        );
+        // Lexed by regions or whole, the same findings, on the same lines.
+        struct Blind;
+        impl SecretJudge for Blind {
+            fn is_secret(&self, _: &str) -> bool {
+                false
+            }
+            fn knows_secrets(&self) -> bool {
+                false
+            }
+        }
+        let by_regions: Vec<_> = check_file(FileKind::Shell, script, &Blind)
+            .into_iter()
+            .map(|p| (p.finding.check, p.line))
+            .collect();
+        let whole: Vec<_> = check_file(FileKind::Shell, script, &Fake)
+            .into_iter()
+            .map(|p| (p.finding.check, p.line))
+            .collect();
+        assert_eq!(by_regions, [("hygiene.token_on_command_line", Some(7))]);
+        assert_eq!(by_regions, whole);
+        assert!(!open_quote(b"echo 'a' \"b\" # it's"));
+        assert!(open_quote(b"curl -d '{"));
+    }
+
+    #[test]
     fn files_without_a_known_command_need_no_lexing() {
         assert!(may_hold_commands(b"#!/bin/sh\ncurl -s https://h/\n"));
         assert!(may_hold_commands(b"http GET https://h/ Authorization:$T\n"));
@@ -1483,9 +1604,16 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
             } else {
                 Context::Script
             };
-            for f in check_source(text, ctx, judge) {
-                let line = line_at(text, f.offset);
-                out.push(place(f, line));
+            let regions = if judge.knows_secrets() {
+                vec![(0, text.len())]
+            } else {
+                command_regions(text)
+            };
+            for (start, end) in regions {
+                for f in check_source(&text[start..end], ctx, judge) {
+                    let line = line_at(text, start + f.offset);
+                    out.push(place(f, line));
+                }
             }
         }
         FileKind::History => {
@@ -1495,6 +1623,9 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                     Some(rest) => rest.split_once(';').map(|(_, c)| c).unwrap_or(rest),
                     None => line,
                 };
+                if !judge.knows_secrets() && !may_hold_commands(cmd.as_bytes()) {
+                    continue;
+                }
                 for f in check_source(cmd, Context::History, judge) {
                     out.push(place(f, n as u64 + 1));
                 }
@@ -1506,6 +1637,9 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                     continue;
                 };
                 let recipe = recipe.trim_start_matches(['@', '-', '+', ' ']);
+                if !judge.knows_secrets() && !may_hold_commands(recipe.as_bytes()) {
+                    continue;
+                }
                 for f in check_source(&make_to_shell(recipe), Context::Script, judge) {
                     out.push(place(f, line));
                 }

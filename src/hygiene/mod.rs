@@ -312,6 +312,10 @@ impl cmdline::SecretJudge for FileJudge<'_> {
         self.secrets.iter().any(|s| value.contains(s.as_str())) || self.engine.is_secret(value)
     }
 
+    fn knows_secrets(&self) -> bool {
+        !self.secrets.is_empty()
+    }
+
     fn expired(&self, value: &str) -> bool {
         let holds = |s: &String| value.contains(s.as_str());
         self.expired.iter().any(holds)
