@@ -557,8 +557,17 @@ fn credential_files(
     };
     if let Some(index) = index {
         for e in index.iter() {
-            let rel = String::from_utf8_lossy(&e.path).into_owned();
-            consider(&workdir.join(&rel));
+            let rel = String::from_utf8_lossy(&e.path);
+            // Most tracked files are no credential file by name: tell that from the index's
+            // own path, before building paths for it (git/git tracks 4,800 files).
+            let lower = rel.to_ascii_lowercase();
+            if classify(&rel, None).is_none()
+                && !lower.ends_with(".pem")
+                && !lower.ends_with(".key")
+            {
+                continue;
+            }
+            consider(&workdir.join(rel.as_ref()));
         }
     }
     for p in walked {
