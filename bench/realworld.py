@@ -30,6 +30,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
+# Hygiene checks about commands (on command lines, in job environments and images, in docs).
+COMMAND_CHECKS = {
+    "hygiene.token_on_command_line", "hygiene.token_exported", "hygiene.slurm_jwt_in_job_environment",
+    "hygiene.slurmrestd_non_bearer_auth", "hygiene.munge_without_ttl", "hygiene.secret_in_image",
+    "hygiene.token_in_job_spec", "hygiene.docs_teach_token_on_command_line",
+}
+
+
 def load_judgements(path):
     out = {}
     with open(path) as f:
@@ -80,6 +88,7 @@ def main():
     summary = ["| repository | HEAD | findings (locations) | by severity | judged | gitleaks-only lines |",
                "|---|---|---|---|---|---|"]
     detail = []
+    hyg = {spec.partition("=")[0]: Counter() for spec in a.repos}
     for spec in a.repos:
         repo, _, path = spec.partition("=")
         head = subprocess.run(["git", "-C", path, "rev-parse", "--short=12", "HEAD"],
@@ -99,6 +108,22 @@ def main():
                 verdicts[j] += 1
                 rows.append(f"| `{loc['path']}:{loc['line']}` | {f['rule_id']} | {f['severity']} | "
                             f"{f['confidence']} | `{f['preview']}` | {j} | {note} |")
+        # Command-line hygiene findings (no secret value: a file, a line, a fix), judged in the
+        # same file with the check id in the rule column.
+        hyg_rows = []
+        for h in r.get("hygiene", []):
+            if h["check"] not in COMMAND_CHECKS:
+                continue
+            key = (repo, h["path"], h.get("line") or 0, h["check"])
+            j, note = judged.get(key, ("UNJUDGED", ""))
+            if key in judged:
+                used.add(key)
+            if RANK[h["severity"]] >= RANK["low"] and j in ("UNJUDGED", "false positive"):
+                bad += 1
+            hyg[repo][j] += 1
+            what = h["message"].replace("|", "\\|").replace("\n", " ")
+            hyg_rows.append(f"| `{h['path']}:{h.get('line') or 0}` | {h['check']} | {h['severity']} | "
+                            f"{what[:220]} | {j} | {note} |")
         gl_only = []
         if a.gitleaks:
             for g in gitleaks(a.gitleaks, path):
@@ -116,12 +141,20 @@ def main():
                        "|---|---|---|---|---|---|---|", *sorted(rows), ""]
         else:
             detail += ["No findings.", ""]
+        if hyg_rows:
+            detail += ["Command-line hygiene findings:", "",
+                       "| where | check | severity | what | judgement | note |",
+                       "|---|---|---|---|---|---|", *sorted(hyg_rows), ""]
         if gl_only:
             detail += ["gitleaks reports these lines and tokenwarden does not (none is a facility "
                        "credential unless judged so above):", "", "| where | gitleaks rule |", "|---|---|",
                        *sorted(gl_only), ""]
     stale = sorted(k for k in judged if k not in used and any(k[0] == s.partition("=")[0] for s in a.repos))
-    md += summary + [""] + detail
+    hyg_summary = ["| repository | command-line hygiene findings | judged |", "|---|---|---|"]
+    for repo, c in hyg.items():
+        hyg_summary.append(f"| {repo} | {sum(c.values())} | "
+                           + ", ".join(f"{k} {v}" for k, v in sorted(c.items())) + " |")
+    md += summary + [""] + hyg_summary + [""] + detail
     if stale:
         md += ["## Stale judgements (no finding matches them any more)", ""]
         md += [f"- {k[0]} `{k[1]}:{k[2]}` {k[3]}" for k in stale] + [""]

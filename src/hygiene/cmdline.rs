@@ -192,19 +192,29 @@ fn auth_header(value: &str) -> bool {
 }
 
 /// The word shown in a finding: every literal part redacted, including literals beside an
-/// expansion (`"https://h/?token=<literal>&x=$Y"`).
+/// expansion (`"https://h/?token=<literal>&x=$Y"`), and the text of a substitution too (it
+/// may hold one: `$(echo <literal> | base64 -d)`), on one line.
 fn shown(w: &Word, judge: &dyn SecretJudge) -> String {
-    w.parts
+    let text: String = w
+        .parts
         .iter()
         .map(|p| match p {
             Part::Lit(t) => judge.redact(t),
-            other => Word {
-                parts: vec![other.clone()],
-                offset: w.offset,
-            }
-            .render(),
+            other => judge.redact(
+                &Word {
+                    parts: vec![other.clone()],
+                    offset: w.offset,
+                }
+                .render(),
+            ),
         })
-        .collect()
+        .collect();
+    // A substitution continued over lines (`$(kubectl … \<newline> -o …)`) reads as one.
+    text.replace("\\\n", " ")
+        .split(|c: char| c == '\n')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn quote(s: &str) -> String {
@@ -1222,6 +1232,15 @@ mod tests {
             !f.message.contains("tok_") && !f.fix.contains("tok_"),
             "{f:?}"
         );
+        // A literal inside a substitution is redacted too, and a substitution continued over
+        // lines is shown on one.
+        let f = &check_source(
+            "curl -H \"Authorization: Bearer $(echo tok_9f8e | \\\n  base64 -d)\" https://h/",
+            Context::Script,
+            &Fake,
+        )[0];
+        assert!(!f.message.contains("tok_9f8e"), "{}", f.message);
+        assert!(!f.message.contains('\n'), "{}", f.message);
     }
 
     #[test]
