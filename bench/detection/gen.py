@@ -37,6 +37,7 @@ UPNUM = string.ascii_uppercase + string.digits
 B64CH = ALNUM + "+/"
 B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 MARK_RE = re.compile(r"@@M(\d+)@@")
+HMARK_RE = re.compile(r"@@H(\d+)@@")
 
 CSM_ISS = "https://api-gw-service-nmn.local/keycloak/realms/shasta"
 ALCF_IRI_RS = "6be511f6-a071-471f-9bc0-02a0d0836723"
@@ -96,6 +97,12 @@ class Gen:
         self.n = 0
         self.files = []           # (where, path, TF or bytes)
         self.ids = {"tree": 0, "history": 0}
+        # Hygiene labels: a problem a person would point at in a line (a token on a command
+        # line, a literal exported, a credential baked into an image) or in a file (a
+        # credential file others can read). Written to OUT/hygiene-labels.jsonl.
+        self.hyg = []
+        self.hmarks = {}
+        self.modes = {}           # tree path -> file mode the generator chose
 
     # ------------------------------------------------------------ random helpers
     def rs(self, alphabet, n):
@@ -312,6 +319,13 @@ class TF:
     def neg(self, value, reason, shown=None, ctx=None, kind="negative"):
         return self.g.mark(self, kind, value, shown, True, reason, ctx, {})
 
+    def h(self, check, note=""):
+        """A zero-width marker: the line it sits on has the hygiene problem `check`."""
+        self.g.hn = getattr(self.g, "hn", 0) + 1
+        self.g.hmarks[self.g.hn] = {"check": check, "path": self.path, "line": None, "where": self.where,
+                                    "note": note}
+        return f"@@H{self.g.hn}@@"
+
     def noise(self, n, pool=BASH_NOISE, fmt="{}"):
         for _ in range(n):
             self.l(fmt.format(self.g.pick(pool)))
@@ -321,6 +335,20 @@ class TF:
         text = "".join(self.buf)
         if not self.final_nl:
             text = text.rstrip("\n")
+        # Hygiene markers first (zero width): their lines are the lines of the text as written.
+        hout, pos = [], 0
+        for m in HMARK_RE.finditer(text):
+            lab = self.g.hmarks[int(m.group(1))]
+            lab["line"] = text.count("\n", 0, m.start()) + 1
+            # Secret markers before it may render to several lines (PEM): count them too.
+            for mm in MARK_RE.finditer(text, 0, m.start()):
+                lab["line"] += (self.g.marks[int(mm.group(1))][1] or "").count("\n")
+            if self.where == "tree":
+                self.g.hyg.append(lab)
+            hout.append(text[pos:m.start()])
+            pos = m.end()
+        hout.append(text[pos:])
+        text = "".join(hout)
         out, pos, line = [], 0, 1
         for m in MARK_RE.finditer(text):
             seg = text[pos:m.start()]
@@ -405,24 +433,24 @@ def home_alice(g):
     H = "home/alice"
     f = g.tf(f"{H}/.bash_history", "bash_history")
     f.noise(5)
-    f.l(f"export S3M_TOKEN={f.pos('s3m', g.s3m('STF040'))}")
+    f.l(f.h('hygiene.token_exported') + f"export S3M_TOKEN={f.pos('s3m', g.s3m('STF040'))}")
     f.noise(3)
-    f.l(f"curl -s -H \"Authorization: {f.pos('s3m', g.s3m('STF040'))}\" https://s3m.olcf.ornl.gov/olcf/v1/token/ctls/introspect | jq")
+    f.l(f.h('hygiene.token_on_command_line') + f"curl -s -H \"Authorization: {f.pos('s3m', g.s3m('STF040'))}\" https://s3m.olcf.ornl.gov/olcf/v1/token/ctls/introspect | jq")
     f.l(f"curl -H @.env https://s3m.olcf.ornl.gov/slurm/open/v0.0.43/defiant/ping")
     f.l(f"export S3M_TOKEN={f.neg('$(cat ~/.s3m_token)', 'command substitution')}")
     f.noise(4)
-    f.l(f"export GLOBUS_TRANSFER_TOKEN={f.pos('globus', g.globus())}")
+    f.l(f.h('hygiene.token_exported') + f"export GLOBUS_TRANSFER_TOKEN={f.pos('globus', g.globus())}")
     f.l("globus ls 'ddb59aef-6d04-11e5-ba46-22000b92c6ec:/~/'")
     f.noise(2)
     aid, asec = g.aws_pair()
     f.l(f"aws configure set aws_access_key_id {aid}")
-    f.l(f"aws configure set aws_secret_access_key {f.pos('aws', asec, alts=[aid])}")
+    f.l(f.h('hygiene.token_on_command_line') + f"aws configure set aws_secret_access_key {f.pos('aws', asec, alts=[aid])}")
     f.noise(3)
     f.l(f"SLURM_JWT={f.neg('daemon', 'slurmrestd mode flag')} slurmrestd -a rest_auth/jwt 0.0.0.0:6820 &")
-    f.l(f"export SLURM_JWT={f.pos('slurm_jwt', g.slurm('alice'))}")
-    f.l("curl -s -H \"X-SLURM-USER-NAME: alice\" -H \"X-SLURM-USER-TOKEN: $SLURM_JWT\" http://localhost:6820/slurm/v0.0.43/ping")
+    f.l(f.h('hygiene.token_exported') + f"export SLURM_JWT={f.pos('slurm_jwt', g.slurm('alice'))}")
+    f.l(f.h('hygiene.token_on_command_line') + "curl -s -H \"X-SLURM-USER-NAME: alice\" -H \"X-SLURM-USER-TOKEN: $SLURM_JWT\" http://localhost:6820/slurm/v0.0.43/ping")
     pw = g.stream_pw()
-    f.l(f"redis-cli -u rediss://stf040-api:{f.pos('s3m_stream', pw)}@redis-stf040-api-ens.io.s3m-streams.apps.olivine.ccs.ornl.gov:443 ping")
+    f.l(f.h('hygiene.token_on_command_line') + f"redis-cli -u rediss://stf040-api:{f.pos('s3m_stream', pw)}@redis-stf040-api-ens.io.s3m-streams.apps.olivine.ccs.ornl.gov:443 ping")
     f.l(f"echo {f.neg('$S3M_TOKEN', 'env reference')} | cut -c1-20")
     f.noise(4)
 
@@ -431,7 +459,7 @@ def home_alice(g):
     f.l(f"# export S3M_TOKEN=\"{f.neg('eyJhbGc...', 'placeholder')}\"   # see ~/.s3m_token instead")
     f.l(f"export ALCF_IRI_TOKEN={f.neg('$(alcf-tokens print-access-token)', 'command substitution')}")
     f.l("alias sq='squeue -u $USER'")
-    f.l(f"export s3m_token='{f.pos('s3m', g.s3m('GEN150'))}'")
+    f.l(f.h('hygiene.token_exported') + f"export s3m_token='{f.pos('s3m', g.s3m('GEN150'))}'")
     f.l("export S3M_BASE=https://s3m.olcf.ornl.gov")
 
     f = g.tf(f"{H}/.globus/app/{ALCF_OLD_CLIENT}/alcf_facility_api_app/tokens.json", "tokens.json")
@@ -471,22 +499,22 @@ def home_bob(g):
     Z = lambda cmd: f": {zsh_ts(g)}:0;{cmd}"
     for _ in range(4):
         f.l(Z(g.pick(BASH_NOISE)))
-    f.l(Z(f"export ALCF_IRI_TOKEN={f.pos('iri', g.globus())}"))
+    f.l(Z(f.h('hygiene.token_exported') + f"export ALCF_IRI_TOKEN={f.pos('iri', g.globus())}"))
     f.l(Z("ls"))
     f.l(Z(f"TOKEN={f.pos('iri', g.globus(), note='facility only from the curl two lines later')}"))
     f.l(Z("echo ok"))
-    f.l(Z('curl -s -H "Authorization: Bearer $TOKEN" https://api.alcf.anl.gov/api/v1/status/resources | jq ".[].name"'))
-    f.l(Z(f"export NERSC_IRI_TOKEN=\"{f.pos('iri', g.globus())}\""))
-    f.l(Z(f"curl -s https://api.iri.nersc.gov/api/v1/account/projects -H \"Authorization: Bearer {f.pos('iri', g.globus())}\""))
-    f.l(Z(f"http GET https://api.alcf.anl.gov/api/v1/task/not-a-real-task \"Authorization:Bearer {f.pos('iri', g.globus())}\""))
-    f.l(Z(f"export AMSC_TOKEN={f.pos('iri', g.amsc('https://api.iri.nersc.gov'), note='AmSC keycard')}"))
+    f.l(Z(f.h('hygiene.token_on_command_line') + 'curl -s -H "Authorization: Bearer $TOKEN" https://api.alcf.anl.gov/api/v1/status/resources | jq ".[].name"'))
+    f.l(Z(f.h('hygiene.token_exported') + f"export NERSC_IRI_TOKEN=\"{f.pos('iri', g.globus())}\""))
+    f.l(Z(f.h('hygiene.token_on_command_line') + f"curl -s https://api.iri.nersc.gov/api/v1/account/projects -H \"Authorization: Bearer {f.pos('iri', g.globus())}\""))
+    f.l(Z(f.h('hygiene.token_on_command_line') + f"http GET https://api.alcf.anl.gov/api/v1/task/not-a-real-task \"Authorization:Bearer {f.pos('iri', g.globus())}\""))
+    f.l(Z(f.h('hygiene.token_exported') + f"export AMSC_TOKEN={f.pos('iri', g.amsc('https://api.iri.nersc.gov'), note='AmSC keycard')}"))
     f.l(Z(f"export ALCF_IRI_TOKEN={f.neg('$(alcf-tokens print-access-token)', 'command substitution')}"))
     for _ in range(3):
         f.l(Z(g.pick(BASH_NOISE)))
 
     f = g.tf(f"{H}/.zshrc", "zshrc")
     f.l("autoload -Uz compinit && compinit", "setopt HIST_IGNORE_SPACE EXTENDED_HISTORY", "export EDITOR=vim")
-    f.l(f"export IRI_API_TOKEN='{f.pos('iri', g.globus())}'")
+    f.l(f.h('hygiene.token_exported') + f"export IRI_API_TOKEN='{f.pos('iri', g.globus())}'")
     f.l(f"export ALCF_TOKENS_DIR=$HOME/.globus/app/{ALCF_NEW_CLIENT}/alcf_tokens")
     f.l(f"export IRI_TOKEN_NERSC={f.neg('${NERSC_IRI_TOKEN}', 'env reference')}")
 
@@ -514,26 +542,26 @@ def home_carol(g):
     H = "home/carol"
     f = g.tf(f"{H}/.bash_history", "bash_history")
     f.noise(3)
-    f.l("export TOKEN=$(curl -s -k -S -d grant_type=client_credentials -d client_id=admin-client -d client_secret="
+    f.l(f.h('hygiene.token_on_command_line') + "export TOKEN=$(curl -s -k -S -d grant_type=client_credentials -d client_id=admin-client -d client_secret="
         f"{f.neg('$(kubectl get secrets admin-client-auth -o jsonpath=' + chr(39) + '{.data.client-secret}' + chr(39) + ' | base64 -d)', 'command substitution')}"
         " https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token | jq -r '.access_token')")
-    f.l(f"curl -s -d grant_type=client_credentials -d client_id=admin-client -d client_secret={f.pos('csm_client_secret', g.csm_secret())} "
+    f.l(f.h('hygiene.token_on_command_line') + f"curl -s -d grant_type=client_credentials -d client_id=admin-client -d client_secret={f.pos('csm_client_secret', g.csm_secret())} "
         "https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token")
-    f.l(f"export TOKEN={f.pos('csm_keycloak', g.csm(azp='admin-client'))}")
-    f.l('curl -s -X PUT -H "Authorization: Bearer $TOKEN" https://api-gw-service-nmn.local/apis/sts/token')
-    f.l(f"curl -X PUT -H 'Authorization: Bearer {f.pos('csm_keycloak', g.csm())}' https://api-gw-service-nmn.local/apis/sts/token")
+    f.l(f.h('hygiene.token_exported') + f"export TOKEN={f.pos('csm_keycloak', g.csm(azp='admin-client'))}")
+    f.l(f.h('hygiene.token_on_command_line') + 'curl -s -X PUT -H "Authorization: Bearer $TOKEN" https://api-gw-service-nmn.local/apis/sts/token')
+    f.l(f.h('hygiene.token_on_command_line') + f"curl -X PUT -H 'Authorization: Bearer {f.pos('csm_keycloak', g.csm())}' https://api-gw-service-nmn.local/apis/sts/token")
     f.noise(2)
     kid, sec, tok = g.sts()
-    f.l(f"export AWS_ACCESS_KEY_ID={f.pos('ceph_sts', kid, part='AccessKeyId')}")
-    f.l(f"export AWS_SECRET_ACCESS_KEY={f.pos('ceph_sts', sec, part='SecretAccessKey')}")
-    f.l(f"export AWS_SESSION_TOKEN={f.pos('ceph_sts', tok, part='SessionToken')}")
+    f.l(f.h('hygiene.token_exported') + f"export AWS_ACCESS_KEY_ID={f.pos('ceph_sts', kid, part='AccessKeyId')}")
+    f.l(f.h('hygiene.token_exported') + f"export AWS_SECRET_ACCESS_KEY={f.pos('ceph_sts', sec, part='SecretAccessKey')}")
+    f.l(f.h('hygiene.token_exported') + f"export AWS_SESSION_TOKEN={f.pos('ceph_sts', tok, part='SessionToken')}")
     f.l("aws s3 ls --endpoint-url http://rgw.local:8080")
     f.l("munge -n | unmunge")
     f.l(f"echo '{f.pos('munge_cred', g.munge_cred())}' | unmunge")
     f.l("scp /etc/munge/munge.key nid000001:/etc/munge/munge.key")
     f.l("dd if=/dev/urandom bs=1 count=1024 > /etc/munge/munge.key")
     f.l("scontrol token lifespan=99999999 username=svc-argo")
-    f.l(f"export SLURM_JWT={f.pos('slurm_jwt', g.slurm('svc-argo'))}")
+    f.l(f.h('hygiene.token_exported') + f"export SLURM_JWT={f.pos('slurm_jwt', g.slurm('svc-argo'))}")
     f.l("kubectl -n services get secret admin-client-auth -o jsonpath='{.data.client-secret}' | base64 -d; echo")
     f.l(f"# -> {f.pos('csm_client_secret', g.csm_secret(), note='pasted output of admin-client-auth secret')}")
     f.noise(3)
@@ -563,16 +591,16 @@ def home_dave(g):
     f = g.tf(f"{H}/.zsh_history", "zsh_history")
     Z = lambda cmd: f": {zsh_ts(g)}:0;{cmd}"
     f.l(Z("cd ~/palmetto-dash"))
-    f.l(Z(f"export PALMETTO_API_KEY={f.pos('palmetto', g.palmetto())}"))
+    f.l(Z(f.h('hygiene.token_exported') + f"export PALMETTO_API_KEY={f.pos('palmetto', g.palmetto())}"))
     f.l(Z("npm run dev"))
-    f.l(Z(f"curl -H \"Authorization: Bearer {f.pos('palmetto', g.palmetto())}\" https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs"))
+    f.l(Z(f.h('hygiene.token_on_command_line') + f"curl -H \"Authorization: Bearer {f.pos('palmetto', g.palmetto())}\" https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs"))
     f.l(Z('curl -H "Authorization: MUNGE $(munge -n -t 5)" https://api.palmetto.clemson.edu/slurm/latest/jobs'))
-    f.l(Z(f"curl -sS -H 'Authorization: MUNGE {f.pos('munge_cred', g.munge_cred())}' https://api.palmetto.clemson.edu/ping"))
+    f.l(Z(f.h('hygiene.token_on_command_line') + f"curl -sS -H 'Authorization: MUNGE {f.pos('munge_cred', g.munge_cred())}' https://api.palmetto.clemson.edu/ping"))
     f.l(Z("curl https://api.palmetto.clemson.edu/meta/versions/supported"))
     f.l(Z(g.pick(BASH_NOISE)))
 
     f = g.tf(f"{H}/.zshrc", "zshrc")
-    f.l("export PATH=$HOME/bin:$PATH", f"export PALMETTO_TOKEN=\"{f.pos('palmetto', g.palmetto())}\"", "bindkey -e")
+    f.l("export PATH=$HOME/bin:$PATH", f.h('hygiene.token_exported') + f"export PALMETTO_TOKEN=\"{f.pos('palmetto', g.palmetto())}\"", "bindkey -e")
 
     f = g.tf(f"{H}/.env", "dotenv")
     f.l("# palmetto dashboard (local)", f"palmetto_api_key={f.pos('palmetto', g.palmetto())}", "LOG_LEVEL=debug")
@@ -588,13 +616,13 @@ def home_erin(g):
     f.noise(3)
     aid, asec = g.aws_pair()
     f.l(f"aws configure set aws_access_key_id {aid} --profile archive")
-    f.l(f"aws configure set aws_secret_access_key {f.pos('aws', asec, alts=[aid])} --profile archive")
+    f.l(f.h('hygiene.token_on_command_line') + f"aws configure set aws_secret_access_key {f.pos('aws', asec, alts=[aid])} --profile archive")
     rid, rsec = g.rgw_pair()
     f.l(f"aws configure set aws_access_key_id {rid} --profile ceph")
-    f.l(f"aws configure set aws_secret_access_key {f.pos('s3_keypair', rsec, alts=[rid], note='endpoint on the next command')} --profile ceph")
+    f.l(f.h('hygiene.token_on_command_line') + f"aws configure set aws_secret_access_key {f.pos('s3_keypair', rsec, alts=[rid], note='endpoint on the next command')} --profile ceph")
     f.l("aws --profile ceph --endpoint-url http://ceph-rgw.internal:8080 s3 ls")
     rid, rsec = g.rgw_pair()
-    f.l(f"s3cmd --access_key={rid} --secret_key={f.pos('s3_keypair', rsec, alts=[rid])} --host=rgw.hpc.example.edu:8080 --host-bucket=rgw.hpc.example.edu:8080 ls")
+    f.l(f.h('hygiene.token_on_command_line') + f"s3cmd --access_key={rid} --secret_key={f.pos('s3_keypair', rsec, alts=[rid])} --host=rgw.hpc.example.edu:8080 --host-bucket=rgw.hpc.example.edu:8080 ls")
     f.noise(3)
 
     f = g.tf(f"{H}/.aws/credentials", "aws_credentials")
@@ -620,10 +648,10 @@ def home_frank(g):
     f = g.tf(f"{H}/.bash_history", "bash_history")
     f.noise(2)
     f.l(f"export GLOBUS_CLI_CLIENT_ID={g.uuid()}")
-    f.l(f"export GLOBUS_CLI_CLIENT_SECRET={f.pos('globus_client_secret', g.globus_secret())}")
+    f.l(f.h('hygiene.token_exported') + f"export GLOBUS_CLI_CLIENT_SECRET={f.pos('globus_client_secret', g.globus_secret())}")
     f.l("globus whoami")
     cid = g.uuid()
-    f.l(f"curl -s -u \"{cid}:{f.pos('globus_client_secret', g.globus_secret())}\" https://auth.globus.org/v2/oauth2/token "
+    f.l(f.h('hygiene.token_on_command_line') + f"curl -s -u \"{cid}:{f.pos('globus_client_secret', g.globus_secret())}\" https://auth.globus.org/v2/oauth2/token "
         "-d grant_type=client_credentials -d scope=urn:globus:auth:scope:transfer.api.globus.org:all")
     f.noise(2)
 
@@ -712,25 +740,25 @@ def proj_s3m(g):
 
     f = g.tf(f"{P}/scripts/submit.sh", "shell")
     f.l("#!/usr/bin/env bash", "set -euo pipefail", f"S3M_TOKEN=\"{f.pos('s3m', g.s3m('STF040'))}\"",
-        "RES=${1:-defiant}", 'curl -sf -H "Authorization: ${S3M_TOKEN}" -X POST \\',
+        "RES=${1:-defiant}", f.h('hygiene.token_on_command_line') + 'curl -sf -H "Authorization: ${S3M_TOKEN}" -X POST \\',
         "  https://s3m.olcf.ornl.gov/slurm/open/v0.0.43/$RES/job/submit -d @job.json",
         "curl -H @.env https://s3m.olcf.ornl.gov/olcf/v1/token/ctls/introspect")
 
     f = g.tf(f"{P}/jobs/run_ensemble.sbatch", "sbatch")
     f.l("#!/bin/bash", "#SBATCH -A STF040", "#SBATCH -J ensemble", "#SBATCH -N 4", "#SBATCH -t 02:00:00",
         "#SBATCH -p batch", "", "module load PrgEnv-gnu cray-python",
-        f"export S3M_TOKEN='{f.pos('s3m', g.s3m('STF040'))}'",
-        f"export SLURM_JWT={f.pos('slurm_jwt', g.slurm('stf040_auser'))}",
+        f.h('hygiene.token_exported') + f"export S3M_TOKEN='{f.pos('s3m', g.s3m('STF040'))}'",
+        f.h('hygiene.token_exported') + f.h('hygiene.slurm_jwt_in_job_environment') + f"export SLURM_JWT={f.pos('slurm_jwt', g.slurm('stf040_auser'))}",
         "srun -n 32 python -m ensemble.run --members 32",
         "python -m ensemble.notify --via s3m")
 
     f = g.tf(f"{P}/Makefile", "makefile")
     f.l(f"S3M_TOKEN ?= {f.pos('s3m', g.s3m('STF040'))}", "RESOURCE ?= defiant", "", "ping:",
-        f"\tcurl -s -H \"Authorization: {f.neg('$(S3M_TOKEN)', 'make variable reference')}\" https://s3m.olcf.ornl.gov/slurm/open/v0.0.43/$(RESOURCE)/ping")
+        f.h('hygiene.token_on_command_line') + f"\tcurl -s -H \"Authorization: {f.neg('$(S3M_TOKEN)', 'make variable reference')}\" https://s3m.olcf.ornl.gov/slurm/open/v0.0.43/$(RESOURCE)/ping")
 
     f = g.tf(f"{P}/Dockerfile", "dockerfile")
     f.l(f"FROM python:3.11-slim@sha256:{f.neg(g.hexs(64), 'docker digest')}", "WORKDIR /app",
-        "COPY . .", "RUN pip install --no-cache-dir -e .", f"ENV S3M_TOKEN={f.pos('s3m', g.s3m('STF040'))}",
+        "COPY . .", "RUN pip install --no-cache-dir -e .", f.h('hygiene.secret_in_image') + f"ENV S3M_TOKEN={f.pos('s3m', g.s3m('STF040'))}",
         'CMD ["python", "-m", "s3m_client.api"]')
 
     f = g.tf(f"{P}/s3m_client/api.py", "python")
@@ -873,7 +901,7 @@ def proj_palmetto(g):
         "  partition: 'owner-lab',", "  version: 'v0.0.44',", "  host: 'api.palmetto.clemson.edu',", "};")
     f = g.tf(f"{P}/Dockerfile", "dockerfile")
     f.l(f"FROM node:20-alpine@sha256:{f.neg(g.hexs(64), 'docker digest')}", "WORKDIR /srv",
-        f"ARG PALMETTO_API_KEY={f.pos('palmetto', g.palmetto())}", "COPY . .", "RUN npm ci && npm run build",
+        f.h('hygiene.secret_in_image') + f"ARG PALMETTO_API_KEY={f.pos('palmetto', g.palmetto())}", "COPY . .", "RUN npm ci && npm run build",
         'CMD ["node", "dist/server.js"]')
     f = g.tf(f"{P}/.gitlab-ci.yml", "gitlab_ci")
     f.l("stages: [test, deploy]", "variables:", f"  PALMETTO_API_KEY: \"{f.pos('palmetto', g.palmetto())}\"",
@@ -885,8 +913,8 @@ def proj_palmetto(g):
         f"    image: ghcr.io/lab/palmetto-dash@sha256:{f.neg(g.hexs(64), 'docker digest')}")
     f = g.tf(f"{P}/scripts/poll.sh", "shell")
     f.l("#!/bin/bash",
-        f"curl -sf -H \"Authorization: Bearer {f.pos('palmetto', g.palmetto())}\" \"https://api.palmetto.clemson.edu/slurm/latest/jobs?user=dave\"",
-        f"curl -sf -H \"Authorization: MUNGE {f.pos('munge_cred', g.munge_cred())}\" https://api.palmetto.clemson.edu/slurmdb/v0.0.44/jobs",
+        f.h('hygiene.token_on_command_line') + f"curl -sf -H \"Authorization: Bearer {f.pos('palmetto', g.palmetto())}\" \"https://api.palmetto.clemson.edu/slurm/latest/jobs?user=dave\"",
+        f.h('hygiene.token_on_command_line') + f"curl -sf -H \"Authorization: MUNGE {f.pos('munge_cred', g.munge_cred())}\" https://api.palmetto.clemson.edu/slurmdb/v0.0.44/jobs",
         'curl -sf -H "Authorization: MUNGE $(munge -n -t 5)" https://api.palmetto.clemson.edu/slurm/latest/jobs')
     f = g.tf(f"{P}/settings.ini", "ini")
     f.l("[palmetto]", f"api_key = {f.pos('palmetto', g.palmetto())}", "endpoint = https://api.palmetto.clemson.edu",
@@ -920,7 +948,7 @@ def proj_csm(g):
         f"  endpoint: {f.neg(ep, 'base64 of a url', shown=b64(ep))}")
     f = g.tf(f"{P}/scripts/get_token.sh", "shell")
     f.l("#!/bin/bash", "# get an admin token for the CSM API", f"CLIENT_SECRET={f.pos('csm_client_secret', g.csm_secret())}",
-        "TOKEN=$(curl -s -k -d grant_type=client_credentials -d client_id=admin-client \\",
+        f.h('hygiene.token_on_command_line') + "TOKEN=$(curl -s -k -d grant_type=client_credentials -d client_id=admin-client \\",
         "  -d client_secret=$CLIENT_SECRET \\",
         "  https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token | jq -r .access_token)",
         f"echo \"token: {f.neg('${TOKEN:0:12}', 'env reference')}...\"")
@@ -991,8 +1019,8 @@ def proj_slurm(g):
         f"    \"X-SLURM-USER-TOKEN\": \"{f.pos('slurm_jwt', g.slurm('alice'))}\",", "}",
         "print(requests.get(URL + '/ping', headers=HEADERS).json())")
     f = g.tf(f"{P}/submit.sh", "shell")
-    f.l("#!/bin/bash", f"export SLURM_JWT={f.pos('slurm_jwt', g.slurm('bob', expired=True), note='expired')}",
-        f"curl -s -H \"X-SLURM-USER-NAME: bob\" -H \"X-SLURM-USER-TOKEN: {f.neg('$SLURM_JWT', 'env reference')}\" \\",
+    f.l("#!/bin/bash", f.h('hygiene.token_exported') + f"export SLURM_JWT={f.pos('slurm_jwt', g.slurm('bob', expired=True), note='expired')}",
+        f.h('hygiene.token_on_command_line') + f"curl -s -H \"X-SLURM-USER-NAME: bob\" -H \"X-SLURM-USER-TOKEN: {f.neg('$SLURM_JWT', 'env reference')}\" \\",
         "  -X POST -d @job.json http://slurmrestd:6820/slurm/v0.0.43/job/submit")
     f = g.tf(f"{P}/logs/slurmrestd.log", "log")
     f.l("[2026-12-01T09:00:00.101] slurmrestd version 25.05.3 started",
@@ -1008,7 +1036,7 @@ def proj_slurm(g):
     f.l("AuthType=auth/munge", "DbdHost=dbd0", f"StoragePass={f.neg('mypass', 'placeholder')}", "StorageUser=slurm")
     f = g.tf(f"{P}/sbatch/array.sbatch", "sbatch")
     f.l("#!/bin/bash", "#SBATCH --array=1-100", "#SBATCH --time=00:10:00",
-        f"#SBATCH --export=ALL,SLURM_JWT={f.pos('slurm_jwt', g.slurm('svc-argo'))}", "srun ./task $SLURM_ARRAY_TASK_ID")
+        f.h('hygiene.slurm_jwt_in_job_environment') + f"#SBATCH --export=ALL,SLURM_JWT={f.pos('slurm_jwt', g.slurm('svc-argo'))}", "srun ./task $SLURM_ARRAY_TASK_ID")
     f = g.tf(f"{P}/notebooks/restapi.ipynb", "notebook")
     cells = [("code", f"import os\nos.environ[\"SLURM_JWT\"] = \"{f.pos('slurm_jwt', g.slurm('alice'))}\"\n"),
              ("code", "!scontrol token\n", [stream([f"SLURM_JWT={f.pos('slurm_jwt', g.slurm('alice'))}\n"])])]
@@ -1105,10 +1133,10 @@ def proj_ci(g):
     f = g.tf(f"{P}/.gitlab-ci.yml", "gitlab_ci")
     f.l("variables:", f"  IRI_API_TOKEN: \"{f.pos('iri', g.globus())}\"", f"  SLURM_JWT: {f.pos('slurm_jwt', g.slurm('ci'))}",
         f"  SLURM_JWT_MODE: {f.neg('daemon', 'slurmrestd mode flag')}", "smoke:", "  script:",
-        '    - curl -sf -H "Authorization: Bearer $IRI_API_TOKEN" https://api.alcf.anl.gov/api/v1/facility')
+        f.h('hygiene.token_on_command_line') + '    - curl -sf -H "Authorization: Bearer $IRI_API_TOKEN" https://api.alcf.anl.gov/api/v1/facility')
     f = g.tf(f"{P}/windows/deploy.bat", "bat", crlf=True)
     f.l("@echo off", f"set PALMETTO_API_KEY={f.pos('palmetto', g.palmetto(), note='CRLF file')}",
-        f"curl -H \"Authorization: Bearer {f.neg('%PALMETTO_API_KEY%', 'windows env reference')}\" https://api.palmetto.clemson.edu/ping",
+        f.h('hygiene.token_on_command_line') + f"curl -H \"Authorization: Bearer {f.neg('%PALMETTO_API_KEY%', 'windows env reference')}\" https://api.palmetto.clemson.edu/ping",
         "exit /b 0")
 
 
@@ -1220,7 +1248,7 @@ def shared(g):
     f.l(f"Authorization: {f.pos('generic_jwt', g.generic_jwt(), note='generic jwt without Bearer, not s3m')}")
     f = g.tf("shared/scripts/grafana.sh", "shell")
     f.l("#!/bin/sh", f"GRAFANA_TOKEN={f.pos('generic_jwt', g.generic_jwt())}",
-        'curl -H "Authorization: Bearer $GRAFANA_TOKEN" https://grafana.example-lab.org/api/dashboards')
+        f.h('hygiene.token_on_command_line') + 'curl -H "Authorization: Bearer $GRAFANA_TOKEN" https://grafana.example-lab.org/api/dashboards')
     f = g.tf("shared/scripts/munge_check.py", "python")
     f.l("import subprocess", f"CRED = \"{f.pos('munge_cred', g.munge_cred())}\"",
         "print(subprocess.run(['unmunge'], input=CRED.encode(), capture_output=True).stdout.decode())")
@@ -1479,6 +1507,11 @@ def fmt_line(g, style, name, val, ind=""):
     raise ValueError(style)
 
 
+def planted(g, value):
+    """True when `value` holds a positive (planted credential) marker."""
+    return any(not g.marks[int(m.group(1))][0]["negative"] for m in MARK_RE.finditer(value))
+
+
 def write_block_file(g, path, style, ctx, items):
     f = g.tf(path, ctx)
     blocks = []
@@ -1509,7 +1542,17 @@ def write_block_file(g, path, style, ctx, items):
             elif style == "gha":
                 f.l(fmt_line(g, style, n, v, ind="      "))
             else:
-                f.l(fmt_line(g, style, n, v))
+                line = fmt_line(g, style, n, v)
+                # What a reviewer points at: a literal credential (or a key id, half of one)
+                # exported by a script, or baked into an image by ENV/ARG.
+                credential = planted(g, v) or n.upper().endswith("ACCESS_KEY_ID")
+                if style in ("shell", "sbatch") and line.startswith("export ") and credential:
+                    line = f.h("hygiene.token_exported") + line
+                    if style == "sbatch" and n == "SLURM_JWT":
+                        line = f.h("hygiene.slurm_jwt_in_job_environment") + line
+                if style == "dockerfile" and credential:
+                    line = f.h("hygiene.secret_in_image") + line
+                f.l(line)
         if style not in ("gha", "argo", "tf") and g.chance(0.7):
             f.l("")
         if style == "ini" and g.chance(0.5):
@@ -1812,6 +1855,31 @@ def history_occurrences(root, labels):
 
 
 # ==================================================================== main
+# Files that hold credentials by their name, from the facilities' tools and docs (not from
+# tokenwarden's code): stores the tools write themselves, hand-made environment files, keys.
+TOOL_STORES = re.compile(r"(^|/)(\.aws/credentials|\.s3cfg|\.globus/.*tokens[^/]*\.json|\.iri_token[^/]*\.json"
+                         r"|s3m/auth\.json|\.config/cray/tokens/[^/]+|\.config/rclone/rclone\.conf)$")
+ENV_FILES = re.compile(r"(^|/)(\.env(\.(local|prod|production|dev|staging))?|[^/]+\.env)$")
+KEY_FILES = re.compile(r"(^|/)(munge\.key|jwt_hs256\.key)$")
+
+
+def credential_file_mode(g, path):
+    """The mode the file gets, for credential files only (others keep the umask's).
+
+    The CLIs that write token stores make them 0600, but stores copied by hand (cp, scp, a
+    backup) arrive 0644. Environment files are written with an editor: 0644 unless someone
+    thought of it. Key files sit 0400 where the daemons keep them, and 0644 in backups, image
+    build contexts and home directories."""
+    if TOOL_STORES.search(path):
+        return 0o644 if g.chance(0.25) else 0o600
+    if ENV_FILES.search(path):
+        return g.pick([0o644, 0o644, 0o640, 0o600])
+    if KEY_FILES.search(path):
+        daemon = path.startswith("cluster/") and "/images/" not in path
+        return g.pick([0o400, 0o600]) if daemon else g.pick([0o644, 0o644, 0o600])
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out")
@@ -1845,6 +1913,12 @@ def main():
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "wb") as fh:
             fh.write(obj.render() if isinstance(obj, TF) else obj)
+        mode = credential_file_mode(g, path)
+        if mode is not None:
+            os.chmod(full, mode)
+            if mode & 0o044:
+                g.hyg.append({"check": "hygiene.credential_file_readable", "path": path, "line": None,
+                              "where": "tree", "note": f"mode {mode:03o}"})
     # shown values for history matching
     for n, (lab, shown, alts) in g.marks.items():
         lab["_shown"] = shown
@@ -1858,6 +1932,11 @@ def main():
 
     missing = [l["id"] for l in g.labels + hg.labels if l["line"] is None]
     assert not missing, f"labels without a line (marker never rendered): {missing[:10]}"
+    unplaced = [l for l in g.hyg if l["line"] is None and l["check"] != "hygiene.credential_file_readable"]
+    assert not unplaced, f"hygiene labels without a line: {unplaced[:5]}"
+    with open(os.path.join(out, "hygiene-labels.jsonl"), "w") as fh:
+        for lab in sorted(g.hyg, key=lambda l: (l["path"], l["line"] or 0, l["check"])):
+            fh.write(json.dumps(lab) + "\n")
     with open(os.path.join(out, "labels.jsonl"), "w") as fh:
         for lab in g.labels + hg.labels:
             lab = {k: v for k, v in lab.items() if not k.startswith("_")}

@@ -5,7 +5,7 @@
 #   bash bench/detection/run.sh [OUT]
 #
 # OUT (default: a new temporary directory, kept) receives the corpus (tree/, history/,
-# labels.jsonl) and reports/ (raw reports, per-tool text reports with misses and false
+# labels.jsonl, hygiene-labels.jsonl) and reports/ (raw reports, per-tool text reports with misses and false
 # positives, and the JSON figures). OUT must not be inside a git work tree: tokenwarden and
 # Kingfisher would apply that repository's .gitignore to the corpus.
 #
@@ -66,7 +66,9 @@ if [[ ! -x $TW ]]; then
 fi
 log "tokenwarden $("$TW" --version | awk '{print $2}')"
 run_ok "0 1" "$TW" scan "$OUT/tree" --no-config --format sarif --output "$R/tokenwarden.tree.sarif" --fail-on critical --no-progress \
-    && score tokenwarden tree sarif "$R/tokenwarden.tree.sarif"
+    && score tokenwarden tree sarif "$R/tokenwarden.tree.sarif" \
+    && python3 "$HERE/hygiene_score.py" --labels "$OUT/hygiene-labels.jsonl" --report "$R/tokenwarden.tree.sarif" \
+        --root "$OUT/tree" --json "$R/tokenwarden.hygiene.score.json" >"$R/tokenwarden.hygiene.txt"
 run_ok "0 1" "$TW" scan "$OUT/tree" --no-config --format sarif --output "$R/tokenwarden-low.tree.sarif" --fail-on critical --no-progress \
     --min-confidence low && score tokenwarden-low tree sarif "$R/tokenwarden-low.tree.sarif"
 run_ok "0 1" "$TW" scan --git "$OUT/history" --no-config --format sarif --output "$R/tokenwarden.history.sarif" --fail-on critical --no-progress \
@@ -114,6 +116,7 @@ python3 "$HERE/score.py" --combine "${JSONS_TREE[@]}" "${JSONS_HIST[@]}"
 for n in "${NOTES[@]}"; do echo "- $n"; done
 echo
 echo "Held-out corpus (holdout.py, seed $SEED): $(grep -m1 OVERALL "$R/tokenwarden.holdout.txt"), $(grep -m1 '^precision' "$R/tokenwarden.holdout.txt" | cut -d' ' -f1-2)"
+echo "Hygiene (gen.py's hygiene labels, tokenwarden only): $(head -1 "$R/tokenwarden.hygiene.txt")"
 echo "Per-tool reports (per-kind and per-context recall, every miss and false positive): $R/<tool>.<tree|history|holdout>.txt"
 log "done"
 exit 0

@@ -211,7 +211,7 @@ fn shown(w: &Word, judge: &dyn SecretJudge) -> String {
         .collect();
     // A substitution continued over lines (`$(kubectl … \<newline> -o …)`) reads as one.
     text.replace("\\\n", " ")
-        .split(|c: char| c == '\n')
+        .split('\n')
         .map(str::trim)
         .collect::<Vec<_>>()
         .join(" ")
@@ -500,6 +500,14 @@ fn rewrite(
     }
 }
 
+/// The program a command runs, when its first word is a literal (`/usr/bin/munge` → `munge`).
+fn basename_of(c: &Command) -> Option<&str> {
+    let Some(Part::Lit(first)) = c.words.first()?.parts.first() else {
+        return None;
+    };
+    (c.words[0].parts.len() == 1).then(|| first.rsplit('/').next().unwrap_or(first))
+}
+
 fn basename(w: &Word) -> Option<String> {
     let lit = w.literal()?;
     Some(lit.rsplit('/').next().unwrap_or(&lit).to_string())
@@ -507,8 +515,24 @@ fn basename(w: &Word) -> Option<String> {
 
 /// Commands the checks know.
 const KNOWN: &[&str] = &[
-    "curl", "wget", "http", "https", "xh", "grpcurl", "export", "declare", "typeset", "setenv",
-    "sbatch", "salloc", "munge", "aws", "s3cmd", "rclone", "mc",
+    "curl",
+    "wget",
+    "http",
+    "https",
+    "xh",
+    "grpcurl",
+    "export",
+    "declare",
+    "typeset",
+    "setenv",
+    "sbatch",
+    "salloc",
+    "munge",
+    "aws",
+    "s3cmd",
+    "rclone",
+    "mc",
+    "redis-cli",
 ];
 
 /// Bytes that every command the checks report contains, apart from HTTPie's (see
@@ -525,6 +549,7 @@ const COMMAND_WORDS: &[&str] = &[
     "rclone",
     "alias set",
     "config host add",
+    "redis-cli",
 ];
 
 /// Leftmost-first, not the default standard semantics: only leftmost searches get the packed
@@ -708,9 +733,18 @@ fn check_nested(
     out: &mut Vec<CmdFinding>,
     depth: usize,
 ) {
-    for c in commands(src) {
+    let cmds = commands(src);
+    for (i, c) in cmds.iter().enumerate() {
+        // `munge -n | unmunge`, MUNGE's own test: the credential goes straight into the
+        // decoder, nowhere else.
+        if c.piped
+            && basename_of(c) == Some("munge")
+            && cmds.get(i + 1).and_then(basename_of) == Some("unmunge")
+        {
+            continue;
+        }
         let first = out.len();
-        check_command(&c, ctx, judge, out);
+        check_command(c, ctx, judge, out);
         if let Some(at) = at {
             for f in &mut out[first..] {
                 f.offset = at;
@@ -819,10 +853,11 @@ pub fn check_command(
                     });
                 }
             }
-            "aws" | "s3cmd" | "rclone" | "mc" => {
+            "aws" | "s3cmd" | "rclone" | "mc" | "redis-cli" => {
+                // The value is a credential by its position: any expansion there is one.
                 let leaks: Vec<(String, &Word, Carries)> = storage_cli_secrets(&name, args)
                     .into_iter()
-                    .filter_map(|(opt, w)| carries(w, judge, false).map(|how| (opt, w, how)))
+                    .filter_map(|(opt, w)| carries(w, judge, true).map(|how| (opt, w, how)))
                     .collect();
                 let Some(worst) = leaks.iter().map(|(_, _, how)| *how).max() else {
                     return;
@@ -994,6 +1029,28 @@ fn storage_cli_secrets<'a>(cmd: &str, args: &'a [Word]) -> Vec<(String, &'a Word
                 out.push((sub[..2].join(" "), *value));
             }
         }
+        "redis-cli" => {
+            // OLCF's S3M streaming brokers: `redis-cli -u rediss://user:PASSWORD@host`,
+            // `-a PASSWORD`, `--pass PASSWORD`.
+            let mut i = 0;
+            while i < args.len() {
+                let lit = &lits[i];
+                if matches!(lit.as_str(), "-a" | "--pass" | "-u")
+                    && let Some(value) = args.get(i + 1)
+                {
+                    let authority = value
+                        .render()
+                        .split_once("://")
+                        .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_string())
+                        .unwrap_or_default();
+                    if lit != "-u" || (authority.contains(':') && authority.contains('@')) {
+                        out.push((lit.clone(), value));
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+        }
         "s3cmd" | "rclone" => {
             let mut i = 0;
             while i < args.len() {
@@ -1030,6 +1087,9 @@ fn storage_cli_fix(cmd: &str) -> &'static str {
         }
         "rclone" => {
             "run `rclone config` (it prompts), or set RCLONE_CONFIG_<REMOTE>_SECRET_ACCESS_KEY from a 0600 file in the environment of the one process, or use env_auth = true"
+        }
+        "redis-cli" => {
+            "let redis-cli read the password from the environment (REDISCLI_AUTH, set from a 0600 file) or from --askpass, and give -u a URL without it"
         }
         _ => {
             "let `mc alias set NAME URL` prompt for the keys, or keep them in ~/.mc/config.json (0600)"
@@ -1269,6 +1329,15 @@ mod tests {
             vec!["hygiene.munge_without_ttl"]
         );
         assert_eq!(checks("munge -n -t 5", Context::Script), Vec::<&str>::new());
+        // MUNGE's own round trip hands the credential to nothing but the decoder.
+        assert_eq!(
+            checks("munge -n | unmunge", Context::History),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            checks("munge -n || unmunge x", Context::Script),
+            vec!["hygiene.munge_without_ttl"]
+        );
         assert_eq!(
             checks(
                 r#"curl -H "Authorization: $SLURM_JWT" http://c:6820/slurm/v0.0.41/jobs"#,
@@ -1343,6 +1412,11 @@ mod tests {
                 "mc config host add ceph https://rgw.example AK $MC_SECRET",
                 &medium,
             ),
+            (
+                "redis-cli -u rediss://app:tok_9f8e7d@cache.example.org:6380 ping",
+                &high,
+            ),
+            ("redis-cli -a \"$PW\" -h redis-stf040 ping", &medium),
         ] {
             assert_eq!(&found(src, Context::Script), want, "{src}");
         }
@@ -1360,6 +1434,8 @@ mod tests {
             "rclone config create ceph s3 env_auth true",
             "mc alias set ceph https://rgw.example",
             "mc alias set play https://play.min.io minioadmin minioadmin",
+            "redis-cli -u rediss://cache.example.org:6380 ping",
+            "redis-cli -h localhost ping",
         ] {
             assert_eq!(found(src, Context::Script), vec![], "{src}");
         }
@@ -1454,6 +1530,9 @@ pub enum FileKind {
     /// A Kubernetes-style manifest: Pods, Jobs, Argo Workflows, Tekton Tasks (`command`,
     /// `args`, `script`, `source`).
     Manifest,
+    /// A Windows batch file (`.bat`, `.cmd`): `%NAME%` expands before the command runs, and
+    /// Task Manager, `wmic` and every process listing show the command line.
+    Batch,
     /// Documentation: its shell code blocks teach commands to readers.
     Docs(super::docs::Markup),
     /// JSON that may be an IRI job specification (`executable` with `environment` or
@@ -1518,6 +1597,9 @@ pub fn file_kind(rel: &str, content: &[u8]) -> Option<FileKind> {
     ) {
         return Some(FileKind::Shell);
     }
+    if matches!(ext, "bat" | "cmd") {
+        return Some(FileKind::Batch);
+    }
     if let Some(m) = super::docs::markup(name) {
         return Some(FileKind::Docs(m));
     }
@@ -1550,6 +1632,34 @@ fn line_at(text: &str, offset: usize) -> u64 {
         .filter(|&&b| b == b'\n')
         .count() as u64
         + 1
+}
+
+/// A batch line as shell: `%NAME%` and `!NAME!` (delayed expansion) as `${NAME}`.
+fn batch_to_shell(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find(['%', '!']) {
+        let delim = rest.as_bytes()[i] as char;
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find(delim) {
+            Some(j)
+                if j > 0
+                    && after[..j]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                out.push_str(&format!("${{{}}}", &after[..j]));
+                rest = &after[j + 1..];
+            }
+            _ => {
+                out.push(delim);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Make's `$(NAME)` and `${NAME}` as shell `${NAME}`, `$$` as `$`.
@@ -1623,6 +1733,25 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
             } else {
                 Context::Script
             };
+            if ctx == Context::BatchScript {
+                for (n, line) in text.lines().enumerate() {
+                    if let Some(directive) = line.trim_start().strip_prefix("#SBATCH")
+                        && directive.contains("--export")
+                        && directive.contains("SLURM_JWT")
+                    {
+                        out.push(place(
+                            CmdFinding {
+                                check: "hygiene.slurm_jwt_in_job_environment",
+                                severity: Severity::Medium,
+                                offset: 0,
+                                message: "`#SBATCH --export=…SLURM_JWT…` hands the token to every step of the job (scontrol show job, /proc/*/environ)".into(),
+                                fix: "leave SLURM_JWT out of --export; the job does not need it to run".into(),
+                            },
+                            n as u64 + 1,
+                        ));
+                    }
+                }
+            }
             let regions = if judge.knows_secrets() {
                 vec![(0, text.len())]
             } else {
@@ -1736,6 +1865,18 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                 for f in check_source(&script, Context::Script, judge) {
                     let at = line + line_at(&script, f.offset) - 1;
                     out.push(place(f, at));
+                }
+            }
+        }
+        FileKind::Batch => {
+            for (n, line) in text.lines().enumerate() {
+                let t = line.trim_start().trim_start_matches('@');
+                let lower = t.to_ascii_lowercase();
+                if lower.starts_with("rem ") || t.starts_with("::") || lower.starts_with("set ") {
+                    continue;
+                }
+                for f in check_source(&batch_to_shell(t), Context::Script, judge) {
+                    out.push(place(f, n as u64 + 1));
                 }
             }
         }
@@ -1865,6 +2006,10 @@ enum Yctx {
         key: Option<String>,
         want_key: bool,
         argv: Vec<(String, u64, String)>,
+        /// An item of a script list that YAML read as a mapping: `- curl -H "Authorization:
+        /// Bearer $T" …` has a `: ` in it, so the line is `{curl -H "Authorization: Bearer
+        /// $T" …}`. GitLab refuses it, but it is written, and a reader sees the command.
+        in_script: bool,
     },
     Seq {
         owner: Option<String>,
@@ -1955,11 +2100,20 @@ impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
     fn on_event(&mut self, ev: yaml_rust2::Event, mark: yaml_rust2::scanner::Marker) {
         use yaml_rust2::Event;
         match ev {
-            Event::MappingStart(..) => self.stack.push(Yctx::Map {
-                key: None,
-                want_key: true,
-                argv: Vec::new(),
-            }),
+            Event::MappingStart(..) => {
+                let keys = if self.manifest {
+                    MANIFEST_SCRIPT_KEYS
+                } else {
+                    SCRIPT_KEYS
+                };
+                let in_script = matches!(self.stack.last(), Some(Yctx::Seq { owner: Some(o) }) if keys.contains(&o.as_str()));
+                self.stack.push(Yctx::Map {
+                    key: None,
+                    want_key: true,
+                    argv: Vec::new(),
+                    in_script,
+                })
+            }
             Event::SequenceStart(..) => {
                 let owner = self.owner();
                 self.stack.push(Yctx::Seq { owner });
@@ -1985,6 +2139,17 @@ impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
                 {
                     *key = Some(v);
                     *want = false;
+                    return;
+                }
+                if let Some(Yctx::Map {
+                    key: Some(k),
+                    in_script: true,
+                    ..
+                }) = self.stack.last()
+                {
+                    let line = format!("{k}: {v}");
+                    self.out.push((mark.line() as u64, line));
+                    self.value_done();
                     return;
                 }
                 let owner = self.owner();
@@ -2127,6 +2292,14 @@ mod file_tests {
                 ("hygiene.token_on_command_line", Some(12), None),
             ]
         );
+        // A script line with `: ` in it, unquoted: YAML reads a mapping, a reader a command.
+        assert_eq!(
+            found(
+                FileKind::CiYaml,
+                "smoke:\n  script:\n    - echo start\n    - curl -sf -H \"Authorization: Bearer $IRI_API_TOKEN\" https://api.alcf.anl.gov/api/v1/facility\n"
+            ),
+            vec![("hygiene.token_on_command_line", Some(4), None)]
+        );
         let gl = "stages: [t]\njob:\n  before_script:\n    - export X=1\n  script:\n    - echo ok\n    - >\n      curl --header \"PRIVATE-TOKEN: $DEPLOY_TOKEN\" https://h/\n    - - curl --oauth2-bearer $IRI_TOKEN https://h/\nvariables:\n  script: not a script key here\n";
         assert_eq!(
             found(FileKind::CiYaml, gl),
@@ -2164,6 +2337,36 @@ mod file_tests {
         ] {
             assert!(check_file(kind, quiet, &Fake).is_empty(), "{quiet}");
         }
+    }
+
+    #[test]
+    fn batch_directives_and_windows_batch_files() {
+        assert_eq!(
+            found(
+                FileKind::Shell,
+                "#!/bin/bash\n#SBATCH --array=1-100\n#SBATCH --export=ALL,SLURM_JWT=eyJhbGc.x.y\nsrun ./task\n"
+            ),
+            vec![("hygiene.slurm_jwt_in_job_environment", Some(3), None)]
+        );
+        assert!(
+            found(
+                FileKind::Shell,
+                "#!/bin/bash\n#SBATCH --export=NONE\nsrun ./task\n"
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            file_kind("windows/deploy.BAT", b"@echo off"),
+            Some(FileKind::Batch)
+        );
+        assert_eq!(
+            found(
+                FileKind::Batch,
+                "@echo off\r\nset PALMETTO_API_KEY=x\r\ncurl -H \"Authorization: Bearer %PALMETTO_API_KEY%\" https://api.palmetto.clemson.edu/ping\r\nrem curl -H \"Authorization: %TOKEN%\" https://h/\r\nexit /b 0\r\n"
+            ),
+            vec![("hygiene.token_on_command_line", Some(3), None)]
+        );
+        assert_eq!(batch_to_shell("echo 100% done !x"), "echo 100% done !x");
     }
 
     #[test]
@@ -2340,7 +2543,13 @@ pub fn python_commands(text: &str) -> Vec<(usize, Command)> {
                     out.extend(cmds.into_iter().map(|c| (start, c)));
                     continue;
                 };
-            out.push((start, Command { words }));
+            out.push((
+                start,
+                Command {
+                    words,
+                    piped: false,
+                },
+            ));
         }
     }
     out.sort_by_key(|(o, _)| *o);

@@ -42,6 +42,10 @@ const S3CFG: CredentialFile = CredentialFile {
     kind: "s3cfg",
     holds: "s3cmd access keys (Ceph RGW)",
 };
+const RCLONE: CredentialFile = CredentialFile {
+    kind: "rclone_config",
+    holds: "rclone remotes' S3 access keys (Ceph RGW)",
+};
 const MUNGE: CredentialFile = CredentialFile {
     kind: "munge_key",
     holds: "the MUNGE shared key (anyone with it can forge credentials for any user)",
@@ -109,6 +113,9 @@ pub fn classify(path: &str, head: Option<&[u8]>) -> Option<CredentialFile> {
     if lower == ".s3cfg" {
         return Some(S3CFG);
     }
+    if lower == "rclone.conf" {
+        return Some(RCLONE);
+    }
     if lower == "munge.key" {
         return Some(MUNGE);
     }
@@ -152,6 +159,7 @@ pub fn may_be_credential(name: &[u8]) -> bool {
                 | b".globus-native-apps.cfg"
                 | b"credentials"
                 | b".s3cfg"
+                | b"rclone.conf"
                 | b"munge.key"
                 | b"jwt_hs256.key"
         )
@@ -185,6 +193,7 @@ mod tests {
                 "globus_tokens",
             ),
             (".globus/auth_tokens.json", "globus_tokens"),
+            (".config/rclone/rclone.conf", "rclone_config"),
             (".globus/cli/storage.db", "globus_tokens"),
             (".globus-native-apps.cfg", "globus_tokens"),
             (".iri_token_east.json", "iri_token_cache"),

@@ -103,6 +103,8 @@ impl Word {
 pub struct Command {
     /// Its words in order (an assignment prefix such as `A=b` is a word too).
     pub words: Vec<Word>,
+    /// Its output goes into a pipe (`munge -n | unmunge`): the next command reads it.
+    pub piped: bool,
 }
 
 struct Lexer<'a> {
@@ -215,10 +217,11 @@ pub fn commands(src: &str) -> Vec<Command> {
     };
     let mut out = Vec::new();
     let mut words: Vec<Word> = Vec::new();
-    let end_command = |words: &mut Vec<Word>, out: &mut Vec<Command>| {
+    let end_command = |words: &mut Vec<Word>, out: &mut Vec<Command>, piped: bool| {
         if !words.is_empty() {
             out.push(Command {
                 words: std::mem::take(words),
+                piped,
             });
         }
     };
@@ -226,8 +229,12 @@ pub fn commands(src: &str) -> Vec<Command> {
         match c {
             b' ' | b'\t' | b'\r' => lx.i += 1,
             b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'{' | b'}' => {
+                // `|` but not `||`, and not the second bar of one.
+                let piped = c == b'|'
+                    && lx.s.get(lx.i + 1) != Some(&b'|')
+                    && (lx.i == 0 || lx.s[lx.i - 1] != b'|');
                 lx.i += 1;
-                end_command(&mut words, &mut out);
+                end_command(&mut words, &mut out, piped);
             }
             b'#' => {
                 while lx.peek().is_some_and(|c| c != b'\n') {
@@ -241,7 +248,7 @@ pub fn commands(src: &str) -> Vec<Command> {
             }
         }
     }
-    end_command(&mut words, &mut out);
+    end_command(&mut words, &mut out, false);
     out
 }
 
