@@ -148,6 +148,7 @@ fn output_file_is_private_and_complete() {
 fn jsonl_is_one_finding_per_line() {
     let (dir, _) = leaky_dir();
     write(dir.path(), "b.env", mint("PALMETTO_API_KEY={{alnum 40}}\n"));
+    chmod(dir.path(), "b.env", 0o644);
     let out = tw()
         .arg("scan")
         .arg(dir.path())
@@ -159,13 +160,16 @@ fn jsonl_is_one_finding_per_line() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // Two secrets, then the hygiene finding for the exported literal in job.sh.
-    assert_eq!(lines.len(), 3, "{text}");
+    // Two secrets, then the hygiene findings: b.env is in no repository and every user can
+    // read it (written with the test's umask), and job.sh exports a literal.
+    assert_eq!(lines.len(), 4, "{text}");
     for v in &lines[..2] {
         assert!(v["fingerprint"].as_str().unwrap().starts_with("tw1:"));
     }
-    assert_eq!(lines[2]["check"], "hygiene.token_exported");
-    assert_eq!(lines[2]["path"], "job.sh");
+    assert_eq!(lines[2]["check"], "hygiene.credential_file_readable");
+    assert_eq!(lines[2]["path"], "b.env");
+    assert_eq!(lines[3]["check"], "hygiene.token_exported");
+    assert_eq!(lines[3]["path"], "job.sh");
 }
 
 #[test]

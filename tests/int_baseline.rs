@@ -39,6 +39,7 @@ fn a_baseline_suppresses_old_findings_and_still_reports_a_new_one() {
         "old/.env",
         "PALMETTO_API_KEY=".to_string() + &mint("{{alnum 48}}") + "\n",
     );
+    chmod(&dir, "old/.env", 0o600);
     let file = tmp.path().join("baseline.json");
 
     let (code, out, err) = baseline(&dir, "create", &file, &[]);

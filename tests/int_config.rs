@@ -16,6 +16,7 @@ fn project_config_excludes_paths_disables_rules_and_sets_thresholds() {
         "src/app.env",
         mint("PALMETTO_API_KEY={{alnum 40}}\n"),
     );
+    chmod(dir.path(), "src/app.env", 0o600);
     write(dir.path(), "src/munge.log", mint("MUNGE:AwQ{{b64 80}}:\n"));
     write(
         dir.path(),

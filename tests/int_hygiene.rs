@@ -700,3 +700,103 @@ fn a_home_directory_with_three_nested_repositories_is_checked_repository_by_repo
         BTreeSet::from([".env".to_string()])
     );
 }
+
+/// The command forms and file kinds added for real material, each with tokens minted at run
+/// time and a safe twin beside it that must stay quiet: Kubernetes/Argo manifests, IPython
+/// `{name}` lines, a Python command built in a name, S3 clients' secrets, request data under a
+/// credential key, `#SBATCH --export`, a Windows batch file, documentation that teaches a leak,
+/// and `munge -n | unmunge`.
+#[test]
+fn manifests_notebooks_s3_clients_batch_files_and_docs_are_checked_on_minted_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let secret = mint("{{b64 40}}");
+    let jwt = mint(r#"{{jwt {"exp":"@now+3600","iat":"@now","sun":"alice"}}}"#);
+    write(
+        p,
+        "k8s/job.yaml",
+        "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: ping\n          command: [\"curl\", \"-H\", \"Authorization: $(S3M_TOKEN)\", \"https://s3m.olcf.ornl.gov/olcf/v1/status\"]\n        - name: safe\n          command: [\"curl\", \"-H\", \"@/run/secrets/s3m-header\", \"https://s3m.olcf.ornl.gov/olcf/v1/status\"]\n",
+    );
+    let nb = serde_json::json!({"cells": [
+        {"cell_type": "code", "source": ["tok = open('t').read()\n", "!curl -s -H \"Authorization: Bearer {tok}\" https://api.alcf.anl.gov/api/v1/status\n"]},
+        {"cell_type": "code", "source": ["!curl -s -H \"Accept: {mime}\" https://api.alcf.anl.gov/api/v1/status\n"]}
+    ]});
+    write(p, "nb/status.ipynb", nb.to_string());
+    write(
+        p,
+        "py/run.py",
+        "import os\ncmd = f\"curl -H 'Authorization: Bearer {token}' {url}\"\nos.system(cmd)\nsafe = f\"curl -H @{hdr} {url}\"\nos.system(safe)\n",
+    );
+    write(
+        p,
+        "home/.bash_history",
+        format!(
+            "aws configure set aws_secret_access_key {secret} --profile ceph\naws configure set region us-east-1\nmunge -n | unmunge\n"
+        ),
+    );
+    write(
+        p,
+        "ops/token.sh",
+        "#!/bin/bash\nTOKEN=$(curl -s -d grant_type=client_credentials -d client_id=admin-client \\\n  -d client_secret=$(kubectl get secrets admin-client-auth -o jsonpath='{.data.client-secret}' | base64 -d) \\\n  https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token)\ncurl -s -d grant_type=client_credentials https://h/token\n",
+    );
+    write(
+        p,
+        "jobs/array.sbatch",
+        format!(
+            "#!/bin/bash\n#SBATCH --array=1-10\n#SBATCH --export=ALL,SLURM_JWT={jwt}\nsrun ./task\n"
+        ),
+    );
+    write(
+        p,
+        "win/deploy.bat",
+        "@echo off\r\ncurl -H \"Authorization: Bearer %PALMETTO_API_KEY%\" https://api.palmetto.clemson.edu/ping\r\ncurl https://api.palmetto.clemson.edu/meta/versions/supported\r\n",
+    );
+    write(
+        p,
+        "docs/s3m.md",
+        "# S3M\n\n```bash\n$ curl -H \"Authorization: $S3M_TOKEN\" https://s3m.olcf.ornl.gov/olcf/v1/status\n```\n",
+    );
+    write(
+        p,
+        "docs/safe.md",
+        "# S3M\n\nAvoid this:\n\n```bash\n$ curl -H \"Authorization: $S3M_TOKEN\" https://s3m.olcf.ornl.gov/olcf/v1/status\n```\n\nDo this:\n\n```bash\ncurl -H @~/.s3m-header https://s3m.olcf.ornl.gov/olcf/v1/status\n```\n",
+    );
+    let (_, v) = scan_json(p, &[]);
+    let got: BTreeSet<(String, String, u64)> = v["hygiene"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["check"].as_str().unwrap().to_string(),
+                h["path"].as_str().unwrap().to_string(),
+                h["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, u64)> = [
+        ("hygiene.token_on_command_line", "k8s/job.yaml", 8),
+        ("hygiene.token_on_command_line", "nb/status.ipynb", 0),
+        ("hygiene.token_on_command_line", "py/run.py", 3),
+        ("hygiene.token_on_command_line", "home/.bash_history", 1),
+        ("hygiene.token_on_command_line", "ops/token.sh", 2),
+        (
+            "hygiene.slurm_jwt_in_job_environment",
+            "jobs/array.sbatch",
+            3,
+        ),
+        ("hygiene.token_on_command_line", "win/deploy.bat", 2),
+        ("hygiene.docs_teach_token_on_command_line", "docs/s3m.md", 4),
+    ]
+    .into_iter()
+    .map(|(c, p, l)| (c.to_string(), p.to_string(), l))
+    .collect();
+    assert_eq!(got, want, "{:#}", v["hygiene"]);
+    let text = serde_json::to_string(&v["hygiene"]).unwrap();
+    for s in [&secret, &jwt] {
+        assert!(
+            !text.contains(s.as_str()),
+            "a minted credential was echoed: {text}"
+        );
+    }
+}

@@ -31,6 +31,8 @@ fn sarif_validates_and_carries_what_code_scanning_needs() {
         "keys/munge.key",
         tokenwarden::rules::template::random_bytes(128),
     );
+    chmod(dir.path(), "odd dir/tést #1.env", 0o600);
+    chmod(dir.path(), "keys/munge.key", 0o600);
     write(dir.path(), "unreadable-later.txt", "x");
     let doc = sarif_of(dir.path(), &[]);
     validate_sarif(&doc);

@@ -79,6 +79,14 @@ pub fn write(dir: &Path, rel: &str, content: impl AsRef<[u8]>) {
     std::fs::write(p, content).unwrap();
 }
 
+/// Sets the mode of `dir/rel`. A credential file in no repository that others can read is a
+/// finding of its own (`hygiene.credential_file_readable`); tests about something else make
+/// theirs private, whatever the umask.
+pub fn chmod(dir: &Path, rel: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join(rel), std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 /// Runs `tokenwarden scan <dir> --format json <extra…>` and returns (exit code, report).
 pub fn scan_json(dir: &Path, extra: &[&str]) -> (i32, Value) {
     let out = tw()
