@@ -108,6 +108,14 @@ run_ok "0 1" "$TW" scan "$OUT/holdout/tree" --no-config --format sarif --output 
         --kind sarif --where tree --root "$OUT/holdout/tree" --json "$R/tokenwarden.holdout.score.json" \
         >"$R/tokenwarden.holdout.txt"
 
+# The held-out hygiene corpus (hygiene_holdout.py), written blind to tokenwarden's code.
+python3 "$HERE/hygiene_holdout.py" "$OUT/hygiene-holdout" --seed "$SEED" --force >&2
+run_ok "0 1" "$TW" scan "$OUT/hygiene-holdout/tree" --no-config --format sarif \
+    --output "$R/tokenwarden.hygiene-holdout.sarif" --fail-on critical --no-progress \
+    && python3 "$HERE/hygiene_score.py" --labels "$OUT/hygiene-holdout/hygiene-labels.jsonl" \
+        --report "$R/tokenwarden.hygiene-holdout.sarif" --root "$OUT/hygiene-holdout/tree" \
+        --json "$R/tokenwarden.hygiene-holdout.score.json" >"$R/tokenwarden.hygiene-holdout.txt"
+
 # ---------------------------------------------------------------- table
 echo
 echo "## Detection benchmark (seed $SEED, corpus $OUT)"
@@ -117,6 +125,7 @@ for n in "${NOTES[@]}"; do echo "- $n"; done
 echo
 echo "Held-out corpus (holdout.py, seed $SEED): $(grep -m1 OVERALL "$R/tokenwarden.holdout.txt"), $(grep -m1 '^precision' "$R/tokenwarden.holdout.txt" | cut -d' ' -f1-2)"
 echo "Hygiene (gen.py's hygiene labels, tokenwarden only): $(head -1 "$R/tokenwarden.hygiene.txt")"
+echo "Hygiene, held-out corpus (hygiene_holdout.py): $(head -1 "$R/tokenwarden.hygiene-holdout.txt")"
 echo "Per-tool reports (per-kind and per-context recall, every miss and false positive): $R/<tool>.<tree|history|holdout>.txt"
 log "done"
 exit 0

@@ -69,8 +69,20 @@ pub trait SecretJudge {
 }
 
 /// Variable names that hold credentials.
+///
+/// A keyword counts as a word of the name (`S3M_TOKEN`, `AUTH_HEADER`) or at its end
+/// (`GHTOKEN`), not inside another word: `TOKENIZERS_PARALLELISM` and `MAX_TOKENS` are
+/// settings, `AUTHOR` a name.
 pub fn token_variable(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
+    let word_at = |k: &str| {
+        n.ends_with(k)
+            || n.match_indices(k).any(|(i, _)| {
+                let before = i == 0 || n.as_bytes()[i - 1] == b'_';
+                let after = n.as_bytes().get(i + k.len()).is_none_or(|&c| c == b'_');
+                before && after
+            })
+    };
     [
         "TOKEN",
         "JWT",
@@ -81,12 +93,13 @@ pub fn token_variable(name: &str) -> bool {
         "APIKEY",
         "BEARER",
         "CREDENTIAL",
+        "CREDENTIALS",
         "ACCESS_KEY",
         "PRIVATE_KEY",
         "AUTH",
     ]
     .iter()
-    .any(|k| n.contains(k))
+    .any(|k| word_at(k))
         && !n.ends_with("_FILE")
         && !n.ends_with("_PATH")
         && !n.ends_with("_DIR")
@@ -314,16 +327,33 @@ fn short_lived_munge(w: &Word) -> bool {
         {
             return false;
         }
-        let ttl = words.iter().enumerate().find_map(|(i, a)| {
-            if *a == "-t" || *a == "--ttl" {
-                words.get(i + 1).and_then(|v| v.parse::<u32>().ok())
-            } else if let Some(v) = a.strip_prefix("--ttl=") {
-                v.parse().ok()
-            } else {
-                a.strip_prefix("-t").and_then(|v| v.parse().ok())
-            }
-        });
-        ttl.is_some_and(|t| t > 0 && t <= SHORT_MUNGE_TTL)
+        munge_ttl(&words).is_some_and(|t| t > 0 && t <= SHORT_MUNGE_TTL)
+    })
+}
+
+/// The TTL a `munge` command line asks for: `-t N`, `-tN`, `--ttl N`, `--ttl=N`, and bundled
+/// short flags (`-nt 5`, `-nt5`). `Some(0)` when a TTL flag has no number after it.
+fn munge_ttl(words: &[&str]) -> Option<u32> {
+    words.iter().enumerate().find_map(|(i, a)| {
+        let next = || words.get(i + 1).and_then(|v| v.parse::<u32>().ok());
+        if *a == "--ttl" {
+            return Some(next().unwrap_or(0));
+        }
+        if let Some(v) = a.strip_prefix("--ttl=") {
+            return Some(v.parse().unwrap_or(0));
+        }
+        let flags = a.strip_prefix('-').filter(|f| !f.starts_with('-'))?;
+        let at = flags.find('t')?;
+        // Letters before `t` are flags without values (`-n`); what follows is the number.
+        if !flags[..at].bytes().all(|b| b.is_ascii_alphabetic()) {
+            return None;
+        }
+        let rest = &flags[at + 1..];
+        Some(if rest.is_empty() {
+            next().unwrap_or(0)
+        } else {
+            rest.parse().unwrap_or(0)
+        })
     })
 }
 
@@ -392,9 +422,13 @@ fn http_client_leaks(cmd: &str, args: &[Word], judge: &dyn SecretJudge) -> (Vec<
             // `-H @file`, `--header @-`: the value is read from a file, not argv.
             let from_file = vlit.starts_with('@');
             let relevant = !header || auth_header(&vlit) || value.parts.len() > 1;
+            // `-u "root:$(cat pw)"`: whatever follows `user:` is the password.
+            let userinfo = matches!(opt.as_str(), "-u" | "--user" | "-U" | "--proxy-user")
+                && vlit.contains(':');
             if !from_file
                 && relevant
-                && let Some(how) = carries(&value, judge, header && auth_header(&vlit))
+                && let Some(how) =
+                    carries(&value, judge, (header && auth_header(&vlit)) || userinfo)
             {
                 leaks.push(Leak {
                     option: opt,
@@ -510,7 +544,13 @@ fn basename_of(c: &Command) -> Option<&str> {
 
 fn basename(w: &Word) -> Option<String> {
     let lit = w.literal()?;
-    Some(lit.rsplit('/').next().unwrap_or(&lit).to_string())
+    let base = lit.rsplit(['/', '\\']).next().unwrap_or(&lit);
+    // `curl.exe` in a Windows batch file or PowerShell.
+    let base = base
+        .strip_suffix(".exe")
+        .or_else(|| base.strip_suffix(".EXE"))
+        .unwrap_or(base);
+    Some(base.to_string())
 }
 
 /// Commands the checks know.
@@ -857,7 +897,14 @@ pub fn check_command(
                 // The value is a credential by its position: any expansion there is one.
                 let leaks: Vec<(String, &Word, Carries)> = storage_cli_secrets(&name, args)
                     .into_iter()
-                    .filter_map(|(opt, w)| carries(w, judge, true).map(|how| (opt, w, how)))
+                    .filter_map(|(opt, w)| {
+                        let how = carries(w, judge, true).or_else(|| {
+                            w.literal()
+                                .is_some_and(|l| key_shaped(&l))
+                                .then_some(Carries::Literal)
+                        });
+                        how.map(|how| (opt, w, how))
+                    })
                     .collect();
                 let Some(worst) = leaks.iter().map(|(_, _, how)| *how).max() else {
                     return;
@@ -883,12 +930,22 @@ pub fn check_command(
                 });
             }
             "export" | "declare" | "typeset" | "setenv" => {
-                for w in args {
-                    let lit = w.literal_prefix();
-                    let Some((var, _)) = lit.split_once('=') else {
-                        continue;
-                    };
-                    let value = w.strip_literal(var.len() + 1);
+                // csh's `setenv NAME VALUE`: the same, written with a space.
+                let csh: Vec<(String, Word)> = match (name.as_str(), args) {
+                    ("setenv", [n, v, ..]) if !n.literal_prefix().contains('=') => {
+                        vec![(n.literal_prefix(), v.clone())]
+                    }
+                    _ => args
+                        .iter()
+                        .filter_map(|w| {
+                            let lit = w.literal_prefix();
+                            let (var, _) = lit.split_once('=')?;
+                            Some((var.to_string(), w.strip_literal(var.len() + 1)))
+                        })
+                        .collect(),
+                };
+                for (var, value) in csh {
+                    let var = var.as_str();
                     let literal = value.literal();
                     let literal_secret = literal.as_ref().is_some_and(|v| judge.is_secret(v));
                     if literal_secret {
@@ -937,13 +994,16 @@ pub fn check_command(
                 }
             }
             "munge" => {
-                let no_input = args
-                    .iter()
-                    .any(|w| matches!(w.literal().as_deref(), Some("-n" | "--no-input")));
-                let ttl = args.iter().any(|w| {
-                    let t = w.literal_prefix();
-                    t == "-t" || t.starts_with("--ttl") || (t.starts_with("-t") && t.len() > 2)
+                let lits: Vec<String> = args.iter().map(|w| w.literal_prefix()).collect();
+                let no_input = lits.iter().any(|t| {
+                    t == "--no-input"
+                        || t.strip_prefix('-').is_some_and(|f| {
+                            !f.starts_with('-')
+                                && f.split('t').next().is_some_and(|b| b.contains('n'))
+                        })
                 });
+                let words: Vec<&str> = lits.iter().map(String::as_str).collect();
+                let ttl = munge_ttl(&words).is_some();
                 if no_input && !ttl {
                     out.push(CmdFinding {
                         check: "hygiene.munge_without_ttl",
@@ -978,6 +1038,28 @@ fn leak_severity(worst: Carries, ctx: Context, expired: bool) -> Severity {
     } else {
         Severity::Medium
     }
+}
+
+/// A literal in a secret's position that has a key's shape (`mc alias set rgw URL AK SK`):
+/// sixteen or more key characters, letters and digits mixed, no placeholder words. The
+/// engine needs context to call a bare key a key; here the command gives it.
+fn key_shaped(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    v.len() >= 16
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b))
+        && v.bytes().any(|b| b.is_ascii_digit())
+        && v.bytes().any(|b| b.is_ascii_alphabetic())
+        && ![
+            "xxxx",
+            "your",
+            "example",
+            "changeme",
+            "secret",
+            "placeholder",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
 }
 
 /// Configuration keys of the S3 clients that hold a secret.
@@ -1123,11 +1205,23 @@ pub fn check_docker_env(
         let literal = v
             .as_deref()
             .is_some_and(|v| !v.starts_with('$') && judge.is_secret(v));
+        // `ENV CRAY_CREDENTIALS=/tmp/setup-token.json` names a file; `false`, `4096` and URLs
+        // are settings.
+        let plain_setting = |v: &str| {
+            let v = v.trim_matches(['"', '\'']);
+            v.starts_with(['/', '~', '.'])
+                || v.contains("://")
+                || v.parse::<f64>().is_ok()
+                || matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "true" | "false" | "yes" | "no" | "on" | "off" | "none" | "null"
+                )
+        };
         if literal
             || (token_variable(&k) && instruction == "ARG")
             || (token_variable(&k)
                 && v.as_deref()
-                    .is_some_and(|v| !v.is_empty() && !v.starts_with('$')))
+                    .is_some_and(|v| !v.is_empty() && !v.starts_with('$') && !plain_setting(v)))
         {
             return Some(CmdFinding {
                 check: "hygiene.secret_in_image",
@@ -1501,6 +1595,99 @@ mod tests {
         }
     }
 
+    /// What a held-out corpus written by someone who never read this file taught: each form
+    /// it used that the checks missed, or took for a leak.
+    #[test]
+    fn forms_from_the_blind_hygiene_corpus() {
+        for (name, want) in [
+            ("S3M_TOKEN", true),
+            ("GHTOKEN", true),
+            ("AUTH_HEADER", true),
+            ("X_AUTH", true),
+            ("GLOBUS_CLIENT_SECRET", true),
+            ("TOKENIZERS_PARALLELISM", false),
+            ("MAX_TOKENS", false),
+            ("AUTHOR", false),
+            ("TOKEN_FILE", false),
+        ] {
+            assert_eq!(token_variable(name), want, "{name}");
+        }
+        let sev = |src: &str, ctx| {
+            check_source(src, ctx, &Fake)
+                .into_iter()
+                .map(|f| (f.check, f.severity))
+                .collect::<Vec<_>>()
+        };
+        // Bundled munge flags: `-nt 5` is Palmetto's five-second credential.
+        assert_eq!(
+            sev(
+                r#"curl -H "Authorization: MUNGE $(munge -nt 5)" https://api.palmetto.clemson.edu/slurm/v0.0.44/jobs"#,
+                Context::History
+            ),
+            [("hygiene.token_on_command_line", Severity::Info)]
+        );
+        assert_eq!(sev("munge -nt5", Context::Script), []);
+        assert_eq!(
+            sev("munge -n > cred", Context::Script),
+            [("hygiene.munge_without_ttl", Severity::Low)]
+        );
+        // csh, curl.exe, a password from a substitution after `user:`, keys given to mc.
+        assert_eq!(
+            sev("setenv S3M_TOKEN eyJhbGciOi.x.y", Context::History),
+            [("hygiene.token_exported", Severity::High)]
+        );
+        assert_eq!(sev("setenv EDITOR vim", Context::History), []);
+        assert_eq!(
+            sev(
+                r#"curl.exe -H "Authorization: Bearer ${PALMETTO_API_KEY}" https://h/"#,
+                Context::Script
+            ),
+            [("hygiene.token_on_command_line", Severity::Medium)]
+        );
+        assert_eq!(
+            sev(
+                r#"curl -k -u "root:$(cat /root/.bmc_pw)" https://bmc/redfish/v1"#,
+                Context::Script
+            ),
+            [("hygiene.token_on_command_line", Severity::Medium)]
+        );
+        assert_eq!(sev(r#"curl -u "$USER" https://h/"#, Context::Script), []);
+        assert_eq!(
+            sev(
+                "mc alias set rgw https://rgw.example AKIA7QX2M4N8P1R3 9sKq2Lm4Np6Rt8Vx0Zb3Cd5Fg7Hj",
+                Context::History
+            ),
+            [("hygiene.token_on_command_line", Severity::High)]
+        );
+        assert_eq!(
+            sev(
+                "mc alias set rgw https://rgw.example YOUR-ACCESS-KEY YOUR-SECRET-KEY-HERE",
+                Context::History
+            ),
+            []
+        );
+        // A multi-line command in history is one entry, placed on its first line.
+        assert_eq!(
+            check_file(
+                FileKind::History,
+                ": 1774582870:2;curl -sS -X POST https://api.alcf.anl.gov/x \\\n  -H \"Authorization: Bearer $ALCF_TOKEN\" \\\n  -d @job.json\nls\n",
+                &Fake
+            )
+            .into_iter()
+            .map(|p| (p.finding.check, p.line))
+            .collect::<Vec<_>>(),
+            [("hygiene.token_on_command_line", Some(1))]
+        );
+        for shell in [".cshrc", ".envrc", ".tcshrc"] {
+            assert_eq!(file_kind(shell, b""), Some(FileKind::Shell), "{shell}");
+        }
+        // Settings named like credentials are not credentials in an image.
+        assert!(check_docker_env("ENV", "CRAY_CREDENTIALS=/tmp/setup-token.json", &Fake).is_none());
+        assert!(check_docker_env("ENV", "TOKENIZERS_PARALLELISM=false", &Fake).is_none());
+        assert!(check_docker_env("ENV", "MAX_TOKENS=4096", &Fake).is_none());
+        assert!(check_docker_env("ENV", "API_TOKEN=9f8e7d6c5b4a", &Fake).is_some());
+    }
+
     #[test]
     fn dockerfile_env_and_arg() {
         assert!(check_docker_env("ENV", "S3M_TOKEN=eyJhbGciOi.x.y", &Fake).is_some());
@@ -1593,7 +1780,17 @@ pub fn file_kind(rel: &str, content: &[u8]) -> Option<FileKind> {
         "sh" | "bash" | "zsh" | "ksh" | "bats" | "sbatch" | "slurm" | "pbs" | "job"
     ) || matches!(
         lower.as_str(),
-        ".bashrc" | ".bash_profile" | ".profile" | ".zshrc" | ".zprofile" | ".bash_aliases"
+        ".bashrc"
+            | ".bash_profile"
+            | ".profile"
+            | ".zshrc"
+            | ".zprofile"
+            | ".bash_aliases"
+            | ".kshrc"
+            | ".cshrc"
+            | ".tcshrc"
+            | ".login"
+            | ".envrc"
     ) {
         return Some(FileKind::Shell);
     }
@@ -1765,17 +1962,18 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
             }
         }
         FileKind::History => {
-            for (n, line) in text.lines().enumerate() {
+            // A command typed over several lines (`\` at the ends) is one entry.
+            for (n, line) in logical_lines(text) {
                 // zsh's extended history: `: 1700000000:0;command`.
                 let cmd = match line.strip_prefix(": ") {
                     Some(rest) => rest.split_once(';').map(|(_, c)| c).unwrap_or(rest),
-                    None => line,
+                    None => line.as_str(),
                 };
                 if !judge.knows_secrets() && !may_hold_commands(cmd.as_bytes()) {
                     continue;
                 }
                 for f in check_source(cmd, Context::History, judge) {
-                    out.push(place(f, n as u64 + 1));
+                    out.push(place(f, n));
                 }
             }
         }
@@ -1931,24 +2129,37 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                 let shell_cell = ["%%bash", "%%sh", "%%script bash", "%%script sh"]
                     .iter()
                     .any(|m| first.starts_with(m));
-                let mut found = Vec::new();
+                // (finding, the cell's line it is on)
+                let mut found: Vec<(CmdFinding, &str)> = Vec::new();
                 if shell_cell {
-                    found.extend(check_source(&src, Context::Script, judge));
+                    for f in check_source(&src, Context::Script, judge) {
+                        let at = src[..f.offset.min(src.len())]
+                            .rfind('\n')
+                            .map_or(0, |p| p + 1);
+                        let line = src[at..].lines().next().unwrap_or("");
+                        found.push((f, line));
+                    }
                 } else {
                     for l in src.lines() {
-                        if let Some(cmd) = l.trim_start().strip_prefix('!') {
-                            found.extend(check_source(
-                                &ipython_expand(cmd),
-                                Context::Script,
-                                judge,
-                            ));
+                        // `!cmd`, and IPython's capture `x = !cmd`.
+                        let t = l.trim_start();
+                        let cmd = t.strip_prefix('!').or_else(|| {
+                            let (name, rest) = t.split_once('=')?;
+                            (is_py_identifier(name.trim()) && !rest.starts_with('='))
+                                .then(|| rest.trim_start().strip_prefix('!'))
+                                .flatten()
+                        });
+                        if let Some(cmd) = cmd {
+                            for f in check_source(&ipython_expand(cmd), Context::Script, judge) {
+                                found.push((f, l));
+                            }
                         }
                     }
                 }
-                for f in found {
+                for (f, line) in found {
                     out.push(Placed {
                         finding: f,
-                        line: None,
+                        line: notebook_line(text, ci, line),
                         place: Some(format!("cell {}", ci + 1)),
                     });
                 }
@@ -1956,6 +2167,23 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
         }
     }
     out
+}
+
+/// The 1-based line of the notebook file that holds `line` of cell `cell` (0-based): the
+/// JSON-escaped line searched for after the cell's start, so a reader lands on it.
+fn notebook_line(text: &str, cell: usize, line: &str) -> Option<u64> {
+    let mut at = 0;
+    for _ in 0..=cell {
+        at += text[at..].find("\"cell_type\"")? + 1;
+    }
+    let escaped = serde_json::to_string(line.trim_end_matches(['\r', '\n'])).ok()?;
+    let needle = escaped.trim_matches('"');
+    let needle = &needle[..needle.len().min(60)];
+    if needle.trim().is_empty() {
+        return None;
+    }
+    let i = text[at..].find(needle)?;
+    Some(line_at(text, at + i))
 }
 
 /// GitHub's `${{ secrets.NAME }}` and `${{ env.NAME }}` as shell variables: the runner pastes
@@ -2195,9 +2423,37 @@ fn yaml_scripts(text: &str, manifest: bool) -> Vec<(u64, String)> {
         ..CiScripts::default()
     };
     let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
-    // A document that does not parse is left alone; what parsed before the error is kept.
-    let _ = parser.load(&mut recv, true);
+    // What parsed before an error is kept. After it, one-line script values are still read
+    // line by line: `run: curl -H "Authorization: ${{ secrets.T }}" …` has a `: ` in a plain
+    // scalar, which YAML refuses and people write.
+    let failed_at = parser
+        .load(&mut recv, true)
+        .err()
+        .map(|e| e.marker().line());
     let mut out = recv.out;
+    if let Some(from) = failed_at {
+        // The scalar the error cut short (`curl -sS -H "Authorization`) is read again whole.
+        out.retain(|(l, _)| (*l as usize) < from);
+        let keys = if manifest {
+            MANIFEST_SCRIPT_KEYS
+        } else {
+            SCRIPT_KEYS
+        };
+        for (n, line) in text.lines().enumerate().skip(from.saturating_sub(1)) {
+            let t = line.trim_start().trim_start_matches("- ").trim_start();
+            let Some((key, value)) = t.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if keys.contains(&key.trim())
+                && !value.is_empty()
+                && !value.starts_with(['|', '>'])
+                && !out.iter().any(|(l, _)| *l == n as u64 + 1)
+            {
+                out.push((n as u64 + 1, value.to_string()));
+            }
+        }
+    }
     out.sort_by_key(|(line, _)| *line);
     out
 }
@@ -2299,6 +2555,14 @@ mod file_tests {
                 "smoke:\n  script:\n    - echo start\n    - curl -sf -H \"Authorization: Bearer $IRI_API_TOKEN\" https://api.alcf.anl.gov/api/v1/facility\n"
             ),
             vec![("hygiene.token_on_command_line", Some(4), None)]
+        );
+        // A workflow YAML refuses (a `: ` in a plain scalar) is still read, line by line.
+        assert_eq!(
+            found(
+                FileKind::CiYaml,
+                "jobs:\n  a:\n    steps:\n      - run: echo ok\n      - run: curl -sS -H \"Authorization: ${{ secrets.S3M_TOKEN }}\" https://h/\n      - run: curl -H @h https://h/\n"
+            ),
+            vec![("hygiene.token_on_command_line", Some(5), None)]
         );
         let gl = "stages: [t]\njob:\n  before_script:\n    - export X=1\n  script:\n    - echo ok\n    - >\n      curl --header \"PRIVATE-TOKEN: $DEPLOY_TOKEN\" https://h/\n    - - curl --oauth2-bearer $IRI_TOKEN https://h/\nvariables:\n  script: not a script key here\n";
         assert_eq!(
@@ -2412,10 +2676,37 @@ mod file_tests {
         assert_eq!(
             found(FileKind::Notebook, &nb.to_string()),
             vec![
-                ("hygiene.token_on_command_line", None, Some("cell 2".into())),
-                ("hygiene.token_on_command_line", None, Some("cell 3".into())),
-                ("hygiene.token_on_command_line", None, Some("cell 5".into())),
+                (
+                    "hygiene.token_on_command_line",
+                    Some(1),
+                    Some("cell 2".into())
+                ),
+                (
+                    "hygiene.token_on_command_line",
+                    Some(1),
+                    Some("cell 3".into())
+                ),
+                (
+                    "hygiene.token_on_command_line",
+                    Some(1),
+                    Some("cell 5".into())
+                ),
             ]
+        );
+        // Written as Jupyter writes it (one source line per line of the file), each finding
+        // is placed on the file's line, and IPython's `x = !cmd` capture is a command too.
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({"cells": [
+            {"cell_type": "markdown", "source": ["# x\n"]},
+            {"cell_type": "code", "source": ["import os\n", "out = !curl -s -H \"Authorization: Bearer $TOKEN\" https://h/\n"]}
+        ]}))
+        .unwrap_or_default();
+        let want = pretty
+            .lines()
+            .position(|l| l.contains("out = !curl"))
+            .map(|i| i as u64 + 1);
+        assert_eq!(
+            found(FileKind::Notebook, &pretty),
+            vec![("hygiene.token_on_command_line", want, Some("cell 2".into()))]
         );
         assert_eq!(
             ipython_expand("echo {a,b} {self.token}"),
