@@ -48,6 +48,12 @@ pub trait SecretJudge {
         false
     }
 
+    /// True when the file assigns a credential header to shell variable `var`
+    /// (`hdr="Authorization: MUNGE $(munge -n)"`), so `curl -H "$hdr"` sends it.
+    fn holds_credential_header(&self, _var: &str) -> bool {
+        false
+    }
+
     /// False when the file holds no credential the engine found: then only commands that
     /// name a known program can matter, and only the lines around them need lexing.
     fn knows_secrets(&self) -> bool {
@@ -421,14 +427,20 @@ fn http_client_leaks(cmd: &str, args: &[Word], judge: &dyn SecretJudge) -> (Vec<
             let vlit = value.literal_prefix();
             // `-H @file`, `--header @-`: the value is read from a file, not argv.
             let from_file = vlit.starts_with('@');
-            let relevant = !header || auth_header(&vlit) || value.parts.len() > 1;
+            // `-H "$hdr"`, where the file set `hdr="Authorization: …"`.
+            let header_var = header
+                && matches!(value.parts.as_slice(), [Part::Var(v)] if judge.holds_credential_header(v));
+            let relevant = !header || auth_header(&vlit) || value.parts.len() > 1 || header_var;
             // `-u "root:$(cat pw)"`: whatever follows `user:` is the password.
             let userinfo = matches!(opt.as_str(), "-u" | "--user" | "-U" | "--proxy-user")
                 && vlit.contains(':');
             if !from_file
                 && relevant
-                && let Some(how) =
-                    carries(&value, judge, (header && auth_header(&vlit)) || userinfo)
+                && let Some(how) = carries(
+                    &value,
+                    judge,
+                    (header && auth_header(&vlit)) || userinfo || header_var,
+                )
             {
                 leaks.push(Leak {
                     option: opt,
@@ -574,6 +586,31 @@ const KNOWN: &[&str] = &[
     "mc",
     "redis-cli",
 ];
+
+/// Shell variables a file assigns a credential header to (`hdr="Authorization: Bearer $T"`,
+/// `AUTH='X-SLURM-USER-TOKEN: …'`), found with one pattern over the whole file.
+pub fn credential_header_variables(text: &[u8]) -> Vec<String> {
+    static RE: std::sync::LazyLock<Option<regex::bytes::Regex>> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r#"(?m)^[ \t]*(?:export[ \t]+|local[ \t]+|readonly[ \t]+|declare[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=["']?((?i:authorization|cookie|private-token|x-[a-z-]*token|[a-z-]*api-key))[ \t]*:"#,
+        )
+        .ok()
+    });
+    if memchr::memmem::find(text, b"=").is_none() {
+        return Vec::new();
+    }
+    let Some(re) = RE.as_ref() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = re
+        .captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
 
 /// Bytes that every command the checks report contains, apart from HTTPie's (see
 /// [`HTTPIE`]) and an `export` of a literal credential (which the engine has then found in
@@ -1686,6 +1723,35 @@ mod tests {
         assert!(check_docker_env("ENV", "TOKENIZERS_PARALLELISM=false", &Fake).is_none());
         assert!(check_docker_env("ENV", "MAX_TOKENS=4096", &Fake).is_none());
         assert!(check_docker_env("ENV", "API_TOKEN=9f8e7d6c5b4a", &Fake).is_some());
+    }
+
+    #[test]
+    fn a_header_held_in_a_variable_the_file_assigns() {
+        struct Knows(Vec<String>);
+        impl SecretJudge for Knows {
+            fn is_secret(&self, _: &str) -> bool {
+                false
+            }
+            fn holds_credential_header(&self, var: &str) -> bool {
+                self.0.iter().any(|v| v == var)
+            }
+        }
+        let script = "#!/bin/bash\nhdr=\"Authorization: MUNGE $(munge --no-input)\"\nct='Content-Type: application/json'\ncurl -sf -H \"$hdr\" -H \"$ct\" \"$API/nodes\"\n";
+        let vars = credential_header_variables(script.as_bytes());
+        assert_eq!(vars, ["hdr"]);
+        let found: Vec<_> = check_source(script, Context::Script, &Knows(vars))
+            .into_iter()
+            .map(|f| f.check)
+            .collect();
+        assert!(
+            found.contains(&"hygiene.token_on_command_line"),
+            "{found:?}"
+        );
+        assert!(
+            check_source(script, Context::Script, &Knows(Vec::new()))
+                .iter()
+                .all(|f| f.check != "hygiene.token_on_command_line")
+        );
     }
 
     #[test]

@@ -269,6 +269,8 @@ struct FileJudge<'a> {
     secrets: Vec<String>,
     /// Those of them that are expired tokens.
     expired: Vec<String>,
+    /// Shell variables the file assigns a credential header to.
+    header_vars: Vec<String>,
 }
 
 impl<'a> FileJudge<'a> {
@@ -303,6 +305,7 @@ impl<'a> FileJudge<'a> {
             engine: EngineJudge(engine),
             secrets,
             expired,
+            header_vars: Vec::new(),
         }
     }
 }
@@ -314,6 +317,10 @@ impl cmdline::SecretJudge for FileJudge<'_> {
 
     fn knows_secrets(&self) -> bool {
         !self.secrets.is_empty()
+    }
+
+    fn holds_credential_header(&self, var: &str) -> bool {
+        self.header_vars.iter().any(|v| v == var)
     }
 
     fn expired(&self, value: &str) -> bool {
@@ -406,6 +413,8 @@ impl crate::sources::fs::FileHook for CommandChecks {
         if !by_name && judge.secrets.is_empty() && !cmdline::may_hold_commands(content) {
             return;
         }
+        let mut judge = judge;
+        judge.header_vars = cmdline::credential_header_variables(content);
         let text = String::from_utf8_lossy(content);
         let placed = cmdline::check_file(kind, &text, &judge);
         if placed.is_empty() {
