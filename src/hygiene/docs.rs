@@ -138,31 +138,45 @@ pub fn blocks(markup: Markup, text: &str) -> Vec<Block> {
     }
 }
 
+/// Markdown fences (backticks or tildes) whose language is shell, or none.
 fn markdown(text: &str) -> Vec<Block> {
     let lines: Vec<&str> = text.lines().collect();
+    delimited(
+        &lines,
+        |i| {
+            let t = lines[i].trim_start();
+            let fence = ["```", "~~~"].into_iter().find(|f| t.starts_with(f))?;
+            let info = t.trim_start_matches(fence.as_bytes()[0] as char);
+            Some((info.to_string(), fence))
+        },
+        |line, fence| line.trim_start().starts_with(fence),
+    )
+}
+
+/// The blocks between an opening line and its closing line: `opens(i)` gives the language of
+/// a block opening at line `i` and its delimiter, `closes(line, delimiter)` tells its end.
+/// Blocks whose language is not shell are skipped whole.
+fn delimited(
+    lines: &[&str],
+    opens: impl Fn(usize) -> Option<(String, &'static str)>,
+    closes: impl Fn(&str, &str) -> bool,
+) -> Vec<Block> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        let t = lines[i].trim_start();
-        let fence = if t.starts_with("```") {
-            "```"
-        } else if t.starts_with("~~~") {
-            "~~~"
-        } else {
+        let Some((lang, delimiter)) = opens(i) else {
             i += 1;
             continue;
         };
-        let info = t.trim_start_matches(fence.as_bytes()[0] as char);
         let start = i + 1;
-        let mut end = start;
-        while end < lines.len() && !lines[end].trim_start().starts_with(fence) {
-            end += 1;
-        }
-        if shell_language(info) {
+        let end = (start..lines.len())
+            .find(|&e| closes(lines[e], delimiter))
+            .unwrap_or(lines.len());
+        if shell_language(&lang) {
             out.push(block(
                 start as u64 + 1,
                 &lines[start..end],
-                warned(&lines, start),
+                warned(lines, start),
             ));
         }
         i = end + 1;
@@ -221,40 +235,22 @@ fn rst(text: &str) -> Vec<Block> {
 /// AsciiDoc listing blocks: between `----` lines (a `[source,bash]` before them, or none).
 fn asciidoc(text: &str) -> Vec<Block> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i].trim_end() != "----" {
-            i += 1;
-            continue;
-        }
-        let lang = i
-            .checked_sub(1)
-            .map(|p| lines[p].trim())
-            .filter(|l| l.starts_with("[source"))
-            .map(|l| {
-                l.trim_matches(['[', ']'])
-                    .split(',')
-                    .nth(1)
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        let start = i + 1;
-        let mut end = start;
-        while end < lines.len() && lines[end].trim_end() != "----" {
-            end += 1;
-        }
-        if shell_language(&lang) {
-            out.push(block(
-                start as u64 + 1,
-                &lines[start..end],
-                warned(&lines, start),
-            ));
-        }
-        i = end + 1;
-    }
-    out
+    delimited(
+        &lines,
+        |i| {
+            if lines[i].trim_end() != "----" {
+                return None;
+            }
+            let lang = i
+                .checked_sub(1)
+                .map(|p| lines[p].trim())
+                .filter(|l| l.starts_with("[source"))
+                .and_then(|l| l.trim_matches(['[', ']']).split(',').nth(1))
+                .unwrap_or("");
+            Some((lang.to_string(), "----"))
+        },
+        |line, delimiter| line.trim_end() == delimiter,
+    )
 }
 
 /// HTML `<pre>` blocks, tags stripped and the common entities decoded.
