@@ -475,7 +475,8 @@ fn tokens_on_command_lines_in_scripts_histories_makefiles_dockerfiles_notebooks_
         ),
         ("hygiene.munge_without_ttl", "Makefile", Some(2)),
         ("hygiene.secret_in_image", "docker/Dockerfile", Some(2)),
-        ("hygiene.token_on_command_line", "nb/demo.ipynb", None),
+        // A notebook finding is placed on the file's line too (this one is written on one).
+        ("hygiene.token_on_command_line", "nb/demo.ipynb", Some(1)),
         (
             "hygiene.token_on_command_line",
             ".github/workflows/status.yml",
@@ -776,7 +777,8 @@ fn manifests_notebooks_s3_clients_batch_files_and_docs_are_checked_on_minted_tok
         .collect();
     let want: BTreeSet<(String, String, u64)> = [
         ("hygiene.token_on_command_line", "k8s/job.yaml", 8),
-        ("hygiene.token_on_command_line", "nb/status.ipynb", 0),
+        // The notebook is written on one line (serde_json): the finding is on it.
+        ("hygiene.token_on_command_line", "nb/status.ipynb", 1),
         ("hygiene.token_on_command_line", "py/run.py", 3),
         ("hygiene.token_on_command_line", "home/.bash_history", 1),
         ("hygiene.token_on_command_line", "ops/token.sh", 2),
