@@ -2274,7 +2274,12 @@ fn notebook_line(text: &str, cell: usize, line: &str) -> Option<u64> {
     }
     let escaped = serde_json::to_string(line.trim_end_matches(['\r', '\n'])).ok()?;
     let needle = escaped.trim_matches('"');
-    let needle = &needle[..needle.len().min(60)];
+    // At most 60 characters (not bytes: a cut inside a character would panic).
+    let cut = needle
+        .char_indices()
+        .nth(60)
+        .map_or(needle.len(), |(i, _)| i);
+    let needle = &needle[..cut];
     if needle.trim().is_empty() {
         return None;
     }
@@ -2804,6 +2809,13 @@ mod file_tests {
             found(FileKind::Notebook, &pretty),
             vec![("hygiene.token_on_command_line", want, Some("cell 2".into()))]
         );
+        // A long line of multi-byte characters is cut between characters, not inside one.
+        let wide = serde_json::json!({"cells": [{"cell_type": "code", "source": [format!(
+            "!curl -H \"Authorization: Bearer $TOKEN\" https://h/?q={}\n",
+            "é".repeat(80)
+        )]}]})
+        .to_string();
+        assert_eq!(found(FileKind::Notebook, &wide).len(), 1);
         assert_eq!(
             ipython_expand("echo {a,b} {self.token}"),
             "echo {a,b} ${token}"
