@@ -790,7 +790,10 @@ fn split_command(c: &Command) -> Option<(String, &[Word])> {
         i += 1;
     }
     let name = basename(c.words.get(i)?)?;
-    if matches!(
+    // Programs that run the command in their arguments (`kubectl exec pod -- curl …`,
+    // `timeout 10 curl …`), and a script's own helpers named for it (`retry 3 curl …`,
+    // `run_cmd_verify curl …`): curl's argv is the same there.
+    let runner = matches!(
         name.as_str(),
         "sudo"
             | "env"
@@ -809,7 +812,22 @@ fn split_command(c: &Command) -> Option<(String, &[Word])> {
             | "until"
             | "do"
             | "!"
-    ) {
+            | "timeout"
+            | "nice"
+            | "ionice"
+            | "stdbuf"
+            | "watch"
+            | "flock"
+            | "kubectl"
+            | "docker"
+            | "podman"
+            | "singularity"
+            | "apptainer"
+            | "ssh"
+    ) || ["retry", "run_cmd", "_run", "run_"]
+        .iter()
+        .any(|h| name.to_ascii_lowercase().contains(h));
+    if runner {
         let j = (i + 1..c.words.len())
             .find(|&j| basename(&c.words[j]).is_some_and(|b| KNOWN.contains(&b.as_str())))?;
         let inner = basename(&c.words[j])?;
@@ -1332,6 +1350,10 @@ mod tests {
             r#"[[ $(curl -s -H "X-SLURM-USER-TOKEN: $SLURM_JWT" http://c:6820/ping) ]] && echo up"#,
             r#"echo "$(jq -r .id <<< "$(curl -H "Authorization: $TOKEN" https://h/)")""#,
             r#"if [[ $(curl -iskH "Authorization: Bearer $TOKEN" https://api-gw/apis/sls/v1/liveness | head -1) != 204 ]]; then :; fi"#,
+            r#"kubectl -n nexus exec -it "${pod}" -c nexus -- curl -i -sfk -u "${NEXUS_USERNAME}:${NEXUS_PASSWORD}" https://h/"#,
+            r#"timeout 10 curl -H "Authorization: Bearer $TOKEN" https://h/"#,
+            r#"retry 3 curl -H "Authorization: Bearer $TOKEN" https://h/"#,
+            r#"out=$(update_bss_storage_run_cmd_verify_nonblank curl -s -k -d grant_type=client_credentials -d client_secret="$secret" https://h/token)"#,
         ] {
             let found = check_source(src, Context::Script, &Fake);
             assert_eq!(
@@ -1425,6 +1447,8 @@ mod tests {
             "curl -H \"Content-Type: $CT\" https://h/",
             "export TOKEN_FILE=~/.s3m/token",
             "echo curl -H",
+            "kubectl get secrets admin-client-auth -o jsonpath='{.data.client-secret}'",
+            "timeout 10 curl -H @hdr https://h/",
         ] {
             assert_eq!(checks(src, Context::Script), Vec::<&str>::new(), "{src}");
         }
