@@ -546,14 +546,6 @@ fn rewrite(
     }
 }
 
-/// The program a command runs, when its first word is a literal (`/usr/bin/munge` → `munge`).
-fn basename_of(c: &Command) -> Option<&str> {
-    let Some(Part::Lit(first)) = c.words.first()?.parts.first() else {
-        return None;
-    };
-    (c.words[0].parts.len() == 1).then(|| first.rsplit('/').next().unwrap_or(first))
-}
-
 fn basename(w: &Word) -> Option<String> {
     let lit = w.literal()?;
     let base = lit.rsplit(['/', '\\']).next().unwrap_or(&lit);
@@ -863,8 +855,13 @@ fn check_nested(
         // `munge -n | unmunge`, MUNGE's own test: the credential goes straight into the
         // decoder, nowhere else.
         if c.piped
-            && basename_of(c) == Some("munge")
-            && cmds.get(i + 1).and_then(basename_of) == Some("unmunge")
+            && c.words.first().and_then(basename).as_deref() == Some("munge")
+            && cmds
+                .get(i + 1)
+                .and_then(|n| n.words.first())
+                .and_then(basename)
+                .as_deref()
+                == Some("unmunge")
         {
             continue;
         }
@@ -888,6 +885,10 @@ fn check_nested(
         }
     }
 }
+
+/// What to do about SLURM_JWT in `sbatch --export` or `#SBATCH --export`.
+const SLURM_JWT_EXPORT_FIX: &str =
+    "leave SLURM_JWT out of --export; the job does not need it to run";
 
 /// Checks one simple command.
 pub fn check_command(
@@ -1073,8 +1074,7 @@ pub fn check_command(
                         message: format!(
                             "`{name} --export=…SLURM_JWT…` hands the token to every step of the job"
                         ),
-                        fix: "leave SLURM_JWT out of --export; the job does not need it to run"
-                            .into(),
+                        fix: SLURM_JWT_EXPORT_FIX.into(),
                     });
                 }
             }
@@ -2062,7 +2062,7 @@ pub fn check_file(kind: FileKind, text: &str, judge: &dyn SecretJudge) -> Vec<Pl
                                 severity: Severity::Medium,
                                 offset: 0,
                                 message: "`#SBATCH --export=…SLURM_JWT…` hands the token to every step of the job (scontrol show job, /proc/*/environ)".into(),
-                                fix: "leave SLURM_JWT out of --export; the job does not need it to run".into(),
+                                fix: SLURM_JWT_EXPORT_FIX.into(),
                             },
                             n as u64 + 1,
                         ));
@@ -2352,6 +2352,14 @@ const SCRIPT_KEYS: &[&str] = &["run", "script", "before_script", "after_script"]
 /// script template `source`.
 const MANIFEST_SCRIPT_KEYS: &[&str] = &["script", "source"];
 
+fn script_keys(manifest: bool) -> &'static [&'static str] {
+    if manifest {
+        MANIFEST_SCRIPT_KEYS
+    } else {
+        SCRIPT_KEYS
+    }
+}
+
 /// Where the YAML parser is: in a mapping (its last key, whether a key comes next, and the
 /// container `command`/`args` gathered in it) or in a sequence (the key that owns it).
 enum Yctx {
@@ -2378,6 +2386,11 @@ struct CiScripts {
 }
 
 impl CiScripts {
+    /// The keys whose values are shell in this kind of file.
+    fn script_keys(&self) -> &'static [&'static str] {
+        script_keys(self.manifest)
+    }
+
     fn owner(&self) -> Option<String> {
         match self.stack.last() {
             Some(Yctx::Map {
@@ -2454,11 +2467,7 @@ impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
         use yaml_rust2::Event;
         match ev {
             Event::MappingStart(..) => {
-                let keys = if self.manifest {
-                    MANIFEST_SCRIPT_KEYS
-                } else {
-                    SCRIPT_KEYS
-                };
+                let keys = self.script_keys();
                 let in_script = matches!(self.stack.last(), Some(Yctx::Seq { owner: Some(o) }) if keys.contains(&o.as_str()));
                 self.stack.push(Yctx::Map {
                     key: None,
@@ -2506,11 +2515,7 @@ impl yaml_rust2::parser::MarkedEventReceiver for CiScripts {
                     return;
                 }
                 let owner = self.owner();
-                let keys = if self.manifest {
-                    MANIFEST_SCRIPT_KEYS
-                } else {
-                    SCRIPT_KEYS
-                };
+                let keys = self.script_keys();
                 if owner.as_deref().is_some_and(|k| keys.contains(&k)) {
                     // The parser marks a block scalar (`|`, `>`) at its first line of text,
                     // which is where the script starts.
@@ -2559,11 +2564,7 @@ fn yaml_scripts(text: &str, manifest: bool) -> Vec<(u64, String)> {
     if let Some(from) = failed_at {
         // The scalar the error cut short (`curl -sS -H "Authorization`) is read again whole.
         out.retain(|(l, _)| (*l as usize) < from);
-        let keys = if manifest {
-            MANIFEST_SCRIPT_KEYS
-        } else {
-            SCRIPT_KEYS
-        };
+        let keys = script_keys(manifest);
         for (n, line) in text.lines().enumerate().skip(from.saturating_sub(1)) {
             let t = line.trim_start().trim_start_matches("- ").trim_start();
             let Some((key, value)) = t.split_once(':') else {

@@ -141,6 +141,13 @@ pub fn classify(path: &str, head: Option<&[u8]>) -> Option<CredentialFile> {
     None
 }
 
+/// True when [`classify`] needs the file's first bytes to decide: a `.pem` or `.key` may hold
+/// a private key or only a certificate.
+pub fn needs_head(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".pem") || lower.ends_with(".key")
+}
+
 /// A cheap test on a file name alone: false means [`classify`] cannot say yes for any
 /// path ending in it (except files in a `cray/tokens` directory, which have any name).
 pub fn may_be_credential(name: &[u8]) -> bool {

@@ -371,14 +371,7 @@ impl crate::sources::fs::FileHook for CommandChecks {
         // Classified on the whole path, so the directories above the scan root count too
         // (`.aws/credentials` scanned from inside `.aws`); the inventory classifies again
         // relative to the work tree.
-        let text = abs.to_string_lossy();
-        let lower = text.to_ascii_lowercase();
-        let first = if lower.ends_with(".pem") || lower.ends_with(".key") {
-            head(abs)
-        } else {
-            None
-        };
-        if files::classify(&text, first.as_deref()).is_some()
+        if classify_file(&abs.to_string_lossy(), abs).is_some()
             && let Ok(canonical) = abs.canonicalize()
             && let Ok(mut paths) = self.credential_paths.lock()
         {
@@ -517,9 +510,14 @@ fn relative(base: &Path, path: &Path) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// The first bytes of a file, to tell a private key from a certificate.
-fn head(path: &Path) -> Option<Vec<u8>> {
-    crate::untrusted::read_head(path, 4096)
+/// The kind of credential file at `abs`, classified by `path` (the whole path, or one
+/// relative to a work tree); the file's first bytes are read only for names that need them
+/// (a `.pem` or `.key` holding a private key or a certificate).
+fn classify_file(path: &str, abs: &Path) -> Option<CredentialFile> {
+    let first = files::needs_head(path)
+        .then(|| crate::untrusted::read_head(abs, 4096))
+        .flatten();
+    classify(path, first.as_deref())
 }
 
 /// A credential file found in a work tree.
@@ -550,10 +548,7 @@ fn credential_files(
         if out.contains_key(&rel) {
             return;
         }
-        let name = rel.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
-        let needs_head = name.ends_with(".pem") || name.ends_with(".key");
-        let first = if needs_head { head(abs) } else { None };
-        if let Some(kind) = classify(&rel, first.as_deref()) {
+        if let Some(kind) = classify_file(&rel, abs) {
             out.insert(
                 rel.clone(),
                 Found {
@@ -569,11 +564,7 @@ fn credential_files(
             let rel = String::from_utf8_lossy(&e.path);
             // Most tracked files are no credential file by name: tell that from the index's
             // own path, before building paths for it (git/git tracks 4,800 files).
-            let lower = rel.to_ascii_lowercase();
-            if classify(&rel, None).is_none()
-                && !lower.ends_with(".pem")
-                && !lower.ends_with(".key")
-            {
+            if classify(&rel, None).is_none() && !files::needs_head(&rel) {
                 continue;
             }
             consider(&workdir.join(rel.as_ref()));
@@ -604,16 +595,7 @@ fn walk_credential_files(root: &Path) -> Vec<PathBuf> {
     // file (101k failed calls on spack-packages).
     walk.flatten()
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter(|e| {
-            let p = e.path();
-            let lower = p.to_string_lossy().to_ascii_lowercase();
-            let first = if lower.ends_with(".pem") || lower.ends_with(".key") {
-                head(p)
-            } else {
-                None
-            };
-            classify(&p.to_string_lossy(), first.as_deref()).is_some()
-        })
+        .filter(|e| classify_file(&e.path().to_string_lossy(), e.path()).is_some())
         .map(|e| e.path().to_path_buf())
         .collect()
 }
@@ -789,13 +771,7 @@ fn loose_files(root: &Path, files: &[PathBuf], report: &mut HygieneReport) {
             continue;
         }
         let name = p.to_string_lossy();
-        let lower = name.to_ascii_lowercase();
-        let first = if lower.ends_with(".pem") || lower.ends_with(".key") {
-            head(p)
-        } else {
-            None
-        };
-        let Some(kind) = classify(&name, first.as_deref()) else {
+        let Some(kind) = classify_file(&name, p) else {
             continue;
         };
         let shown = relative(root, p).unwrap_or_else(|| name.to_string());
@@ -941,8 +917,7 @@ pub fn check_staged(root: &Path) -> Option<HygieneReport> {
     let mut report = HygieneReport::default();
     for e in index.iter() {
         let rel = String::from_utf8_lossy(&e.path).into_owned();
-        let lower = rel.to_ascii_lowercase();
-        let first = if lower.ends_with(".pem") || lower.ends_with(".key") {
+        let first = if files::needs_head(&rel) {
             repo.find_blob(e.id)
                 .ok()
                 .map(|b| b.content()[..b.content().len().min(4096)].to_vec())
