@@ -179,6 +179,38 @@ fn unmerged_branches_tags_stash_and_notes_are_all_walked() {
     assert_eq!(t["history"]["branches"], serde_json::json!([]));
 }
 
+/// Branches are told from the commit graph: through a merge, from a branch that forked after
+/// the introducing commit, and not from one that forked before it; in a date-limited scan
+/// (where the walk drops commits) the same answer comes from git's own ancestry check.
+#[test]
+fn branches_holding_a_secret_are_found_through_merges_and_forks() {
+    let r = Repo::new();
+    r.commit_file("a.txt", "a\n", "initial");
+    r.git(&["branch", "old"]);
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    let intro_commit = r.commit_file(
+        "f.env",
+        &mint("PALMETTO_API_KEY={{alnum 40}}\n"),
+        "feature work",
+    );
+    r.git(&["branch", "fork"]);
+    r.commit_file("b.txt", "b\n", "more feature work");
+    r.git(&["checkout", "-q", "main"]);
+    r.commit_file("c.txt", "c\n", "main work");
+    r.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    r.commit_file("d.txt", "d\n", "after the merge");
+    for extra in [&[][..], &["--since-date", "2000-01-01"][..]] {
+        let (_, v, _) = history(r.path(), extra);
+        let f = finding(&v, "palmetto.api_key");
+        assert_eq!(intro(f)["commit"], intro_commit.as_str());
+        assert_eq!(
+            f["history"]["branches"],
+            serde_json::json!(["feature", "fork", "main"]),
+            "{extra:?}"
+        );
+    }
+}
+
 #[test]
 fn a_merge_commit_that_adds_a_secret_is_the_introducer() {
     let r = Repo::new();
