@@ -324,9 +324,8 @@ fn walk_share(repo_dir: &Path, commits: &[Oid]) -> Share {
     };
     share.commits = read_commits(&repo, commits, &mut share.warnings);
     let mut walker = TreeWalker::new(&repo);
-    for c in &share.commits {
-        walker.walk(c.tree, &mut share.warnings);
-    }
+    let roots: Vec<Oid> = share.commits.iter().map(|c| c.tree).collect();
+    walker.walk(&roots, &mut share.warnings);
     if let Some(why) = walker.fallback() {
         warn(&mut share.warnings, "", why);
     }
@@ -395,16 +394,17 @@ fn scan_listed(
                     }
                 };
                 let mut objects = Objects::open(&repo);
+                // Every blob of the run is asked for up front and taken in the same order.
+                for (id, _) in run {
+                    objects.request(id.oid());
+                }
                 for (id, path) in run {
-                    let (mut f, mut w) = scan_walked_blob(
-                        engine,
-                        &repo,
-                        &mut objects,
-                        id.oid(),
-                        path,
-                        opts,
-                        counters,
-                    );
+                    let answer = match objects.next(opts.max_blob_size) {
+                        Some((_, answer)) => answer,
+                        None => Err("no answer from the object reader".into()),
+                    };
+                    let (mut f, mut w) =
+                        scan_walked_blob(engine, &repo, answer, id.oid(), path, opts, counters);
                     found.append(&mut f);
                     warnings.append(&mut w);
                 }
@@ -544,18 +544,18 @@ thread_local! {
     static WORKER_REPO: std::cell::RefCell<Option<(PathBuf, Repository)>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Scans one blob met by the history walk, read through the walk's object reader. A blob over
+/// Scans one blob met by the history walk, given as the object reader answered for it. A blob over
 /// the size limit is not read unless a key-file rule wants its head.
 fn scan_walked_blob(
     engine: &Engine,
     repo: &Repository,
-    objects: &mut Objects<'_>,
+    answer: Result<RawObject, String>,
     oid: Oid,
     path: &str,
     opts: &GitOptions,
     counters: &ScanCounters,
 ) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
-    match objects.read(oid, opts.max_blob_size) {
+    match answer {
         Ok(RawObject {
             data: Some(data), ..
         }) => scan_blob_content(engine, oid, path, &data, opts, counters),
@@ -729,9 +729,7 @@ fn attribute(
             let mut walker = TreeWalker::new(repo);
             // Damage was reported by the scan already.
             let mut ignored = Vec::new();
-            for t in order {
-                walker.walk(t, &mut ignored);
-            }
+            walker.walk(&order, &mut ignored);
             std::mem::take(&mut walker.records)
         }
     };

@@ -17,7 +17,7 @@ use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
 use crate::hygiene::files::{classify, may_be_credential};
 use git2::Oid;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// The matched blobs a tree holds (recursively), with their paths inside it, by path.
@@ -31,16 +31,6 @@ pub struct TreeRec {
     removed: Vec<Box<[u8]>>,
     /// Entries new or changed relative to `prev`.
     added: Vec<(Kind, Key, Box<[u8]>)>,
-}
-
-/// A tree being read: its entries so far and its change record.
-struct Frame {
-    data: Vec<u8>,
-    pos: usize,
-    id: Key,
-    path: String,
-    prev: Prev,
-    rec: TreeRec,
 }
 
 /// The tree last walked at the same path, and where its next entry starts.
@@ -147,127 +137,129 @@ impl<'r> TreeWalker<'r> {
         self.objects.as_ref().and_then(|o| o.fallback.clone())
     }
 
-    /// Walks the tree `root` and every tree under it not walked before.
-    pub fn walk(&mut self, root: Oid, warnings: &mut Vec<Warning>) {
-        if !self.seen.insert(Key::of(root)) {
-            return;
-        }
+    /// Walks the trees `roots` (commits' root trees, in walk order) and every tree under them
+    /// not walked before. Trees are asked of the object reader as soon as they are known (each
+    /// tree's subtrees when it is read, the next roots while one is walked), so reading never
+    /// waits on a round trip; they are taken in the order asked, which walks each root breadth
+    /// first, overlapping the next.
+    pub fn walk(&mut self, roots: &[Oid], warnings: &mut Vec<Warning>) {
         let repo = self.repo;
         let objects = self.objects.get_or_insert_with(|| Objects::open(repo));
-        let last = &mut self.last;
-        let mut stack: Vec<Frame> = Vec::new();
-        open_tree(
-            objects,
-            last,
-            &mut stack,
-            Key::of(root),
-            String::new(),
-            warnings,
-        );
-        while let Some(top) = stack.last_mut() {
-            match tree_entry(&top.data, top.pos) {
-                Some(Ok((entry, next))) => {
-                    let raw = &top.data[top.pos..next];
-                    let same = top.prev.unchanged(raw, &entry, &mut top.rec.removed);
-                    top.pos = next;
-                    if same {
-                        continue;
-                    }
-                    top.rec
-                        .added
-                        .push((entry.kind, entry.id, entry.name.into()));
-                    match entry.kind {
-                        Kind::Blob => {
-                            if self.blobs.insert(entry.id) {
-                                let path = join(&top.path, &String::from_utf8_lossy(entry.name));
-                                self.new_blobs.push((entry.id, path));
-                            }
-                            if may_be_credential(entry.name) || top.path.ends_with("cray/tokens") {
-                                let path = join(&top.path, &String::from_utf8_lossy(entry.name));
-                                if classify(&path, None).is_some() {
-                                    self.credential_files.push((entry.id, path));
-                                }
-                            }
-                        }
-                        Kind::Tree => {
-                            if self.seen.insert(entry.id) {
-                                let path = join(&top.path, &String::from_utf8_lossy(entry.name));
-                                let id = entry.id;
-                                open_tree(objects, last, &mut stack, id, path, warnings);
-                            }
-                        }
-                        Kind::Commit => {
-                            let path = join(&top.path, &String::from_utf8_lossy(entry.name));
-                            self.submodules.insert(path);
-                        }
-                        Kind::Other => {}
-                    }
+        // Trees asked for and not yet taken, in the order asked; `true` for a root.
+        let mut asked: VecDeque<(Key, String, bool)> = VecDeque::new();
+        let mut roots = roots.iter();
+        let mut roots_ahead = 0;
+        loop {
+            while roots_ahead < ROOTS_AHEAD {
+                let Some(&root) = roots.next() else { break };
+                if self.seen.insert(Key::of(root)) {
+                    objects.request(root);
+                    asked.push_back((Key::of(root), String::new(), true));
+                    roots_ahead += 1;
+                }
+            }
+            let Some((id, path, root)) = asked.pop_front() else {
+                break;
+            };
+            if root {
+                roots_ahead -= 1;
+            }
+            let answer = match objects.next(u64::MAX) {
+                Some((_, answer)) => answer,
+                None => Err("no answer from the object reader".into()),
+            };
+            let data = match answer {
+                Ok(RawObject {
+                    kind: Kind::Tree,
+                    data: Some(data),
+                    ..
+                }) => data,
+                Ok(_) => {
+                    warn(
+                        warnings,
+                        path,
+                        format!("tree {} is not a tree object", short(id)),
+                    );
                     continue;
                 }
-                Some(Err(())) => warn(
-                    warnings,
-                    top.path.clone(),
-                    format!(
-                        "tree {} is corrupt; the rest of it was not read",
-                        short(top.id)
-                    ),
-                ),
-                None => {}
+                Err(e) => {
+                    warn(
+                        warnings,
+                        path,
+                        format!("tree {} missing or corrupt: {e}", short(id)),
+                    );
+                    continue;
+                }
+            };
+            let (prev_id, prev_data) = match self.last.remove(&path) {
+                Some((k, d)) => (Some(k), Some(d)),
+                None => (None, None),
+            };
+            let mut prev = Prev {
+                data: prev_data,
+                pos: 0,
+            };
+            let mut rec = TreeRec {
+                prev: prev_id,
+                ..TreeRec::default()
+            };
+            let mut pos = 0;
+            loop {
+                let (entry, next) = match tree_entry(&data, pos) {
+                    Some(Ok(e)) => e,
+                    Some(Err(())) => {
+                        warn(
+                            warnings,
+                            path.clone(),
+                            format!("tree {} is corrupt; the rest of it was not read", short(id)),
+                        );
+                        break;
+                    }
+                    None => break,
+                };
+                let raw = &data[pos..next];
+                pos = next;
+                if prev.unchanged(raw, &entry, &mut rec.removed) {
+                    continue;
+                }
+                rec.added.push((entry.kind, entry.id, entry.name.into()));
+                match entry.kind {
+                    Kind::Blob => {
+                        if self.blobs.insert(entry.id) {
+                            let at = join(&path, &String::from_utf8_lossy(entry.name));
+                            self.new_blobs.push((entry.id, at));
+                        }
+                        if may_be_credential(entry.name) || path.ends_with("cray/tokens") {
+                            let at = join(&path, &String::from_utf8_lossy(entry.name));
+                            if classify(&at, None).is_some() {
+                                self.credential_files.push((entry.id, at));
+                            }
+                        }
+                    }
+                    Kind::Tree => {
+                        if self.seen.insert(entry.id) {
+                            objects.request(entry.id.oid());
+                            let at = join(&path, &String::from_utf8_lossy(entry.name));
+                            asked.push_back((entry.id, at, false));
+                        }
+                    }
+                    Kind::Commit => {
+                        let at = join(&path, &String::from_utf8_lossy(entry.name));
+                        self.submodules.insert(at);
+                    }
+                    Kind::Other => {}
+                }
             }
-            let Some(mut done) = stack.pop() else { break };
-            done.prev.finish(&mut done.rec.removed);
-            self.records.insert(done.id, done.rec);
-            last.insert(done.path, (done.id, done.data));
+            prev.finish(&mut rec.removed);
+            self.records.insert(id, rec);
+            self.last.insert(path, (id, data));
         }
     }
 }
 
-/// Pushes a frame for tree `id`; a missing or corrupt tree is a warning and holds nothing.
-fn open_tree(
-    objects: &mut Objects<'_>,
-    last: &mut FxHashMap<String, (Key, Vec<u8>)>,
-    stack: &mut Vec<Frame>,
-    id: Key,
-    path: String,
-    warnings: &mut Vec<Warning>,
-) {
-    match objects.read(id.oid(), u64::MAX) {
-        Ok(RawObject {
-            kind: Kind::Tree,
-            data: Some(data),
-            ..
-        }) => {
-            let (prev_id, prev_data) = match last.remove(&path) {
-                Some((k, d)) => (Some(k), Some(d)),
-                None => (None, None),
-            };
-            stack.push(Frame {
-                data,
-                pos: 0,
-                id,
-                path,
-                prev: Prev {
-                    data: prev_data,
-                    pos: 0,
-                },
-                rec: TreeRec {
-                    prev: prev_id,
-                    ..TreeRec::default()
-                },
-            })
-        }
-        Ok(_) => warn(
-            warnings,
-            path,
-            format!("tree {} is not a tree object", short(id)),
-        ),
-        Err(e) => warn(
-            warnings,
-            path,
-            format!("tree {} missing or corrupt: {e}", short(id)),
-        ),
-    }
-}
+/// Roots asked for ahead of the one being walked, so that the reader is never idle between
+/// two commits.
+const ROOTS_AHEAD: usize = 2;
 
 /// Which matched blobs each walked tree holds, computed from the walk's records.
 pub struct HeldIndex<'a> {
@@ -445,15 +437,13 @@ mod tests {
         let matched: FxHashSet<Key> = [Key::of(secret_id)].into_iter().collect();
         let mut chained = TreeWalker::new(&repo);
         let mut warnings = Vec::new();
-        for v in versions {
-            chained.walk(v, &mut warnings);
-        }
+        chained.walk(&versions, &mut warnings);
         assert!(warnings.is_empty(), "{warnings:?}");
         let mut index = HeldIndex::new(&chained.records, &matched);
         for (v, want) in versions.iter().zip(expected) {
             assert_eq!(paths(&index.held(*v)), want, "chained walk");
             let mut alone = TreeWalker::new(&repo);
-            alone.walk(*v, &mut warnings);
+            alone.walk(&[*v], &mut warnings);
             let mut fresh = HeldIndex::new(&alone.records, &matched);
             assert_eq!(paths(&fresh.held(*v)), want, "walked alone");
         }
