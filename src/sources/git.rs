@@ -16,7 +16,7 @@
 use super::fs::{Locator, ScanCounters, locate_in};
 use super::objects::{Key, Objects, RawObject, pack_order};
 use super::text;
-use super::treewalk::{Held, HeldIndex, TreeRec, TreeWalker};
+use super::treewalk::{Held, HeldIndex, Records, TreeWalker};
 use super::{Stats, Warning};
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{GitProvenance, Location};
@@ -148,9 +148,20 @@ fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: impl Into<Stri
 /// a history scan to stderr, for the history benchmark's profiles.
 fn phase(start: std::time::Instant, name: &str) {
     if std::env::var_os("TOKENWARDEN_PHASES").is_some() {
+        // Resident memory now and at its peak, from the kernel's accounting.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
         eprintln!(
-            "tokenwarden: history {name} at {:.2} s",
-            start.elapsed().as_secs_f64()
+            "tokenwarden: history {name} at {:.2} s, rss {}, peak {}",
+            start.elapsed().as_secs_f64(),
+            field("VmRSS:"),
+            field("VmHWM:")
         );
     }
 }
@@ -296,7 +307,7 @@ type BlobMap = FxHashMap<Oid, (usize, String)>;
 #[derive(Default)]
 struct Share {
     commits: Vec<WalkedCommit>,
-    records: FxHashMap<Key, TreeRec>,
+    records: Records,
     new_blobs: Vec<(Key, String)>,
     submodules: BTreeSet<String>,
     credential_files: Vec<(Key, String)>,
@@ -705,7 +716,7 @@ fn attribute(
     repo: &Repository,
     commits: &[WalkedCommit],
     matched: &FxHashSet<Oid>,
-    records: Option<FxHashMap<Key, TreeRec>>,
+    records: Option<Records>,
     whole_graph: bool,
 ) -> FxHashMap<Oid, Vec<GitProvenance>> {
     let mut trees: FxHashMap<Oid, Oid> = commits.iter().map(|c| (c.id, c.tree)).collect();
@@ -1053,7 +1064,7 @@ pub fn scan_history(
         (walked, found, None, count)
     } else {
         let mut walked = Vec::with_capacity(commits.len());
-        let mut records: FxHashMap<Key, TreeRec> = FxHashMap::default();
+        let mut records = Records::default();
         let mut blobs: FxHashSet<Key> = FxHashSet::default();
         let mut list: Vec<(Key, String)> = Vec::new();
         let mut submodules = BTreeSet::new();
@@ -1065,9 +1076,7 @@ pub fn scan_history(
                     .into_iter()
                     .filter(|(b, _)| blobs.insert(*b)),
             );
-            for (k, v) in share.records {
-                records.entry(k).or_insert(v);
-            }
+            records.absorb(share.records);
             walked.append(&mut share.commits);
             submodules.append(&mut share.submodules);
             credential.extend(share.credential_files);
@@ -1088,7 +1097,7 @@ pub fn scan_history(
             credential.retain(|(k, _)| s.owns_object(k.oid().as_bytes()));
         }
         phase(t0, "walked");
-        if let Some(rank) = pack_order(&repo) {
+        if let Some(rank) = pack_order(&repo, &blobs) {
             list.sort_by_key(|(b, _)| rank.get(b).copied().unwrap_or(u32::MAX));
         }
         phase(t0, "ordered");

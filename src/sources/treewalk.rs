@@ -28,9 +28,83 @@ pub type Held = Arc<Vec<(Oid, String)>>;
 pub struct TreeRec {
     prev: Option<Key>,
     /// Names of `prev`'s entries that are gone or changed.
-    removed: Vec<Box<[u8]>>,
+    removed: Box<[Name]>,
     /// Entries new or changed relative to `prev`.
-    added: Vec<(Kind, Key, Box<[u8]>)>,
+    added: Box<[Added]>,
+}
+
+/// An entry new or changed in a tree, relative to the tree's previous version.
+#[derive(Debug, Clone, Copy)]
+struct Added {
+    kind: Kind,
+    id: Key,
+    name: Name,
+}
+
+/// A tree entry's name, by its number in [`Names`].
+type Name = u32;
+
+/// The names of tree entries, each stored once. A history's change records hold millions of
+/// names (git/git: 5.7 million entries added and as many removed) but only thousands of
+/// distinct ones; one allocation per recorded name made the records most of the memory of a
+/// history scan (900 MB on git/git).
+#[derive(Debug, Default)]
+pub struct Names {
+    numbers: FxHashMap<Box<[u8]>, Name>,
+    names: Vec<Box<[u8]>>,
+}
+
+impl Names {
+    /// The number of `name`, given one if it is new.
+    fn number(&mut self, name: &[u8]) -> Name {
+        if let Some(&n) = self.numbers.get(name) {
+            return n;
+        }
+        let n = self.names.len() as Name;
+        self.names.push(name.into());
+        self.numbers.insert(name.into(), n);
+        n
+    }
+
+    fn name(&self, n: Name) -> &[u8] {
+        self.names.get(n as usize).map_or(&[][..], |b| &b[..])
+    }
+}
+
+/// Every walked tree's change record, and the names they use.
+#[derive(Debug, Default)]
+pub struct Records {
+    trees: FxHashMap<Key, TreeRec>,
+    names: Names,
+}
+
+impl Records {
+    /// Adds another walk's records; a tree both walked keeps the record it has here.
+    pub fn absorb(&mut self, other: Records) {
+        if self.trees.is_empty() {
+            *self = other;
+            return;
+        }
+        let renumber: Vec<Name> = other
+            .names
+            .names
+            .iter()
+            .map(|n| self.names.number(n))
+            .collect();
+        let again = |n: Name| renumber.get(n as usize).copied().unwrap_or(n);
+        for (id, mut rec) in other.trees {
+            if self.trees.contains_key(&id) {
+                continue;
+            }
+            for n in rec.removed.iter_mut() {
+                *n = again(*n);
+            }
+            for a in rec.added.iter_mut() {
+                a.name = again(a.name);
+            }
+            self.trees.insert(id, rec);
+        }
+    }
 }
 
 /// The tree last walked at the same path, and where its next entry starts.
@@ -50,7 +124,8 @@ impl Prev {
         &mut self,
         raw: &[u8],
         entry: &TreeEntry<'_>,
-        removed: &mut Vec<Box<[u8]>>,
+        removed: &mut Vec<Name>,
+        names: &mut Names,
     ) -> bool {
         let Some(prev) = &self.data else {
             return false;
@@ -66,7 +141,7 @@ impl Prev {
                 return false;
             }
             // Gone from this tree (less), or changed in it (equal).
-            removed.push(p.name.into());
+            removed.push(names.number(p.name));
             self.pos = next;
             if order.is_eq() {
                 return false;
@@ -76,10 +151,10 @@ impl Prev {
     }
 
     /// Records the previous tree's entries that were never reached as removed.
-    fn finish(&mut self, removed: &mut Vec<Box<[u8]>>) {
+    fn finish(&mut self, removed: &mut Vec<Name>, names: &mut Names) {
         if let Some(prev) = &self.data {
             while let Some(Ok((p, next))) = tree_entry(prev, self.pos) {
-                removed.push(p.name.into());
+                removed.push(names.number(p.name));
                 self.pos = next;
             }
         }
@@ -104,7 +179,7 @@ pub struct TreeWalker<'r> {
     objects: Option<Objects<'r>>,
     seen: FxHashSet<Key>,
     /// Every tree walked.
-    pub records: FxHashMap<Key, TreeRec>,
+    pub records: Records,
     /// Every blob met.
     pub blobs: FxHashSet<Key>,
     /// Blobs in the order first met, with the path they were met at.
@@ -123,7 +198,7 @@ impl<'r> TreeWalker<'r> {
             repo,
             objects: None,
             seen: FxHashSet::default(),
-            records: FxHashMap::default(),
+            records: Records::default(),
             blobs: FxHashSet::default(),
             new_blobs: Vec::new(),
             submodules: BTreeSet::new(),
@@ -199,10 +274,8 @@ impl<'r> TreeWalker<'r> {
                 data: prev_data,
                 pos: 0,
             };
-            let mut rec = TreeRec {
-                prev: prev_id,
-                ..TreeRec::default()
-            };
+            let mut removed: Vec<Name> = Vec::new();
+            let mut added: Vec<Added> = Vec::new();
             let mut pos = 0;
             loop {
                 let (entry, next) = match tree_entry(&data, pos) {
@@ -219,10 +292,15 @@ impl<'r> TreeWalker<'r> {
                 };
                 let raw = &data[pos..next];
                 pos = next;
-                if prev.unchanged(raw, &entry, &mut rec.removed) {
+                let names = &mut self.records.names;
+                if prev.unchanged(raw, &entry, &mut removed, names) {
                     continue;
                 }
-                rec.added.push((entry.kind, entry.id, entry.name.into()));
+                added.push(Added {
+                    kind: entry.kind,
+                    id: entry.id,
+                    name: names.number(entry.name),
+                });
                 match entry.kind {
                     Kind::Blob => {
                         if self.blobs.insert(entry.id) {
@@ -250,8 +328,13 @@ impl<'r> TreeWalker<'r> {
                     Kind::Other => {}
                 }
             }
-            prev.finish(&mut rec.removed);
-            self.records.insert(id, rec);
+            prev.finish(&mut removed, &mut self.records.names);
+            let rec = TreeRec {
+                prev: prev_id,
+                removed: removed.into_boxed_slice(),
+                added: added.into_boxed_slice(),
+            };
+            self.records.trees.insert(id, rec);
             self.last.insert(path, (id, data));
         }
     }
@@ -263,14 +346,14 @@ const ROOTS_AHEAD: usize = 2;
 
 /// Which matched blobs each walked tree holds, computed from the walk's records.
 pub struct HeldIndex<'a> {
-    records: &'a FxHashMap<Key, TreeRec>,
+    records: &'a Records,
     matched: &'a FxHashSet<Key>,
     memo: FxHashMap<Key, Held>,
     empty: Held,
 }
 
 impl<'a> HeldIndex<'a> {
-    pub fn new(records: &'a FxHashMap<Key, TreeRec>, matched: &'a FxHashSet<Key>) -> Self {
+    pub fn new(records: &'a Records, matched: &'a FxHashSet<Key>) -> Self {
         HeldIndex {
             records,
             matched,
@@ -291,15 +374,15 @@ impl<'a> HeldIndex<'a> {
             if self.memo.contains_key(&id) {
                 continue;
             }
-            let Some(rec) = self.records.get(&id) else {
+            let Some(rec) = self.records.trees.get(&id) else {
                 self.memo.insert(id, self.empty.clone());
                 continue;
             };
             let deps = rec.prev.into_iter().chain(
                 rec.added
                     .iter()
-                    .filter(|(k, _, _)| *k == Kind::Tree)
-                    .map(|(_, sub, _)| *sub),
+                    .filter(|a| a.kind == Kind::Tree)
+                    .map(|a| a.id),
             );
             if !expanded {
                 on_stack.insert(id);
@@ -330,7 +413,8 @@ impl<'a> HeldIndex<'a> {
         };
         let mut out: Vec<(Oid, String)> = Vec::new();
         if let Some(prev) = &rec.prev {
-            let removed: FxHashSet<&[u8]> = rec.removed.iter().map(|n| &n[..]).collect();
+            let names = &self.records.names;
+            let removed: FxHashSet<&[u8]> = rec.removed.iter().map(|&n| names.name(n)).collect();
             out.extend(
                 get(prev)
                     .iter()
@@ -341,13 +425,14 @@ impl<'a> HeldIndex<'a> {
                     .cloned(),
             );
         }
-        for (kind, id, name) in &rec.added {
+        for &Added { kind, id, name } in &rec.added {
+            let name = self.records.names.name(name);
             match kind {
-                Kind::Blob if self.matched.contains(id) => {
+                Kind::Blob if self.matched.contains(&id) => {
                     out.push((id.oid(), String::from_utf8_lossy(name).into_owned()));
                 }
                 Kind::Tree => {
-                    let sub = get(id);
+                    let sub = get(&id);
                     if !sub.is_empty() {
                         let name = String::from_utf8_lossy(name);
                         out.extend(sub.iter().map(|(b, p)| (*b, format!("{name}/{p}"))));
