@@ -23,7 +23,8 @@
 #   PRECOMMIT_RUNS  timed `scan --staged` runs, default 20 (after one untimed warm-up)
 #   PRECOMMIT_PEERS 1 (default) also times the peers' staged scans; 0 = tokenwarden only
 #   HISTORY_REPO    benchmark this real repository (a clone of Spack, git, Slurm …) instead of
-#                   the synthetic one; the "planted found" column is then empty
+#                   the synthetic one; the "planted found" column is then empty, and the report
+#                   goes to bench/results-history-NAME.md (NAME: the clone's directory name)
 # Idempotent: everything is cached under BENCH_CACHE; reruns only build tokenwarden and time.
 # Writes bench/results-history.md and prints the same report to stdout.
 set -euo pipefail
@@ -39,6 +40,7 @@ PRECOMMIT_PEERS=${PRECOMMIT_PEERS:-1}
 GEN_VERSION=1   # bump when the generator below changes: the cached repo is keyed on it
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT_MD="$REPO/bench/results-history.md"
+[[ -n "${HISTORY_REPO:-}" ]] && OUT_MD="$REPO/bench/results-history-$(basename "$(cd "$HISTORY_REPO" && pwd)").md"
 START_SECONDS=$SECONDS
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -417,12 +419,13 @@ PLANTED_FILES=""
 [[ -n "$MANIFEST" ]] && PLANTED_FILES=$(python3 -c 'import json,sys; print(" ".join(s["file"].rsplit("/",1)[-1] for s in json.load(open(sys.argv[1]))["planted"]))' "$MANIFEST")
 declare -A MEDIAN RSS FINDINGS NOTE PLANTED
 for tool in "${TOOLS[@]}"; do
-    [[ -n "${SKIP[$tool]:-}" ]] && { log "SKIP $tool: ${SKIP[$tool]}"; continue; }
-    declare -n cmd="cmd_$tool"
-    discard=0; [[ $tool == floor ]] && discard=1
-    time_tool "$tool" "$discard" "${cmd[@]}" || { unset -n cmd; continue; }
-    unset -n cmd
-    report="$WORK/$tool.$RUNS.out"
+    [[ -n "${SKIP[$tool]:-}" ]] && log "SKIP $tool: ${SKIP[$tool]}"
+done
+time_alternated "${TOOLS[@]}"
+for tool in "${TOOLS[@]}"; do
+    [[ -n "${SKIP[$tool]:-}" || -z "${MEDIAN[$tool]:-}" ]] && continue
+    last_run=$(ls "$WORK/$tool".*.time 2>/dev/null | sed 's/.*\.\([0-9]*\)\.time$/\1/' | sort -n | tail -1)
+    report="$WORK/$tool.$last_run.out"
     [[ -f "$WORK/$tool.report.json" ]] && report="$WORK/$tool.report.json"
     # Planted secrets found: which planted file names appear in the tool's report (best effort;
     # the three files hold nothing but the planted secret and its surroundings).
@@ -555,7 +558,7 @@ ratio_lines() {
     echo "- repository: **synthetic** history, because no real long-history repository is reachable from this machine (only package registries are). Built by \`bench/history.sh\` with \`git fast-import\` from ${HISTORY_MB} MB of files of the Linux kernel source (Debian package ${debver/_/ }), seed $HISTORY_SEED, generator v$GEN_VERSION: commits of $FILES_PER_COMMIT new files that also rewrite ~5 earlier files each (one line appended or changed), fixed authors and increasing dates, then \`git gc\`. Deterministic: HEAD is \`$HEAD_ID\` wherever the same package, HISTORY_MB and seed are used."
     fi
     echo "- repository size: $COMMITS commits ($MERGES merges), branches: $BRANCHES; tags: $TAGS; $OBJECTS objects, **$BLOBS unique blobs, $BLOB_BYTES bytes** (MB/s denominator: sum of blob sizes from \`git cat-file --batch-all-objects --batch-check\`); HEAD tree $HEAD_FILES files / $HEAD_BYTES bytes; \`objects/\` $PACK_BYTES bytes on disk"
-    echo "- runs per tool: $RUNS, every object read once before timing (warm page cache); median wall time and max peak RSS over the runs (\`/usr/bin/time -f '%e %M'\`)"
+    echo "- runs per tool: $RUNS, alternated (each round runs every tool once, in turn), every object read once before timing (warm page cache); median wall time, and the largest peak RSS over the runs of the largest process in the tool's process tree (\`/usr/bin/time -f '%e %M'\`; tokenwarden's \`git cat-file\` readers and gitleaks' \`git log -p\` count as their tools' processes)"
     echo
     if [[ -n "$MANIFEST" ]]; then
     echo "Planted secrets (exactly 3; the \"planted found\" column counts which of their file names appear in a tool's report):"

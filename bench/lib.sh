@@ -89,6 +89,44 @@ time_tool() {
     RSS[$tool]=$rss_max
 }
 
+# time_alternated TOOL...: RUNS rounds in which each TOOL runs once, in turn, so that no tool
+# always runs on the page cache another left behind. Each run is as in time_tool: command from
+# the array cmd_TOOL, under timeout and /usr/bin/time, stdout to $WORK/TOOL.N.out (to /dev/null
+# for the floor), stderr to $WORK/TOOL.N.err. Sets MEDIAN[TOOL] and RSS[TOOL] (largest peak RSS
+# over the runs: /usr/bin/time reports the largest single process of the tool's tree); a tool
+# whose exit code is not in `ok_codes TOOL` gets SKIP[TOOL] and runs no more.
+time_alternated() {
+    local tool i rc out secs kib
+    local -A times=()
+    for ((i = 1; i <= RUNS; i++)); do
+        for tool in "$@"; do
+            [[ -n "${SKIP[$tool]:-}" ]] && continue
+            local -n cmd="cmd_$tool"
+            log "$tool run $i/$RUNS"
+            rm -f "$WORK/$tool.report.json"
+            out="$WORK/$tool.$i.out"
+            [[ $tool == floor ]] && out=/dev/null
+            rc=0
+            (cd "$WORK" && timeout -k 10 "$TOOL_TIMEOUT" /usr/bin/time -f '%e %M' -o "$WORK/$tool.$i.time" \
+                "${cmd[@]}" >"$out" 2>"$WORK/$tool.$i.err") || rc=$?
+            unset -n cmd
+            if [[ " $(ok_codes "$tool") " != *" $rc "* ]]; then
+                SKIP[$tool]="failed: exit $rc$([[ $rc == 124 ]] && echo " (timed out after ${TOOL_TIMEOUT}s)" || true) - see $WORK/$tool.$i.err"
+                log "$tool ${SKIP[$tool]}"
+                continue
+            fi
+            read -r secs kib < <(tail -1 "$WORK/$tool.$i.time")
+            times[$tool]+="$secs "
+            ((kib > ${RSS[$tool]:-0})) && RSS[$tool]=$kib
+        done
+    done
+    for tool in "$@"; do
+        [[ -n "${SKIP[$tool]:-}" || -z "${times[$tool]:-}" ]] && continue
+        # shellcheck disable=SC2086
+        MEDIAN[$tool]=$(printf '%s\n' ${times[$tool]} | sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}')
+    done
+}
+
 # report_header TITLE: the heading and machine lines every results file starts with. Expects
 # LOAD_START (read at start-up) and reads the end-of-run load itself.
 report_header() {
