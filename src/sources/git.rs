@@ -14,7 +14,7 @@
 //! a blob over the size limit each become a [`Warning`] and the scan goes on.
 
 use super::fs::{Locator, ScanCounters, locate_in};
-use super::objects::{Key, Objects, RawObject, pack_order};
+use super::objects::{Key, Kind, Objects, RawObject, other_blobs, pack_order};
 use super::text;
 use super::treewalk::{Held, HeldIndex, Records, TreeWalker};
 use super::{Stats, Warning};
@@ -567,6 +567,15 @@ fn scan_walked_blob(
     counters: &ScanCounters,
 ) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
     match answer {
+        Ok(RawObject { kind, .. }) if kind != Kind::Blob => {
+            let mut warnings = Vec::new();
+            warn(
+                &mut warnings,
+                path,
+                format!("object {} is not a blob; not scanned", short(oid)),
+            );
+            (Vec::new(), warnings)
+        }
         Ok(RawObject {
             data: Some(data), ..
         }) => scan_blob_content(engine, oid, path, &data, opts, counters),
@@ -1105,14 +1114,24 @@ pub fn scan_history(
         phase(t0, "scanned");
         warnings.append(&mut w);
         if opts.all_objects {
-            let extra: Vec<(Oid, String)> =
-                unreachable_blobs(&repo, |oid| blobs.contains(&Key::of(*oid)), &mut warnings)
-                    .into_iter()
-                    .filter(|oid| opts.shard.is_none_or(|s| s.owns_object(oid.as_bytes())))
-                    .map(|oid| (oid, format!("(unreachable)/{oid}")))
-                    .collect();
-            unreachable.extend(extra.iter().map(|(oid, _)| *oid));
-            let (mut f, mut w) = scan_blobs(engine, &repo_dir, &extra, opts, &counters);
+            // Blobs no walked tree holds, read like the walked ones: through git, in pack
+            // order, when git reads this repository.
+            let others: Vec<Key> = match other_blobs(&repo, &blobs) {
+                Some(keys) => keys,
+                None => {
+                    unreachable_blobs(&repo, |oid| blobs.contains(&Key::of(*oid)), &mut warnings)
+                        .into_iter()
+                        .map(Key::of)
+                        .collect()
+                }
+            };
+            let extra: Vec<(Key, String)> = others
+                .into_iter()
+                .filter(|k| opts.shard.is_none_or(|s| s.owns_object(&k.0)))
+                .map(|k| (k, format!("(unreachable)/{}", k.oid())))
+                .collect();
+            unreachable.extend(extra.iter().map(|(k, _)| k.oid()));
+            let (mut f, mut w) = scan_listed(engine, &repo_dir, &extra, opts, &counters);
             found.append(&mut f);
             warnings.append(&mut w);
         }

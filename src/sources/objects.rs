@@ -355,6 +355,58 @@ pub fn pack_order(repo: &git2::Repository, wanted: &FxHashSet<Key>) -> Option<Fx
     Some(rank)
 }
 
+/// The blobs in the object database that are not in `known`, in pack order, listed by git
+/// (`None` when objects are not read through git, or git cannot list them). This is
+/// `--all-objects`' list: git's listing is one pass over the pack indexes, where libgit2 asks
+/// each object's header in turn.
+pub fn other_blobs(repo: &git2::Repository, known: &FxHashSet<Key>) -> Option<Vec<Key>> {
+    if !use_git(repo) {
+        return None;
+    }
+    let mut child = git_reader(repo.path())
+        .args([
+            "cat-file",
+            "--batch-all-objects",
+            "--unordered",
+            "--batch-check=%(objecttype) %(objectname)",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut listed = FxHashSet::default();
+    let mut out_list = Vec::new();
+    let mut line = Vec::with_capacity(64);
+    if let Some(out) = child.stdout.take() {
+        let mut out = BufReader::with_capacity(1 << 20, out);
+        loop {
+            line.clear();
+            match out.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let Some(hex) = line.trim_ascii_end().strip_prefix(b"blob ") else {
+                continue;
+            };
+            let Some(id) = std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| Oid::from_str(h).ok())
+            else {
+                continue;
+            };
+            let key = Key::of(id);
+            if !known.contains(&key) && listed.insert(key) {
+                out_list.push(key);
+            }
+        }
+    }
+    if !child.wait().is_ok_and(|s| s.success()) {
+        return None;
+    }
+    Some(out_list)
+}
+
 /// Pack bytes from which objects are read through git rather than libgit2.
 const GIT_READER_THRESHOLD: u64 = 128 << 20;
 
