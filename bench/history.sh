@@ -64,9 +64,12 @@ apt_ensure xz xz-utils || true
 ensure_venv
 
 # ---------------------------------------------------------------- file pool (same kernel tree as run.sh)
-kernel_tree
-POOL=$KERNEL_TREE
-log "file pool: $POOL"
+# Only the synthetic history needs it.
+if [[ -z "${HISTORY_REPO:-}" ]]; then
+    kernel_tree
+    POOL=$KERNEL_TREE
+    log "file pool: $POOL"
+fi
 
 # ---------------------------------------------------------------- synthetic history
 # The generator writes a `git fast-import` stream to stdout and a manifest of the planted secrets
@@ -469,7 +472,7 @@ print(d["blobs_scanned"], "blobs /", d["bytes_scanned"], "B scanned")' "$report"
 done
 
 # ---------------------------------------------------------------- pre-commit latency
-# A scratch clone (objects shared with the synthetic repo); each run resets it, appends a line to
+# A scratch clone (objects shared with the benchmarked repo); each run resets it, appends a line to
 # 10 tracked files, stages them, and times the staged scan PRECOMMIT_RUNS times after one warm-up.
 SCRATCH="$CACHE/history/$HKEY.scratch"
 if [[ ! -f "$SCRATCH.done" ]]; then
@@ -579,7 +582,7 @@ for s in json.load(open(sys.argv[1]))["planted"]:
     echo
     ratio_lines
     echo
-    echo "Pre-commit latency: scratch clone of the synthetic repo (\`git clone --shared\`), 10 tracked \`.c\` files ($STAGED_BYTES bytes) modified and staged; one untimed warm-up, then $PRECOMMIT_RUNS timed runs (wall clock from bash \`\$EPOCHREALTIME\`, including process start):"
+    echo "Pre-commit latency: scratch clone of the benchmarked repository (\`git clone --shared\`), 10 tracked files (\`.c\` where it has them) ($STAGED_BYTES bytes) modified and staged; one untimed warm-up, then $PRECOMMIT_RUNS timed runs (wall clock from bash \`\$EPOCHREALTIME\`, including process start):"
     echo
     echo "| tool | median ms | max ms | exit codes | command (run in the clone) |"
     echo "|---|---:|---:|---|---|"
