@@ -906,12 +906,12 @@ impl<'r> BranchReach<'r> {
         targets: &[Oid],
         whole_graph: bool,
     ) -> Self {
-        let index: FxHashMap<Oid, usize> = if whole_graph {
+        let mut index: FxHashMap<Oid, usize> = if whole_graph {
             commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect()
         } else {
             FxHashMap::default()
         };
-        let parents: Vec<Vec<usize>> = commits
+        let mut parents: Vec<Vec<usize>> = commits
             .iter()
             .map(|c| {
                 c.parents
@@ -920,6 +920,16 @@ impl<'r> BranchReach<'r> {
                     .collect()
             })
             .collect();
+        // The pass below needs every parent after its children; should the walk ever list
+        // them otherwise, every question goes to libgit2 instead of being answered wrongly.
+        if parents
+            .iter()
+            .enumerate()
+            .any(|(i, ps)| ps.iter().any(|&p| p <= i))
+        {
+            index.clear();
+            parents.iter_mut().for_each(Vec::clear);
+        }
         let mut slot = FxHashMap::default();
         let mut bits = Vec::new();
         for (chunk, group) in targets.chunks(64).enumerate() {

@@ -173,7 +173,7 @@ impl Drop for CatFile {
 /// Where a worker reads objects from: a `git cat-file` child while it works, else libgit2.
 ///
 /// Reads are asked ahead with [`Objects::request`] and taken in the same order with
-/// [`Objects::next`]; [`Objects::read`] is one of each.
+/// [`Objects::next`].
 pub struct Objects<'r> {
     cat: Option<CatFile>,
     odb: Option<git2::Odb<'r>>,

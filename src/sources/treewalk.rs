@@ -357,10 +357,17 @@ impl<'r> TreeWalker<'r> {
                     suffix += 1;
                 }
                 if suffix < prev_starts.len() && shift(prev_starts[suffix]) == Some(pos) {
-                    // The rest is the previous tree's, entry for entry.
-                    prev.end = prev_starts[suffix] as usize;
-                    tail_from = Some(suffix);
-                    break;
+                    let at = prev_starts[suffix] as usize;
+                    if prev.pos <= at {
+                        // The rest is the previous tree's, entry for entry.
+                        prev.end = at;
+                        tail_from = Some(suffix);
+                        break;
+                    }
+                    // The match ran past the common suffix, which only an unsorted (corrupt)
+                    // tree allows: it recorded some of those entries as removed, so the rest is
+                    // parsed and matched as usual and re-adds them.
+                    suffix = prev_starts.len();
                 }
                 starts.push(pos as u32);
                 let (entry, next) = match tree_entry(&data, pos) {
@@ -716,5 +723,36 @@ mod tests {
         // The chain recorded changes, not whole trees: a few entries per version.
         let recorded: usize = chained.records.trees.values().map(|r| r.added.len()).sum();
         assert!(recorded < 120 * 10, "{recorded} entries recorded");
+    }
+
+    /// A corrupt tree whose entries are out of order (`z` first) shares its end with the
+    /// previous version: the entries passed over by the match must not be lost when the
+    /// shared end is skipped, so a secret in `b` is still held by the second version.
+    #[test]
+    fn an_unsorted_tree_sharing_its_end_keeps_its_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init_bare(dir.path()).unwrap();
+        let secret = repo.blob(b"secret").unwrap();
+        let plain = repo.blob(b"plain").unwrap();
+        let raw = |entries: &[(&str, Oid)]| {
+            let mut out = Vec::new();
+            for (name, id) in entries {
+                out.extend_from_slice(format!("100644 {name}\0").as_bytes());
+                out.extend_from_slice(id.as_bytes());
+            }
+            repo.odb()
+                .unwrap()
+                .write(git2::ObjectType::Tree, &out)
+                .unwrap()
+        };
+        let first = raw(&[("a", plain), ("b", secret), ("c", plain)]);
+        let unsorted = raw(&[("z", plain), ("b", secret), ("c", plain)]);
+        let matched: FxHashSet<Key> = [Key::of(secret)].into_iter().collect();
+        let mut chained = TreeWalker::new(&repo);
+        let mut warnings = Vec::new();
+        chained.walk(&[first, unsorted], &mut warnings);
+        let mut index = HeldIndex::new(&chained.records, &matched);
+        assert_eq!(paths(&index.held(unsorted)), vec!["b"]);
+        assert_eq!(paths(&index.held(first)), vec!["b"]);
     }
 }
