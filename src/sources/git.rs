@@ -300,9 +300,6 @@ fn read_commits(
     out
 }
 
-/// A blob's discovery rank and the first path it was seen under.
-type BlobMap = FxHashMap<Oid, (usize, String)>;
-
 /// What one worker found walking its share of the history.
 #[derive(Default)]
 struct Share {
@@ -435,50 +432,6 @@ fn scan_listed(
     })
 }
 
-/// Blobs added or changed by each commit relative to its first parent (range modes).
-fn changed_blobs(repo: &Repository, commits: &[Oid], warnings: &mut Vec<Warning>) -> BlobMap {
-    let mut blobs = BlobMap::default();
-    for &c in commits {
-        let result = (|| -> Result<(), git2::Error> {
-            let commit = repo.find_commit(c)?;
-            let tree = commit.tree()?;
-            let parent_tree = match commit.parent(0) {
-                Ok(p) => Some(p.tree()?),
-                Err(_) => None,
-            };
-            let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
-            for d in diff.deltas() {
-                if matches!(
-                    d.status(),
-                    Delta::Added
-                        | Delta::Modified
-                        | Delta::Renamed
-                        | Delta::Copied
-                        | Delta::Typechange
-                ) && d.new_file().mode() != git2::FileMode::Commit
-                {
-                    let path = d
-                        .new_file()
-                        .path()
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let seq = blobs.len();
-                    blobs.entry(d.new_file().id()).or_insert((seq, path));
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            warn(
-                warnings,
-                "",
-                format!("commit {}: {}", short(c), e.message()),
-            );
-        }
-    }
-    blobs
-}
-
 /// Blobs in the object database that no walked tree holds.
 fn unreachable_blobs(
     repo: &Repository,
@@ -511,48 +464,6 @@ fn unreachable_blobs(
     all.sort();
     all.dedup();
     all
-}
-
-/// Scans blobs in parallel, each thread with its own handle on the repository.
-fn scan_blobs(
-    engine: &Engine,
-    repo_dir: &Path,
-    blobs: &[(Oid, String)],
-    opts: &GitOptions,
-    counters: &ScanCounters,
-) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
-    let work = || {
-        blobs
-            .par_iter()
-            .map(|(oid, path)| {
-                // One repository handle per worker thread (rayon's map_init may call its
-                // init once per work split, which would reopen the pack files many times).
-                WORKER_REPO.with(|slot| {
-                    let mut slot = slot.borrow_mut();
-                    if slot.as_ref().is_none_or(|(dir, _)| dir != repo_dir) {
-                        *slot = Repository::open(repo_dir)
-                            .ok()
-                            .map(|r| (repo_dir.to_path_buf(), r));
-                    }
-                    let repo = slot.as_ref().map(|(_, r)| r);
-                    scan_one_blob(engine, repo, *oid, path, opts, counters)
-                })
-            })
-            .reduce(
-                || (Vec::new(), Vec::new()),
-                |mut a, mut b| {
-                    a.0.append(&mut b.0);
-                    a.1.append(&mut b.1);
-                    a
-                },
-            )
-    };
-    in_pool(opts, work)
-}
-
-thread_local! {
-    /// The repository handle of this worker thread.
-    static WORKER_REPO: std::cell::RefCell<Option<(PathBuf, Repository)>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Scans one blob met by the history walk, given as the object reader answered for it. A blob over
@@ -1064,21 +975,39 @@ pub fn scan_history(
     let mut credential: BTreeSet<(Key, String)> = BTreeSet::new();
     let (walked, mut found, records, blob_count) = if ranged {
         let walked = read_commits(&repo, &commits, &mut warnings);
-        let blobs = changed_blobs(&repo, &commits, &mut warnings);
-        let count = blobs.len();
-        // Discovery order (newest commits first) is close to the order git packs objects
-        // in, so delta bases are still in libgit2's cache when their deltas are read.
-        let mut ranked: Vec<(usize, Oid, String)> = blobs
-            .into_iter()
-            .map(|(oid, (seq, p))| (seq, oid, p))
+        // The blobs new in the range: the trees of the commits just outside it (the parents
+        // the range grew from) are walked first, and whatever the range's own trees add to
+        // them is scanned. The trees are read like the whole history's, through the
+        // pipelined readers, and the blobs in pack order; libgit2's diff of each commit
+        // against its parent read Spack's 8,500-entry directory twice per commit through a
+        // 16 MiB cache (1,000 commits: 18.6 s; the whole history did not end in 300 s).
+        let in_range: FxHashSet<Oid> = walked.iter().map(|c| c.id).collect();
+        let outside: BTreeSet<Oid> = walked
+            .iter()
+            .flat_map(|c| c.parents.iter().copied())
+            .filter(|p| !in_range.contains(p))
             .collect();
-        ranked.sort_unstable_by_key(|(seq, _, _)| *seq);
-        let list: Vec<(Oid, String)> = ranked
+        let base: Vec<Oid> = outside
             .into_iter()
-            .map(|(_, oid, p)| (oid, p))
-            .filter(|(oid, _)| opts.shard.is_none_or(|s| s.owns_object(oid.as_bytes())))
+            .filter_map(|p| repo.find_commit(p).ok().map(|c| c.tree_id()))
             .collect();
-        let (found, mut w) = scan_blobs(engine, &repo_dir, &list, opts, &counters);
+        let mut walker = TreeWalker::new(&repo);
+        // Damage outside the range is not this scan's to report.
+        walker.walk(&base, &mut Vec::new());
+        let known = walker.new_blobs.len();
+        let roots: Vec<Oid> = walked.iter().map(|c| c.tree).collect();
+        walker.walk(&roots, &mut warnings);
+        if let Some(why) = walker.fallback() {
+            warn(&mut warnings, "", why);
+        }
+        let mut list = walker.new_blobs.split_off(known);
+        let count = list.len();
+        list.retain(|(b, _)| opts.shard.is_none_or(|s| s.owns_object(&b.0)));
+        let new: FxHashSet<Key> = list.iter().map(|(b, _)| *b).collect();
+        if let Some(rank) = pack_order(&repo, &new) {
+            list.sort_by_key(|(b, _)| rank.get(b).copied().unwrap_or(u32::MAX));
+        }
+        let (found, mut w) = scan_listed(engine, &repo_dir, &list, opts, &counters);
         warnings.append(&mut w);
         (walked, found, None, count)
     } else {
