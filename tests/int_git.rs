@@ -350,6 +350,52 @@ fn range_since_and_since_date_scan_only_what_is_new() {
         .code(2);
 }
 
+/// A range scans what the range adds to the commits it grew from: a secret that was already
+/// there is not reported again when the range moves it, one the range adds in a subdirectory
+/// is, and so is one that came back after the base had dropped it. Through both readers.
+#[test]
+fn a_range_reports_what_it_adds_not_what_it_moves() {
+    let r = Repo::new();
+    let old = mint("PALMETTO_API_KEY={{alnum 40}}\n");
+    let back = mint("S3M_TOKEN={{b64url 60}}\n");
+    r.commit_file("old.env", &old, "an old secret");
+    r.commit_file("gone.env", &back, "a secret");
+    r.git(&["rm", "-q", "gone.env"]);
+    r.git(&["commit", "-q", "-m", "drop it"]);
+    let base = r.git(&["rev-parse", "HEAD"]);
+    r.git(&["mv", "old.env", "moved.env"]);
+    r.git(&["commit", "-q", "-m", "move"]);
+    let added = r.commit_file(
+        "deep/dir/new.env",
+        &mint("IRI_API_TOKEN={{alnum 48}}\n"),
+        "a new secret",
+    );
+    let returned = r.commit_file("again.env", &back, "it came back");
+    for reader in ["libgit2", "git"] {
+        let out = tw()
+            .arg("scan")
+            .arg(r.path())
+            .args(["--git", "--format", "json", "--since", &base])
+            .env("TOKENWARDEN_GIT_READER", reader)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            rule_ids(&v),
+            vec!["iri.token_env", "s3m.token_env"],
+            "{reader}"
+        );
+        assert_eq!(
+            intro(finding(&v, "iri.token_env"))["commit"],
+            added.as_str()
+        );
+        assert_eq!(
+            intro(finding(&v, "s3m.token_env"))["commit"],
+            returned.as_str()
+        );
+    }
+}
+
 #[test]
 fn bare_shallow_submodule_and_corrupt_repositories() {
     let r = Repo::new();
