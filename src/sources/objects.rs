@@ -309,49 +309,15 @@ fn use_git(repo: &git2::Repository) -> bool {
 /// following its chain to the base, which tripled the listing's time on git/git; the walk
 /// already knows which ids are blobs.
 pub fn pack_order(repo: &git2::Repository, wanted: &FxHashSet<Key>) -> Option<FxHashMap<Key, u32>> {
-    if !use_git(repo) {
-        return None;
-    }
-    // Streamed: a repository with millions of objects lists hundreds of MB here.
-    let mut child = git_reader(repo.path())
-        .args([
-            "cat-file",
-            "--batch-all-objects",
-            "--unordered",
-            "--batch-check=%(objectname)",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
     let mut rank = FxHashMap::default();
     rank.reserve(wanted.len());
-    let mut line = Vec::with_capacity(64);
-    if let Some(out) = child.stdout.take() {
-        let mut out = BufReader::with_capacity(1 << 20, out);
-        loop {
-            line.clear();
-            match out.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            let Some(id) = std::str::from_utf8(line.trim_ascii_end())
-                .ok()
-                .and_then(|h| Oid::from_str(h).ok())
-            else {
-                continue;
-            };
-            let key = Key::of(id);
-            if wanted.contains(&key) {
-                let next = rank.len() as u32;
-                rank.entry(key).or_insert(next);
-            }
+    list_objects(repo, false, |_, id| {
+        let key = Key::of(id);
+        if wanted.contains(&key) {
+            let next = rank.len() as u32;
+            rank.entry(key).or_insert(next);
         }
-    }
-    if !child.wait().is_ok_and(|s| s.success()) {
-        return None;
-    }
+    })?;
     Some(rank)
 }
 
@@ -360,23 +326,41 @@ pub fn pack_order(repo: &git2::Repository, wanted: &FxHashSet<Key>) -> Option<Fx
 /// `--all-objects`' list: git's listing is one pass over the pack indexes, where libgit2 asks
 /// each object's header in turn.
 pub fn other_blobs(repo: &git2::Repository, known: &FxHashSet<Key>) -> Option<Vec<Key>> {
+    let mut listed = FxHashSet::default();
+    let mut blobs = Vec::new();
+    list_objects(repo, true, |kind, id| {
+        let key = Key::of(id);
+        if kind == b"blob" && !known.contains(&key) && listed.insert(key) {
+            blobs.push(key);
+        }
+    })?;
+    Some(blobs)
+}
+
+/// Lists every object in the object database, in pack order, through git, calling `each` with
+/// its type (when `typed`; empty otherwise) and id. `None` when objects are not read through
+/// git, or git cannot list them. The listing is streamed: a repository with millions of
+/// objects lists hundreds of MB.
+fn list_objects(
+    repo: &git2::Repository,
+    typed: bool,
+    mut each: impl FnMut(&[u8], Oid),
+) -> Option<()> {
     if !use_git(repo) {
         return None;
     }
+    let format = if typed {
+        "--batch-check=%(objecttype) %(objectname)"
+    } else {
+        "--batch-check=%(objectname)"
+    };
     let mut child = git_reader(repo.path())
-        .args([
-            "cat-file",
-            "--batch-all-objects",
-            "--unordered",
-            "--batch-check=%(objecttype) %(objectname)",
-        ])
+        .args(["cat-file", "--batch-all-objects", "--unordered", format])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    let mut listed = FxHashSet::default();
-    let mut out_list = Vec::new();
     let mut line = Vec::with_capacity(64);
     if let Some(out) = child.stdout.take() {
         let mut out = BufReader::with_capacity(1 << 20, out);
@@ -386,25 +370,20 @@ pub fn other_blobs(repo: &git2::Repository, known: &FxHashSet<Key>) -> Option<Ve
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }
-            let Some(hex) = line.trim_ascii_end().strip_prefix(b"blob ") else {
-                continue;
+            let line = line.trim_ascii_end();
+            let (kind, hex) = match line.iter().position(|&b| b == b' ') {
+                Some(space) if typed => (&line[..space], &line[space + 1..]),
+                _ => (&line[..0], line),
             };
-            let Some(id) = std::str::from_utf8(hex)
+            if let Some(id) = std::str::from_utf8(hex)
                 .ok()
                 .and_then(|h| Oid::from_str(h).ok())
-            else {
-                continue;
-            };
-            let key = Key::of(id);
-            if !known.contains(&key) && listed.insert(key) {
-                out_list.push(key);
+            {
+                each(kind, id);
             }
         }
     }
-    if !child.wait().is_ok_and(|s| s.success()) {
-        return None;
-    }
-    Some(out_list)
+    child.wait().is_ok_and(|s| s.success()).then_some(())
 }
 
 /// Pack bytes from which objects are read through git rather than libgit2.
