@@ -9,8 +9,11 @@
 //! them. Once the matched blobs are known, [`HeldIndex`] replays the records to tell which
 //! matched blobs any walked tree holds, and at which paths.
 //!
-//! The walk's stack lives on the heap: a hostile repository's nesting depth cannot overflow the
+//! The walk's queue lives on the heap: a hostile repository's nesting depth cannot overflow the
 //! thread's stack, and a tree that (in a corrupt object database) contains itself is read once.
+//! A tree's entries shared with the previous tree at its path, at the start and at the end,
+//! are skipped by comparing bytes, so an edit to one entry of a wide directory parses only
+//! the entries around it.
 
 use super::Warning;
 use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
@@ -217,8 +220,8 @@ fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
         .cmp(b.name.iter().chain(slash(b)))
 }
 
-/// Reads trees depth first, each distinct tree once, recording each as a [`TreeRec`] and
-/// listing each blob the first time it is met.
+/// Reads trees breadth first from each root, each distinct tree once, recording each as a
+/// [`TreeRec`] and listing each blob the first time it is met.
 pub struct TreeWalker<'r> {
     repo: &'r git2::Repository,
     /// Opened on first use.
