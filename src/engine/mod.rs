@@ -555,11 +555,16 @@ impl Engine {
         }
         let mut confidence = rule.confidence;
         if let (Some((ac, lines)), Some(ctx)) = (&compiled.context, &rule.context) {
+            // Context is what surrounds the credential, never the credential itself: a random
+            // token spells a short context word ("iri" in `…YiRIw…`) often enough to matter.
+            let outside = |m: aho_corasick::Match| m.end() <= start || m.start() >= end;
             let (ws, we) = line_window(blob, start, end, *lines);
-            let near = ac.is_match(&blob[ws..we]) || path.is_some_and(|p| ac.is_match(p));
+            let near = ac.find_iter(&blob[ws..we]).any(|m| outside(m.offset(ws)))
+                || path.is_some_and(|p| ac.is_match(p));
             let mut in_file = || {
                 ctx.file.is_some()
                     && *file_context[rule_idx].get_or_insert_with(|| ac.is_match(blob))
+                    && ac.find_iter(blob).any(outside)
             };
             if near {
                 confidence = confidence.max(ctx.confidence);
