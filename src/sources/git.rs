@@ -477,42 +477,28 @@ fn scan_walked_blob(
     opts: &GitOptions,
     counters: &ScanCounters,
 ) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    // An answer that is not scanned: no findings and the one warning saying why.
+    let skipped = |message: String| {
+        let mut warnings = Vec::new();
+        warn(&mut warnings, path, message);
+        (Vec::new(), warnings)
+    };
     match answer {
         Ok(RawObject { kind, .. }) if kind != Kind::Blob => {
-            let mut warnings = Vec::new();
-            warn(
-                &mut warnings,
-                path,
-                format!("object {} is not a blob; not scanned", short(oid)),
-            );
-            (Vec::new(), warnings)
+            skipped(format!("object {} is not a blob; not scanned", short(oid)))
         }
         Ok(RawObject {
             data: Some(data), ..
         }) => scan_blob_content(engine, oid, path, &data, opts, counters),
         Ok(RawObject { size, .. }) if engine.path_matches(path, size).is_empty() => {
             counters.too_large_inc();
-            let mut warnings = Vec::new();
-            warn(
-                &mut warnings,
-                path,
-                format!(
-                    "blob {}: {size} bytes is over the blob size limit; not scanned",
-                    short(oid)
-                ),
-            );
-            (Vec::new(), warnings)
+            skipped(format!(
+                "blob {}: {size} bytes is over the blob size limit; not scanned",
+                short(oid)
+            ))
         }
         Ok(_) => scan_one_blob(engine, Some(repo), oid, path, opts, counters),
-        Err(e) => {
-            let mut warnings = Vec::new();
-            warn(
-                &mut warnings,
-                path,
-                format!("blob {} missing or corrupt: {e}", short(oid)),
-            );
-            (Vec::new(), warnings)
-        }
+        Err(e) => skipped(format!("blob {} missing or corrupt: {e}", short(oid))),
     }
 }
 
