@@ -15,12 +15,14 @@
 //! - [`finding`] — one secret → one finding with every location, keyed fingerprints.
 //! - [`report`] — the output formats; secrets are redacted unless asked for.
 //! - [`config`] — `.tokenwarden.toml`.
+//! - [`credential_files`] — files that hold credentials by their name (`.env`, `munge.key` …),
+//!   which both the history walk and the hygiene checks look for.
 //! - [`shard`] — one scan split into N runs that cover everything once (Slurm job arrays).
 //! - [`secret`] — the type that holds a secret and never prints itself.
 //! - [`facilities`] — clients for the facility APIs (S3M, IRI, Globus, slurmrestd/Palmetto, CSM).
 //! - [`lifecycle`] — is a found secret alive, revoke it (after a plan and a confirmation),
 //!   the write-ahead audit log, the incident report.
-//! - [`escape`] — outside text made safe for a terminal or a Markdown file.
+//! - [`text`] — outside text made safe for a terminal or a Markdown file; times as RFC 3339.
 //! - [`private_file`] — files that may hold secrets: 0600, atomic.
 //! - [`untrusted`] — reading what a scanned repository controls: contained, regular, bounded,
 //!   and never echoed in an error.
@@ -28,8 +30,8 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod credential_files;
 pub mod engine;
-pub mod escape;
 pub mod facilities;
 pub mod finding;
 pub mod hook;
@@ -42,6 +44,7 @@ pub mod scan;
 pub mod secret;
 pub mod shard;
 pub mod sources;
+pub mod text;
 pub mod untrusted;
 
 pub use engine::{Engine, EngineOptions};

@@ -67,10 +67,11 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokenwarden::config::{Config, id_matches};
-use tokenwarden::report::{self, Format, ReportContext, printable};
+use tokenwarden::report::{self, Format, ReportContext};
 use tokenwarden::rules::{RuleSet, check_rules, import_gitleaks};
 use tokenwarden::sources::fs::WalkOptions;
 use tokenwarden::sources::git::GitOptions;
+use tokenwarden::text::printable;
 use tokenwarden::{
     Confidence, Engine, EngineOptions, Fingerprinter, ScanRequest, Severity, Target,
 };

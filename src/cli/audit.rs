@@ -103,9 +103,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     for w in &result.warnings {
         eprintln!(
             "tokenwarden: warning: {}{}{}",
-            tokenwarden::report::printable(&w.path),
+            tokenwarden::text::printable(&w.path),
             if w.path.is_empty() { "" } else { ": " },
-            tokenwarden::report::printable(&w.message)
+            tokenwarden::text::printable(&w.message)
         );
     }
     let roots = args.paths.clone();

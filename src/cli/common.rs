@@ -123,11 +123,7 @@ pub fn print_json(value: &serde_json::Value) -> Result<()> {
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     let rows: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
-            r.iter()
-                .map(|c| tokenwarden::escape::printable(c))
-                .collect()
-        })
+        .map(|r| r.iter().map(|c| tokenwarden::text::printable(c)).collect())
         .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
@@ -164,7 +160,7 @@ pub fn cell(v: Option<&serde_json::Value>) -> String {
         None | Some(Value::Null) => "-".into(),
         Some(Value::String(s)) if s.is_empty() => "-".into(),
         // The server's text, shown on a terminal: escaped.
-        Some(Value::String(s)) => tokenwarden::escape::printable(s),
+        Some(Value::String(s)) => tokenwarden::text::printable(s),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Array(a)) => {

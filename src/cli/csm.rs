@@ -9,10 +9,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tokenwarden::escape::printable;
 use tokenwarden::facilities::credential::{self, CredentialSource, Token};
 use tokenwarden::facilities::csm::{self, Csm, KeycloakToken};
 use tokenwarden::facilities::{ClientConfig, Endpoint};
+use tokenwarden::text::printable;
 use zeroize::Zeroizing;
 
 /// HPE/Cray CSM: Keycloak login and temporary S3 credentials from the STS.

@@ -537,7 +537,7 @@ impl Http {
                             .headers
                             .get(reqwest::header::LOCATION)
                             .and_then(|v| v.to_str().ok())
-                            .map(|l| call.redact(&crate::escape::printable(&url_for_message(l))))
+                            .map(|l| call.redact(&crate::text::printable(&url_for_message(l))))
                             .unwrap_or_else(|| "an unnamed place".into());
                         return Err(ClientError::Redirect {
                             method: call.method.to_string(),

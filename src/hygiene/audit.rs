@@ -74,7 +74,7 @@ pub fn processes(engine: &Engine, proc_root: &Path) -> Vec<HygieneFinding> {
                     any = true;
                     r
                 }
-                None => crate::report::printable(a),
+                None => crate::text::printable(a),
             })
             .collect();
         // The environment of the user's own processes (others' are not readable): only
@@ -97,7 +97,7 @@ pub fn processes(engine: &Engine, proc_root: &Path) -> Vec<HygieneFinding> {
                     format!("/proc/{pid}/environ"),
                     format!(
                         "process {pid} ({}) holds a credential in its environment ({}): every program it starts inherits it",
-                        crate::report::printable(&args[0]),
+                        crate::text::printable(&args[0]),
                         names.join(", ")
                     ),
                     "export credentials only in the shell that needs them, and unset them after; prefer a 0600 file the program reads".into(),
@@ -207,7 +207,7 @@ fn contents(path: &Path, now: i64) -> Option<String> {
     }
     let mut s = format!("{tokens} access token(s), {refresh} refresh token(s)");
     if let Some(min) = expiries.iter().min() {
-        let when = crate::report::format_time(*min);
+        let when = crate::text::format_time(*min);
         if *min <= now {
             s.push_str(&format!("; expired {when}"));
         } else {

@@ -115,7 +115,7 @@ pub fn fix_gitignore(root: &Path, dry_run: bool) -> Result<FixOutcome, FixError>
             let name = entry.file_name().to_string_lossy().to_string();
             if let Some(suffix) = name.strip_prefix(".env.")
                 && !suffix.is_empty()
-                && super::files::classify(&name, None).is_none()
+                && crate::credential_files::classify(&name, None).is_none()
                 && let rel = relative_to(&workdir, entry.path())
                 && !rel.is_empty()
                 && !ignores.is_ignored(&rel, false)

@@ -9,14 +9,13 @@
 pub mod audit;
 pub mod cmdline;
 pub mod docs;
-pub mod files;
 pub mod gitignore;
 mod ignores;
 pub mod shell;
 
+use crate::credential_files::{self as files, CredentialFile, classify};
 use crate::rules::Severity;
 use crate::sources::Warning;
-use files::{CredentialFile, classify};
 use git2::Repository;
 use ignores::Ignores;
 use serde::Serialize;
@@ -188,11 +187,11 @@ impl EngineJudge<'_> {
                 at = at.max(e);
                 continue;
             }
-            out.push_str(&crate::report::printable(text.get(at..s).unwrap_or("")));
+            out.push_str(&crate::text::printable(text.get(at..s).unwrap_or("")));
             out.push_str("<redacted>");
             at = e;
         }
-        out.push_str(&crate::report::printable(text.get(at..).unwrap_or("")));
+        out.push_str(&crate::text::printable(text.get(at..).unwrap_or("")));
         Some(out)
     }
 }

@@ -280,7 +280,7 @@ impl Incident {
             let _ = writeln!(
                 s,
                 "\n### Notice to send\n\nTo: {}\nSubject: {}\n\n```text\n{}\n```\n",
-                crate::escape::printable(&i.notice.contact),
+                crate::text::printable(&i.notice.contact),
                 md(&i.notice.subject),
                 notice_body(i)
             );
@@ -300,7 +300,7 @@ impl Incident {
             }
             let _ = writeln!(s, "```sh");
             for c in &r.commands {
-                let _ = writeln!(s, "{}", crate::escape::printable(c));
+                let _ = writeln!(s, "{}", crate::text::printable(c));
             }
             let _ = writeln!(s, "```");
         }
@@ -310,13 +310,13 @@ impl Incident {
 
 /// Outside text for Markdown.
 fn md(s: &str) -> String {
-    crate::escape::markdown(s)
+    crate::text::markdown(s)
 }
 
 /// Outside text in a code span it cannot leave: the fence is one backtick longer than the
 /// longest run inside, padded with spaces (CommonMark), and control characters are escaped.
 fn code(s: &str) -> String {
-    let s = crate::escape::printable(s);
+    let s = crate::text::printable(s);
     let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     if longest > 0 || s.starts_with(' ') || s.ends_with(' ') {
@@ -389,7 +389,7 @@ pub fn notice_body(i: &Item) -> String {
     }
     lines
         .iter()
-        .map(|l| crate::escape::printable(l))
+        .map(|l| crate::text::printable(l))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -398,7 +398,7 @@ pub fn notice_body(i: &Item) -> String {
 /// (a newline, an escape, a bidi override) is written as `$'…'` with those bytes as `\xHH`,
 /// so the command still names the real file, and its text is plain ASCII.
 fn shell_quote(s: &str) -> String {
-    if crate::escape::printable(s) == s {
+    if crate::text::printable(s) == s {
         return format!("'{}'", s.replace('\'', "'\\''"));
     }
     let mut out = String::from("$'");

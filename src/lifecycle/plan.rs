@@ -347,12 +347,12 @@ pub fn where_(l: &Location) -> String {
     }
 }
 
-/// Appends one line to a rendered plan, escaped as a whole ([`crate::escape::printable`]):
+/// Appends one line to a rendered plan, escaped as a whole ([`crate::text::printable`]):
 /// nearly every value in it came from outside (paths, authors, claims, an issuer's words), and
 /// the plan is on screen right before "Type yes to revoke".
 macro_rules! say {
     ($s:expr, $($arg:tt)*) => {{
-        $s.push_str(&crate::escape::printable(&format!($($arg)*)));
+        $s.push_str(&crate::text::printable(&format!($($arg)*)));
         $s.push('\n');
     }};
 }

@@ -77,8 +77,6 @@ fn write_pretty(value: &serde_json::Value, out: &mut dyn Write) -> std::io::Resu
     writeln!(out)
 }
 
-pub use crate::escape::{markdown, printable};
-
 /// Counts of findings by severity, highest first, for summaries.
 pub fn severity_counts(result: &ScanResult) -> Vec<(Severity, usize)> {
     Severity::ALL
@@ -92,15 +90,4 @@ pub fn severity_counts(result: &ScanResult) -> Vec<(Severity, usize)> {
         })
         .filter(|(_, n)| *n > 0)
         .collect()
-}
-
-/// Formats a Unix time as RFC 3339 UTC.
-pub fn format_time(unix: i64) -> String {
-    if unix < 0 {
-        return unix.to_string();
-    }
-    humantime::format_rfc3339_seconds(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix as u64),
-    )
-    .to_string()
 }

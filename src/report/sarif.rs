@@ -217,7 +217,7 @@ fn results(f: &Finding, index: &HashMap<&str, usize>, show: bool) -> Vec<SResult
                 json!({
                     "commit": g.commit, "blob": g.blob, "path": g.path,
                     "author": g.author, "email": g.email,
-                    "time": super::format_time(g.time), "summary": g.summary,
+                    "time": crate::text::format_time(g.time), "summary": g.summary,
                     "introduced": g.introduced, "at_head": g.at_head,
                     "commits_holding": g.commits_holding, "branches": g.branches,
                 })

@@ -1,11 +1,12 @@
 //! The human report.
 
-use super::{ReportContext, format_time, printable, severity_counts};
+use super::{ReportContext, severity_counts};
 use crate::engine::jwt::TokenFacts;
 use crate::finding::Finding;
 use crate::hygiene::HygieneFinding;
 use crate::rules::Severity;
 use crate::scan::ScanResult;
+use crate::text::{format_time, printable};
 use anstyle::{AnsiColor, Style};
 use std::io::Write;
 

@@ -367,7 +367,7 @@ impl RuleSet {
                     file: file.to_string(),
                     message: format!(
                         "published id `{}` is not `pv1:` and 32 lower-case hex digits",
-                        crate::escape::printable(&p.id)
+                        crate::text::printable(&p.id)
                     ),
                 });
             }

@@ -200,7 +200,7 @@ fn walk_commits(repo: &Repository, opts: &GitOptions) -> Result<Vec<Oid>, GitErr
                     continue;
                 }
             };
-            let name = crate::escape::printable(&String::from_utf8_lossy(r.name_bytes()));
+            let name = crate::text::printable(&String::from_utf8_lossy(r.name_bytes()));
             match r.peel_to_commit() {
                 Ok(c) => {
                     if walk.push(c.id()).is_ok() {

@@ -17,7 +17,7 @@
 
 use super::Warning;
 use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
-use crate::hygiene::files::{classify, may_be_credential};
+use crate::credential_files::{classify, may_be_credential};
 use git2::Oid;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeSet, VecDeque};

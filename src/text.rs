@@ -1,3 +1,5 @@
+//! Text for people: outside text made safe, and times written one way.
+//!
 //! Text that came from outside (a scanned file's path, a JWT's claims, a branch name, a
 //! repository's rule names, an issuer's answer) made safe for the place it is shown.
 //!
@@ -93,4 +95,15 @@ mod tests {
         assert_eq!(markdown("a\n# b"), "a\\\\n\\# b");
         assert_eq!(markdown("*x* `y` _z_ | w"), "\\*x\\* \\`y\\` \\_z\\_ \\| w");
     }
+}
+
+/// Formats a Unix time as RFC 3339 UTC.
+pub fn format_time(unix: i64) -> String {
+    if unix < 0 {
+        return unix.to_string();
+    }
+    humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix as u64),
+    )
+    .to_string()
 }
