@@ -13,6 +13,7 @@
 //! - [`engine`] — one blob at a time — keyword prefilter, regex, entropy, JWT classification.
 //! - [`sources`] — where blobs come from (directory trees, git history, staged changes).
 //! - [`finding`] — one secret → one finding with every location, keyed fingerprints.
+//! - [`outcome`] — what a scan found, and the one merge of several outcomes.
 //! - [`report`] — the output formats; secrets are redacted unless asked for.
 //! - [`config`] — `.tokenwarden.toml`.
 //! - [`credential_files`] — files that hold credentials by their name (`.env`, `munge.key` …),
@@ -37,6 +38,7 @@ pub mod finding;
 pub mod hook;
 pub mod hygiene;
 pub mod lifecycle;
+pub mod outcome;
 pub mod private_file;
 pub mod report;
 pub mod rules;
@@ -49,6 +51,7 @@ pub mod untrusted;
 
 pub use engine::{Engine, EngineOptions};
 pub use finding::{Finding, Location};
+pub use outcome::ScanResult;
 pub use rules::{Confidence, Rule, RuleSet, Severity};
-pub use scan::{ScanError, ScanRequest, ScanResult, Target, scan};
+pub use scan::{ScanError, ScanRequest, Target, scan};
 pub use secret::{Fingerprinter, Secret};

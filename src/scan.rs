@@ -1,18 +1,20 @@
 //! One scan from start to end: a source → the engine → findings.
 
 use crate::engine::Engine;
-use crate::finding::{Collector, Finding, Suppressed};
+use crate::finding::Collector;
+use crate::outcome::{Merge, SameSecret, ScanResult};
+
 use crate::hygiene::{
     CommandChecks, CommitRef, HygieneFinding, check_staged, check_work_tree, history_finding,
 };
-use crate::rules::{Confidence, Severity};
+use crate::rules::Confidence;
 use crate::secret::Fingerprinter;
+use crate::sources::Warning;
 use crate::sources::fs::{FsError, WalkOptions, scan_paths};
 use crate::sources::git::{GitError, GitOptions, scan_history, scan_staged};
-use crate::sources::{Stats, Warning};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What the roots are scanned as.
 #[derive(Clone, Debug, Default)]
@@ -59,31 +61,6 @@ pub enum ScanError {
     /// Git targets take exactly one repository.
     #[error("git scans take one repository path, got {0}")]
     OneRepo(usize),
-}
-
-/// The outcome of a scan.
-#[derive(Debug, Default)]
-pub struct ScanResult {
-    /// Findings, most severe first.
-    pub findings: Vec<Finding>,
-    /// Matches silenced by inline allow comments.
-    pub suppressed: Vec<Suppressed>,
-    /// Problems with single inputs.
-    pub warnings: Vec<Warning>,
-    /// Counters.
-    pub stats: Stats,
-    /// Hygiene findings, sorted.
-    pub hygiene: Vec<HygieneFinding>,
-    /// Wall time.
-    pub elapsed: Duration,
-}
-
-impl ScanResult {
-    /// True if some finding or hygiene finding is at or above `fail_on`.
-    pub fn failed(&self, fail_on: Severity) -> bool {
-        self.findings.iter().any(|f| f.severity >= fail_on)
-            || self.hygiene.iter().any(|h| h.severity >= fail_on)
-    }
 }
 
 /// Gitignore-style matching of repository-relative paths against the exclude globs.
@@ -151,8 +128,7 @@ fn scan_histories(
 ) -> Result<ScanResult, ScanError> {
     let started = Instant::now();
     let shard = opts.shard.or(req.walk.shard);
-    let mut merged = ScanResult::default();
-    let mut findings = crate::finding::FindingSet::default();
+    let mut merged = Merge::new(SameSecret::Separate);
     for root in &req.roots {
         let name = crate::sources::fs::display_path(root);
         if shard.is_some_and(|s| !s.owns(&name)) {
@@ -164,52 +140,19 @@ fn scan_histories(
         o.shard = None;
         one.target = Target::History(o);
         one.walk.shard = None;
-        let r = match scan_unsharded(engine, &one) {
-            Ok(r) => r,
+        match scan_unsharded(engine, &one) {
+            Ok(mut r) => {
+                r.prefix_paths(&name);
+                merged.add(r);
+            }
             // One unreadable repository does not stop a sweep: it is reported.
-            Err(e) => {
-                merged.warnings.push(Warning {
-                    path: name.clone(),
-                    message: format!("not scanned: {e}"),
-                });
-                continue;
-            }
-        };
-        let prefix = |p: &str| format!("{}/{p}", name.trim_end_matches('/'));
-        for mut f in r.findings {
-            for l in &mut f.locations {
-                l.path = prefix(&l.path);
-            }
-            findings.add(f);
+            Err(e) => merged.warn(Warning {
+                path: name.clone(),
+                message: format!("not scanned: {e}"),
+            }),
         }
-        for mut h in r.hygiene {
-            h.path = prefix(&h.path);
-            merged.hygiene.push(h);
-        }
-        for mut w in r.warnings {
-            w.path = if w.path.is_empty() {
-                name.clone()
-            } else {
-                prefix(&w.path)
-            };
-            merged.warnings.push(w);
-        }
-        for mut sup in r.suppressed {
-            sup.location.path = prefix(&sup.location.path);
-            merged.suppressed.push(sup);
-        }
-        merged.stats.add(&r.stats);
     }
-    merged.findings = findings.into_vec();
-    merged.hygiene.sort();
-    merged.hygiene.dedup();
-    merged.findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
-    });
-    merged.elapsed = started.elapsed();
-    Ok(merged)
+    Ok(merged.finish(started.elapsed()))
 }
 
 fn scan_unsharded(engine: &Engine, req: &ScanRequest) -> Result<ScanResult, ScanError> {

@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use tokenwarden::facilities::{ClientConfig, Http};
 use tokenwarden::finding::{Finding, Liveness};
 use tokenwarden::lifecycle::{self, Issuers, Lifecycle, Plan, incident::Incident};
+use tokenwarden::outcome::{Merge, SameSecret};
 use tokenwarden::report::{Format, ReportContext};
 use tokenwarden::sources::fs::WalkOptions;
 use tokenwarden::sources::git::GitOptions;
@@ -317,8 +318,7 @@ pub fn verify_all(
 /// across all of them.
 fn scan_targets(engine: &Engine, paths: &[PathBuf], no_history: bool) -> Result<ScanResult> {
     let started = std::time::Instant::now();
-    let mut merged = tokenwarden::finding::FindingSet::default();
-    let mut all = ScanResult::default();
+    let mut merged = Merge::new(SameSecret::Separate);
     let prefix = paths.len() > 1;
     for root in paths {
         let mut targets = vec![Target::Tree];
@@ -349,25 +349,17 @@ fn scan_targets(engine: &Engine, paths: &[PathBuf], no_history: bool) -> Result<
                 // does not hide a secret from incident response.
                 inline_allow: false,
             };
-            let r = tokenwarden::scan(engine, &req)
+            let mut r = tokenwarden::scan(engine, &req)
                 .with_context(|| format!("cannot audit {}", root.display()))?;
-            all.warnings.extend(r.warnings);
-            all.stats.add(&r.stats);
-            all.suppressed.extend(r.suppressed);
-            all.hygiene.extend(r.hygiene);
-            for mut f in r.findings {
-                if prefix && !history {
-                    for l in &mut f.locations {
-                        l.path = tokenwarden::sources::fs::display_path(&root.join(&l.path));
-                    }
+            if prefix && !history {
+                for l in r.findings.iter_mut().flat_map(|f| &mut f.locations) {
+                    l.path = tokenwarden::sources::fs::display_path(&root.join(&l.path));
                 }
-                merged.add(f);
             }
+            merged.add(r);
         }
     }
-    all.findings = merged.into_vec();
-    all.elapsed = started.elapsed();
-    Ok(all)
+    Ok(merged.finish(started.elapsed()))
 }
 
 /// The machine checks asked for (both without flags): their findings and what they looked at.

@@ -9,7 +9,7 @@
 //! nothing would make every old finding look new — so that is an error instead.
 
 use crate::finding::Suppressed;
-use crate::scan::ScanResult;
+use crate::outcome::ScanResult;
 use crate::secret::{Fingerprinter, Secret};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

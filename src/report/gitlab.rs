@@ -10,8 +10,8 @@
 use super::{ReportContext, VERSION};
 use crate::finding::{Finding, Location};
 use crate::hygiene::HygieneFinding;
+use crate::outcome::ScanResult;
 use crate::rules::Severity;
-use crate::scan::ScanResult;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::io::Write;

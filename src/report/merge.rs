@@ -3,12 +3,8 @@
 //! shards is one finding with every location. A shard with no report is named, never silently
 //! dropped; two reports of the same shard (a re-run) keep the newer one.
 
-use crate::finding::{Finding, FindingSet, Suppressed};
-use crate::hygiene::HygieneFinding;
-use crate::scan::ScanResult;
-use crate::shard::Shard;
-use crate::sources::{Stats, Warning};
-use serde::Deserialize;
+use super::JsonReport;
+use crate::outcome::{Merge, SameSecret, ScanResult};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -35,24 +31,6 @@ pub enum MergeError {
     },
 }
 
-#[derive(Deserialize)]
-struct Doc {
-    #[serde(default)]
-    roots: Vec<String>,
-    #[serde(default)]
-    shard: Option<Shard>,
-    #[serde(default)]
-    findings: Vec<Finding>,
-    #[serde(default)]
-    hygiene: Vec<HygieneFinding>,
-    #[serde(default)]
-    suppressed: Vec<Suppressed>,
-    #[serde(default)]
-    warnings: Vec<Warning>,
-    #[serde(default)]
-    stats: Stats,
-}
-
 /// The merged result and what the inputs said about completeness.
 pub struct Merged {
     /// One result, as one scan would report it.
@@ -70,8 +48,8 @@ pub struct Merged {
 /// Reads and merges JSON reports.
 pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
     // Per shard index (or per file, for unsharded reports), the newest report.
-    let mut by_shard: BTreeMap<u32, (SystemTime, PathBuf, Doc)> = BTreeMap::new();
-    let mut plain: Vec<Doc> = Vec::new();
+    let mut by_shard: BTreeMap<u32, (SystemTime, PathBuf, JsonReport)> = BTreeMap::new();
+    let mut plain: Vec<JsonReport> = Vec::new();
     let mut count: Option<u32> = None;
     let mut notes = Vec::new();
     for p in paths {
@@ -118,43 +96,26 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
         Some(n) => (0..n).filter(|i| !by_shard.contains_key(i)).collect(),
         None => Vec::new(),
     };
-    let docs: Vec<Doc> = by_shard
+    let docs: Vec<JsonReport> = by_shard
         .into_values()
         .map(|(_, _, d)| d)
         .chain(plain)
         .collect();
     let mut roots = BTreeSet::new();
-    let mut findings = FindingSet::default();
-    let mut hygiene = BTreeSet::new();
-    let mut suppressed = Vec::new();
-    let mut warnings = BTreeSet::new();
-    let mut stats = Stats::default();
+    let mut merged = Merge::new(SameSecret::OneHistory);
     for d in docs {
         roots.extend(d.roots);
-        for f in d.findings {
-            findings.join(f);
-        }
-        hygiene.extend(d.hygiene);
-        suppressed.extend(d.suppressed);
-        warnings.extend(d.warnings);
-        stats.add(&d.stats);
-    }
-    // Most severe first, then by fingerprint: the order one scan reports in is by severity.
-    let mut findings = findings.into_vec();
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
-    });
-    Ok(Merged {
-        result: ScanResult {
-            findings,
-            suppressed,
-            warnings: warnings.into_iter().collect(),
-            stats,
-            hygiene: hygiene.into_iter().collect(),
+        merged.add(ScanResult {
+            findings: d.findings.into_iter().map(|f| f.finding).collect(),
+            suppressed: d.suppressed,
+            warnings: d.warnings,
+            stats: d.stats,
+            hygiene: d.hygiene,
             elapsed: Default::default(),
-        },
+        });
+    }
+    Ok(Merged {
+        result: merged.finish(Default::default()),
         roots: roots.into_iter().collect(),
         shards: count,
         missing,
@@ -162,7 +123,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
     })
 }
 
-fn read(p: &Path) -> Result<(Doc, SystemTime), MergeError> {
+fn read(p: &Path) -> Result<(JsonReport, SystemTime), MergeError> {
     let io = |source| MergeError::Io {
         path: p.display().to_string(),
         source,
@@ -171,7 +132,7 @@ fn read(p: &Path) -> Result<(Doc, SystemTime), MergeError> {
     let mtime = std::fs::metadata(p)
         .and_then(|m| m.modified())
         .map_err(io)?;
-    let doc: Doc = serde_json::from_slice(&bytes).map_err(|e| MergeError::Invalid {
+    let doc: JsonReport = serde_json::from_slice(&bytes).map_err(|e| MergeError::Invalid {
         path: p.display().to_string(),
         message: format!("not a tokenwarden JSON report (scan --format json): {e}"),
     })?;

@@ -6,12 +6,13 @@
 pub mod baseline;
 mod gitlab;
 mod json;
+pub use json::{JsonReport, ReportedFinding};
 pub mod merge;
 mod sarif;
 mod text;
 
+use crate::outcome::ScanResult;
 use crate::rules::{Rule, Severity};
-use crate::scan::ScanResult;
 use std::io::Write;
 
 pub use gitlab::SCHEMA_VERSION as GITLAB_SCHEMA_VERSION;

@@ -8,8 +8,8 @@
 use super::{ReportContext, VERSION};
 use crate::finding::{Finding, Location as FLocation};
 use crate::hygiene::{CHECKS, HygieneFinding};
+use crate::outcome::ScanResult;
 use crate::rules::{Confidence, Rule, Severity};
-use crate::scan::ScanResult;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::json;
 use serde_sarif::sarif::{
