@@ -4,7 +4,8 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use tokenwarden::rules::{RuleSet, check_rules};
+use tokenwarden::engine::check_rules;
+use tokenwarden::rules::RuleSet;
 
 #[test]
 fn every_builtin_rule_has_examples_and_passes_them() {

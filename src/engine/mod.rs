@@ -4,8 +4,11 @@
 //! match at all; only those rules' regexes run (a regex shared by several rules runs once). The
 //! engine does not know where a blob came from; sources turn byte spans into locations.
 
+mod check;
 pub mod jwt;
 mod views;
+
+pub use check::{CheckFailure, check_rules};
 
 use crate::rules::{Confidence, JwtClass, Rule, RuleError, RuleSet, Severity};
 use crate::secret::Secret;

@@ -41,7 +41,7 @@ impl Token {
 
     /// A redacted preview (`eyJh…(312 chars)`), as findings show secrets.
     pub fn preview(&self) -> String {
-        crate::Secret::new(self.0.as_bytes()).preview()
+        crate::secret::Secret::new(self.0.as_bytes()).preview()
     }
 }
 
@@ -186,7 +186,7 @@ fn looks_pasted(s: &str) -> bool {
 /// A mistyped source may be a pasted token: an error message must not echo it whole.
 fn redact_spec(s: &str) -> String {
     if s.len() > 24 || looks_like_a_credential(s) {
-        crate::Secret::new(s.as_bytes()).preview()
+        crate::secret::Secret::new(s.as_bytes()).preview()
     } else {
         s.to_string()
     }

@@ -1,14 +1,13 @@
 //! The rule model: loading `rules/*.toml` (built into the binary), the user's own rule files and
-//! imported gitleaks/Betterleaks rules, and checking every rule against its examples.
+//! imported gitleaks/Betterleaks rules. Checking every rule against its examples needs an
+//! engine, so it lives with it ([`crate::engine::check_rules`]).
 //!
 //! A rule does not scan anything; [`crate::engine::Engine`] compiles a [`RuleSet`] into one
 //! matcher.
 
-mod check;
 mod gitleaks;
 pub mod template;
 
-pub use check::{CheckFailure, check_rules};
 pub use gitleaks::import_gitleaks;
 
 use serde::{Deserialize, Serialize};

@@ -4,8 +4,8 @@
 //! prefilter, shared patterns, placeholders and JWT classification are exercised exactly as in
 //! a scan.
 
-use super::{RuleSet, template};
 use crate::engine::{Engine, EngineOptions};
+use crate::rules::{RuleError, RuleSet, template};
 
 /// One way a rule failed its examples.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +20,7 @@ pub struct CheckFailure {
 
 /// Runs every rule's examples; returns the failures (empty means all good) and how many
 /// examples ran.
-pub fn check_rules(set: &RuleSet) -> Result<(Vec<CheckFailure>, usize), super::RuleError> {
+pub fn check_rules(set: &RuleSet) -> Result<(Vec<CheckFailure>, usize), RuleError> {
     let engine = Engine::new(set, EngineOptions::default())?;
     let mut failures = Vec::new();
     let mut ran = 0;
