@@ -70,6 +70,17 @@ pub fn markdown(s: &str) -> String {
     out
 }
 
+/// Formats a Unix time as RFC 3339 UTC.
+pub fn format_time(unix: i64) -> String {
+    if unix < 0 {
+        return unix.to_string();
+    }
+    humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix as u64),
+    )
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,15 +106,4 @@ mod tests {
         assert_eq!(markdown("a\n# b"), "a\\\\n\\# b");
         assert_eq!(markdown("*x* `y` _z_ | w"), "\\*x\\* \\`y\\` \\_z\\_ \\| w");
     }
-}
-
-/// Formats a Unix time as RFC 3339 UTC.
-pub fn format_time(unix: i64) -> String {
-    if unix < 0 {
-        return unix.to_string();
-    }
-    humantime::format_rfc3339_seconds(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix as u64),
-    )
-    .to_string()
 }
