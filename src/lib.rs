@@ -14,6 +14,7 @@
 //! - [`sources`] — where blobs come from (directory trees, git history, staged changes).
 //! - [`finding`] — one secret → one finding with every location, keyed fingerprints.
 //! - [`outcome`] — what a scan found, and the one merge of several outcomes.
+//! - [`policy`] — the rule set a scan runs (built-ins, config, flags) and the config's allow list.
 //! - [`report`] — the output formats; secrets are redacted unless asked for.
 //! - [`config`] — `.tokenwarden.toml`.
 //! - [`credential_files`] — files that hold credentials by their name (`.env`, `munge.key` …),
@@ -39,6 +40,7 @@ pub mod hook;
 pub mod hygiene;
 pub mod lifecycle;
 pub mod outcome;
+pub mod policy;
 pub mod private_file;
 pub mod report;
 pub mod rules;

@@ -1,4 +1,5 @@
-//! The import graph of the library has no cycle and no upward import.
+//! The import graph of the library has no cycle and no upward import, and the binary's
+//! commands never reach back into `main.rs`.
 //!
 //! The library's modules are listed in [`LAYERS`], lowest first; a module may use only modules
 //! listed before it. The test reads the `crate::` paths of every source file (comments, doc
@@ -29,6 +30,7 @@ const LAYERS: &[&str] = &[
     "hook",
     "hygiene",
     "outcome",
+    "policy",
     "scan",
     "report",
     "lifecycle",
@@ -172,6 +174,29 @@ fn library_modules_import_only_lower_layers() {
         );
     }
     assert!(wrong.is_empty(), "upward imports:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn commands_do_not_reach_back_into_main() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src.join("cli"), &mut files);
+    let mut wrong = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source file");
+        for (line_no, line) in code_lines(&text) {
+            for target in crate_refs(&line) {
+                if target != "cli" {
+                    wrong.push(format!(
+                        "{}:{line_no}: uses `crate::{target}` from main.rs; move it into the \
+                         library or under cli/",
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! The lifecycle itself lives in the library (`tokenwarden::lifecycle`); this file turns flags
 //! into calls, asks the question and sets the exit code.
 
-use crate::{ColorChoice, RuleArgs, emit, fingerprinter, load_rules, use_color};
+use super::output::{ColorChoice, emit, fingerprinter, use_color};
+use super::rules::{RuleArgs, load_rules};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use rayon::prelude::*;
