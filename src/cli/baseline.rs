@@ -1,7 +1,7 @@
 //! `tokenwarden baseline create|update`: record what a scan reports now.
 
 use super::output::fingerprinter;
-use super::scan::{ScanArgs, Scanned, scan_for};
+use super::scan::{ScanArgs, ScanPlan, Scanned};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -32,7 +32,7 @@ pub(crate) struct BaselineArgs {
 /// `tokenwarden baseline create|update`: everything the scan reports now becomes known.
 pub(crate) fn write_baseline(args: &BaselineArgs, update: bool) -> Result<ExitCode> {
     let fp = fingerprinter();
-    let Scanned { result, .. } = scan_for(&args.scan)?;
+    let Scanned { result, .. } = ScanPlan::resolve(&args.scan)?.scan()?;
     let new = report::baseline::Baseline::of(&result, &fp);
     let path = &args.file;
     let old = if path.exists() {

@@ -154,47 +154,193 @@ pub(crate) fn parse_date(s: &str) -> Result<i64, String> {
         .unwrap_or(0))
 }
 
-pub(crate) fn find_config(args: &ScanArgs) -> Result<Option<Config>> {
-    if args.no_config {
-        return Ok(None);
-    }
-    if let Some(p) = &args.config {
-        return Ok(Some(Config::load(p)?));
-    }
-    match args.paths.first() {
-        Some(root) if args.paths.len() == 1 => Ok(Config::discover(root)?),
-        _ => Ok(None),
-    }
+/// Everything `scan` (and `baseline`) will do, resolved once from the flags and the config:
+/// the flags are [`ScanArgs`] as typed (ripgrep's "low" arguments), this is what they mean
+/// (its "high" arguments). Nothing after [`ScanPlan::resolve`] reads a flag again.
+pub(crate) struct ScanPlan {
+    /// The rules, compiled.
+    pub(crate) engine: Engine,
+    /// The scan itself.
+    request: ScanRequest,
+    /// The config that applied, if any (its allow entries are applied after the scan).
+    config: Option<Config>,
+    /// Notes for the report's summary.
+    notes: Vec<String>,
+    /// The baseline whose findings are not reported as new.
+    baseline: Option<PathBuf>,
+    /// `--verify`: the audit log to write (`None` inside: the default one).
+    verify: Option<Option<PathBuf>>,
+    /// Show the progress line, counting these units.
+    progress: Option<&'static str>,
+    /// The exit threshold.
+    fail_on: Severity,
+    /// Unreadable inputs fail the run.
+    fail_on_unreadable: bool,
+    /// The path of the repository to describe in the report (git and staged scans).
+    repo: Option<PathBuf>,
+    /// Staged scans say how to unblock the commit.
+    staged: bool,
+    format: Format,
+    output: Option<PathBuf>,
+    show_secrets: bool,
+    color: ColorChoice,
 }
 
 /// A scan done, before it is reported.
 pub(crate) struct Scanned {
-    pub(crate) engine: Engine,
     pub(crate) result: tokenwarden::ScanResult,
     pub(crate) notes: Vec<String>,
-    pub(crate) fail_on: Severity,
-    pub(crate) config: Option<Config>,
-    pub(crate) roots: Vec<PathBuf>,
 }
 
-pub(crate) fn run(args: ScanArgs) -> Result<ExitCode> {
-    let Scanned {
-        engine,
-        mut result,
-        mut notes,
-        fail_on,
-        config,
-        roots,
-    } = scan_for(&args)?;
-    let baseline = match (&args.baseline, &config) {
-        (Some(b), _) => Some(b.clone()),
-        (None, Some(c)) => c.baseline.as_ref().map(|b| c.resolve(b)).transpose()?,
-        (None, None) => None,
-    };
-    if let Some(path) = baseline {
-        let b = report::baseline::Baseline::load(&path, &fingerprinter())?;
-        let applied = b.apply(&mut result);
-        notes.push(format!(
+impl ScanPlan {
+    /// Reads the config, the targets file and the rules, and turns every flag into what it
+    /// means.
+    pub(crate) fn resolve(args: &ScanArgs) -> Result<ScanPlan> {
+        let config = find_config(args)?;
+        let roots = scan_roots(args)?;
+        let mut notes = Vec::new();
+        if let Some(c) = &config
+            && let Some(src) = &c.source
+        {
+            let mut n = format!("config {}", src.display());
+            if !c.scan.exclude.is_empty() {
+                n.push_str(&format!(" excludes {}", c.scan.exclude.join(", ")));
+            }
+            notes.push(n);
+        }
+        let set = load_rules(&args.rules, config.as_ref(), &mut notes)?;
+        let engine = Engine::new(&set, EngineOptions::default())?;
+        let mut excludes = args.exclude.clone();
+        if let Some(c) = &config {
+            excludes.extend(c.scan.exclude.iter().cloned());
+        }
+        let fail_on = args
+            .fail_on
+            .or(config.as_ref().and_then(|c| c.fail_on))
+            .unwrap_or(Severity::Low);
+        let min_confidence = args
+            .min_confidence
+            .or(config.as_ref().and_then(|c| c.min_confidence))
+            .unwrap_or(Confidence::Medium);
+        let target = if args.staged {
+            Target::Staged
+        } else if args.git {
+            Target::History(GitOptions {
+                all_objects: args.all_objects,
+                since: args.since.clone(),
+                range: args.range.clone(),
+                since_date: args.since_date,
+                max_blob_size: args
+                    .max_blob_size
+                    .unwrap_or(GitOptions::default().max_blob_size),
+                threads: args.threads,
+                counters: None,
+                shard: args.shard,
+            })
+        } else {
+            Target::Tree
+        };
+        let request = ScanRequest {
+            target,
+            roots,
+            walk: WalkOptions {
+                no_ignore: args.no_ignore,
+                follow_links: args.follow,
+                max_file_size: args
+                    .max_file_size
+                    .or(config.as_ref().and_then(|c| c.scan.max_file_size)),
+                excludes,
+                threads: args.threads,
+                shard: args.shard,
+                ..WalkOptions::default()
+            },
+            min_confidence,
+            fingerprinter: fingerprinter(),
+            hygiene: !args.no_hygiene,
+            inline_allow: !args.no_inline_allow,
+        };
+        let baseline = match (&args.baseline, &config) {
+            (Some(b), _) => Some(b.clone()),
+            (None, Some(c)) => c.baseline.as_ref().map(|b| c.resolve(b)).transpose()?,
+            (None, None) => None,
+        };
+        let fail_on_unreadable = args.fail_on_unreadable
+            || config
+                .as_ref()
+                .is_some_and(|c| c.fail_on_unreadable == Some(true));
+        Ok(ScanPlan {
+            engine,
+            request,
+            config,
+            notes,
+            baseline,
+            verify: args.verify.then(|| args.audit_log.clone()),
+            progress: (!args.no_progress && std::io::stderr().is_terminal())
+                .then_some(if args.git { "blobs" } else { "files" }),
+            fail_on,
+            fail_on_unreadable,
+            repo: if args.git || args.staged {
+                args.paths.first().cloned()
+            } else {
+                None
+            },
+            staged: args.staged,
+            format: args.format,
+            output: args.output.clone(),
+            show_secrets: args.show_secrets,
+            color: args.color,
+        })
+    }
+
+    /// Scans, with the config's allow entries applied and, with `--verify`, the liveness
+    /// checked; warnings printed.
+    pub(crate) fn scan(&self) -> Result<Scanned> {
+        let mut req = self.request.clone();
+        let mut notes = self.notes.clone();
+        let progress = self.progress.map(|unit| Progress::start(&mut req, unit));
+        let result = tokenwarden::scan(&self.engine, &req);
+        if let Some(p) = progress {
+            p.finish();
+        }
+        let mut result = result?;
+        if let Some(c) = &self.config {
+            apply_allowlist(&mut result, &c.allow, &mut notes);
+        }
+        if let Some(audit_log) = &self.verify {
+            let lc = super::audit::open_lifecycle(audit_log.as_deref())?;
+            super::audit::verify_all(&lc, &mut result.findings, &req.roots, 4)?;
+            notes.push(format!(
+                "liveness checked with the issuers; every call is in {}",
+                lc.log_path().display()
+            ));
+        }
+        for w in &result.warnings {
+            if w.path.is_empty() {
+                eprintln!("tokenwarden: warning: {}", printable(&w.message));
+            } else {
+                eprintln!(
+                    "tokenwarden: warning: {}: {}",
+                    printable(&w.path),
+                    printable(&w.message)
+                );
+            }
+        }
+        if let Some(sh) = self.request.walk.shard {
+            notes.push(format!(
+                "shard {sh}: this run covers only its part of the targets"
+            ));
+        }
+        Ok(Scanned { result, notes })
+    }
+
+    /// Leaves out what the baseline knows, and says so in the notes.
+    fn apply_baseline(&self, scanned: &mut Scanned) -> Result<()> {
+        let Some(path) = &self.baseline else {
+            return Ok(());
+        };
+        let b = report::baseline::Baseline::load(path, &self.request.fingerprinter)?;
+        let applied = b.apply(&mut scanned.result);
+        scanned.notes.push(format!(
             "baseline {}: {} known finding(s) and {} hygiene finding(s) not reported as new{}",
             path.display(),
             applied.findings,
@@ -209,136 +355,76 @@ pub(crate) fn run(args: ScanArgs) -> Result<ExitCode> {
                 String::new()
             }
         ));
+        Ok(())
     }
-    let fail_on_unreadable = args.fail_on_unreadable
-        || config
-            .as_ref()
-            .is_some_and(|c| c.fail_on_unreadable == Some(true));
-    report_scan(
-        &args,
-        &roots,
-        &engine,
-        &result,
-        notes,
-        fail_on,
-        fail_on_unreadable,
-    )
+
+    /// Writes the scan's report and says what the exit code is.
+    fn report(&self, scanned: Scanned) -> Result<ExitCode> {
+        let Scanned { result, notes } = scanned;
+        let to_terminal = self.output.is_none() && std::io::stdout().is_terminal();
+        let ctx = ReportContext {
+            rules: self.engine.rules(),
+            roots: self
+                .request
+                .roots
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            show_secrets: self.show_secrets,
+            fail_on: self.fail_on,
+            color: use_color(self.color, to_terminal),
+            notes,
+            repo: self
+                .repo
+                .as_ref()
+                .and_then(|p| tokenwarden::sources::git::describe(p)),
+            shard: self.request.walk.shard,
+        };
+        emit(self.format, &result, &ctx, self.output.as_deref())?;
+        let unreadable = result.stats.unreadable;
+        if unreadable > 0 && self.fail_on_unreadable {
+            eprintln!(
+                "tokenwarden: error: {unreadable} file(s) or director(ies) could not be read \
+                 (see the warnings above); with --fail-on-unreadable that fails the run"
+            );
+            return Ok(ExitCode::from(2));
+        }
+        let failed = result.failed(self.fail_on);
+        if failed && self.staged {
+            eprintln!("{}", commit_blocked(self.repo.as_deref()));
+        }
+        Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
 }
 
-/// Scans as `args` say, with the config's allow entries applied and, with `--verify`, the
-/// liveness checked; warnings printed.
-pub(crate) fn scan_for(args: &ScanArgs) -> Result<Scanned> {
-    let config = find_config(args)?;
-    let roots = scan_roots(args)?;
-    let mut notes = Vec::new();
-    if let Some(c) = &config
-        && let Some(src) = &c.source
-    {
-        let mut n = format!("config {}", src.display());
-        if !c.scan.exclude.is_empty() {
-            n.push_str(&format!(" excludes {}", c.scan.exclude.join(", ")));
-        }
-        notes.push(n);
+fn find_config(args: &ScanArgs) -> Result<Option<Config>> {
+    if args.no_config {
+        return Ok(None);
     }
-    let set = load_rules(&args.rules, config.as_ref(), &mut notes)?;
-    let engine = Engine::new(&set, EngineOptions::default())?;
-    let mut excludes = args.exclude.clone();
-    if let Some(c) = &config {
-        excludes.extend(c.scan.exclude.iter().cloned());
+    if let Some(p) = &args.config {
+        return Ok(Some(Config::load(p)?));
     }
-    let fail_on = args
-        .fail_on
-        .or(config.as_ref().and_then(|c| c.fail_on))
-        .unwrap_or(Severity::Low);
-    let min_confidence = args
-        .min_confidence
-        .or(config.as_ref().and_then(|c| c.min_confidence))
-        .unwrap_or(Confidence::Medium);
-    let target = if args.staged {
-        Target::Staged
-    } else if args.git {
-        Target::History(GitOptions {
-            all_objects: args.all_objects,
-            since: args.since.clone(),
-            range: args.range.clone(),
-            since_date: args.since_date,
-            max_blob_size: args
-                .max_blob_size
-                .unwrap_or(GitOptions::default().max_blob_size),
-            threads: args.threads,
-            counters: None,
-            shard: args.shard,
-        })
-    } else {
-        Target::Tree
-    };
-    let mut req = ScanRequest {
-        target,
-        roots: roots.clone(),
-        walk: WalkOptions {
-            no_ignore: args.no_ignore,
-            follow_links: args.follow,
-            max_file_size: args
-                .max_file_size
-                .or(config.as_ref().and_then(|c| c.scan.max_file_size)),
-            excludes,
-            threads: args.threads,
-            shard: args.shard,
-            ..WalkOptions::default()
-        },
-        min_confidence,
-        fingerprinter: fingerprinter(),
-        hygiene: !args.no_hygiene,
-        inline_allow: !args.no_inline_allow,
-    };
-    let unit = if args.git { "blobs" } else { "files" };
-    let progress = (!args.no_progress && std::io::stderr().is_terminal())
-        .then(|| Progress::start(&mut req, unit));
-    let result = tokenwarden::scan(&engine, &req);
-    if let Some(p) = progress {
-        p.finish();
+    match args.paths.first() {
+        Some(root) if args.paths.len() == 1 => Ok(Config::discover(root)?),
+        _ => Ok(None),
     }
-    let mut result = result?;
-    if let Some(c) = &config {
-        apply_allowlist(&mut result, &c.allow, &mut notes);
-    }
-    if args.verify {
-        let lc = super::audit::open_lifecycle(args.audit_log.as_deref())?;
-        super::audit::verify_all(&lc, &mut result.findings, &roots, 4)?;
-        notes.push(format!(
-            "liveness checked with the issuers; every call is in {}",
-            lc.log_path().display()
-        ));
-    }
-    for w in &result.warnings {
-        if w.path.is_empty() {
-            eprintln!("tokenwarden: warning: {}", printable(&w.message));
-        } else {
-            eprintln!(
-                "tokenwarden: warning: {}: {}",
-                printable(&w.path),
-                printable(&w.message)
-            );
-        }
-    }
-    if let Some(sh) = args.shard {
-        notes.push(format!(
-            "shard {sh}: this run covers only its part of the targets"
-        ));
-    }
-    Ok(Scanned {
-        engine,
-        result,
-        notes,
-        fail_on,
-        config,
-        roots,
-    })
+}
+
+/// `tokenwarden scan`.
+pub(crate) fn run(args: ScanArgs) -> Result<ExitCode> {
+    let plan = ScanPlan::resolve(&args)?;
+    let mut scanned = plan.scan()?;
+    plan.apply_baseline(&mut scanned)?;
+    plan.report(scanned)
 }
 
 /// The paths to scan: the positional ones and the `--targets` file's (a lone default `.` is
 /// dropped when a targets file is given).
-pub(crate) fn scan_roots(args: &ScanArgs) -> Result<Vec<PathBuf>> {
+fn scan_roots(args: &ScanArgs) -> Result<Vec<PathBuf>> {
     let mut roots = args.paths.clone();
     if let Some(file) = &args.targets {
         let text = std::fs::read_to_string(file)
@@ -358,59 +444,9 @@ pub(crate) fn scan_roots(args: &ScanArgs) -> Result<Vec<PathBuf>> {
     Ok(roots)
 }
 
-/// Writes the scan's report and says what the exit code is.
-pub(crate) fn report_scan(
-    args: &ScanArgs,
-    roots: &[PathBuf],
-    engine: &Engine,
-    result: &tokenwarden::ScanResult,
-    notes: Vec<String>,
-    fail_on: Severity,
-    fail_on_unreadable: bool,
-) -> Result<ExitCode> {
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let ctx = ReportContext {
-        rules: engine.rules(),
-        roots: roots.iter().map(|p| p.display().to_string()).collect(),
-        show_secrets: args.show_secrets,
-        fail_on,
-        color: use_color(args.color, to_terminal),
-        notes,
-        repo: if args.git || args.staged {
-            args.paths
-                .first()
-                .and_then(|p| tokenwarden::sources::git::describe(p))
-        } else {
-            None
-        },
-        shard: args.shard,
-    };
-    emit(args.format, result, &ctx, args.output.as_deref())?;
-    let unreadable = result.stats.unreadable;
-    if unreadable > 0 && fail_on_unreadable {
-        eprintln!(
-            "tokenwarden: error: {unreadable} file(s) or director(ies) could not be read \
-             (see the warnings above); with --fail-on-unreadable that fails the run"
-        );
-        return Ok(ExitCode::from(2));
-    }
-    let failed = result.failed(fail_on);
-    if failed && args.staged {
-        eprintln!(
-            "{}",
-            commit_blocked(args.paths.first().map(PathBuf::as_path))
-        );
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
 /// What the pre-commit hook says when it stops a commit: that it did, how to take the secret
 /// out of the commit, how to mark a false positive, and what `--no-verify` costs.
-pub(crate) fn commit_blocked(repo: Option<&Path>) -> String {
+fn commit_blocked(repo: Option<&Path>) -> String {
     // `git restore --staged` needs a HEAD to restore from; before the first commit there is
     // none, and `git rm --cached` is the way.
     let unborn = tokenwarden::sources::git::discover(repo.unwrap_or(Path::new(".")))
