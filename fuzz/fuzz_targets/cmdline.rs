@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 use common::ENGINE;
 use tokenwarden::hygiene::cmdline::{self, Context};
-use tokenwarden::hygiene::{EngineJudge, shell};
+use tokenwarden::hygiene::EngineJudge;
+use tokenwarden::hygiene::cmdline::shell;
 
 const PATHS: &[&str] = &[
     "run.sh",

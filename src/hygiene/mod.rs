@@ -11,7 +11,6 @@ pub mod cmdline;
 pub mod docs;
 pub mod gitignore;
 mod ignores;
-pub mod shell;
 
 use crate::credential_files::{self as files, CredentialFile, classify};
 use crate::rules::Severity;
