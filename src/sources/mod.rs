@@ -3,9 +3,8 @@
 
 pub mod fs;
 pub mod git;
-mod objects;
+
 pub mod text;
-mod treewalk;
 
 use serde::Serialize;
 

@@ -15,9 +15,9 @@
 //! are skipped by comparing bytes, so an edit to one entry of a wide directory parses only
 //! the entries around it.
 
-use super::Warning;
 use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
 use crate::credential_files::{classify, may_be_credential};
+use crate::sources::Warning;
 use git2::Oid;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeSet, VecDeque};

@@ -1,0 +1,216 @@
+//! Reading and scanning the blobs a walk found: in pack order, through the pipelined
+//! readers, each blob once.
+
+use super::*;
+
+/// Scans the listed blobs in parallel, in contiguous runs (the list is in the order that
+/// reads fastest), each run with its own repository handle and object reader.
+pub(super) fn scan_listed(
+    engine: &Engine,
+    repo_dir: &Path,
+    list: &[(Key, String)],
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    in_pool(opts, || {
+        let runs = rayon::current_num_threads().max(1) * 2;
+        let size = list.len().div_ceil(runs).max(1);
+        list.par_chunks(size)
+            .map(|run| {
+                let mut found = Vec::new();
+                let mut warnings = Vec::new();
+                let repo = match Repository::open(repo_dir) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        warn(
+                            &mut warnings,
+                            "",
+                            format!(
+                                "cannot reopen the repository in a worker thread: {}",
+                                e.message()
+                            ),
+                        );
+                        return (found, warnings);
+                    }
+                };
+                let mut objects = Objects::open(&repo);
+                // Every blob of the run is asked for up front and taken in the same order.
+                for (id, _) in run {
+                    objects.request(id.oid());
+                }
+                for (id, path) in run {
+                    let answer = match objects.next(opts.max_blob_size) {
+                        Some((_, answer)) => answer,
+                        None => Err("no answer from the object reader".into()),
+                    };
+                    let (mut f, mut w) =
+                        scan_walked_blob(engine, &repo, answer, id.oid(), path, opts, counters);
+                    found.append(&mut f);
+                    warnings.append(&mut w);
+                }
+                if let Some(why) = objects.fallback.clone() {
+                    warn(&mut warnings, "", why);
+                }
+                (found, warnings)
+            })
+            .reduce(
+                || (Vec::new(), Vec::new()),
+                |mut a, mut b| {
+                    a.0.append(&mut b.0);
+                    a.1.append(&mut b.1);
+                    a
+                },
+            )
+    })
+}
+
+/// Blobs in the object database that no walked tree holds.
+pub(super) fn unreachable_blobs(
+    repo: &Repository,
+    known: impl Fn(&Oid) -> bool,
+    warnings: &mut Vec<Warning>,
+) -> Vec<Oid> {
+    let mut all = Vec::new();
+    let odb = match repo.odb() {
+        Ok(o) => o,
+        Err(e) => {
+            warn(warnings, "", format!("object database: {}", e.message()));
+            return all;
+        }
+    };
+    let mut ids = Vec::new();
+    if let Err(e) = odb.foreach(|oid| {
+        ids.push(*oid);
+        true
+    }) {
+        warn(warnings, "", format!("listing objects: {}", e.message()));
+    }
+    for oid in ids {
+        if known(&oid) {
+            continue;
+        }
+        if let Ok((_, ObjectType::Blob)) = odb.read_header(oid) {
+            all.push(oid);
+        }
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Scans one blob met by the history walk, given as the object reader answered for it. A blob over
+/// the size limit is not read unless a key-file rule wants its head.
+pub(super) fn scan_walked_blob(
+    engine: &Engine,
+    repo: &Repository,
+    answer: Result<RawObject, String>,
+    oid: Oid,
+    path: &str,
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    // An answer that is not scanned: no findings and the one warning saying why.
+    let skipped = |message: String| {
+        let mut warnings = Vec::new();
+        warn(&mut warnings, path, message);
+        (Vec::new(), warnings)
+    };
+    match answer {
+        Ok(RawObject { kind, .. }) if kind != Kind::Blob => {
+            skipped(format!("object {} is not a blob; not scanned", short(oid)))
+        }
+        Ok(RawObject {
+            data: Some(data), ..
+        }) => scan_blob_content(engine, oid, path, &data, opts, counters),
+        Ok(RawObject { size, .. }) if engine.path_matches(path, size).is_empty() => {
+            counters.too_large_inc();
+            skipped(format!(
+                "blob {}: {size} bytes is over the blob size limit; not scanned",
+                short(oid)
+            ))
+        }
+        Ok(_) => scan_one_blob(engine, Some(repo), oid, path, opts, counters),
+        Err(e) => skipped(format!("blob {} missing or corrupt: {e}", short(oid))),
+    }
+}
+
+/// Scans one blob: file rules by path and size, then content unless binary or too large.
+pub(super) fn scan_one_blob(
+    engine: &Engine,
+    repo: Option<&Repository>,
+    oid: Oid,
+    path: &str,
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    let mut warnings = Vec::new();
+    let Some(repo) = repo else {
+        warn(
+            &mut warnings,
+            path,
+            "cannot reopen the repository in a worker thread",
+        );
+        return (Vec::new(), warnings);
+    };
+    match repo.find_blob(oid) {
+        Ok(blob) => scan_blob_content(engine, oid, path, blob.content(), opts, counters),
+        Err(e) => {
+            warn(
+                &mut warnings,
+                path,
+                format!("blob {} missing or corrupt: {}", short(oid), e.message()),
+            );
+            (Vec::new(), warnings)
+        }
+    }
+}
+
+/// Scans one blob's content: file rules by path and size, then the content unless it is
+/// binary or over the size limit.
+pub(super) fn scan_blob_content(
+    engine: &Engine,
+    oid: Oid,
+    path: &str,
+    content: &[u8],
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+    let size = content.len() as u64;
+    for rule in engine.path_matches(path, size) {
+        let m = engine.file_match(rule, content);
+        let loc = locate_in(path, &[], &m);
+        found.push((oid, m, loc));
+    }
+    if size > opts.max_blob_size {
+        counters.too_large_inc();
+        warn(
+            &mut warnings,
+            path,
+            format!(
+                "blob {}: {size} bytes is over the blob size limit; not scanned",
+                short(oid)
+            ),
+        );
+        return (found, warnings);
+    }
+    let Some(content) = text::scannable(content) else {
+        counters.binary_inc();
+        return (found, warnings);
+    };
+    let content = &content[..];
+    counters.files.fetch_add(1, Ordering::Relaxed);
+    counters.bytes.fetch_add(size, Ordering::Relaxed);
+    let mut matches = engine.scan(content, Some(path));
+    matches.sort_by_key(|m| m.start);
+    let mut at = Locator::whole(path, content);
+    for m in matches {
+        let loc = at.locate(&m);
+        found.push((oid, m, loc));
+    }
+    counters
+        .matches
+        .fetch_add(found.len() as u64, Ordering::Relaxed);
+    (found, warnings)
+}
