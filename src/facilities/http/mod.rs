@@ -11,6 +11,12 @@
 //! connections, 429 and 502/503/504; a mutation is retried only when the server provably did
 //! not act on it (429, or a connection that never opened). A 429's `Retry-After` is honoured.
 
+mod redact;
+#[cfg(test)]
+mod tests;
+
+pub use redact::*;
+
 use crate::facilities::credential::Token;
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -120,7 +126,7 @@ pub enum ClientError {
     },
 }
 
-fn detail_suffix(detail: &str) -> String {
+pub(super) fn detail_suffix(detail: &str) -> String {
     if detail.is_empty() {
         String::new()
     } else {
@@ -223,13 +229,13 @@ pub fn segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+pub(super) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
 
-fn is_loopback(url: &Url) -> bool {
+pub(super) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -238,7 +244,7 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn url_for_message(s: &str) -> String {
+pub(super) fn url_for_message(s: &str) -> String {
     // A user may paste a URL with a token in its query or user-info: show only its shape.
     match Url::parse(s.trim()) {
         Ok(mut u) => {
@@ -647,7 +653,7 @@ impl Http {
     }
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<u64> {
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<u64> {
     let v = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
@@ -664,7 +670,7 @@ fn retry_after(headers: &HeaderMap) -> Option<u64> {
     )
 }
 
-fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
+pub(super) fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
     humantime::parse_rfc3339_weak(v).ok().or_else(|| {
         // IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT".
         let parts: Vec<&str> = v.split_whitespace().collect();
@@ -682,7 +688,7 @@ fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
     })
 }
 
-fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> ClientError {
+pub(super) fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> ClientError {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -754,269 +760,5 @@ pub fn generic_advice(status: u16, retry_after: Option<u64>) -> String {
             .and_then(|s| s.canonical_reason())
             .unwrap_or("unexpected answer")
             .to_string(),
-    }
-}
-
-/// At most 300 characters of a body, on one line, with every secret of the request cut out
-/// (a server may echo the header it rejected, as slurmrestd logs it).
-pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
-    // Only the start is shown; redacting a few kilobytes more than is shown keeps a secret that
-    // straddles the cut from being half-kept.
-    let head = &body[..body.len().min(64 * 1024)];
-    let text = String::from_utf8_lossy(head);
-    let text = redact(&text, secrets);
-    let one_line: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(300)
-        .collect();
-    one_line
-}
-
-/// The shortest piece of a secret that is cut out wherever it appears. Shorter pieces are too
-/// common to mean anything (eight base64url characters are 48 bits).
-pub const MIN_SECRET_RUN: usize = 8;
-
-/// Replaces, with `<redacted>`, every run of [`MIN_SECRET_RUN`] or more characters that is a
-/// piece of one of `secrets`, wherever it starts; whitespace inside the text is ignored while
-/// matching, so a token an answer wraps over several lines is cut out whole. A secret shorter
-/// than the minimum run (but at least 4 bytes) is cut out where it appears whole.
-///
-/// Every window of [`MIN_SECRET_RUN`] bytes of each secret goes into a set, and each window of
-/// the text is looked up: linear in the text, whatever the secrets.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_string();
-    for s in secrets
-        .iter()
-        .filter(|s| (4..MIN_SECRET_RUN).contains(&s.len()))
-    {
-        out = out.replace(s, "<redacted>");
-    }
-    // Whitespace (any Unicode whitespace, a no-break space too) is taken out of the secrets and
-    // of the text alike, so that neither a secret with spaces nor an echo wrapped or spaced
-    // out escapes.
-    let squeezed_secrets: Vec<Vec<u8>> = secrets
-        .iter()
-        .map(|s| {
-            s.chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>()
-                .into_bytes()
-        })
-        .filter(|s| s.len() >= MIN_SECRET_RUN)
-        .collect();
-    let windows: rustc_hash::FxHashSet<&[u8]> = squeezed_secrets
-        .iter()
-        .flat_map(|s| s.windows(MIN_SECRET_RUN))
-        .collect();
-    if windows.is_empty() {
-        return out;
-    }
-    // The text without whitespace, and where each kept byte came from.
-    let mut squeezed: Vec<u8> = Vec::with_capacity(out.len());
-    let mut origin: Vec<usize> = Vec::with_capacity(out.len());
-    for (i, c) in out.char_indices() {
-        if !c.is_whitespace() {
-            let mut buf = [0u8; 4];
-            for (k, b) in c.encode_utf8(&mut buf).bytes().enumerate() {
-                squeezed.push(b);
-                origin.push(i + k);
-            }
-        }
-    }
-    let only_whitespace = |a: usize, b: usize| {
-        // `get` is None off a character boundary (a match may end inside a character).
-        out.get(a..b)
-            .is_some_and(|g| g.chars().all(char::is_whitespace))
-    };
-    // Covered ranges in `out`'s byte offsets, merged as they are found (they come in order).
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    for (i, w) in squeezed.windows(MIN_SECRET_RUN).enumerate() {
-        if !windows.contains(w) {
-            continue;
-        }
-        let (start, end) = (origin[i], origin[i + MIN_SECRET_RUN - 1] + 1);
-        match ranges.last_mut() {
-            // Overlapping or touching through skipped whitespace only.
-            Some(last) if start <= last.1 || only_whitespace(last.1, start) => {
-                last.1 = last.1.max(end)
-            }
-            _ => ranges.push((start, end)),
-        }
-    }
-    for (start, end) in ranges.into_iter().rev() {
-        let start = floor_char_boundary(&out, start);
-        let end = ceil_char_boundary(&out, end);
-        out.replace_range(start..end, "<redacted>");
-    }
-    out
-}
-
-/// [`redact`] applied to every string (and object key) inside a JSON value.
-pub fn redact_json(v: &mut serde_json::Value, secrets: &[&str]) {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => {
-            let r = redact(s, secrets);
-            if r != *s {
-                *s = r;
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, secrets)),
-        Value::Object(o) => {
-            let taken = std::mem::take(o);
-            for (k, mut x) in taken {
-                redact_json(&mut x, secrets);
-                o.insert(redact(&k, secrets), x);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
-    while i < s.len() && !s.is_char_boundary(i) {
-        i += 1;
-    }
-    i
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoints_are_https_or_loopback() {
-        assert!(Endpoint::parse("https://s3m.olcf.ornl.gov").is_ok());
-        assert!(Endpoint::parse("http://127.0.0.1:9400").is_ok());
-        assert!(Endpoint::parse("http://[::1]:80/x").is_ok());
-        assert!(Endpoint::parse("http://localhost:1").is_ok());
-        assert!(matches!(
-            Endpoint::parse("http://s3m.olcf.ornl.gov"),
-            Err(ClientError::Insecure(_))
-        ));
-        assert!(matches!(
-            Endpoint::parse("http://127.0.0.1.example.org"),
-            Err(ClientError::Insecure(_))
-        ));
-        assert!(Endpoint::parse("ftp://h/").is_err());
-        let e = Endpoint::parse("https://user:hunter2@h/")
-            .unwrap_err()
-            .to_string();
-        assert!(!e.contains("hunter2"), "{e}");
-        let e = Endpoint::parse("https://h/?token=abc123secret")
-            .unwrap_err()
-            .to_string();
-        assert!(!e.contains("abc123secret"), "{e}");
-    }
-
-    #[test]
-    fn join_keeps_the_base_path() {
-        let e = Endpoint::parse("https://api.alcf.anl.gov/api/v1").unwrap();
-        assert_eq!(
-            e.join("/task/abc").as_str(),
-            "https://api.alcf.anl.gov/api/v1/task/abc"
-        );
-        let e = Endpoint::parse("https://s3m.olcf.ornl.gov/").unwrap();
-        assert_eq!(
-            e.join("olcf/v1alpha/status").as_str(),
-            "https://s3m.olcf.ornl.gov/olcf/v1alpha/status"
-        );
-        assert_eq!(segment("a b/c"), "a%20b%2Fc");
-    }
-
-    #[test]
-    fn redaction_cuts_whole_and_partial_echoes() {
-        // Assembled at run time, so the project's own scan does not flag this test.
-        let tok = format!(
-            "eyJhbGciOiJIUzI1NiJ9.{}.sig-sig-sig-sig",
-            "eyJzdW4iOiJhbGljZSJ9"
-        );
-        let tok = tok.as_str();
-        let body = format!("unexpected format for Authorization header: {tok}");
-        assert!(!redact(&body, &[tok]).contains("eyJzdW4i"));
-        let truncated = format!("bad token {}...", &tok[..30]);
-        let r = redact(&truncated, &[tok]);
-        assert!(!r.contains(&tok[..24]), "{r}");
-        // Any piece of 8 or more, wherever it starts (the 12-character steps missed 13..35).
-        for (a, b) in [(13, 35), (1, 9), (5, 14), (tok.len() - 8, tok.len())] {
-            let r = redact(&format!("x{}y", &tok[a..b]), &[tok]);
-            assert_eq!(r, "x<redacted>y", "{a}..{b}");
-        }
-        // Wrapped every 10 characters, or indented, the token is still cut out whole.
-        let wrapped: Vec<&str> = (0..tok.len())
-            .step_by(10)
-            .map(|i| &tok[i..(i + 10).min(tok.len())])
-            .collect();
-        let r = redact(&format!("token:\n{}\nend", wrapped.join("\n    ")), &[tok]);
-        assert_eq!(r, "token:\n<redacted>\nend");
-        // Seven characters are not a piece; words around are left alone.
-        assert_eq!(redact(&tok[3..10], &[tok]), &tok[3..10]);
-        assert_eq!(redact("no secret here", &[tok]), "no secret here");
-        // Short secrets are cut out where they appear whole.
-        assert_eq!(redact("pw=hunt2 ok", &["hunt2"]), "pw=<redacted> ok");
-        // Non-ASCII around a match keeps the text valid.
-        assert_eq!(redact(&format!("é{tok}é"), &[tok]), "é<redacted>é");
-        // Spaced out with no-break spaces every 7 characters, still cut out.
-        let spaced: Vec<&str> = (0..tok.len())
-            .step_by(7)
-            .map(|i| &tok[i..(i + 7).min(tok.len())])
-            .collect();
-        assert_eq!(
-            redact(&format!("[{}]", spaced.join("\u{a0}")), &[tok]),
-            "[<redacted>]"
-        );
-        // A passphrase of short words is cut out, spaces and all.
-        assert_eq!(
-            redact(
-                "pw: correct horse battery staple.",
-                &["correct horse battery staple"]
-            ),
-            "pw: <redacted>."
-        );
-        // A secret with non-ASCII characters, partly echoed: no panic, no piece left.
-        let uni = "pässwörd-ünïcode-sëcret";
-        let r = redact(&format!("x {} y", &uni[3..]), &[uni]);
-        assert!(!r.contains("wörd-ün"), "{r}");
-    }
-
-    #[test]
-    fn every_echo_in_a_long_answer_is_cut_out() {
-        let tok = "abcdefghijklmnopqrstuvwxyz0123456789";
-        let text = format!("SLURM_JWT={tok}\n").repeat(5_000);
-        let r = redact(&text, &[tok]);
-        assert_eq!(r, "SLURM_JWT=<redacted>\n".repeat(5_000));
-    }
-
-    #[test]
-    fn json_answers_are_redacted_in_keys_and_values() {
-        let tok = "eyJzdW4iOiJhbGljZSJ9.abcdefghijkl";
-        let mut v = serde_json::json!({"a": [format!("x {tok}")], tok: 1, "n": 2});
-        redact_json(&mut v, &[tok]);
-        assert_eq!(
-            v,
-            serde_json::json!({"a": ["x <redacted>"], "<redacted>": 1, "n": 2})
-        );
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(7));
-        h.insert(
-            "retry-after",
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&h), Some(0));
     }
 }
