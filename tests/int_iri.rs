@@ -522,12 +522,10 @@ fn int_library_lists_jobs_and_waits_for_tasks() {
         .unwrap();
     assert_eq!(jobs[0]["id"], j["id"]);
     let sub = c
-        .filesystem(
-            &rid,
-            &FsOp::Checksum {
-                path: "/home/alice/hello.txt".into(),
-            },
-        )
+        .filesystem(&FsOp::Checksum {
+            resource: rid.clone(),
+            path: "/home/alice/hello.txt".into(),
+        })
         .unwrap();
     let mut ticks = 0;
     let task = c

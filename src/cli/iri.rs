@@ -80,8 +80,8 @@ enum IriCommand {
     #[command(subcommand)]
     Compute(ComputeCommand),
     /// Files: every operation returns a task, waited for unless --no-wait.
-    #[command(subcommand, alias = "filesystem")]
-    Fs(FsCommand),
+    #[command(alias = "filesystem")]
+    Fs(FsArgs),
     /// Asynchronous tasks.
     #[command(subcommand)]
     Task(TaskCommand),
@@ -387,262 +387,35 @@ enum ComputeCommand {
 #[derive(Args, Debug)]
 struct WaitArgs {
     /// Wait for the task to finish and show its result (the default).
-    #[arg(long, overrides_with = "no_wait")]
+    #[arg(long, overrides_with = "no_wait", global = true)]
     wait: bool,
     /// Print the task id and return at once.
-    #[arg(long)]
+    #[arg(long, global = true)]
     no_wait: bool,
     /// Give up waiting after this long.
-    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    #[arg(long, value_name = "DURATION", default_value = "10m", global = true)]
     wait_timeout: humantime::Duration,
+}
+
+/// `iri fs`: the library's operations are the subcommands; the task flags and the download's
+/// `--output` apply to every one of them.
+#[derive(Args, Debug)]
+struct FsArgs {
+    #[command(subcommand)]
+    cmd: FsCommand,
+    #[command(flatten)]
+    wait: WaitArgs,
+    /// With download: where to write the file (mode 0600) instead of stdout.
+    #[arg(long, short, global = true)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 enum FsCommand {
     /// Filesystem resources.
     Resources,
-    /// List a directory.
-    Ls {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// Show hidden files.
-        #[arg(long)]
-        hidden: bool,
-        /// Numeric user and group ids.
-        #[arg(long)]
-        numeric_uid: bool,
-        /// Recurse.
-        #[arg(long)]
-        recursive: bool,
-        /// Follow symlinks.
-        #[arg(long)]
-        dereference: bool,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// First lines or bytes of a file.
-    Head {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// Bytes.
-        #[arg(long)]
-        bytes: Option<u64>,
-        /// Lines.
-        #[arg(long)]
-        lines: Option<u64>,
-        /// All but the last N.
-        #[arg(long)]
-        skip_trailing: bool,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Last lines or bytes of a file.
-    Tail {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// Bytes.
-        #[arg(long)]
-        bytes: Option<u64>,
-        /// Lines.
-        #[arg(long)]
-        lines: Option<u64>,
-        /// All but the first N.
-        #[arg(long)]
-        skip_heading: bool,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// A part of a file.
-    View {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// Bytes to show.
-        #[arg(long)]
-        size: Option<u64>,
-        /// From this byte.
-        #[arg(long)]
-        offset: Option<u64>,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// File status.
-    Stat {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// Follow symlinks.
-        #[arg(long)]
-        dereference: bool,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// File type.
-    File {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Checksum of a file.
-    Checksum {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Download a file (to --output, else stdout).
-    Download {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// Where to write it (mode 0600).
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Upload a local file.
-    Upload {
-        /// Resource id.
-        resource: String,
-        /// Local file.
-        local: PathBuf,
-        /// Remote path.
-        path: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Make a directory.
-    Mkdir {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// Create missing parents.
-        #[arg(long, short)]
-        parents: bool,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Make a symbolic link LINK → PATH.
-    Symlink {
-        /// Resource id.
-        resource: String,
-        /// Target.
-        path: String,
-        /// The link.
-        link: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Move.
-    Mv {
-        /// Resource id.
-        resource: String,
-        /// Source.
-        path: String,
-        /// Destination.
-        target: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Copy.
-    Cp {
-        /// Resource id.
-        resource: String,
-        /// Source.
-        path: String,
-        /// Destination.
-        target: String,
-        /// Follow symlinks.
-        #[arg(long)]
-        dereference: bool,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Remove.
-    Rm {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Change mode (octal, e.g. 750).
-    Chmod {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// Mode.
-        mode: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Change owner and/or group.
-    Chown {
-        /// Resource id.
-        resource: String,
-        /// Path.
-        path: String,
-        /// New owner.
-        #[arg(long, default_value = "")]
-        owner: String,
-        /// New group.
-        #[arg(long, default_value = "")]
-        group: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Make an archive.
-    Compress {
-        /// Resource id.
-        resource: String,
-        /// Source.
-        path: String,
-        /// Archive.
-        target: String,
-        /// Regex of the files to include.
-        #[arg(long = "match")]
-        match_pattern: Option<String>,
-        /// Follow symlinks.
-        #[arg(long)]
-        dereference: bool,
-        /// none, bzip2, gzip, xz.
-        #[arg(long, default_value = "gzip")]
-        compression: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
-    /// Unpack an archive.
-    Extract {
-        /// Resource id.
-        resource: String,
-        /// Archive.
-        path: String,
-        /// Directory.
-        target: String,
-        /// none, bzip2, gzip, xz.
-        #[arg(long, default_value = "gzip")]
-        compression: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-    },
+    #[command(flatten)]
+    Op(FsOp),
 }
 
 #[derive(Subcommand, Debug)]
@@ -707,8 +480,14 @@ fn operation_of(cmd: &IriCommand) -> &'static str {
             ComputeCommand::Get { .. } => "getJob",
             ComputeCommand::Cancel { .. } => "cancelJob",
         },
-        IriCommand::Fs(FsCommand::Resources) => "getFilesystemResources",
-        IriCommand::Fs(f) => fs_op(f).map(|(_, op, _)| op.name()).unwrap_or("ls"),
+        IriCommand::Fs(FsArgs {
+            cmd: FsCommand::Resources,
+            ..
+        }) => "getFilesystemResources",
+        IriCommand::Fs(FsArgs {
+            cmd: FsCommand::Op(op),
+            ..
+        }) => op.name(),
         IriCommand::Task(t) => match t {
             TaskCommand::List => "getTasks",
             TaskCommand::Get { .. } | TaskCommand::Wait { .. } => "getTask",
@@ -719,253 +498,6 @@ fn operation_of(cmd: &IriCommand) -> &'static str {
 
 fn pick(id: &Option<String>, one: &'static str, many: &'static str) -> &'static str {
     if id.is_some() { one } else { many }
-}
-
-/// The resource, operation and wait flags of a filesystem command.
-fn fs_op(cmd: &FsCommand) -> Result<(&str, FsOp, &WaitArgs)> {
-    Ok(match cmd {
-        FsCommand::Resources => bail!("not an operation on files"),
-        FsCommand::Ls {
-            resource,
-            path,
-            hidden,
-            numeric_uid,
-            recursive,
-            dereference,
-            wait,
-        } => (
-            resource,
-            FsOp::Ls {
-                path: path.clone(),
-                show_hidden: *hidden,
-                numeric_uid: *numeric_uid,
-                recursive: *recursive,
-                dereference: *dereference,
-            },
-            wait,
-        ),
-        FsCommand::Head {
-            resource,
-            path,
-            bytes,
-            lines,
-            skip_trailing,
-            wait,
-        } => (
-            resource,
-            FsOp::Head {
-                path: path.clone(),
-                bytes: *bytes,
-                lines: *lines,
-                skip_trailing: *skip_trailing,
-            },
-            wait,
-        ),
-        FsCommand::Tail {
-            resource,
-            path,
-            bytes,
-            lines,
-            skip_heading,
-            wait,
-        } => (
-            resource,
-            FsOp::Tail {
-                path: path.clone(),
-                bytes: *bytes,
-                lines: *lines,
-                skip_heading: *skip_heading,
-            },
-            wait,
-        ),
-        FsCommand::View {
-            resource,
-            path,
-            size,
-            offset,
-            wait,
-        } => (
-            resource,
-            FsOp::View {
-                path: path.clone(),
-                size: *size,
-                offset: *offset,
-            },
-            wait,
-        ),
-        FsCommand::Stat {
-            resource,
-            path,
-            dereference,
-            wait,
-        } => (
-            resource,
-            FsOp::Stat {
-                path: path.clone(),
-                dereference: *dereference,
-            },
-            wait,
-        ),
-        FsCommand::File {
-            resource,
-            path,
-            wait,
-        } => (resource, FsOp::File { path: path.clone() }, wait),
-        FsCommand::Checksum {
-            resource,
-            path,
-            wait,
-        } => (resource, FsOp::Checksum { path: path.clone() }, wait),
-        FsCommand::Download {
-            resource,
-            path,
-            wait,
-            ..
-        } => (resource, FsOp::Download { path: path.clone() }, wait),
-        FsCommand::Upload {
-            resource,
-            local,
-            path,
-            wait,
-        } => {
-            let bytes =
-                std::fs::read(local).with_context(|| format!("cannot read {}", local.display()))?;
-            let file_name = local
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "upload".into());
-            (
-                resource,
-                FsOp::Upload {
-                    path: path.clone(),
-                    file_name,
-                    bytes,
-                },
-                wait,
-            )
-        }
-        FsCommand::Mkdir {
-            resource,
-            path,
-            parents,
-            wait,
-        } => (
-            resource,
-            FsOp::Mkdir {
-                path: path.clone(),
-                parents: *parents,
-            },
-            wait,
-        ),
-        FsCommand::Symlink {
-            resource,
-            path,
-            link,
-            wait,
-        } => (
-            resource,
-            FsOp::Symlink {
-                path: path.clone(),
-                link_path: link.clone(),
-            },
-            wait,
-        ),
-        FsCommand::Mv {
-            resource,
-            path,
-            target,
-            wait,
-        } => (
-            resource,
-            FsOp::Mv {
-                path: path.clone(),
-                target_path: target.clone(),
-            },
-            wait,
-        ),
-        FsCommand::Cp {
-            resource,
-            path,
-            target,
-            dereference,
-            wait,
-        } => (
-            resource,
-            FsOp::Cp {
-                path: path.clone(),
-                target_path: target.clone(),
-                dereference: *dereference,
-            },
-            wait,
-        ),
-        FsCommand::Rm {
-            resource,
-            path,
-            wait,
-        } => (resource, FsOp::Rm { path: path.clone() }, wait),
-        FsCommand::Chmod {
-            resource,
-            path,
-            mode,
-            wait,
-        } => (
-            resource,
-            FsOp::Chmod {
-                path: path.clone(),
-                mode: mode.clone(),
-            },
-            wait,
-        ),
-        FsCommand::Chown {
-            resource,
-            path,
-            owner,
-            group,
-            wait,
-        } => (
-            resource,
-            FsOp::Chown {
-                path: path.clone(),
-                owner: owner.clone(),
-                group: group.clone(),
-            },
-            wait,
-        ),
-        FsCommand::Compress {
-            resource,
-            path,
-            target,
-            match_pattern,
-            dereference,
-            compression,
-            wait,
-        } => (
-            resource,
-            FsOp::Compress {
-                path: path.clone(),
-                target_path: target.clone(),
-                match_pattern: match_pattern.clone(),
-                dereference: *dereference,
-                compression: compression.clone(),
-            },
-            wait,
-        ),
-        FsCommand::Extract {
-            resource,
-            path,
-            target,
-            compression,
-            wait,
-        } => (
-            resource,
-            FsOp::Extract {
-                path: path.clone(),
-                target_path: target.clone(),
-                compression: compression.clone(),
-            },
-            wait,
-        ),
-    })
 }
 
 /// The Globus app whose stored tokens serve this facility, and the files to look in.
@@ -1163,7 +695,10 @@ pub fn run(args: IriArgs) -> Result<ExitCode> {
             }
         },
         IriCommand::Compute(cc) => run_compute(&c, cc, json_out),
-        IriCommand::Fs(FsCommand::Resources) => {
+        IriCommand::Fs(FsArgs {
+            cmd: FsCommand::Resources,
+            ..
+        }) => {
             let v = c.filesystem_resources()?;
             show(
                 json_out,
@@ -1171,7 +706,11 @@ pub fn run(args: IriArgs) -> Result<ExitCode> {
                 &["id", "name", "resource_type", "current_status"],
             )
         }
-        IriCommand::Fs(f) => run_fs(&c, f, json_out),
+        IriCommand::Fs(FsArgs {
+            cmd: FsCommand::Op(op),
+            wait,
+            output,
+        }) => run_fs(&c, op, wait, output.as_deref(), json_out),
         IriCommand::Task(t) => match t {
             TaskCommand::List => {
                 let v = c.tasks()?;
@@ -1282,9 +821,20 @@ fn run_compute(c: &IriClient, cmd: &ComputeCommand, json_out: bool) -> Result<Ex
     }
 }
 
-fn run_fs(c: &IriClient, cmd: &FsCommand, json_out: bool) -> Result<ExitCode> {
-    let (resource, op, wait) = fs_op(cmd)?;
-    let submitted = c.filesystem(resource, &op)?;
+fn run_fs(
+    c: &IriClient,
+    op: &FsOp,
+    wait: &WaitArgs,
+    output: Option<&std::path::Path>,
+    json_out: bool,
+) -> Result<ExitCode> {
+    if output.is_some() && !matches!(op, FsOp::Download { .. }) {
+        bail!(
+            "--output is for `iri fs download`; {} writes no file",
+            op.name()
+        );
+    }
+    let submitted = c.filesystem(op)?;
     let task_id = submitted["task_id"]
         .as_str()
         .context("the server answered without a task_id")?
@@ -1302,10 +852,6 @@ fn run_fs(c: &IriClient, cmd: &FsCommand, json_out: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let task = wait_for(c, &task_id, wait.wait_timeout.into())?;
-    let output = match cmd {
-        FsCommand::Download { output, .. } => output.as_deref(),
-        _ => None,
-    };
     finish_task(json_out, &task, output)
 }
 

@@ -1,161 +1,252 @@
 //! The filesystem operations of the IRI API, each with its arguments as the spec defines them.
 
 use super::*;
+use std::path::PathBuf;
 
-/// One filesystem operation with its arguments, as the spec defines them.
-#[derive(Clone, Debug)]
+/// One filesystem operation with its arguments, as the spec defines them: the operation is
+/// the path segment and operationId ([`FsOp::name`]), the resource is the path's
+/// `{resource_id}`, and each field is a query parameter or a body field (the spec's name in
+/// parentheses). The same definition is the command line of `tokenwarden iri fs`: there is no
+/// second list of operations to keep in step with this one.
+#[derive(Clone, Debug, clap::Subcommand)]
 pub enum FsOp {
-    /// `ls`.
+    /// List a directory.
     Ls {
-        /// Directory.
+        /// Resource id.
+        resource: String,
+        /// Path.
         path: String,
-        /// `showHidden`.
+        /// Show hidden files (`showHidden`).
+        #[arg(long = "hidden")]
         show_hidden: bool,
-        /// `numericUid`.
+        /// Numeric user and group ids (`numericUid`).
+        #[arg(long)]
         numeric_uid: bool,
-        /// `recursive`.
+        /// Recurse (`recursive`).
+        #[arg(long)]
         recursive: bool,
-        /// `dereference`.
+        /// Follow symlinks (`dereference`).
+        #[arg(long)]
         dereference: bool,
     },
-    /// `head`.
+    /// First lines or bytes of a file.
     Head {
-        /// File.
+        /// Resource id.
+        resource: String,
+        /// Path.
         path: String,
-        /// `bytes`.
+        /// Bytes (`bytes`).
+        #[arg(long)]
         bytes: Option<u64>,
-        /// `lines`.
+        /// Lines (`lines`).
+        #[arg(long)]
         lines: Option<u64>,
-        /// `skipTrailing`.
+        /// All but the last N (`skipTrailing`).
+        #[arg(long)]
         skip_trailing: bool,
     },
-    /// `tail`.
+    /// Last lines or bytes of a file.
     Tail {
-        /// File.
+        /// Resource id.
+        resource: String,
+        /// Path.
         path: String,
-        /// `bytes`.
+        /// Bytes (`bytes`).
+        #[arg(long)]
         bytes: Option<u64>,
-        /// `lines`.
+        /// Lines (`lines`).
+        #[arg(long)]
         lines: Option<u64>,
-        /// `skipHeading`.
+        /// All but the first N (`skipHeading`).
+        #[arg(long)]
         skip_heading: bool,
     },
-    /// `view`.
+    /// A part of a file.
     View {
-        /// File.
+        /// Resource id.
+        resource: String,
+        /// Path.
         path: String,
-        /// `size`.
+        /// Bytes to show (`size`).
+        #[arg(long)]
         size: Option<u64>,
-        /// `offset`.
+        /// From this byte (`offset`).
+        #[arg(long)]
         offset: Option<u64>,
     },
-    /// `stat`.
+    /// File status.
     Stat {
+        /// Resource id.
+        resource: String,
         /// Path.
         path: String,
-        /// `dereference`.
+        /// Follow symlinks (`dereference`).
+        #[arg(long)]
         dereference: bool,
     },
-    /// `file` (the type of a file).
+    /// File type.
     File {
+        /// Resource id.
+        resource: String,
         /// Path.
         path: String,
     },
-    /// `checksum`.
+    /// Checksum of a file.
     Checksum {
-        /// File.
+        /// Resource id.
+        resource: String,
+        /// Path.
         path: String,
     },
-    /// `download`.
+    /// Download a file (to --output, else stdout).
     Download {
-        /// File.
+        /// Resource id.
+        resource: String,
+        /// Path.
         path: String,
     },
-    /// `upload` (multipart `file`).
+    /// Upload a local file.
+    ///
+    /// It is sent as the multipart field `file`, named as the local file is.
     Upload {
-        /// Destination path.
+        /// Resource id.
+        resource: String,
+        /// Local file.
+        local: PathBuf,
+        /// Remote path.
         path: String,
-        /// The file name sent.
-        file_name: String,
-        /// The bytes.
-        bytes: Vec<u8>,
     },
-    /// `mkdir`.
+    /// Make a directory.
     Mkdir {
-        /// Directory.
+        /// Resource id.
+        resource: String,
+        /// Path.
         path: String,
-        /// `parent`: create missing parents.
+        /// Create missing parents (`parent`).
+        #[arg(long, short)]
         parents: bool,
     },
-    /// `symlink`.
+    /// Make a symbolic link LINK → PATH.
     Symlink {
+        /// Resource id.
+        resource: String,
         /// Target.
         path: String,
-        /// The new link.
+        /// The link (`link_path`).
+        #[arg(value_name = "LINK")]
         link_path: String,
     },
-    /// `mv`.
+    /// Move.
     Mv {
+        /// Resource id.
+        resource: String,
         /// Source.
         path: String,
-        /// Destination.
+        /// Destination (`target_path`).
+        #[arg(value_name = "TARGET")]
         target_path: String,
     },
-    /// `cp`.
+    /// Copy.
     Cp {
+        /// Resource id.
+        resource: String,
         /// Source.
         path: String,
-        /// Destination.
+        /// Destination (`target_path`).
+        #[arg(value_name = "TARGET")]
         target_path: String,
-        /// Follow symlinks.
+        /// Follow symlinks (`dereference`).
+        #[arg(long)]
         dereference: bool,
     },
-    /// `rm`.
+    /// Remove.
     Rm {
+        /// Resource id.
+        resource: String,
         /// Path.
         path: String,
     },
-    /// `chmod`.
+    /// Change mode (octal, e.g. 750).
     Chmod {
+        /// Resource id.
+        resource: String,
         /// Path.
         path: String,
-        /// Octal mode (`750`).
+        /// Mode (`mode`).
         mode: String,
     },
-    /// `chown`.
+    /// Change owner and/or group.
     Chown {
+        /// Resource id.
+        resource: String,
         /// Path.
         path: String,
-        /// New owner (empty: unchanged).
+        /// New owner; empty: unchanged (`owner`).
+        #[arg(long, default_value = "")]
         owner: String,
-        /// New group (empty: unchanged).
+        /// New group; empty: unchanged (`group`).
+        #[arg(long, default_value = "")]
         group: String,
     },
-    /// `compress`.
+    /// Make an archive.
     Compress {
+        /// Resource id.
+        resource: String,
         /// Source.
         path: String,
-        /// Archive to write.
+        /// Archive (`target_path`).
+        #[arg(value_name = "TARGET")]
         target_path: String,
-        /// Regex of files to include.
+        /// Regex of the files to include (`match_pattern`).
+        #[arg(long = "match")]
         match_pattern: Option<String>,
-        /// Follow symlinks.
+        /// Follow symlinks (`dereference`).
+        #[arg(long)]
         dereference: bool,
-        /// `none|bzip2|gzip|xz`.
+        /// none, bzip2, gzip, xz (`compression`).
+        #[arg(long, default_value = "gzip")]
         compression: String,
     },
-    /// `extract`.
+    /// Unpack an archive.
     Extract {
+        /// Resource id.
+        resource: String,
         /// Archive.
         path: String,
-        /// Directory to extract into.
+        /// Directory (`target_path`).
+        #[arg(value_name = "TARGET")]
         target_path: String,
-        /// `none|bzip2|gzip|xz`.
+        /// none, bzip2, gzip, xz (`compression`).
+        #[arg(long, default_value = "gzip")]
         compression: String,
     },
 }
 
 impl FsOp {
+    /// The resource the operation is on (the path's `{resource_id}`).
+    pub fn resource(&self) -> &str {
+        match self {
+            FsOp::Ls { resource, .. }
+            | FsOp::Head { resource, .. }
+            | FsOp::Tail { resource, .. }
+            | FsOp::View { resource, .. }
+            | FsOp::Stat { resource, .. }
+            | FsOp::File { resource, .. }
+            | FsOp::Checksum { resource, .. }
+            | FsOp::Download { resource, .. }
+            | FsOp::Upload { resource, .. }
+            | FsOp::Mkdir { resource, .. }
+            | FsOp::Symlink { resource, .. }
+            | FsOp::Mv { resource, .. }
+            | FsOp::Cp { resource, .. }
+            | FsOp::Rm { resource, .. }
+            | FsOp::Chmod { resource, .. }
+            | FsOp::Chown { resource, .. }
+            | FsOp::Compress { resource, .. }
+            | FsOp::Extract { resource, .. } => resource,
+        }
+    }
+
     /// The spec's operationId, which is also the path segment.
     pub fn name(&self) -> &'static str {
         match self {
@@ -180,7 +271,10 @@ impl FsOp {
         }
     }
 
-    pub(super) fn request(&self) -> (Method, Body, Vec<(&'static str, String)>) {
+    /// The method, body and query of the call; an upload reads its local file here.
+    pub(super) fn request(
+        &self,
+    ) -> Result<(Method, Body, Vec<(&'static str, String)>), ClientError> {
         use serde_json::json;
         let flag = |q: &mut Vec<(&'static str, String)>, k: &'static str, on: bool| {
             if on {
@@ -193,13 +287,14 @@ impl FsOp {
             }
         };
         let path_q = |p: &str| vec![("path", p.to_string())];
-        match self {
+        Ok(match self {
             FsOp::Ls {
                 path,
                 show_hidden,
                 numeric_uid,
                 recursive,
                 dereference,
+                ..
             } => {
                 let mut q = path_q(path);
                 flag(&mut q, "showHidden", *show_hidden);
@@ -213,6 +308,7 @@ impl FsOp {
                 bytes,
                 lines,
                 skip_trailing,
+                ..
             } => {
                 let mut q = path_q(path);
                 num(&mut q, "bytes", *bytes);
@@ -225,6 +321,7 @@ impl FsOp {
                 bytes,
                 lines,
                 skip_heading,
+                ..
             } => {
                 let mut q = path_q(path);
                 num(&mut q, "bytes", *bytes);
@@ -232,45 +329,59 @@ impl FsOp {
                 flag(&mut q, "skipHeading", *skip_heading);
                 (Method::GET, Body::Empty, q)
             }
-            FsOp::View { path, size, offset } => {
+            FsOp::View {
+                path, size, offset, ..
+            } => {
                 let mut q = path_q(path);
                 num(&mut q, "size", *size);
                 num(&mut q, "offset", *offset);
                 (Method::GET, Body::Empty, q)
             }
-            FsOp::Stat { path, dereference } => {
+            FsOp::Stat {
+                path, dereference, ..
+            } => {
                 let mut q = path_q(path);
                 flag(&mut q, "dereference", *dereference);
                 (Method::GET, Body::Empty, q)
             }
-            FsOp::File { path } | FsOp::Checksum { path } | FsOp::Download { path } => {
+            FsOp::File { path, .. } | FsOp::Checksum { path, .. } | FsOp::Download { path, .. } => {
                 (Method::GET, Body::Empty, path_q(path))
             }
-            FsOp::Rm { path } => (Method::DELETE, Body::Empty, path_q(path)),
-            FsOp::Upload {
-                path,
-                file_name,
-                bytes,
-            } => (
-                Method::POST,
-                Body::File {
-                    field: "file".into(),
-                    file_name: file_name.clone(),
-                    bytes: bytes.clone(),
-                },
-                path_q(path),
-            ),
-            FsOp::Mkdir { path, parents } => (
+            FsOp::Rm { path, .. } => (Method::DELETE, Body::Empty, path_q(path)),
+            FsOp::Upload { path, local, .. } => {
+                let bytes = std::fs::read(local).map_err(|source| ClientError::Io {
+                    path: local.display().to_string(),
+                    source,
+                })?;
+                let file_name = local
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "upload".into());
+                (
+                    Method::POST,
+                    Body::File {
+                        field: "file".into(),
+                        file_name,
+                        bytes,
+                    },
+                    path_q(path),
+                )
+            }
+            FsOp::Mkdir { path, parents, .. } => (
                 Method::POST,
                 Body::Json(json!({"path": path, "parent": parents})),
                 vec![],
             ),
-            FsOp::Symlink { path, link_path } => (
+            FsOp::Symlink {
+                path, link_path, ..
+            } => (
                 Method::POST,
                 Body::Json(json!({"path": path, "link_path": link_path})),
                 vec![],
             ),
-            FsOp::Mv { path, target_path } => (
+            FsOp::Mv {
+                path, target_path, ..
+            } => (
                 Method::POST,
                 Body::Json(json!({"path": path, "target_path": target_path})),
                 vec![],
@@ -279,6 +390,7 @@ impl FsOp {
                 path,
                 target_path,
                 dereference,
+                ..
             } => (
                 Method::POST,
                 Body::Json(
@@ -286,12 +398,14 @@ impl FsOp {
                 ),
                 vec![],
             ),
-            FsOp::Chmod { path, mode } => (
+            FsOp::Chmod { path, mode, .. } => (
                 Method::PUT,
                 Body::Json(json!({"path": path, "mode": mode})),
                 vec![],
             ),
-            FsOp::Chown { path, owner, group } => (
+            FsOp::Chown {
+                path, owner, group, ..
+            } => (
                 Method::PUT,
                 Body::Json(json!({"path": path, "owner": owner, "group": group})),
                 vec![],
@@ -302,6 +416,7 @@ impl FsOp {
                 match_pattern,
                 dereference,
                 compression,
+                ..
             } => {
                 let mut b = json!({"path": path, "target_path": target_path,
                     "dereference": dereference, "compression": compression});
@@ -314,6 +429,7 @@ impl FsOp {
                 path,
                 target_path,
                 compression,
+                ..
             } => (
                 Method::POST,
                 Body::Json(
@@ -321,6 +437,6 @@ impl FsOp {
                 ),
                 vec![],
             ),
-        }
+        })
     }
 }

@@ -587,9 +587,12 @@ impl IriClient {
     }
 
     /// Submits a filesystem operation; returns the `TaskSubmitResponse`.
-    pub fn filesystem(&self, resource: &str, op: &FsOp) -> Result<Value, ClientError> {
-        let (method, body, query) = op.request();
+    pub fn filesystem(&self, op: &FsOp) -> Result<Value, ClientError> {
         let name = op.name();
+        // A site that does not implement it is said before a local file is read.
+        self.check(name)?;
+        let (method, body, query) = op.request()?;
+        let resource = op.resource();
         self.call(
             name,
             method,
@@ -773,16 +776,14 @@ mod tests {
         let base = Endpoint::parse("https://amsc-open.s3m.olcf.ornl.gov/api/v1").unwrap();
         let c = IriClient::new(http, base, None, Some(Facility::OlcfOpen), true);
         let e = c
-            .filesystem(
-                "r",
-                &FsOp::Ls {
-                    path: "/".into(),
-                    show_hidden: false,
-                    numeric_uid: false,
-                    recursive: false,
-                    dereference: false,
-                },
-            )
+            .filesystem(&FsOp::Ls {
+                resource: "r".into(),
+                path: "/".into(),
+                show_hidden: false,
+                numeric_uid: false,
+                recursive: false,
+                dereference: false,
+            })
             .unwrap_err()
             .to_string();
         assert!(e.contains("olcf-open does not implement"), "{e}");
