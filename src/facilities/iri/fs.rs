@@ -222,6 +222,9 @@ pub enum FsOp {
     },
 }
 
+/// A call's query parameters.
+pub(super) type Query = Vec<(&'static str, String)>;
+
 impl FsOp {
     /// The resource the operation is on (the path's `{resource_id}`).
     pub fn resource(&self) -> &str {
@@ -272,9 +275,7 @@ impl FsOp {
     }
 
     /// The method, body and query of the call; an upload reads its local file here.
-    pub(super) fn request(
-        &self,
-    ) -> Result<(Method, Body, Vec<(&'static str, String)>), ClientError> {
+    pub(super) fn request(&self) -> Result<(Method, Body, Query), ClientError> {
         use serde_json::json;
         let flag = |q: &mut Vec<(&'static str, String)>, k: &'static str, on: bool| {
             if on {
