@@ -34,6 +34,7 @@ pub mod csm;
 pub mod fix;
 pub mod hook;
 pub mod iri;
+pub mod jobs;
 pub mod keyring;
 pub mod login;
 pub mod man;

@@ -4,7 +4,8 @@
 //! library cannot: the confirmation before an irreversible revocation, and the redaction of
 //! streaming passwords on screen.
 
-use crate::cli::common::{ClientArgs, cell, print_json, print_table, spinner};
+use crate::cli::common::{ClientArgs, cell, print_json, print_table};
+use crate::cli::jobs::{self, JobArgs};
 use crate::cli::slurm::{Listing, print_listing};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -12,10 +13,10 @@ use serde_json::Value;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 use tokenwarden::facilities::credential::{CredentialSource, Token};
-use tokenwarden::facilities::s3m::{self, Backend, ClusterSettings, PathStyle, S3m, SlurmVersion};
-use tokenwarden::facilities::slurm;
+use tokenwarden::facilities::s3m::{
+    self, Backend, ClusterSettings, PathStyle, S3m, S3mSlurm, SlurmVersion,
+};
 
 /// OLCF S3M: status, token introspect/revoke, Slurm per resource and enclave, streaming.
 #[derive(Args, Debug)]
@@ -123,50 +124,14 @@ enum JobCommand {
     },
 }
 
+/// `s3m slurm job submit`: the flags every Slurm submission takes, and S3M's own.
 #[derive(Args, Debug)]
 struct SubmitArgs {
-    /// The batch script file.
-    script: PathBuf,
-    /// Job name.
-    #[arg(long, short = 'J')]
-    name: Option<String>,
-    /// Partition.
-    #[arg(long, short = 'p')]
-    partition: Option<String>,
-    /// Account (your project).
-    #[arg(long, short = 'A')]
-    account: Option<String>,
-    /// Time limit (MM, HH:MM:SS, D-HH:MM:SS).
-    #[arg(long, short = 't')]
-    time: Option<String>,
-    /// Nodes.
-    #[arg(long, short = 'N')]
-    nodes: Option<u32>,
-    /// Working directory on the resource [default: #SBATCH --chdir, else /tmp].
-    #[arg(long, short = 'D')]
-    chdir: Option<String>,
-    /// Standard output file.
-    #[arg(long, short = 'o')]
-    output: Option<String>,
-    /// Standard error file.
-    #[arg(long, short = 'e')]
-    error: Option<String>,
-    /// An environment variable for the job, NAME=VALUE (repeatable). Do not put secrets here:
-    /// they would be stored in the job record.
-    #[arg(long = "env", value_name = "NAME=VALUE")]
-    env: Vec<String>,
+    #[command(flatten)]
+    job: JobArgs,
     /// Send the description as a one-element `jobs` list (v0.0.44 only) instead of `job`.
     #[arg(long)]
     jobs_array: bool,
-    /// Wait until the job leaves PENDING/RUNNING, then print its final state.
-    #[arg(long)]
-    wait: bool,
-    /// The longest --wait waits.
-    #[arg(long, value_name = "DURATION", default_value = "30m")]
-    wait_timeout: humantime::Duration,
-    /// How often --wait polls.
-    #[arg(long, value_name = "DURATION", default_value = "5s", hide = true)]
-    poll_interval: humantime::Duration,
 }
 
 #[derive(Subcommand, Debug)]
@@ -404,6 +369,8 @@ fn run_slurm(
     })
 }
 
+/// Submits through S3M's Slurm passthrough. S3M's resources want a working directory and a
+/// name: `/tmp` and the script's file name unless the script or the flags give them.
 fn submit(
     client: &S3m,
     token: &Token,
@@ -412,111 +379,25 @@ fn submit(
     sub: &SubmitArgs,
     json: bool,
 ) -> Result<ExitCode> {
-    let script = std::fs::read_to_string(&sub.script)
-        .with_context(|| format!("cannot read the batch script {}", sub.script.display()))?;
-    // Flags override the script's #SBATCH lines.
-    let mut job = slurm::JobRequest::from_script(&script)?;
-    job.overlay(slurm::JobRequest {
-        name: sub.name.clone(),
-        partition: sub.partition.clone(),
-        account: sub.account.clone(),
-        time_limit: sub
-            .time
-            .as_deref()
-            .map(slurm::parse_time_limit)
-            .transpose()?,
-        nodes: sub.nodes,
-        cwd: sub.chdir.clone(),
-        stdout: sub.output.clone(),
-        stderr: sub.error.clone(),
-        ..slurm::JobRequest::default()
-    });
+    let mut job = sub.job.request()?;
     if job.cwd.is_none() {
         job.cwd = Some("/tmp".into());
     }
-    for e in &sub.env {
-        let Some((name, value)) = e.split_once('=') else {
-            bail!("--env {e:?}: expected NAME=VALUE");
-        };
-        job.push_env(name, value)?;
-    }
     if job.name.is_none() {
         job.name = sub
+            .job
             .script
             .file_name()
             .map(|n| n.to_string_lossy().into_owned());
     }
-    let payload = s3m::submit_payload(version, &job, sub.jobs_array)?;
-    let v = client.job_submit(token, version, resource, payload)?;
-    if slurm_errors(&v) > 0 {
-        if json {
-            print_json(&v)?;
-        }
-        return Ok(ExitCode::from(1));
-    }
-    let job_id = v
-        .get("job_id")
-        .map(|j| cell(Some(j)))
-        .filter(|s| s != "-")
-        .context("the submission answer holds no job_id")?;
-    if !sub.wait {
-        if json {
-            print_json(&v)?;
-        } else {
-            outln!("submitted job {job_id} on {resource}");
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !json {
-        eprintln!("submitted job {job_id} on {resource}; waiting for it to finish");
-    }
-    let bar = spinner(&format!("job {job_id}: waiting"));
-    let timeout: Duration = sub.wait_timeout.into();
-    let interval: Duration = sub.poll_interval.into();
-    let start = Instant::now();
-    let last = loop {
-        let info = client.job_get(token, version, resource, &job_id)?;
-        if let Some(b) = &bar {
-            let state = list_in(&info, &["jobs"])
-                .first()
-                .map(|j| cell(j.get("job_state")))
-                .unwrap_or_default();
-            b.set_message(format!("job {job_id}: {state}"));
-        }
-        match s3m::job_is_active(&info) {
-            Some(false) => break info,
-            None => bail!("the job answer for {job_id} holds no job_state"),
-            Some(true) => {}
-        }
-        if start.elapsed() + interval > timeout {
-            if let Some(b) = &bar {
-                b.finish_and_clear();
-            }
-            return Err(tokenwarden::facilities::ClientError::WaitTimeout {
-                what: format!("job {job_id}"),
-                secs: timeout.as_secs(),
-            }
-            .into());
-        }
-        std::thread::sleep(interval);
+    let api = S3mSlurm {
+        client,
+        token,
+        version,
+        resource,
+        jobs_array: sub.jobs_array,
     };
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    if json {
-        print_json(&last)?;
-    } else {
-        print_listing(Listing::Jobs, &last);
-    }
-    let ok = list_in(&last, &["jobs"])
-        .first()
-        .map(|j| cell(j.get("job_state")) == "COMPLETED")
-        .unwrap_or(false);
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    jobs::submit(&api, &job, &sub.job, &format!(" on {resource}"), json)
 }
 
 fn run_stream(

@@ -1,6 +1,7 @@
 //! `tokenwarden slurm …` (any slurmrestd) and `tokenwarden palmetto …` (Clemson's gateway).
 
-use crate::cli::common::{ClientArgs, cell, print_json, print_table, spinner};
+use crate::cli::common::{ClientArgs, cell, print_json, print_table};
+use crate::cli::jobs::{self, JobArgs, exit_code_cell};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tokenwarden::facilities::credential::{self, CredentialSource};
 use tokenwarden::facilities::slurm::{
-    self, ApiVersion, Auth, Gateway, JobRequest, Munge, SlurmClient,
+    self, ApiVersion, Auth, Gateway, JobPoll, JobRequest, Munge, SlurmClient,
 };
 
 /// Flags shared by every slurm/palmetto subcommand.
@@ -81,7 +82,7 @@ enum SlurmCommand {
         id: u64,
     },
     /// Submit a batch script (its #SBATCH lines are read; flags override them).
-    Submit(Box<SubmitArgs>),
+    Submit(Box<JobArgs>),
     /// Submit a sweep planned by `tokenwarden sweep plan`: its job array, then its merge job
     /// (after the array, whatever its tasks' fate); `--array` re-runs only some shards.
     SubmitSweep {
@@ -111,58 +112,6 @@ enum SlurmCommand {
     Partitions,
     /// List reservations.
     Reservations,
-}
-
-#[derive(Args, Debug)]
-struct SubmitArgs {
-    /// The batch script (must start with #!).
-    script: PathBuf,
-    /// Job name.
-    #[arg(short = 'J', long)]
-    job_name: Option<String>,
-    /// Partition.
-    #[arg(short, long)]
-    partition: Option<String>,
-    /// Account to charge.
-    #[arg(short = 'A', long)]
-    account: Option<String>,
-    /// QOS.
-    #[arg(short, long)]
-    qos: Option<String>,
-    /// Time limit (minutes, HH:MM:SS, D-HH:MM…).
-    #[arg(short, long)]
-    time: Option<String>,
-    /// Minimum node count.
-    #[arg(short = 'N', long)]
-    nodes: Option<u32>,
-    /// Task count.
-    #[arg(short = 'n', long)]
-    ntasks: Option<u32>,
-    /// CPUs per task.
-    #[arg(short = 'c', long)]
-    cpus_per_task: Option<u32>,
-    /// Memory per node (500M, 4G; megabytes without a unit).
-    #[arg(long)]
-    mem: Option<String>,
-    /// Working directory on the cluster.
-    #[arg(short = 'D', long)]
-    chdir: Option<String>,
-    /// Standard output file.
-    #[arg(short, long)]
-    output: Option<String>,
-    /// Standard error file.
-    #[arg(short, long)]
-    error: Option<String>,
-    /// A variable for the job: NAME=VALUE, or NAME to copy it from here. Your own
-    /// environment is never copied whole; names that look like credentials are refused.
-    #[arg(long = "env", value_name = "NAME[=VALUE]")]
-    env: Vec<String>,
-    /// Wait until the job ends; exit 1 unless it COMPLETED.
-    #[arg(long)]
-    wait: bool,
-    /// How long --wait waits.
-    #[arg(long, value_name = "DURATION", default_value = "30m")]
-    wait_timeout: humantime::Duration,
 }
 
 /// Runs a slurm or palmetto subcommand.
@@ -206,7 +155,7 @@ pub fn run(args: SlurmArgs, gateway: Gateway) -> Result<ExitCode> {
     // A job is checked (script, directives, environment) before any credential is read or
     // any request made.
     let prepared = match &args.command {
-        SlurmCommand::Submit(s) => Some(prepare_job(s)?),
+        SlurmCommand::Submit(s) => Some(s.request()?),
         _ => None,
     };
     let auth = auth(&args, &cfg, section, gateway)?;
@@ -221,7 +170,7 @@ pub fn run(args: SlurmArgs, gateway: Gateway) -> Result<ExitCode> {
         SlurmCommand::Job { id } => (Listing::Job, client.job(id)?),
         SlurmCommand::Submit(s) => {
             let job = prepared.context("the job was prepared above")?;
-            return submit(&client, job, s.wait, s.wait_timeout.into(), json);
+            return jobs::submit(&client, &job, &s, "", json);
         }
         SlurmCommand::SubmitSweep {
             dir,
@@ -461,103 +410,6 @@ fn auth(
     })
 }
 
-fn prepare_job(s: &SubmitArgs) -> Result<JobRequest> {
-    let text = slurm::read_script(&s.script)?;
-    let mut job = JobRequest::from_script(&text)?;
-    job.overlay(JobRequest {
-        name: s.job_name.clone(),
-        partition: s.partition.clone(),
-        account: s.account.clone(),
-        qos: s.qos.clone(),
-        time_limit: s.time.as_deref().map(slurm::parse_time_limit).transpose()?,
-        nodes: s.nodes,
-        tasks: s.ntasks,
-        cpus_per_task: s.cpus_per_task,
-        memory_per_node: s.mem.as_deref().map(slurm::parse_memory).transpose()?,
-        cwd: s.chdir.clone(),
-        stdout: s.output.clone(),
-        stderr: s.error.clone(),
-        ..JobRequest::default()
-    });
-    for e in &s.env {
-        let (name, value) = match e.split_once('=') {
-            Some((n, v)) => (n.to_string(), v.to_string()),
-            None => (
-                e.clone(),
-                std::env::var(e).with_context(|| format!("--env {e}: not set here"))?,
-            ),
-        };
-        job.push_env(&name, &value)?;
-    }
-    Ok(job)
-}
-
-fn submit(
-    client: &SlurmClient,
-    job: JobRequest,
-    wait: bool,
-    wait_timeout: std::time::Duration,
-    json: bool,
-) -> Result<ExitCode> {
-    let (id, answer) = client.submit(&job)?;
-    if json && !wait {
-        print_json(&answer)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !json {
-        outln!("submitted job {id}");
-        for w in answer
-            .get("warnings")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            eprintln!(
-                "tokenwarden: slurm warning: {}",
-                cell(w.get("description").or_else(|| w.get("error")))
-            );
-        }
-    }
-    if !wait {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let finished = wait_showing(client, id, &format!("job {id}"), "submitted", wait_timeout)?;
-    let state = slurm::job_state(&finished);
-    if json {
-        print_json(&finished)?;
-    } else {
-        outln!(
-            "job {id} ended: {state} (exit code {})",
-            exit_code_cell(finished.get("exit_code"))
-        );
-    }
-    Ok(if state == "COMPLETED" {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-/// Waits for job `id` to end, its state on a spinner (`{label}: {state}`) on a terminal.
-fn wait_showing(
-    client: &SlurmClient,
-    id: u64,
-    label: &str,
-    first: &str,
-    timeout: std::time::Duration,
-) -> Result<Value> {
-    let bar = spinner(&format!("{label}: {first}"));
-    let result = client.wait(id, timeout, |state| {
-        if let Some(b) = &bar {
-            b.set_message(format!("{label}: {state}"));
-        }
-    });
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    Ok(result?)
-}
-
 /// Submits a planned sweep: the array job, then the merge job after it.
 fn submit_sweep(
     client: &SlurmClient,
@@ -600,12 +452,15 @@ fn submit_sweep(
     if !wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let job = wait_showing(
+    let job = jobs::wait_showing(
         client,
         merge_id,
         &format!("merge job {merge_id}"),
         "waiting",
-        timeout,
+        JobPoll {
+            timeout,
+            interval: None,
+        },
     )?;
     let state = tokenwarden::facilities::slurm::job_state(&job);
     outln!(
@@ -656,14 +511,6 @@ fn time_cell(v: Option<&Value>) -> String {
                 Err(_) => c,
             }
         }
-    }
-}
-
-fn exit_code_cell(v: Option<&Value>) -> String {
-    // v0.0.38: a number; v0.0.40+: {status: [...], return_code: {set, number}}.
-    match v {
-        Some(Value::Object(o)) => cell(o.get("return_code")),
-        other => cell(other),
     }
 }
 

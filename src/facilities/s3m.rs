@@ -511,6 +511,47 @@ fn check_cluster_name(name: &str) -> Result<(), ClientError> {
 
 // -------------------------------------------------------------------- job submission payloads
 
+/// S3M's Slurm passthrough for one resource, as a [`slurm::SlurmApi`]: the same submit and
+/// wait as a slurmrestd, with S3M's token, API version and path layout.
+pub struct S3mSlurm<'a> {
+    /// The client.
+    pub client: &'a S3m,
+    /// The project access token.
+    pub token: &'a Token,
+    /// The slurmrestd API version.
+    pub version: SlurmVersion,
+    /// The resource (`defiant`, `odo`, …).
+    pub resource: &'a str,
+    /// Send a submission as a one-element `jobs` list (v0.0.44 only).
+    pub jobs_array: bool,
+}
+
+impl slurm::SlurmApi for S3mSlurm<'_> {
+    fn submit_job(&self, job: &slurm::JobRequest) -> Result<(u64, Value), ClientError> {
+        let payload = submit_payload(self.version, job, self.jobs_array)?;
+        let v = self
+            .client
+            .job_submit(self.token, self.version, self.resource, payload)?;
+        slurm::check_errors(&v, "S3M Slurm job submission")?;
+        Ok((slurm::submitted_job_id(&v)?, v))
+    }
+
+    fn job_record(&self, id: u64) -> Result<Value, ClientError> {
+        let v = self
+            .client
+            .job_get(self.token, self.version, self.resource, &id.to_string())?;
+        v.get("jobs")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .filter(|j| j.get("job_state").is_some())
+            .cloned()
+            .ok_or_else(|| ClientError::Decode {
+                what: format!("S3M Slurm job {id}"),
+                detail: "the answer holds no job_state".into(),
+            })
+    }
+}
+
 /// The `job_submit_req` body for `version`. S3M relays the request to slurmrestd unchanged,
 /// so the shapes are slurmrestd's own ([`slurm::JobRequest::payload`]: the script inside `job`,
 /// `environment` a list, numbers as `{set, infinite, number}`). With `as_jobs` (v0.0.44 only,

@@ -16,8 +16,10 @@
 //!   as `Authorization: MUNGE …`. A stock slurmrestd logs any `Authorization` header that is not
 //!   `Bearer …` in full (FACILITIES.md §0.10), so MUNGE over HTTP is refused for it.
 
+mod api;
 mod job;
 
+pub use api::*;
 pub use job::*;
 
 use crate::facilities::credential::Token;
@@ -526,19 +528,7 @@ impl SlurmClient {
     pub fn submit(&self, job: &JobRequest) -> Result<(u64, Value), ClientError> {
         let body = job.payload(self.version)?;
         let v = self.call(Method::POST, self.url("slurm", "job/submit"), Some(body))?;
-        let id = v
-            .get("job_id")
-            .and_then(Value::as_u64)
-            .or_else(|| {
-                v.get("result")
-                    .and_then(|r| r.get("job_id"))
-                    .and_then(Value::as_u64)
-            })
-            .ok_or_else(|| ClientError::Decode {
-                what: "job submit".into(),
-                detail: format!("no job_id in {}", excerpt(v.to_string().as_bytes(), &[])),
-            })?;
-        Ok((id, v))
+        Ok((submitted_job_id(&v)?, v))
     }
 
     /// `DELETE /slurm/<v>/job/<id>[?signal=…]`.
@@ -548,34 +538,6 @@ impl SlurmClient {
             url.query_pairs_mut().append_pair("signal", s);
         }
         self.call(Method::DELETE, url, None)
-    }
-
-    /// Polls a job until it leaves the active states or `timeout` passes; `tick` sees each
-    /// state.
-    pub fn wait(
-        &self,
-        id: u64,
-        timeout: Duration,
-        mut tick: impl FnMut(&str),
-    ) -> Result<Value, ClientError> {
-        let start = Instant::now();
-        let mut delay = Duration::from_millis(500);
-        loop {
-            let job = self.job(id)?;
-            let state = job_state(&job);
-            tick(&state);
-            if !is_active(&state) {
-                return Ok(job);
-            }
-            if start.elapsed() + delay > timeout {
-                return Err(ClientError::WaitTimeout {
-                    what: format!("job {id} ({state})"),
-                    secs: timeout.as_secs(),
-                });
-            }
-            std::thread::sleep(delay);
-            delay = (delay * 2).min(Duration::from_secs(10));
-        }
     }
 
     /// The API versions the server offers: Palmetto's `/meta/versions/supported`; a stock
@@ -623,7 +585,7 @@ impl SlurmClient {
 
 /// slurmrestd reports failures in `errors[]`, sometimes with a 200 (a DELETE of an unknown job
 /// on 24.11): any error there fails the call.
-fn check_errors(v: &Value, what: &str) -> Result<(), ClientError> {
+pub(crate) fn check_errors(v: &Value, what: &str) -> Result<(), ClientError> {
     let msgs = error_messages(v);
     let mut msgs = msgs;
     // v0.0.40+ DELETE answers 200 and reports per-job failures in `status[].error`.
