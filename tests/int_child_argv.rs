@@ -170,7 +170,10 @@ fn git_children_never_see_a_secret() {
 /// Palmetto with MUNGE: munge is started once per request with only `-n -t 5 -S <socket>`,
 /// and the credential it prints goes into a header, never into another program's argv.
 #[test]
-fn munge_credentials_stay_out_of_argv() {
+fn peer_munge_credentials_stay_out_of_argv() {
+    if !common::peers::ready(&[("palmetto", &["trixie"])]) {
+        return;
+    }
     let env = peer("palmetto", &["trixie"]);
     let w = Wrappers::new(&["git", "munge"]);
     for _ in 0..2 {

@@ -179,7 +179,10 @@ fn mode(p: &Path) -> u32 {
 /// without a confirmation, revoked with `--yes`, proven dead, written down; a second run
 /// changes nothing at S3M.
 #[test]
-fn s3m_token_in_history_is_verified_revoked_and_reported() {
+fn peer_s3m_token_in_history_is_verified_revoked_and_reported() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let (env, token, fp, case) = s3m_leak("deploy/.env", "S3M_TOKEN=");
     case.push_to_origin();
 
@@ -321,7 +324,10 @@ fn s3m_token_in_history_is_verified_revoked_and_reported() {
 /// A 500 on the revocation: reported per token, not retried (a mutation), exit 1; the next run
 /// finishes the job.
 #[test]
-fn s3m_revoke_500_is_reported_not_retried_and_a_rerun_finishes() {
+fn peer_s3m_revoke_500_is_reported_not_retried_and_a_rerun_finishes() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let (env, token, fp, case) = s3m_leak("run.sh", "export S3M_TOKEN=");
     control(
         &env,
@@ -362,7 +368,10 @@ fn s3m_revoke_500_is_reported_not_retried_and_a_rerun_finishes() {
 /// 429 with Retry-After on the revocation: the server did not act, so waiting and sending
 /// again is safe; the token ends up revoked in one run.
 #[test]
-fn s3m_revoke_429_waits_for_retry_after() {
+fn peer_s3m_revoke_429_waits_for_retry_after() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let (env, token, fp, case) = s3m_leak("notes.txt", "token: S3M_TOKEN=");
     control(
         &env,
@@ -418,7 +427,10 @@ fn connection_refused_leaves_a_consistent_log_and_exit_1() {
 
 /// A slow S3M and a short timeout: the check gives up and says so (unknown), it does not hang.
 #[test]
-fn s3m_timeout_is_unknown_not_a_hang() {
+fn peer_s3m_timeout_is_unknown_not_a_hang() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = s3m_peer();
     let (token, fp) = mint_s3m(&env);
     let case = Case::new(&format!(
@@ -446,7 +458,10 @@ fn s3m_timeout_is_unknown_not_a_hang() {
 /// anyway): the log keeps the intent, the next run says the earlier revocation was cut off,
 /// finds the token dead and finishes without sending another revocation.
 #[test]
-fn killed_between_the_two_log_writes_is_recovered_by_a_rerun() {
+fn peer_killed_between_the_two_log_writes_is_recovered_by_a_rerun() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let (env, token, fp, case) = s3m_leak("job.sh", "S3M_TOKEN=");
     control(
         &env,
@@ -542,7 +557,10 @@ fn globus_config(o: &common::oidc::Oidc, iri: &str, client: &str) -> String {
 /// introspection) says the access token is alive; both tokens are revoked with RFC 7009 as the
 /// native client; the OAuth2 server then reports both inactive and the probe says 401.
 #[test]
-fn globus_tokens_are_verified_at_alcf_and_revoked_rfc7009() {
+fn peer_globus_tokens_are_verified_at_alcf_and_revoked_rfc7009() {
+    if !common::peers::ready(&[("iri-contract", &[]), ("oidc", &["globus"])]) {
+        return;
+    }
     let o = common::oidc::oidc();
     let (iri, iri_log) = iri_resource_server(&o);
     let rec = o.login();
@@ -613,7 +631,10 @@ fn globus_tokens_are_verified_at_alcf_and_revoked_rfc7009() {
 /// A client id that did not issue the tokens: the server refuses, every known client is tried,
 /// the run says it could not revoke them (exit 1) and does not pretend otherwise.
 #[test]
-fn globus_revocation_by_a_stranger_client_fails_loudly() {
+fn peer_globus_revocation_by_a_stranger_client_fails_loudly() {
+    if !common::peers::ready(&[("iri-contract", &[]), ("oidc", &["globus"])]) {
+        return;
+    }
     let o = common::oidc::oidc();
     let (iri, _) = iri_resource_server(&o);
     let rec = o.login();
@@ -645,7 +666,10 @@ fn globus_revocation_by_a_stranger_client_fails_loudly() {
 /// still active is exactly whether the request reached the server, and a re-run once the
 /// server is reachable again revokes it (exit 0).
 #[test]
-fn globus_revocation_faults_at_the_real_oauth2_server() {
+fn peer_globus_revocation_faults_at_the_real_oauth2_server() {
+    if !common::peers::ready(&[("iri-contract", &[]), ("oidc", &["globus"])]) {
+        return;
+    }
     use common::faultproxy::{Fault, FaultProxy, refused_url};
     let o = common::oidc::oidc();
     let (iri, _) = iri_resource_server(&o);
@@ -752,7 +776,10 @@ fn keycloak_login() -> (PeerEnv, Value) {
 /// userinfo then refuses it; the plan warns that an offline-checking gateway may still accept
 /// it until `exp`.
 #[test]
-fn keycloak_access_jwt_is_verified_and_revoked() {
+fn peer_keycloak_access_jwt_is_verified_and_revoked() {
+    if !common::peers::ready(&[("oidc", &["keycloak"])]) {
+        return;
+    }
     let (env, v) = keycloak_login();
     let base = var(&env, "OIDC_ISSUER").trim_end_matches("/realms/shasta");
     let jwt = v["access_token"].as_str().unwrap().to_string();
@@ -836,7 +863,10 @@ fn stranger() -> Stranger {
 /// stranger as its issuer. The audit ignores the repository's config, reports the token, sends
 /// the S3M token only to the configured S3M and the JWT nowhere.
 #[test]
-fn a_hostile_repository_cannot_hide_or_redirect_a_token() {
+fn peer_a_hostile_repository_cannot_hide_or_redirect_a_token() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = s3m_peer();
     let (token, fp) = mint_s3m(&env);
     let evil = stranger();
@@ -985,7 +1015,10 @@ fn slurm_jwts_live_expired_and_forged(flavor: &str, refused: &str) {
 /// at the REAL S3 server (moto, which checks signatures) the user configured: the real pair is
 /// alive, a tampered copy is dead. The endpoint written in the file (a stranger) is never used.
 #[test]
-fn s3_keys_are_checked_at_the_configured_endpoint_only() {
+fn peer_s3_keys_are_checked_at_the_configured_endpoint_only() {
+    if !common::peers::ready(&[("s3", &[])]) {
+        return;
+    }
     let env = peer("s3", &[]);
     let evil = stranger();
     let id = var(&env, "S3_TEMP_ACCESS_KEY_ID");
@@ -1038,7 +1071,10 @@ fn s3_keys_are_checked_at_the_configured_endpoint_only() {
 /// `scan --verify`: the liveness reaches every report format (text, JSON, SARIF); a secret in
 /// the work tree and in history is one finding, checked once.
 #[test]
-fn scan_verify_reports_liveness_in_every_format() {
+fn peer_scan_verify_reports_liveness_in_every_format() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = s3m_peer();
     let (token, fp) = mint_s3m(&env);
     let case = Case::new(&s3m_config(&env, ""));
@@ -1097,7 +1133,10 @@ fn scan_verify_reports_liveness_in_every_format() {
 /// The confirmation at a terminal (a pseudo-terminal from util-linux `script`): anything but
 /// `yes` revokes nothing; `yes` revokes.
 #[test]
-fn the_terminal_confirmation_must_say_yes() {
+fn peer_the_terminal_confirmation_must_say_yes() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let (env, token, fp, case) = s3m_leak("t.env", "S3M_TOKEN=");
     let bin = assert_cmd::cargo::cargo_bin!("tokenwarden");
     let run = |answer: &str| {
@@ -1146,7 +1185,10 @@ fn the_terminal_confirmation_must_say_yes() {
 /// the session — the access token of the same login stops working too. A second logout finds
 /// nothing left to end.
 #[test]
-fn keycloak_refresh_token_revoke_and_logout_end_the_session() {
+fn peer_keycloak_refresh_token_revoke_and_logout_end_the_session() {
+    if !common::peers::ready(&[("oidc", &["keycloak"])]) {
+        return;
+    }
     use tokenwarden::facilities::{ClientConfig, Http};
     use tokenwarden::finding::{Finding, Liveness};
     use tokenwarden::lifecycle::{Issuers, Lifecycle, Outcome};
@@ -1245,7 +1287,10 @@ fn keycloak_refresh_token_revoke_and_logout_end_the_session() {
 /// of the REAL Slurm 24.11 slurmrestd): the read-only key authenticates (alive), an unknown key
 /// is refused (401, dead). No public revocation: the plan names Clemson RCD.
 #[test]
-fn palmetto_keys_live_and_unknown() {
+fn peer_palmetto_keys_live_and_unknown() {
+    if !common::peers::ready(&[("palmetto", &["trixie"])]) {
+        return;
+    }
     let env = peer("palmetto", &["trixie"]);
     let ro = var(&env, "PALMETTO_TOKEN_RO");
     let bogus = common::mint("{{alnum 42}}");
@@ -1293,7 +1338,10 @@ fn palmetto_keys_live_and_unknown() {
 /// intent in the audit log has its answer, and the token appears in no output and no log
 /// line.
 #[test]
-fn verification_fault_matrix() {
+fn peer_verification_fault_matrix() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = s3m_peer();
     let plain = var(&env, "S3M_CONTRACT_URL").to_string();
     let tls_to_plain = plain.replace("http://", "https://");
@@ -1426,7 +1474,10 @@ fn verification_fault_matrix() {
 /// says failed); a re-run with the server healthy again finishes it (exit 0, revoked, and
 /// S3M's own introspection then refuses the token).
 #[test]
-fn revocation_faults_are_finished_by_a_rerun() {
+fn peer_revocation_faults_are_finished_by_a_rerun() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     for (name, fault) in [
         ("endless body", json!({"status": 200, "body": "trickle"})),
         ("502", json!({"status": 502})),

@@ -488,7 +488,10 @@ fn a_sweep_plan_refuses_what_sbatch_would_refuse() {
 }
 
 #[test]
-fn a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
+fn peer_a_sweep_runs_as_a_job_array_on_a_real_cluster_and_resumes_a_lost_shard() {
+    if !common::peers::ready(&[("slurm", &["bookworm"])]) {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     let env = common::peers::peer("slurm", &["bookworm"]);
     let user = common::peers::var(&env, "SLURM_USER").to_string();

@@ -199,12 +199,18 @@ fn full_cycle(flavor: &str) {
 }
 
 #[test]
-fn int_slurm_22_05_submit_list_get_cancel_with_a_jwt() {
+fn peer_slurm_22_05_submit_list_get_cancel_with_a_jwt() {
+    if !common::peers::ready(&[("slurm", &["bookworm"])]) {
+        return;
+    }
     full_cycle("bookworm");
 }
 
 #[test]
-fn int_slurm_24_11_submit_list_get_cancel_with_a_jwt() {
+fn peer_slurm_24_11_submit_list_get_cancel_with_a_jwt() {
+    if !common::peers::ready(&[("slurm", &["trixie"])]) {
+        return;
+    }
     full_cycle("trixie");
 }
 
@@ -250,7 +256,10 @@ fn int_slurm_every_served_version_runs_a_job_to_completion() {
 
 /// `--wait` reports a failed job and exits 1.
 #[test]
-fn int_slurm_wait_reports_a_failed_job() {
+fn peer_slurm_wait_reports_a_failed_job() {
+    if !common::peers::ready(&[("slurm", &["bookworm"])]) {
+        return;
+    }
     let env = cluster("bookworm");
     let jwt = token(&env);
     let dir = tempfile::tempdir().unwrap();
@@ -264,7 +273,10 @@ fn int_slurm_wait_reports_a_failed_job() {
 /// the request and cuts the answer): the client says the job may have been submitted instead
 /// of sending it again, and the cluster holds exactly one such job.
 #[test]
-fn int_slurm_a_submission_with_a_lost_answer_is_not_sent_again() {
+fn peer_slurm_a_submission_with_a_lost_answer_is_not_sent_again() {
+    if !common::peers::ready(&[("slurm", &["bookworm"])]) {
+        return;
+    }
     use common::faultproxy::{Fault, FaultProxy};
     let env = cluster("bookworm");
     let jwt = token(&env);
@@ -362,7 +374,10 @@ fn int_slurm_a_forged_token_is_refused_with_advice() {
 
 /// An expired token never leaves the machine: the client refuses it before any request.
 #[test]
-fn int_slurm_an_expired_token_is_refused_locally() {
+fn peer_slurm_an_expired_token_is_refused_locally() {
+    if !common::peers::ready(&[("slurm", &["bookworm"])]) {
+        return;
+    }
     let env = cluster("bookworm");
     let expired = mint_jwt(&cluster_key(&env), var(&env, "SLURM_USER"), now() - 60);
     // A URL nothing listens on: a request would fail differently.
@@ -473,7 +488,10 @@ fn request_log(env: &PeerEnv) -> Vec<Value> {
 /// MUNGE authentication: a fresh `munge -n -t 5` credential per request (the gateway rejects
 /// replays, so a reused one would fail the second request), submit + get + cancel for real.
 #[test]
-fn int_palmetto_munge_submit_get_cancel() {
+fn peer_palmetto_munge_submit_get_cancel() {
+    if !common::peers::ready(&[("palmetto", &["trixie"])]) {
+        return;
+    }
     let env = palmetto();
     let socket = var(&env, "PALMETTO_MUNGE_SOCKET");
     let dir = tempfile::tempdir().unwrap();
@@ -523,7 +541,10 @@ fn int_palmetto_munge_submit_get_cancel() {
 
 /// Versions need no credential; `latest` is the gateway's alias.
 #[test]
-fn int_palmetto_versions_and_latest() {
+fn peer_palmetto_versions_and_latest() {
+    if !common::peers::ready(&[("palmetto", &["trixie"])]) {
+        return;
+    }
     let env = palmetto();
     let o = palmetto_cmd(&env)
         .args(["--json", "versions"])
@@ -548,7 +569,10 @@ fn int_palmetto_versions_and_latest() {
 /// Bearer keys and their scopes: read-only may read but not submit (403 with the scope named),
 /// read-write may submit and cancel, an unknown key gets 401 advice. Keys never echoed.
 #[test]
-fn int_palmetto_bearer_scopes() {
+fn peer_palmetto_bearer_scopes() {
+    if !common::peers::ready(&[("palmetto", &["trixie"])]) {
+        return;
+    }
     let env = palmetto();
     let ro = var(&env, "PALMETTO_TOKEN_RO");
     let rw = var(&env, "PALMETTO_TOKEN_RW");

@@ -63,7 +63,13 @@ fn pre_commit_framework_blocks_a_planted_s3m_token_and_passes_a_clean_commit() {
             std::env::var_os("CI").is_none(),
             "CI must install pre-commit (see .ci/run)"
         );
-        eprintln!("pre-commit is not installed (pip install pre-commit); skipping outside CI");
+        // Past the harness's capture, so a plain `cargo test` shows it.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped smoke_precommit: pre-commit is not installed (`python3 -m pip install \
+             pre-commit` runs it; with CI=true a missing pre-commit fails)"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

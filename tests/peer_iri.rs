@@ -131,6 +131,9 @@ fn sha256_hex(s: &str) -> String {
 
 #[test]
 fn int_public_operations_go_out_without_a_token() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     let s = iri();
     let f = s.json(&["facility"]);
     assert_eq!(f["short_name"], "CONTRACT");
@@ -196,6 +199,9 @@ fn int_public_operations_go_out_without_a_token() {
 
 #[test]
 fn int_account_projects_and_allocations() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     let s = iri();
     let p = s.json(&["account", "projects"]);
     assert_eq!(p[0]["id"], "proj-1");
@@ -237,6 +243,9 @@ fn int_account_projects_and_allocations() {
 
 #[test]
 fn int_compute_launch_update_list_get_cancel() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     let s = iri();
     let rid = unique("compute");
     let dir = tempfile::tempdir().unwrap();
@@ -357,6 +366,9 @@ fn int_compute_launch_update_list_get_cancel() {
 
 #[test]
 fn int_filesystem_operations_wait_for_their_tasks() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     let s = iri();
     let rid = unique("fs");
     let dir = tempfile::tempdir().unwrap();
@@ -467,6 +479,9 @@ fn int_filesystem_operations_wait_for_their_tasks() {
 
 #[test]
 fn int_no_wait_then_task_wait_polls_until_done() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     let s = iri();
     let rid = unique("nowait");
     let id = s.ok(&["fs", "ls", &rid, "/home/alice", "--no-wait"]);
@@ -501,6 +516,9 @@ fn int_no_wait_then_task_wait_polls_until_done() {
 
 #[test]
 fn int_library_lists_jobs_and_waits_for_tasks() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     use tokenwarden::facilities::iri::{Facility, FsOp, IriClient, JobListOptions, PollOptions};
     use tokenwarden::facilities::{Endpoint, Http, Token};
     let s = iri();
@@ -542,6 +560,9 @@ fn int_library_lists_jobs_and_waits_for_tasks() {
 
 #[test]
 fn int_olcf_refuses_what_it_does_not_implement() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     // No --url: the named site's compliance report decides, and nothing is sent.
     for args in [
         vec!["fs", "ls", "r", "/"],
@@ -588,6 +609,9 @@ fn int_olcf_refuses_what_it_does_not_implement() {
 
 #[test]
 fn int_error_statuses_become_advice() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     let s = iri();
     let rid = unique("errors");
     // 401: a token the server does not accept.
@@ -664,6 +688,9 @@ fn int_error_statuses_become_advice() {
 
 #[test]
 fn int_reads_retry_on_503_but_a_launch_is_not_retried_on_500() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     let s = iri();
     let rid = unique("retry");
     // A GET read: two 503s, then success.
@@ -715,6 +742,9 @@ fn int_reads_retry_on_503_but_a_launch_is_not_retried_on_500() {
 
 #[test]
 fn cli_token_from_refuses_a_literal_token_and_env_is_used() {
+    if !common::peers::ready(&[("iri-contract", &[])]) {
+        return;
+    }
     let s = iri();
     let literal = "AgXyZ0123456789abcdefghijklmnopqrstuvwxyzABCD";
     let out = tw()

@@ -81,6 +81,9 @@ fn json_out(r: &Run) -> Value {
 
 #[test]
 fn status_and_downtimes_send_no_token_even_when_one_is_at_hand() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["compute-ace"], "open");
     let r = s3m(&env, Some(&tok), &["status"]);
@@ -120,6 +123,9 @@ fn status_and_downtimes_send_no_token_even_when_one_is_at_hand() {
 
 #[test]
 fn introspect_sends_the_bare_token_and_shows_what_it_is() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["compute-ace", "data-streaming"], "open");
     let r = s3m(&env, Some(&tok), &["token", "introspect"]);
@@ -140,6 +146,9 @@ fn introspect_sends_the_bare_token_and_shows_what_it_is() {
 
 #[test]
 fn the_contract_refuses_bearer_and_the_header_file_form_still_works() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["compute-ace"], "open");
     let url = format!(
@@ -184,6 +193,9 @@ fn the_contract_refuses_bearer_and_the_header_file_form_still_works() {
 
 #[test]
 fn revoke_needs_confirmation_and_then_the_token_is_dead() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["compute-ace"], "open");
     // No terminal, no --yes: refused before any request.
@@ -217,6 +229,9 @@ fn script(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn slurm_reads_submit_get_and_cancel_through_s3m() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["compute-ace"], "open");
     let base = ["slurm", "--resource", "defiant", "--api", "v0.0.43"];
@@ -286,6 +301,9 @@ fn slurm_reads_submit_get_and_cancel_through_s3m() {
 
 #[test]
 fn each_version_gets_its_payload_shape_and_wait_follows_the_job() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["compute-ace"], "open");
     let dir = tempfile::tempdir().unwrap();
@@ -374,6 +392,9 @@ fn each_version_gets_its_payload_shape_and_wait_follows_the_job() {
 
 #[test]
 fn permissions_and_enclaves_map_to_advice() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (ro, _) = mint(&env, &["compute-ace-readonly"], "open");
     let (stream, _) = mint(&env, &["data-streaming"], "open");
@@ -420,6 +441,9 @@ fn permissions_and_enclaves_map_to_advice() {
 
 #[test]
 fn legacy_paths_by_flag_or_config() {
+    if !common::peers::ready(&[("s3m-contract", &["legacy"])]) {
+        return;
+    }
     let env = legacy();
     let (tok, fp) = mint(&env, &["compute-ace", "data-streaming"], "open");
     // The current layout against a pre-2026 deployment: 404, and the advice names the flag.
@@ -473,6 +497,9 @@ fn legacy_paths_by_flag_or_config() {
 
 #[test]
 fn reads_are_retried_on_503_and_a_submit_is_not_retried_on_500() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["compute-ace"], "open");
     fault(
@@ -518,6 +545,9 @@ fn reads_are_retried_on_503_and_a_submit_is_not_retried_on_500() {
 
 #[test]
 fn retry_after_on_429_is_honoured() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["compute-ace"], "open");
     fault(
@@ -535,6 +565,9 @@ fn retry_after_on_429_is_honoured() {
 
 #[test]
 fn streaming_clusters_keep_their_passwords_off_the_screen() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let (tok, fp) = mint(&env, &["data-streaming"], "open");
     let r = s3m(&env, Some(&tok), &["stream", "backends"]);
@@ -637,6 +670,9 @@ fn streaming_clusters_keep_their_passwords_off_the_screen() {
 
 #[test]
 fn no_token_anywhere_is_a_clear_error_without_a_request() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     let env = contract();
     let r = s3m_with(&env, None, &["token", "introspect"], |c| {
         c.arg("--token-from").arg("env:TW_SURELY_UNSET_VAR");
@@ -647,6 +683,9 @@ fn no_token_anywhere_is_a_clear_error_without_a_request() {
 
 #[test]
 fn the_contract_checks_submissions_against_the_slurmrestd_spec() {
+    if !common::peers::ready(&[("s3m-contract", &[])]) {
+        return;
+    }
     // Guards the guard: a payload the spec does not allow must fail here, or the submit tests
     // above would prove nothing.
     let env = contract();

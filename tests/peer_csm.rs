@@ -145,6 +145,9 @@ fn list_buckets(p: &Peers, creds_file: &Path, profile: &str) -> (bool, String) {
 
 #[test]
 fn sts_writes_a_working_private_profile_and_keeps_the_others() {
+    if !common::peers::ready(&[("oidc", &["keycloak"]), ("s3", &["--with-csm-sts"])]) {
+        return;
+    }
     let p = peers();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("credentials");
@@ -222,6 +225,9 @@ fn sts_writes_a_working_private_profile_and_keeps_the_others() {
 
 #[test]
 fn env_and_json_forms_and_the_cray_token_store() {
+    if !common::peers::ready(&[("oidc", &["keycloak"]), ("s3", &["--with-csm-sts"])]) {
+        return;
+    }
     let p = peers();
     let pw = var(&p.oidc, "OIDC_PASSWORD");
     let dir = tempfile::tempdir().unwrap();
@@ -314,6 +320,9 @@ fn env_and_json_forms_and_the_cray_token_store() {
 
 #[test]
 fn a_wrong_password_is_a_clear_401() {
+    if !common::peers::ready(&[("oidc", &["keycloak"]), ("s3", &["--with-csm-sts"])]) {
+        return;
+    }
     let p = peers();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("credentials");
@@ -341,6 +350,9 @@ fn a_wrong_password_is_a_clear_401() {
 
 #[test]
 fn the_password_from_an_env_var_never_touches_argv() {
+    if !common::peers::ready(&[("oidc", &["keycloak"]), ("s3", &["--with-csm-sts"])]) {
+        return;
+    }
     let p = peers();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("credentials");
@@ -374,6 +386,9 @@ fn the_password_from_an_env_var_never_touches_argv() {
 
 #[test]
 fn a_bogus_or_revoked_bearer_gets_401_advice_from_the_sts() {
+    if !common::peers::ready(&[("oidc", &["keycloak"]), ("s3", &["--with-csm-sts"])]) {
+        return;
+    }
     let p = peers();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("credentials");
