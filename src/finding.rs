@@ -2,7 +2,7 @@
 
 use crate::engine::jwt::TokenFacts;
 use crate::engine::{Engine, RawMatch};
-use crate::rules::{Action, Confidence, Rule, Severity};
+use crate::rules::{Action, Confidence, Issuer, Rule, Severity};
 use crate::secret::{Fingerprinter, Secret};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -179,6 +179,9 @@ pub struct Finding {
     pub also_matched: Vec<String>,
     /// Lifecycle actions that apply.
     pub actions: Vec<Action>,
+    /// Who issued it, by its rule (the lifecycle may learn better from the token's claims).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<Issuer>,
     /// What to do.
     pub remediation: String,
     /// Where to read more.
@@ -418,6 +421,7 @@ impl Collector {
                     locations: p.locations,
                     also_matched: also,
                     actions: rule.actions.clone(),
+                    issuer: rule.issuer,
                     remediation: rule.remediation.clone(),
                     help_url: rule.help_url.clone(),
                     secret: p.best.secret,

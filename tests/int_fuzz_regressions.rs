@@ -40,7 +40,7 @@ fn cmdline_short_option_followed_by_a_multibyte_character() {
 /// scan and the audit) now finds nothing instead.
 #[test]
 fn sts_parts_with_an_offset_past_the_end() {
-    use tokenwarden::lifecycle::kind::sts_parts;
+    use tokenwarden::lifecycle::issuer::sts_parts;
     let text = b"[default]\naws_access_key_id = ABCDEFGHIJKLMNOPQRST\naws_secret_access_key = x\n";
     assert!(sts_parts(text, 60).is_some(), "the normal case still works");
     for offset in [

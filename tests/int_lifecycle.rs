@@ -1246,6 +1246,7 @@ fn peer_keycloak_refresh_token_revoke_and_logout_end_the_session() {
         locations: Vec::new(),
         also_matched: Vec::new(),
         actions: Vec::new(),
+        issuer: None,
         remediation: String::new(),
         help_url: None,
     };

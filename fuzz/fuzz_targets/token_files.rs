@@ -8,8 +8,8 @@
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use tokenwarden::facilities::{credential, csm, globus, slurm};
-use tokenwarden::hygiene::files;
-use tokenwarden::lifecycle::kind;
+use tokenwarden::credential_files as files;
+use tokenwarden::lifecycle::issuer as kind;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(mut file) = globus::TokenFile::parse(Path::new("tokens.json"), data) {

@@ -283,11 +283,9 @@ fn source_reader(roots: &[PathBuf]) -> impl Fn(&tokenwarden::Location) -> Option
     let roots = roots.to_vec();
     move |loc| {
         if loc.git.is_some() || roots.len() == 1 {
-            roots
-                .iter()
-                .find_map(|r| lifecycle::kind::read_source(r, loc))
+            roots.iter().find_map(|r| lifecycle::read_source(r, loc))
         } else {
-            lifecycle::kind::read_source(Path::new("."), loc)
+            lifecycle::read_source(Path::new("."), loc)
         }
     }
 }

@@ -607,15 +607,30 @@ pub struct RevokeOutcome {
     pub result: Result<(), ClientError>,
 }
 
-/// Revokes one token (RFC 7009: form `token`, `client_id`, a type hint).
+/// Revokes one token (RFC 7009: form `token`, a type hint, `client_id`).
 pub fn revoke(http: &Http, app: &GlobusApp, token: &Token, hint: &str) -> Result<(), ClientError> {
-    let call = Call::new(Method::POST, app.url("/v2/oauth2/token/revoke"))
+    let url = app.url("/v2/oauth2/token/revoke");
+    revoke_as(http, &url, &app.client_id, token, Some(hint))
+}
+
+/// Revokes one token at `url` (Globus Auth's `/v2/oauth2/token/revoke`) as the native client
+/// `client_id`, which must be the one that issued it: Globus refuses any other. Without a type
+/// hint (a token found in a file is of unknown type) the server works it out.
+pub fn revoke_as(
+    http: &Http,
+    url: &url::Url,
+    client_id: &str,
+    token: &Token,
+    hint: Option<&str>,
+) -> Result<(), ClientError> {
+    let mut fields = vec![("token", token.expose())];
+    if let Some(h) = hint {
+        fields.push(("token_type_hint", h));
+    }
+    fields.push(("client_id", client_id));
+    let call = Call::new(Method::POST, url.clone())
         .header("accept", "application/json")
-        .body(form(&[
-            ("token", token.expose()),
-            ("token_type_hint", hint),
-            ("client_id", &app.client_id),
-        ]))
+        .body(form(&fields))
         .secret(token.expose());
     http.send(&call).map(|_| ())
 }

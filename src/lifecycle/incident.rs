@@ -159,7 +159,7 @@ impl Incident {
                 code(&i.fingerprint),
                 code(&i.rule_id),
                 md(&i.facility),
-                code(i.kind.as_str()),
+                code(super::issuer::handling(i.issuer)),
                 code(&i.preview)
             );
             if let Some(t) = &i.token {

@@ -14,7 +14,7 @@ use crate::facilities::http::{ClientError, Endpoint};
 use crate::facilities::slurm::{self, ApiVersion};
 use crate::facilities::{globus, iri, s3m};
 use crate::finding::Finding;
-use crate::lifecycle::kind::Kind;
+use crate::rules::{Action, Issuer};
 use url::Url;
 
 /// The Keycloak a CSM system runs.
@@ -136,44 +136,18 @@ impl Issuers {
     }
 
     /// Where a revocation of `f` would go, or why there is none here.
-    pub fn revoke_target(&self, f: &Finding, kind: Kind) -> Result<String, String> {
-        match kind {
-            Kind::S3m => Ok(display_endpoint(
-                &self.s3m.join("/olcf/v1/token/ctls/revoke"),
-            )),
-            Kind::Globus => Ok(display_endpoint(
-                &self.globus_auth.join("/v2/oauth2/token/revoke"),
-            )),
-            Kind::Keycloak => {
-                let kc = self.keycloak.as_ref().ok_or_else(|| {
-                    "no CSM Keycloak in your config (set `url` under [csm])".to_string()
-                })?;
-                let iss = f.token.as_ref().and_then(|t| t.issuer.as_deref());
-                if iss != Some(kc.issuer().as_str()) {
-                    return Err(format!(
-                        "issued by {}, not by the Keycloak in your config ({}): it is not sent \
-                         there",
-                        iss.unwrap_or("an unnamed issuer"),
-                        kc.issuer()
-                    ));
-                }
-                Ok(display_endpoint(&kc.oidc("revoke")))
+    pub fn revoke_target(&self, f: &Finding, issuer: Option<Issuer>) -> Result<String, String> {
+        match issuer {
+            Some(i) if super::issuer::wants(f, i, Action::Revoke) => {
+                super::issuer::ops(i).revoke_target(self, f)
             }
-            _ => Err(super::notify::no_revocation_why(f, kind)),
+            _ => Err(super::notify::no_revocation_why(f, issuer)),
         }
     }
 
     /// The origins (scheme://host:port) a facility's secrets may be sent to.
     pub fn allowed_origins(&self, facility: Issuer) -> Vec<String> {
-        let o = |e: &Endpoint| e.url().origin().ascii_serialization();
-        match facility {
-            Issuer::S3m => vec![o(&self.s3m)],
-            Issuer::Globus => vec![o(&self.globus_auth), o(&self.alcf_iri)],
-            Issuer::Slurm => self.slurm.iter().map(|(e, _)| o(e)).collect(),
-            Issuer::Palmetto => vec![o(&self.palmetto.0)],
-            Issuer::Keycloak => self.keycloak.iter().map(|k| o(&k.base)).collect(),
-            Issuer::S3 => self.s3.iter().map(|(e, _)| o(e)).collect(),
-        }
+        super::issuer::ops(facility).origins(self)
     }
 
     /// Refuses a URL that is not on the facility's allowlist. Every lifecycle request passes
@@ -186,39 +160,8 @@ impl Issuers {
             Err(ClientError::Invalid(format!(
                 "{origin} is not an endpoint of {} in your config; a secret is only sent to \
                  its own issuer",
-                facility.name()
+                super::issuer::ops(facility).name()
             )))
-        }
-    }
-}
-
-/// The issuers the lifecycle talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Issuer {
-    /// OLCF S3M.
-    S3m,
-    /// Globus Auth and the IRI API that checks its tokens.
-    Globus,
-    /// A slurmrestd.
-    Slurm,
-    /// The Palmetto API.
-    Palmetto,
-    /// A CSM Keycloak.
-    Keycloak,
-    /// An S3 (RGW) endpoint.
-    S3,
-}
-
-impl Issuer {
-    /// Its name in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Issuer::S3m => "OLCF S3M",
-            Issuer::Globus => "Globus",
-            Issuer::Slurm => "slurmrestd",
-            Issuer::Palmetto => "the Palmetto API",
-            Issuer::Keycloak => "CSM Keycloak",
-            Issuer::S3 => "the S3 (RGW) endpoint",
         }
     }
 }

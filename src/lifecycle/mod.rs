@@ -7,7 +7,8 @@
 //!                                                             └──► incident report
 //! ```
 //!
-//! - [`kind`] — which issuer a finding belongs to, and the companions an STS key needs.
+//! - [`issuer`] — one module per issuer (S3M, Globus, slurmrestd, Palmetto, Keycloak, S3), each
+//!   saying how its secrets are checked, revoked and rotated; which issuer a finding belongs to.
 //! - [`issuers`] — the only endpoints a secret may be sent to (built-in, or the user's config).
 //! - [`auditlog`] — the write-ahead JSONL log, and what earlier runs did.
 //! - [`verify`] — the cheapest side-effect-free call that proves liveness, per facility.
@@ -21,20 +22,21 @@
 
 pub mod auditlog;
 pub mod incident;
+pub mod issuer;
 pub mod issuers;
-pub mod kind;
 pub mod notify;
 pub mod plan;
 pub mod revoke;
 pub mod verify;
 
+pub use crate::rules::Issuer;
 pub use auditlog::{AuditLog, AuditLogError, History};
-pub use issuers::{Issuer, Issuers};
-pub use kind::Kind;
+pub use issuers::Issuers;
 pub use plan::{Item, Outcome, Plan, Planned};
 
 use crate::facilities::http::Http;
 use crate::finding::Location;
+use std::path::Path;
 use std::sync::Mutex;
 
 /// Errors that stop the lifecycle. A facility that says no is not one of them: that is an
@@ -52,6 +54,32 @@ pub enum LifecycleError {
 /// Reads the bytes a location points into (the file, or the git blob), for checks that need
 /// the values beside a secret.
 pub type SourceReader<'a> = &'a (dyn Fn(&Location) -> Option<Vec<u8>> + Sync);
+
+/// The bytes a location points into: the file under `root`, or for a history finding the blob
+/// in the repository that holds `root`. `None` when neither can be read.
+pub fn read_source(root: &Path, loc: &Location) -> Option<Vec<u8>> {
+    if let Some(g) = &loc.git
+        && !g.blob.is_empty()
+    {
+        let repo = crate::sources::git::discover(root).ok()?;
+        let oid = git2::Oid::from_str(&g.blob).ok()?;
+        return repo.find_blob(oid).ok().map(|b| b.content().to_vec());
+    }
+    let p = Path::new(&loc.path);
+    let full = if p.is_absolute() {
+        p.to_path_buf()
+    } else if root.is_file() {
+        root.to_path_buf()
+    } else {
+        root.join(p)
+    };
+    let meta = std::fs::metadata(&full).ok()?;
+    // A credential file is small; do not read a huge file to find its companions.
+    if !meta.is_file() || meta.len() > 16 << 20 {
+        return None;
+    }
+    std::fs::read(full).ok()
+}
 
 /// Everything the lifecycle needs: the transport, the allowed issuers, the log and what it
 /// remembers.

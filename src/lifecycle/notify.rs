@@ -4,8 +4,8 @@
 //! (Clemson RCD, NERSC, HPE) the notice says so rather than guess one. The notice never holds
 //! the secret: the fingerprint and the redacted preview identify it.
 
-use super::kind::Kind;
 use crate::finding::Finding;
+use crate::rules::Issuer;
 use serde::Serialize;
 
 /// What to tell whom.
@@ -19,103 +19,33 @@ pub struct Notice {
     pub subject: String,
 }
 
-const OLCF: &str = "OLCF User Assistance, help@olcf.ornl.gov";
+pub(super) const OLCF: &str = "OLCF User Assistance, help@olcf.ornl.gov";
 const ALCF: &str = "ALCF Support, support@alcf.anl.gov";
-const SITE: &str = "the cluster's system administrators";
+pub(super) const SITE: &str = "the cluster's system administrators";
 
-/// Why a kind has no revocation call, in one sentence for the plan.
-pub fn no_revocation_why(f: &Finding, kind: Kind) -> String {
-    match kind {
-        Kind::SlurmJwt => "Slurm JWTs are stateless: they live until `exp` unless the \
-                           cluster's jwt_hs256.key is rotated"
+/// Why a finding has no revocation call, in one sentence for the plan: its issuer's reason,
+/// or (no issuer) the rule's.
+pub fn no_revocation_why(f: &Finding, issuer: Option<Issuer>) -> String {
+    if let Some(i) = issuer {
+        return super::issuer::ops(i).no_revocation_why(f);
+    }
+    match f.rule_id.as_str() {
+        "munge.key_file" => "a munge.key is the cluster's shared secret: it must be replaced on \
+                             every node"
             .into(),
-        Kind::Palmetto => "Clemson publishes no revocation for Palmetto API keys".into(),
-        Kind::S3Keys if f.rule_id == "csm.sts_secret_key" => {
-            "STS credentials cannot be revoked one by one; they expire (1 h)".into()
-        }
-        Kind::S3Keys => {
-            "S3 keys are revoked by whoever issued them (AWS IAM, radosgw-admin)".into()
-        }
-        _ => match f.rule_id.as_str() {
-            "munge.key_file" => "a munge.key is the cluster's shared secret: it must be \
-                                 replaced on every node"
-                .into(),
-            "munge.credential" => "a MUNGE credential expires within minutes and cannot be \
-                                   replayed"
-                .into(),
-            _ => "the issuer offers no revocation call".into(),
-        },
+        "munge.credential" => "a MUNGE credential expires within minutes and cannot be \
+                               replayed"
+            .into(),
+        _ => "the issuer offers no revocation call".into(),
     }
 }
 
 /// The notice for one finding.
-pub fn notice(f: &Finding, kind: Kind) -> Notice {
+pub fn notice(f: &Finding, issuer: Option<Issuer>) -> Notice {
     let subject = format!("Exposed credential: {} ({})", f.rule_name, f.fingerprint);
-    let (contact, rotate): (&str, Vec<String>) = match (kind, f.rule_id.as_str()) {
-        (Kind::S3m, _) => (
-            OLCF,
-            vec![
-                "Confirm the token is revoked in myOLCF → Manage Tokens (revocation cannot be \
-                 undone), then create a new token with only the permissions needed."
-                    .into(),
-                "Tell OLCF promptly (their token policy asks for it), with the fingerprint and \
-                 where it was exposed."
-                    .into(),
-            ],
-        ),
-        (Kind::Globus, _) => (
-            "the facility whose API the token is for: ALCF Support, support@alcf.anl.gov; \
-             for NERSC, NERSC user support (no address in our sources)",
-            vec![
-                "Revoke both the access and the refresh token (RFC 7009); revocation can take \
-                 about 10 minutes to reach every service."
-                    .into(),
-                "Log in again (`tokenwarden login`) to get fresh tokens; review Globus \
-                 consents at the Globus web app and remove any you do not recognise."
-                    .into(),
-            ],
-        ),
-        (Kind::SlurmJwt, _) => (
-            SITE,
-            vec![
-                "Wait for the token's `exp` if it is close; otherwise ask the administrators \
-                 to rotate the cluster's key, which ends every Slurm JWT at once: write a new \
-                 key (`dd if=/dev/urandom of=/var/spool/slurm/statesave/jwt_hs256.key bs=32 \
-                 count=1`, owner slurm, mode 0600), restart slurmctld and slurmdbd."
-                    .into(),
-                "Until then, `AuthAltParameters=disable_token_creation` stops new tokens.".into(),
-            ],
-        ),
-        (Kind::Palmetto, _) => (
-            "Clemson RCD support (no address in our sources: use the Palmetto documentation's \
-             support page)",
-            vec![
-                "Ask RCD to revoke the API key, then create a new one and update the \
-                 integration that used it."
-                    .into(),
-            ],
-        ),
-        (Kind::Keycloak, _) => (
-            "the system's administrators (CSM), and HPE support if they need it",
-            vec![
-                "Revocation and logout stop refresh, but an access JWT stays valid at a \
-                 gateway that checks it offline until `exp` (CSM's default is 365 days)."
-                    .into(),
-                "Admin steps that end it sooner: `POST /keycloak/admin/realms/shasta/users/\
-                 {id}/logout` (all sessions of the user), `POST …/push-revocation` (not-before \
-                 for every client), rotating the realm's signing keys, or disabling the account."
-                    .into(),
-            ],
-        ),
-        (Kind::S3Keys, "csm.sts_secret_key") => (
-            SITE,
-            vec![
-                "The credentials expire one hour after issue. If they are still valid and \
-                 misused: RGW administrators can change the role's permission policy, or \
-                 rotate `rgw_sts_key`, which ends every STS session."
-                    .into(),
-            ],
-        ),
+    let by_issuer = issuer.and_then(|i| super::issuer::ops(i).notice(f));
+    let (contact, rotate): (&str, Vec<String>) = match (by_issuer, f.rule_id.as_str()) {
+        (Some(n), _) => n,
         (_, "munge.key_file") => (
             SITE,
             vec![
@@ -176,11 +106,12 @@ pub fn notice(f: &Finding, kind: Kind) -> Notice {
         ),
         _ => ("the secret's issuer", vec![f.remediation.clone()]),
     };
-    let contact = if f.facility == "amsc-iri" || f.facility == "iri" && kind != Kind::Globus {
-        format!("{contact}; for IRI tokens also the facility ({OLCF} / {ALCF})")
-    } else {
-        contact.to_string()
-    };
+    let contact =
+        if f.facility == "amsc-iri" || f.facility == "iri" && issuer != Some(Issuer::Globus) {
+            format!("{contact}; for IRI tokens also the facility ({OLCF} / {ALCF})")
+        } else {
+            contact.to_string()
+        };
     Notice {
         contact,
         rotate,

@@ -3,11 +3,12 @@
 //! was done.
 
 use super::auditlog::{History, Past};
+use super::issuer::{self, handling, is_refresh};
 use super::issuers::Issuers;
-use super::kind::{self, Kind};
 use super::notify::{self, Notice};
 use crate::engine::jwt::TokenFacts;
 use crate::finding::{Finding, HistorySummary, Liveness, Location, Verification};
+use crate::rules::Issuer;
 use serde::Serialize;
 
 /// What will be done to one secret.
@@ -128,8 +129,10 @@ pub struct Item {
     pub rule_name: String,
     /// The facility.
     pub facility: String,
-    /// How the lifecycle handles it.
-    pub kind: Kind,
+    /// Who issued it, so how the lifecycle handles it (shown as `kind`: `s3m`, `globus`,
+    /// `slurm-jwt`, `palmetto`, `keycloak`, `s3-keys`, `manual`).
+    #[serde(rename = "kind", serialize_with = "handling_name")]
+    pub issuer: Option<Issuer>,
     /// The redacted preview.
     pub preview: String,
     /// Decoded token facts (JWTs).
@@ -178,7 +181,7 @@ impl Item {
         // Still accepted after everything: open — except a Globus revocation, which takes
         // minutes to reach every service.
         if latest.is_some_and(|v| v.liveness == Liveness::Live)
-            && !(revoked && self.kind == Kind::Globus)
+            && !(revoked && self.issuer == Some(Issuer::Globus))
         {
             return true;
         }
@@ -190,8 +193,8 @@ impl Item {
             .and_then(|t| t.exp)
             .is_some_and(|e| e > super::auditlog::now_unix());
         if revoked
-            && self.kind == Kind::Keycloak
-            && !kind::is_refresh(self.token.as_ref())
+            && self.issuer == Some(Issuer::Keycloak)
+            && !is_refresh(self.token.as_ref())
             && exp_ahead
         {
             return true;
@@ -231,12 +234,16 @@ fn earlier(p: Option<&Past>) -> Option<String> {
         .map(|f| format!("an earlier revocation failed: {f}"))
 }
 
+fn handling_name<S: serde::Serializer>(i: &Option<Issuer>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(handling(*i))
+}
+
 /// Decides what to do to each finding.
 pub fn build(findings: &[Finding], history: &History, issuers: &Issuers) -> Plan {
     let mut items: Vec<Item> = findings
         .iter()
         .map(|f| {
-            let kind = kind::of(f);
+            let kind = issuer::of(f);
             let past = history.get(&f.fingerprint);
             let before = f.verification.clone();
             let planned = decide(f, kind, past, before.as_ref(), issuers);
@@ -245,7 +252,7 @@ pub fn build(findings: &[Finding], history: &History, issuers: &Issuers) -> Plan
                 rule_id: f.rule_id.clone(),
                 rule_name: f.rule_name.clone(),
                 facility: f.facility.clone(),
-                kind,
+                issuer: kind,
                 preview: f.preview.clone(),
                 token: f.token.clone(),
                 locations: f.locations.clone(),
@@ -272,7 +279,7 @@ pub fn build(findings: &[Finding], history: &History, issuers: &Issuers) -> Plan
 
 fn decide(
     f: &Finding,
-    kind: Kind,
+    kind: Option<Issuer>,
     past: Option<&Past>,
     before: Option<&Verification>,
     issuers: &Issuers,
@@ -304,13 +311,13 @@ fn decide(
     if past.is_some_and(|p| p.interrupted_at.is_some()) {
         notes.push("an earlier revocation was cut off; revoking again is safe".into());
     }
-    if before.is_none_or(|v| v.liveness != Liveness::Live) && kind == Kind::Globus {
+    if before.is_none_or(|v| v.liveness != Liveness::Live) && kind == Some(Issuer::Globus) {
         notes.push(
             "its liveness is not proven either way; revoking a dead Globus token is harmless"
                 .into(),
         );
     }
-    if kind == Kind::Keycloak && !kind::is_refresh(f.token.as_ref()) {
+    if kind == Some(Issuer::Keycloak) && !is_refresh(f.token.as_ref()) {
         notes.push(
             "an access JWT may still be accepted until its `exp` by services that check it \
              offline (the CSM gateway)"
@@ -319,7 +326,7 @@ fn decide(
     }
     Planned::Revoke {
         endpoint,
-        irreversible: kind == Kind::S3m,
+        irreversible: kind == Some(Issuer::S3m),
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     }
 }
@@ -506,13 +513,13 @@ mod tests {
         }
     }
 
-    fn item(kind: Kind, before: Option<Verification>, planned: Planned) -> Item {
+    fn item(kind: Option<Issuer>, before: Option<Verification>, planned: Planned) -> Item {
         Item {
             fingerprint: "tw1:x".into(),
             rule_id: "r".into(),
             rule_name: "r".into(),
             facility: "f".into(),
-            kind,
+            issuer: kind,
             preview: String::new(),
             token: None,
             locations: Vec::new(),
@@ -549,12 +556,37 @@ mod tests {
     fn what_is_left_to_do() {
         // Alive and nothing possible: open. Proven dead: closed. Refused but not proven: open.
         let manual = || Planned::Manual { why: String::new() };
-        assert!(item(Kind::SlurmJwt, Some(check(Liveness::Live, true)), manual()).open());
-        assert!(!item(Kind::SlurmJwt, Some(check(Liveness::Dead, true)), manual()).open());
-        assert!(item(Kind::SlurmJwt, Some(check(Liveness::Dead, false)), manual()).open());
-        assert!(item(Kind::Manual, None, manual()).open());
+        assert!(
+            item(
+                Some(Issuer::Slurm),
+                Some(check(Liveness::Live, true)),
+                manual()
+            )
+            .open()
+        );
+        assert!(
+            !item(
+                Some(Issuer::Slurm),
+                Some(check(Liveness::Dead, true)),
+                manual()
+            )
+            .open()
+        );
+        assert!(
+            item(
+                Some(Issuer::Slurm),
+                Some(check(Liveness::Dead, false)),
+                manual()
+            )
+            .open()
+        );
+        assert!(item(None, None, manual()).open());
         // Revoked and dead after: closed; a failure anywhere: open; still live after: open.
-        let mut i = item(Kind::S3m, Some(check(Liveness::Live, true)), revoke());
+        let mut i = item(
+            Some(Issuer::S3m),
+            Some(check(Liveness::Live, true)),
+            revoke(),
+        );
         assert!(i.open(), "planned but not done");
         i.outcomes = vec![revoked()];
         i.after = Some(check(Liveness::Dead, true));
@@ -568,12 +600,20 @@ mod tests {
         });
         assert!(i.open());
         // Globus: still accepted right after the revocation is propagation, not failure.
-        let mut g = item(Kind::Globus, Some(check(Liveness::Live, true)), revoke());
+        let mut g = item(
+            Some(Issuer::Globus),
+            Some(check(Liveness::Live, true)),
+            revoke(),
+        );
         g.outcomes = vec![revoked()];
         g.after = Some(check(Liveness::Live, true));
         assert!(!g.open());
         // A revoked Keycloak access JWT before its exp: open; past exp or a refresh token: closed.
-        let mut k = item(Kind::Keycloak, Some(check(Liveness::Live, true)), revoke());
+        let mut k = item(
+            Some(Issuer::Keycloak),
+            Some(check(Liveness::Live, true)),
+            revoke(),
+        );
         k.outcomes = vec![revoked()];
         k.after = Some(check(Liveness::Dead, true));
         k.token = Some(TokenFacts {
@@ -586,7 +626,7 @@ mod tests {
         assert!(!k.open());
         // Skipped because the log or the issuer says it is over: closed.
         let s = item(
-            Kind::S3m,
+            Some(Issuer::S3m),
             Some(check(Liveness::Unknown, false)),
             Planned::Skip { why: String::new() },
         );

@@ -136,6 +136,7 @@ pub fn import_gitleaks(
             min_classes: None,
             allow,
             actions: Vec::new(),
+            issuer: None,
             remediation: format!(
                 "Imported gitleaks rule `{}`: rotate the secret and remove it from the repository.",
                 r.id

@@ -123,6 +123,52 @@ pub enum Action {
     Notify,
 }
 
+/// Who issues a kind of credential, and so who can say whether one is alive and revoke it.
+/// A rule names its issuer (`issuer = "s3m"`); a token's own claims can name another (an S3M
+/// token in an `IRI_TOKEN` variable is S3M's). The lifecycle has one module per issuer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Issuer {
+    /// OLCF S3M: introspection and revocation.
+    S3m,
+    /// Globus Auth (ALCF/NERSC IRI tokens): ALCF's IRI API as the probe, RFC 7009 revocation.
+    Globus,
+    /// A slurmrestd (Slurm JWTs): an authenticated read; no revocation.
+    Slurm,
+    /// Clemson's Palmetto API (bearer keys): an authenticated read; no public revocation.
+    Palmetto,
+    /// A Keycloak (CSM): `userinfo`, RFC 7009 revocation and logout.
+    Keycloak,
+    /// An S3 (Ceph RGW) endpoint (STS and RGW keys): `ListBuckets`; no revocation call.
+    S3,
+}
+
+impl Issuer {
+    /// Every issuer.
+    pub const ALL: [Issuer; 6] = [
+        Issuer::S3m,
+        Issuer::Globus,
+        Issuer::Slurm,
+        Issuer::Palmetto,
+        Issuer::Keycloak,
+        Issuer::S3,
+    ];
+
+    /// Whether it offers a revocation call tokenwarden can make.
+    pub fn revocable(self) -> bool {
+        matches!(self, Issuer::S3m | Issuer::Globus | Issuer::Keycloak)
+    }
+
+    /// The lifecycle actions its credentials get.
+    pub fn actions(self) -> &'static [Action] {
+        if self.revocable() {
+            &[Action::Verify, Action::Revoke]
+        } else {
+            &[Action::Verify, Action::Notify]
+        }
+    }
+}
+
 /// Words that, found near a match, raise its confidence — or, when `required`, must be there.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -220,9 +266,13 @@ pub struct Rule {
     /// Regexes on the secret that mark it as not a finding (rule-specific placeholders).
     #[serde(default)]
     pub allow: Vec<String>,
-    /// Lifecycle actions that apply.
+    /// Lifecycle actions that apply. `verify` needs an `issuer`; `revoke` needs one that
+    /// offers revocation (checked when the rule is loaded, so by `rules check`).
     #[serde(default)]
     pub actions: Vec<Action>,
+    /// Who issues what this rule finds: the lifecycle asks that issuer, and only it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<Issuer>,
     /// What to do about a finding.
     pub remediation: String,
     /// Where to read more.
@@ -463,5 +513,96 @@ pub fn validate(rule: &Rule) -> Result<(), RuleError> {
     {
         return Err(invalid(rule, "context needs at least one word"));
     }
+    let verify = rule.actions.contains(&Action::Verify);
+    let revoke = rule.actions.contains(&Action::Revoke);
+    match rule.issuer {
+        None if verify || revoke => {
+            return Err(invalid(
+                rule,
+                "`verify` and `revoke` need an `issuer` to ask (s3m, globus, slurm, palmetto, \
+                 keycloak, s3)",
+            ));
+        }
+        Some(i) if !verify => {
+            return Err(invalid(
+                rule,
+                format!("names issuer `{i:?}` but not the `verify` action its issuer offers"),
+            ));
+        }
+        Some(i) if revoke != i.revocable() => {
+            let says = if revoke {
+                "asks for `revoke`, which its issuer does not offer"
+            } else {
+                "does not ask for `revoke`, which its issuer offers"
+            };
+            return Err(invalid(rule, says));
+        }
+        _ => {}
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal rule file with one rule whose lifecycle fields are `fields`.
+    fn one_rule(fields: &str) -> Result<RuleSet, RuleError> {
+        let text = format!(
+            "[[rule]]\nid = \"t.one\"\nname = \"t\"\nfacility = \"t\"\nseverity = \"high\"\n\
+             confidence = \"high\"\npattern = \"tok_[a-z]{{8}}\"\nremediation = \"r\"\n{fields}\n"
+        );
+        let mut set = RuleSet::default();
+        set.add_toml("t.toml", &text).map(|()| set)
+    }
+
+    #[test]
+    fn a_rule_asks_only_its_issuer_for_what_that_issuer_offers() {
+        assert!(one_rule("actions = [\"notify\"]").is_ok());
+        assert!(one_rule("actions = [\"verify\", \"revoke\"]\nissuer = \"s3m\"").is_ok());
+        assert!(one_rule("actions = [\"verify\", \"notify\"]\nissuer = \"slurm\"").is_ok());
+        for (fields, says) in [
+            ("actions = [\"verify\"]", "need an `issuer`"),
+            (
+                "actions = [\"notify\"]\nissuer = \"palmetto\"",
+                "not the `verify` action",
+            ),
+            (
+                "actions = [\"verify\", \"revoke\"]\nissuer = \"slurm\"",
+                "which its issuer does not offer",
+            ),
+            (
+                "actions = [\"verify\"]\nissuer = \"globus\"",
+                "which its issuer offers",
+            ),
+        ] {
+            let e = one_rule(fields)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(says), "{fields}: {e}");
+        }
+        // An issuer that does not exist is a parse error, not a silent manual finding.
+        assert!(one_rule("actions = [\"verify\"]\nissuer = \"nobody\"").is_err());
+    }
+
+    #[test]
+    fn built_in_rules_that_verify_name_their_issuer() {
+        let set = RuleSet::builtin().unwrap();
+        let named: Vec<&str> = set
+            .rules
+            .iter()
+            .filter(|r| r.issuer.is_some())
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(named.len(), 16, "{named:?}");
+        for r in &set.rules {
+            assert_eq!(
+                r.issuer.is_some(),
+                r.actions.contains(&Action::Verify),
+                "{}",
+                r.id
+            );
+        }
+    }
 }

@@ -1,0 +1,139 @@
+//! One module per issuer, each implementing [`IssuerOps`]: how its secrets are proven alive,
+//! where and how they are revoked (when they can be), why they cannot be, and whom to tell
+//! with what rotation steps. Adding an issuer is one file here, one [`Issuer`] variant, and
+//! `issuer = "…"` on the rules that find its credentials.
+//!
+//! Which issuer a finding belongs to ([`of`]): the token's own claims first (an S3M token in
+//! an `IRI_TOKEN` variable is S3M's), then its rule's `issuer` field, if the issuer takes
+//! that kind of value ([`IssuerOps::takes`]).
+
+mod globus;
+mod keycloak;
+mod palmetto;
+mod s3;
+mod s3m;
+mod slurm;
+
+pub use keycloak::is_refresh;
+pub use s3::{StsParts, sts_parts};
+
+use super::auditlog::AuditLogError;
+use super::issuers::Issuers;
+use super::plan::Outcome;
+use super::{Lifecycle, SourceReader};
+use crate::facilities::Endpoint;
+use crate::facilities::credential::Token;
+use crate::finding::{Finding, Verification};
+use crate::rules::{Action, Issuer, JwtClass};
+
+/// What the lifecycle does with one issuer's secrets.
+pub(crate) trait IssuerOps: Sync {
+    /// Its name in messages.
+    fn name(&self) -> &'static str;
+
+    /// Whether a value of this JWT class (`None`: not a JWT) can be this issuer's, when a rule
+    /// names it.
+    fn takes(&self, class: Option<JwtClass>) -> bool {
+        let _ = class;
+        true
+    }
+
+    /// The origins (scheme://host:port) its secrets may be sent to.
+    fn origins(&self, issuers: &Issuers) -> Vec<String>;
+
+    /// The cheapest side-effect-free call that proves liveness, through [`Lifecycle::checked`].
+    fn verify(
+        &self,
+        lc: &Lifecycle,
+        f: &Finding,
+        token: Token,
+        source: SourceReader<'_>,
+    ) -> Result<Verification, AuditLogError>;
+
+    /// Where a revocation would go, or why there is none here.
+    fn revoke_target(&self, issuers: &Issuers, f: &Finding) -> Result<String, String> {
+        let _ = issuers;
+        Err(self.no_revocation_why(f))
+    }
+
+    /// Revokes, through [`Lifecycle::mutation`].
+    fn revoke(
+        &self,
+        lc: &Lifecycle,
+        f: &Finding,
+        token: &Token,
+    ) -> Result<Vec<Outcome>, AuditLogError> {
+        let _ = (lc, f, token);
+        Ok(vec![Outcome::NotRevocable {
+            why: "the issuer offers no revocation for this kind of secret".into(),
+        }])
+    }
+
+    /// Why it offers no revocation call, in one sentence for the plan.
+    fn no_revocation_why(&self, f: &Finding) -> String {
+        super::notify::no_revocation_why(f, None)
+    }
+
+    /// Whom to tell and what to rotate; `None` leaves it to the rule-by-rule notices.
+    fn notice(&self, f: &Finding) -> Option<(&'static str, Vec<String>)>;
+}
+
+/// The operations of `issuer`.
+pub(crate) fn ops(issuer: Issuer) -> &'static dyn IssuerOps {
+    match issuer {
+        Issuer::S3m => &s3m::S3m,
+        Issuer::Globus => &globus::Globus,
+        Issuer::Slurm => &slurm::Slurm,
+        Issuer::Palmetto => &palmetto::Palmetto,
+        Issuer::Keycloak => &keycloak::Keycloak,
+        Issuer::S3 => &s3::S3,
+    }
+}
+
+/// The issuer a JWT class names, whatever rule found it.
+fn of_class(class: JwtClass) -> Option<Issuer> {
+    match class {
+        JwtClass::S3mOpat => Some(Issuer::S3m),
+        JwtClass::Slurm => Some(Issuer::Slurm),
+        JwtClass::KeycloakCsm | JwtClass::Keycloak => Some(Issuer::Keycloak),
+        _ => None,
+    }
+}
+
+/// The issuer of a finding's secret: the token's own claims first, then its rule's `issuer`;
+/// `None` when no issuer can be asked (rotate and tell the facility).
+pub fn of(f: &Finding) -> Option<Issuer> {
+    let class = f.token.as_ref().and_then(|t| t.class);
+    if let Some(i) = class.and_then(of_class) {
+        return Some(i);
+    }
+    f.issuer.filter(|&i| ops(i).takes(class))
+}
+
+/// Whether `action` applies to a finding of `issuer`: what its rule asks for, or, when the
+/// token's claims named the issuer (whatever rule found it), what that issuer offers.
+pub fn wants(f: &Finding, issuer: Issuer, action: Action) -> bool {
+    let class = f.token.as_ref().and_then(|t| t.class);
+    if class.and_then(of_class) == Some(issuer) && f.issuer != Some(issuer) {
+        return issuer.actions().contains(&action);
+    }
+    f.actions.contains(&action)
+}
+
+/// How the plan and the incident report name the handling of a finding.
+pub fn handling(issuer: Option<Issuer>) -> &'static str {
+    match issuer {
+        Some(Issuer::S3m) => "s3m",
+        Some(Issuer::Globus) => "globus",
+        Some(Issuer::Slurm) => "slurm-jwt",
+        Some(Issuer::Palmetto) => "palmetto",
+        Some(Issuer::Keycloak) => "keycloak",
+        Some(Issuer::S3) => "s3-keys",
+        None => "manual",
+    }
+}
+
+/// An endpoint's origin (scheme://host:port).
+fn origin(e: &Endpoint) -> String {
+    e.url().origin().ascii_serialization()
+}
