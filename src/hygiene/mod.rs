@@ -155,7 +155,7 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
     ),
 ];
 
-pub(super) fn severity_of(check: &str) -> Severity {
+fn severity_of(check: &str) -> Severity {
     CHECKS
         .iter()
         .find(|(id, _, _)| *id == check)
@@ -187,14 +187,14 @@ impl HygieneReport {
 }
 
 /// The repository whose work tree holds `root`, if any (bare repositories have none).
-pub(super) fn work_tree_repo(root: &Path) -> Option<(Repository, PathBuf)> {
+fn work_tree_repo(root: &Path) -> Option<(Repository, PathBuf)> {
     let repo = crate::sources::git::discover(root).ok()?;
     let workdir = repo.workdir()?.canonicalize().ok()?;
     Some((repo, workdir))
 }
 
 /// `/`-separated path of `path` relative to `base`, if inside it.
-pub(super) fn relative(base: &Path, path: &Path) -> Option<String> {
+fn relative(base: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(base).ok()?;
     let parts: Vec<String> = rel
         .components()
@@ -206,7 +206,7 @@ pub(super) fn relative(base: &Path, path: &Path) -> Option<String> {
 /// The kind of credential file at `abs`, classified by `path` (the whole path, or one
 /// relative to a work tree); the file's first bytes are read only for names that need them
 /// (a `.pem` or `.key` holding a private key or a certificate).
-pub(super) fn classify_file(path: &str, abs: &Path) -> Option<CredentialFile> {
+fn classify_file(path: &str, abs: &Path) -> Option<CredentialFile> {
     let first = files::needs_head(path)
         .then(|| crate::untrusted::read_head(abs, 4096))
         .flatten();
@@ -214,7 +214,7 @@ pub(super) fn classify_file(path: &str, abs: &Path) -> Option<CredentialFile> {
 }
 
 /// A credential file found in a work tree.
-pub(super) struct Found {
+struct Found {
     /// Relative to the work tree (what git is asked about).
     pub(super) in_repo: String,
     /// Relative to the scan root (what reports show, like every other finding).
@@ -224,7 +224,7 @@ pub(super) struct Found {
 
 /// Credential files under `root` in one work tree: every tracked one (from the index,
 /// wherever it is) and the ones the walk reached that belong to this work tree.
-pub(super) fn credential_files(
+fn credential_files(
     root: &Path,
     workdir: &Path,
     index: Option<&git2::Index>,
@@ -272,7 +272,7 @@ pub(super) fn credential_files(
 /// Credential files under `root`, by a walk of their own (when no directory scan saw them).
 /// The walk skips ignored directories (their files are ignored too: nothing to report there)
 /// — a full walk into `target/` or `node_modules/` made the check cost more than the scan.
-pub(super) fn walk_credential_files(root: &Path) -> Vec<PathBuf> {
+fn walk_credential_files(root: &Path) -> Vec<PathBuf> {
     let walk = ignore::WalkBuilder::new(root)
         .hidden(false)
         .ignore(false)
@@ -297,7 +297,7 @@ pub(super) fn walk_credential_files(root: &Path) -> Vec<PathBuf> {
 /// (a directory, or a file for worktrees and submodules). Answers are cached per directory,
 /// so a tree of many repositories costs one `stat` per directory.
 #[derive(Default)]
-pub(super) struct Owners {
+struct Owners {
     pub(super) cache: BTreeMap<PathBuf, Option<PathBuf>>,
 }
 
@@ -376,7 +376,7 @@ pub fn check_work_tree(root: &Path, seen: Option<Seen>) -> Option<HygieneReport>
 }
 
 /// One work tree's checks: credential files tracked or not ignored, and `.env` readers.
-pub(super) fn check_repository(
+fn check_repository(
     root: &Path,
     workdir: &Path,
     walked: &[PathBuf],
@@ -453,7 +453,7 @@ pub(super) fn check_repository(
 
 /// Credential files in no repository: nothing can commit them, but on a shared machine
 /// (a login node's `/home`, a project directory) their mode decides who reads them.
-pub(super) fn loose_files(root: &Path, files: &[PathBuf], report: &mut HygieneReport) {
+fn loose_files(root: &Path, files: &[PathBuf], report: &mut HygieneReport) {
     use std::os::unix::fs::PermissionsExt;
     for p in files {
         let Ok(meta) = std::fs::symlink_metadata(p) else {

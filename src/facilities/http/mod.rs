@@ -126,7 +126,7 @@ pub enum ClientError {
     },
 }
 
-pub(super) fn detail_suffix(detail: &str) -> String {
+fn detail_suffix(detail: &str) -> String {
     if detail.is_empty() {
         String::new()
     } else {
@@ -229,13 +229,13 @@ pub fn segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-pub(super) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
 
-pub(super) fn is_loopback(url: &Url) -> bool {
+fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -244,7 +244,7 @@ pub(super) fn is_loopback(url: &Url) -> bool {
     }
 }
 
-pub(super) fn url_for_message(s: &str) -> String {
+fn url_for_message(s: &str) -> String {
     // A user may paste a URL with a token in its query or user-info: show only its shape.
     match Url::parse(s.trim()) {
         Ok(mut u) => {
@@ -653,7 +653,7 @@ impl Http {
     }
 }
 
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<u64> {
+fn retry_after(headers: &HeaderMap) -> Option<u64> {
     let v = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
@@ -670,7 +670,7 @@ pub(super) fn retry_after(headers: &HeaderMap) -> Option<u64> {
     )
 }
 
-pub(super) fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
+fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
     humantime::parse_rfc3339_weak(v).ok().or_else(|| {
         // IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT".
         let parts: Vec<&str> = v.split_whitespace().collect();
@@ -688,7 +688,7 @@ pub(super) fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
     })
 }
 
-pub(super) fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> ClientError {
+fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> ClientError {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -158,7 +158,7 @@ impl Facility {
 pub const SPEC_V1: &str = include_str!("../../../fixtures/specs/iri/iri-facility-api-v1.yaml");
 
 /// Operations the spec marks public (no `security`): sent without a credential.
-pub(super) const PUBLIC_OPERATIONS: &[&str] = &[
+const PUBLIC_OPERATIONS: &[&str] = &[
     "getFacility",
     "getSites",
     "getSite",
@@ -658,7 +658,7 @@ impl IriClient {
 
 /// How a call is retried and marked.
 #[derive(Clone, Copy)]
-pub(super) enum Mode<'k> {
+enum Mode<'k> {
     /// By its method.
     Plain,
     /// As a read although it is a POST.
@@ -711,7 +711,7 @@ pub fn idempotency_key() -> Result<String, ClientError> {
     ))
 }
 
-pub(super) fn summarize(ops: &[String]) -> String {
+fn summarize(ops: &[String]) -> String {
     if ops.is_empty() {
         return "no operations".into();
     }

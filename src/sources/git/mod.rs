@@ -138,7 +138,7 @@ pub struct GitOutput {
     pub credential_files: Vec<(String, GitProvenance)>,
 }
 
-pub(super) fn open(path: &Path) -> Result<Repository, GitError> {
+fn open(path: &Path) -> Result<Repository, GitError> {
     discover(path)
 }
 
@@ -154,7 +154,7 @@ pub fn discover(path: &Path) -> Result<Repository, GitError> {
     Repository::discover(path).map_err(|e| open_error(e.message().to_string()))
 }
 
-pub(super) fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: impl Into<String>) {
+fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: impl Into<String>) {
     out.push(Warning {
         path: path.into(),
         message: message.into(),
@@ -163,7 +163,7 @@ pub(super) fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: imp
 
 /// With `TOKENWARDEN_PHASES` set, prints the time since `start` at the end of each phase of
 /// a history scan to stderr, for the history benchmark's profiles.
-pub(super) fn phase(start: std::time::Instant, name: &str) {
+fn phase(start: std::time::Instant, name: &str) {
     if std::env::var_os("TOKENWARDEN_PHASES").is_some() {
         // Resident memory now and at its peak, from the kernel's accounting.
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -183,7 +183,7 @@ pub(super) fn phase(start: std::time::Instant, name: &str) {
     }
 }
 
-pub(super) fn short(oid: Oid) -> String {
+fn short(oid: Oid) -> String {
     oid.to_string()[..12].to_string()
 }
 
