@@ -16,7 +16,8 @@
 //! - [`outcome`] — what a scan found, and the one merge of several outcomes.
 //! - [`policy`] — the rule set a scan runs (built-ins, config, flags) and the config's allow list.
 //! - [`report`] — the output formats; secrets are redacted unless asked for.
-//! - [`config`] — `.tokenwarden.toml`.
+//! - [`repo_config`] — the scanned repository's `.tokenwarden.toml` (the user's own client
+//!   config is [`facilities::ClientConfig`]).
 //! - [`credential_files`] — files that hold credentials by their name (`.env`, `munge.key` …),
 //!   which both the history walk and the hygiene checks look for.
 //! - [`shard`] — one scan split into N runs that cover everything once (Slurm job arrays).
@@ -31,7 +32,6 @@
 
 #![deny(missing_docs)]
 
-pub mod config;
 pub mod credential_files;
 pub mod engine;
 pub mod facilities;
@@ -42,6 +42,7 @@ pub mod lifecycle;
 pub mod outcome;
 pub mod policy;
 pub mod private_file;
+pub mod repo_config;
 pub mod report;
 pub mod rules;
 pub mod scan;

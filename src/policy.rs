@@ -5,9 +5,9 @@
 //! Every command that scans (`scan`, `baseline`, `audit`, `merge`, `rules`) assembles its rules
 //! here, so a rule file, an import or a `--disable-rule` means the same thing in each.
 
-use crate::config::{AllowEntry, Config, ConfigError, id_matches};
 use crate::finding::Suppressed;
 use crate::outcome::ScanResult;
+use crate::repo_config::{AllowEntry, Config, ConfigError, id_matches};
 use crate::rules::{RuleError, RuleSet, import_gitleaks};
 use crate::untrusted::{MAX_CONFIG_BYTES, UntrustedError, read_regular_text};
 use std::path::PathBuf;

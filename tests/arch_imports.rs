@@ -21,7 +21,7 @@ const LAYERS: &[&str] = &[
     "secret",
     "facilities",
     "rules",
-    "config",
+    "repo_config",
     "engine",
     "finding",
     "shard",
@@ -214,4 +214,27 @@ fn the_reader_of_crate_paths_sees_groups_and_skips_comments() {
     );
     let refs: Vec<String> = lines.iter().flat_map(|(_, l)| crate_refs(l)).collect();
     assert_eq!(refs, ["rules"]);
+}
+
+/// A file over this many lines has more than one reason to change: split it by what its parts
+/// own (as `hygiene/cmdline/` and `sources/git/` are).
+const MAX_LINES: usize = 900;
+
+#[test]
+fn no_source_file_is_over_the_line_limit() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).ok()?.lines().count();
+            (n > MAX_LINES).then(|| format!("{}: {n} lines", f.display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
 }

@@ -22,8 +22,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = toml::from_str::<tokenwarden::config::Config>(text);
-    let _ = tokenwarden::facilities::config::parse_duration(text);
+    let _ = toml::from_str::<tokenwarden::repo_config::Config>(text);
+    let _ = tokenwarden::facilities::client_config::parse_duration(text);
     let mut set = RuleSet::default();
     if set.add_toml("fuzz.toml", text).is_ok() {
         exercise(&set);

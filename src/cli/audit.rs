@@ -130,7 +130,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         };
         let history = match &lc {
             Some(lc) => lc.history().clone(),
-            None => lifecycle::auditlog::read(&log_path(args.audit_log.as_deref())?)?,
+            None => lifecycle::call_log::read(&log_path(args.audit_log.as_deref())?)?,
         };
         let issuers = match &lc {
             Some(lc) => lc.issuers().clone(),
@@ -264,7 +264,7 @@ fn execute(
 fn log_path(explicit: Option<&Path>) -> Result<PathBuf> {
     match explicit {
         Some(p) => Ok(p.to_path_buf()),
-        None => lifecycle::auditlog::default_path()
+        None => lifecycle::call_log::default_path()
             .context("HOME is not set; give the audit log: --audit-log FILE"),
     }
 }
@@ -370,7 +370,7 @@ fn machine_hygiene(
     let mut hygiene = Vec::new();
     let mut roots = Vec::new();
     if args.processes || both {
-        hygiene.extend(tokenwarden::hygiene::audit::processes(
+        hygiene.extend(tokenwarden::hygiene::machine::processes(
             engine,
             Path::new("/proc"),
         ));
@@ -383,7 +383,7 @@ fn machine_hygiene(
                 .map(PathBuf::from)
                 .context("HOME is not set; give the directory: --home DIR")?,
         };
-        hygiene.extend(tokenwarden::hygiene::audit::home(&dir));
+        hygiene.extend(tokenwarden::hygiene::machine::home(&dir));
         roots.push(dir.display().to_string());
     }
     Ok((hygiene, roots))

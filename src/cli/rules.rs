@@ -6,9 +6,9 @@ use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tokenwarden::config::Config;
 use tokenwarden::engine::check_rules;
 use tokenwarden::policy::{RuleChoice, assemble_rules};
+use tokenwarden::repo_config::Config;
 use tokenwarden::rules::RuleSet;
 use tokenwarden::text::printable;
 

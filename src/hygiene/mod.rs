@@ -6,11 +6,11 @@
 //! `core.excludesFile` and negations ([`ignores`]); the tests hold them against
 //! `git check-ignore`.
 
-pub mod audit;
 pub mod cmdline;
 pub mod docs;
 pub mod gitignore;
 mod ignores;
+pub mod machine;
 
 mod commands;
 mod env_readers;

@@ -102,7 +102,7 @@ impl Incident {
             pushed: items.iter().filter(|i| pushed(i)).count(),
         };
         Incident {
-            generated_at: super::auditlog::now_rfc3339(),
+            generated_at: super::call_log::now_rfc3339(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             targets,
             audit_log: audit_log.display().to_string(),

@@ -8,7 +8,7 @@
 //! file are compared with the configured issuer, never followed. Plain HTTP is accepted only
 //! for loopback, and only because the user's config named it ([`Endpoint`] enforces that).
 
-use crate::facilities::config::ClientConfig;
+use crate::facilities::client_config::ClientConfig;
 use crate::facilities::credential::CredentialSource;
 use crate::facilities::http::{ClientError, Endpoint};
 use crate::facilities::slurm::{self, ApiVersion};

@@ -10,7 +10,8 @@
 //! - [`issuer`] — one module per issuer (S3M, Globus, slurmrestd, Palmetto, Keycloak, S3), each
 //!   saying how its secrets are checked, revoked and rotated; which issuer a finding belongs to.
 //! - [`issuers`] — the only endpoints a secret may be sent to (built-in, or the user's config).
-//! - [`auditlog`] — the write-ahead JSONL log, and what earlier runs did.
+//! - [`call_log`] — the write-ahead JSONL log of every call to an issuer (`--audit-log`), and
+//!   what earlier runs did.
 //! - [`verify`] — the cheapest side-effect-free call that proves liveness, per facility.
 //! - [`revoke`] — the revocation calls, where the issuer has one.
 //! - [`plan`] — what will be done to each secret, and why; rendered before anything is done.
@@ -20,7 +21,7 @@
 //! The lifecycle never parses flags and never prompts; the command line asks for the
 //! confirmation and passes it in.
 
-pub mod auditlog;
+pub mod call_log;
 pub mod incident;
 pub mod issuer;
 pub mod issuers;
@@ -30,7 +31,7 @@ pub mod revoke;
 pub mod verify;
 
 pub use crate::rules::Issuer;
-pub use auditlog::{AuditLog, AuditLogError, History};
+pub use call_log::{CallLog, CallLogError, History};
 pub use issuers::Issuers;
 pub use plan::{Item, Outcome, Plan, Planned};
 
@@ -45,7 +46,7 @@ use std::sync::Mutex;
 pub enum LifecycleError {
     /// The audit log could not record a call, so the call was not made.
     #[error(transparent)]
-    AuditLog(#[from] AuditLogError),
+    CallLog(#[from] CallLogError),
     /// The user's client config is wrong.
     #[error(transparent)]
     Config(#[from] crate::facilities::ClientError),
@@ -86,7 +87,7 @@ pub fn read_source(root: &Path, loc: &Location) -> Option<Vec<u8>> {
 pub struct Lifecycle {
     http: Http,
     issuers: Issuers,
-    log: Mutex<AuditLog>,
+    log: Mutex<CallLog>,
     history: History,
     now: i64,
 }
@@ -98,14 +99,14 @@ impl Lifecycle {
         issuers: Issuers,
         log_path: &std::path::Path,
     ) -> Result<Lifecycle, LifecycleError> {
-        let history = auditlog::read(log_path)?;
-        let log = AuditLog::open(log_path)?;
+        let history = call_log::read(log_path)?;
+        let log = CallLog::open(log_path)?;
         Ok(Lifecycle {
             http,
             issuers,
             log: Mutex::new(log),
             history,
-            now: auditlog::now_unix(),
+            now: call_log::now_unix(),
         })
     }
 
@@ -124,7 +125,7 @@ impl Lifecycle {
         self.lock_log().path().to_path_buf()
     }
 
-    fn lock_log(&self) -> std::sync::MutexGuard<'_, AuditLog> {
+    fn lock_log(&self) -> std::sync::MutexGuard<'_, CallLog> {
         // A panic while holding the lock cannot leave a half-written line (each line is one
         // write), so a poisoned lock is still usable.
         self.log.lock().unwrap_or_else(|p| p.into_inner())
@@ -139,7 +140,7 @@ impl Lifecycle {
         action: &str,
         endpoint: &str,
         call: impl FnOnce() -> (T, String, String),
-    ) -> Result<T, AuditLogError> {
+    ) -> Result<T, CallLogError> {
         let seq = self
             .lock_log()
             .intent(fingerprint, facility, action, endpoint)?;

@@ -2,7 +2,7 @@
 //! printed in full before anything is done, and carried into the incident report with what
 //! was done.
 
-use super::auditlog::{History, Past};
+use super::call_log::{History, Past};
 use super::issuer::{self, handling, is_refresh};
 use super::issuers::Issuers;
 use super::notify::{self, Notice};
@@ -191,7 +191,7 @@ impl Item {
             .token
             .as_ref()
             .and_then(|t| t.exp)
-            .is_some_and(|e| e > super::auditlog::now_unix());
+            .is_some_and(|e| e > super::call_log::now_unix());
         if revoked
             && self.issuer == Some(Issuer::Keycloak)
             && !is_refresh(self.token.as_ref())
@@ -617,7 +617,7 @@ mod tests {
         k.outcomes = vec![revoked()];
         k.after = Some(check(Liveness::Dead, true));
         k.token = Some(TokenFacts {
-            exp: Some(super::super::auditlog::now_unix() + 3600),
+            exp: Some(super::super::call_log::now_unix() + 3600),
             token_type: Some("Bearer".into()),
             ..Default::default()
         });

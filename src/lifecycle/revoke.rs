@@ -21,7 +21,7 @@ use crate::facilities::ClientError;
 use crate::facilities::credential::Token;
 use crate::facilities::http::{Call, form};
 use crate::finding::Finding;
-use crate::lifecycle::auditlog::AuditLogError;
+use crate::lifecycle::call_log::CallLogError;
 use crate::rules::{Action, Issuer};
 use reqwest::Method;
 
@@ -67,7 +67,7 @@ pub(super) fn oauth_error(e: &ClientError) -> Option<String> {
 impl Lifecycle {
     /// Revokes one secret, if its issuer offers revocation. Only a failure to write the audit
     /// log is an error; everything the issuer says is an [`Outcome`].
-    pub fn revoke(&self, f: &Finding) -> Result<Vec<Outcome>, AuditLogError> {
+    pub fn revoke(&self, f: &Finding) -> Result<Vec<Outcome>, CallLogError> {
         let token = Token::new(String::from_utf8_lossy(f.secret.expose()).into_owned());
         match issuer::of(f) {
             Some(i) if issuer::wants(f, i, Action::Revoke) => {
@@ -87,7 +87,7 @@ impl Lifecycle {
         action: &str,
         url: &url::Url,
         call: impl FnOnce() -> Outcome,
-    ) -> Result<Outcome, AuditLogError> {
+    ) -> Result<Outcome, CallLogError> {
         if let Err(e) = self.issuers.check(issuer, url) {
             return Ok(Outcome::Failed {
                 endpoint: display_endpoint(url),

@@ -2,7 +2,7 @@
 //! (FACILITIES.md §8), or the token's own `exp` when that already answers.
 //!
 //! Each issuer's check lives in its module under [`super::issuer`]; this file holds what they
-//! share: the token's own expiry, the dispatch, and [`Lifecycle::checked`].
+//! share: the token's own expiry, the dispatch, and `Lifecycle::checked`.
 //!
 //! Every request is logged before and after (the audit log) and goes only to an endpoint
 //! [`Issuers::check`](super::Issuers::check) allows.
@@ -13,7 +13,7 @@ use super::{Lifecycle, SourceReader};
 use crate::facilities::ClientError;
 use crate::facilities::credential::Token;
 use crate::finding::{Finding, Liveness, Verification};
-use crate::lifecycle::auditlog::{AuditLogError, now_rfc3339};
+use crate::lifecycle::call_log::{CallLogError, now_rfc3339};
 use crate::rules::{Action, Issuer};
 use std::collections::BTreeMap;
 
@@ -64,7 +64,7 @@ impl Lifecycle {
         &self,
         f: &Finding,
         source: SourceReader<'_>,
-    ) -> Result<Verification, AuditLogError> {
+    ) -> Result<Verification, CallLogError> {
         let token = Token::new(String::from_utf8_lossy(f.secret.expose()).into_owned());
         // A token's own expiry answers without asking anyone.
         if let Some(exp) = f.token.as_ref().and_then(|t| t.exp)
@@ -94,7 +94,7 @@ impl Lifecycle {
         issuer: Issuer,
         url: &url::Url,
         call: impl FnOnce() -> Verification,
-    ) -> Result<Verification, AuditLogError> {
+    ) -> Result<Verification, CallLogError> {
         if let Err(e) = self.issuers.check(issuer, url) {
             return Ok(unknown(e.to_string()));
         }

@@ -9,7 +9,7 @@ use crate::facilities::credential::Token;
 use crate::facilities::globus;
 use crate::facilities::http::Call;
 use crate::finding::{Finding, Liveness, Verification};
-use crate::lifecycle::auditlog::AuditLogError;
+use crate::lifecycle::call_log::CallLogError;
 use crate::lifecycle::issuers::Issuers;
 use crate::lifecycle::issuers::display_endpoint;
 use crate::lifecycle::plan::Outcome;
@@ -22,7 +22,7 @@ use crate::rules::JwtClass;
 use reqwest::Method;
 
 /// Globus Auth.
-pub(crate) struct Globus;
+pub struct Globus;
 
 impl IssuerOps for Globus {
     fn name(&self) -> &'static str {
@@ -48,7 +48,7 @@ impl IssuerOps for Globus {
         f: &Finding,
         token: Token,
         source: SourceReader<'_>,
-    ) -> Result<Verification, AuditLogError> {
+    ) -> Result<Verification, CallLogError> {
         let _ = source;
         let token = &token;
         let url = lc.issuers.alcf_iri.join("task/not-a-real-task");
@@ -92,7 +92,7 @@ impl IssuerOps for Globus {
         lc: &Lifecycle,
         f: &Finding,
         token: &Token,
-    ) -> Result<Vec<Outcome>, AuditLogError> {
+    ) -> Result<Vec<Outcome>, CallLogError> {
         revoke(lc, f, token).map(|o| vec![o])
     }
 
@@ -112,7 +112,7 @@ impl IssuerOps for Globus {
     }
 }
 
-fn revoke(lc: &Lifecycle, f: &Finding, token: &Token) -> Result<Outcome, AuditLogError> {
+fn revoke(lc: &Lifecycle, f: &Finding, token: &Token) -> Result<Outcome, CallLogError> {
     let url = lc.issuers.globus_auth.join("/v2/oauth2/token/revoke");
     let endpoint = display_endpoint(&url);
     let mut refusals = Vec::new();

@@ -8,7 +8,7 @@ use crate::engine::jwt::TokenFacts;
 use crate::facilities::credential::Token;
 use crate::facilities::http::Call;
 use crate::finding::{Finding, Liveness, Verification};
-use crate::lifecycle::auditlog::AuditLogError;
+use crate::lifecycle::call_log::CallLogError;
 use crate::lifecycle::issuers::Issuers;
 use crate::lifecycle::issuers::display_endpoint;
 use crate::lifecycle::plan::Outcome;
@@ -22,7 +22,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 /// A Keycloak.
-pub(crate) struct Keycloak;
+pub struct Keycloak;
 
 /// Whether a Keycloak token is a refresh (or offline) token rather than an access token.
 pub fn is_refresh(t: Option<&TokenFacts>) -> bool {
@@ -56,7 +56,7 @@ impl IssuerOps for Keycloak {
         f: &Finding,
         token: Token,
         source: SourceReader<'_>,
-    ) -> Result<Verification, AuditLogError> {
+    ) -> Result<Verification, CallLogError> {
         let _ = source;
         let token = &token;
         let Some(kc) = lc.issuers.keycloak.clone() else {
@@ -126,7 +126,7 @@ impl IssuerOps for Keycloak {
         lc: &Lifecycle,
         f: &Finding,
         token: &Token,
-    ) -> Result<Vec<Outcome>, AuditLogError> {
+    ) -> Result<Vec<Outcome>, CallLogError> {
         let Some(kc) = lc.issuers.keycloak.clone() else {
             return Ok(vec![Outcome::Failed {
                 endpoint: String::new(),

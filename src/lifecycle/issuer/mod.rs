@@ -17,7 +17,7 @@ mod slurm;
 pub use keycloak::is_refresh;
 pub use s3::{StsParts, sts_parts};
 
-use super::auditlog::AuditLogError;
+use super::call_log::CallLogError;
 use super::issuers::Issuers;
 use super::plan::Outcome;
 use super::{Lifecycle, SourceReader};
@@ -27,7 +27,7 @@ use crate::finding::{Finding, Verification};
 use crate::rules::{Action, Issuer, JwtClass};
 
 /// What the lifecycle does with one issuer's secrets.
-pub(crate) trait IssuerOps: Sync {
+pub trait IssuerOps: Sync {
     /// Its name in messages.
     fn name(&self) -> &'static str;
 
@@ -41,14 +41,14 @@ pub(crate) trait IssuerOps: Sync {
     /// The origins (scheme://host:port) its secrets may be sent to.
     fn origins(&self, issuers: &Issuers) -> Vec<String>;
 
-    /// The cheapest side-effect-free call that proves liveness, through [`Lifecycle::checked`].
+    /// The cheapest side-effect-free call that proves liveness, through `Lifecycle::checked`.
     fn verify(
         &self,
         lc: &Lifecycle,
         f: &Finding,
         token: Token,
         source: SourceReader<'_>,
-    ) -> Result<Verification, AuditLogError>;
+    ) -> Result<Verification, CallLogError>;
 
     /// Where a revocation would go, or why there is none here.
     fn revoke_target(&self, issuers: &Issuers, f: &Finding) -> Result<String, String> {
@@ -56,13 +56,13 @@ pub(crate) trait IssuerOps: Sync {
         Err(self.no_revocation_why(f))
     }
 
-    /// Revokes, through [`Lifecycle::mutation`].
+    /// Revokes, through `Lifecycle::mutation`.
     fn revoke(
         &self,
         lc: &Lifecycle,
         f: &Finding,
         token: &Token,
-    ) -> Result<Vec<Outcome>, AuditLogError> {
+    ) -> Result<Vec<Outcome>, CallLogError> {
         let _ = (lc, f, token);
         Ok(vec![Outcome::NotRevocable {
             why: "the issuer offers no revocation for this kind of secret".into(),
@@ -79,7 +79,7 @@ pub(crate) trait IssuerOps: Sync {
 }
 
 /// The operations of `issuer`.
-pub(crate) fn ops(issuer: Issuer) -> &'static dyn IssuerOps {
+pub fn ops(issuer: Issuer) -> &'static dyn IssuerOps {
     match issuer {
         Issuer::S3m => &s3m::S3m,
         Issuer::Globus => &globus::Globus,

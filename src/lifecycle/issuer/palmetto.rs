@@ -5,13 +5,13 @@ use super::IssuerOps;
 use crate::facilities::credential::Token;
 use crate::facilities::slurm::{Auth, Gateway};
 use crate::finding::{Finding, Verification};
-use crate::lifecycle::auditlog::AuditLogError;
+use crate::lifecycle::call_log::CallLogError;
 use crate::lifecycle::issuers::Issuers;
 use crate::lifecycle::{Lifecycle, SourceReader};
 use crate::rules::Issuer;
 
 /// The Palmetto API.
-pub(crate) struct Palmetto;
+pub struct Palmetto;
 
 impl IssuerOps for Palmetto {
     fn name(&self) -> &'static str {
@@ -28,7 +28,7 @@ impl IssuerOps for Palmetto {
         f: &Finding,
         token: Token,
         source: SourceReader<'_>,
-    ) -> Result<Verification, AuditLogError> {
+    ) -> Result<Verification, CallLogError> {
         let _ = source;
         let (base, version) = lc.issuers.palmetto.clone();
         super::slurm::slurm_read(

@@ -6,7 +6,7 @@
 use super::IssuerOps;
 use crate::facilities::credential::Token;
 use crate::finding::{Finding, Liveness, Verification};
-use crate::lifecycle::auditlog::AuditLogError;
+use crate::lifecycle::call_log::CallLogError;
 use crate::lifecycle::issuers::Issuers;
 use crate::lifecycle::notify::SITE;
 use crate::lifecycle::verify::{result, unknown};
@@ -16,7 +16,7 @@ use regex::bytes::Regex;
 use std::sync::LazyLock;
 
 /// An S3 (RGW) endpoint.
-pub(crate) struct S3;
+pub struct S3;
 
 impl IssuerOps for S3 {
     fn name(&self) -> &'static str {
@@ -33,7 +33,7 @@ impl IssuerOps for S3 {
         f: &Finding,
         token: Token,
         source: SourceReader<'_>,
-    ) -> Result<Verification, AuditLogError> {
+    ) -> Result<Verification, CallLogError> {
         let secret = token;
         // SigV4 sends the key id and a signature, never the secret key; the session token
         // does travel, so only to the S3 endpoint the user named.

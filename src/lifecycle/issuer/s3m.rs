@@ -5,7 +5,7 @@ use super::IssuerOps;
 use crate::facilities::credential::Token;
 use crate::facilities::s3m::{PathStyle, S3m as S3mClient};
 use crate::finding::{Finding, Liveness, Verification};
-use crate::lifecycle::auditlog::AuditLogError;
+use crate::lifecycle::call_log::CallLogError;
 use crate::lifecycle::issuers::{Issuers, display_endpoint};
 use crate::lifecycle::notify::OLCF;
 use crate::lifecycle::plan::Outcome;
@@ -16,7 +16,7 @@ use crate::rules::Issuer;
 use serde_json::Value;
 
 /// OLCF S3M.
-pub(crate) struct S3m;
+pub struct S3m;
 
 impl IssuerOps for S3m {
     fn name(&self) -> &'static str {
@@ -33,7 +33,7 @@ impl IssuerOps for S3m {
         f: &Finding,
         token: Token,
         _source: SourceReader<'_>,
-    ) -> Result<Verification, AuditLogError> {
+    ) -> Result<Verification, CallLogError> {
         let token = &token;
         let base = lc.issuers.s3m.clone();
         let url = base.join("/olcf/v1/token/ctls/introspect");
@@ -88,7 +88,7 @@ impl IssuerOps for S3m {
         lc: &Lifecycle,
         f: &Finding,
         token: &Token,
-    ) -> Result<Vec<Outcome>, AuditLogError> {
+    ) -> Result<Vec<Outcome>, CallLogError> {
         revoke(lc, f, token).map(|o| vec![o])
     }
 
@@ -107,7 +107,7 @@ impl IssuerOps for S3m {
     }
 }
 
-fn revoke(lc: &Lifecycle, f: &Finding, token: &Token) -> Result<Outcome, AuditLogError> {
+fn revoke(lc: &Lifecycle, f: &Finding, token: &Token) -> Result<Outcome, CallLogError> {
     let base = lc.issuers.s3m.clone();
     let url = base.join("/olcf/v1/token/ctls/revoke");
     let endpoint = display_endpoint(&url);

@@ -6,7 +6,7 @@ use super::IssuerOps;
 use crate::facilities::credential::Token;
 use crate::facilities::slurm::{Auth, Gateway, SlurmClient};
 use crate::finding::{Finding, Liveness, Verification};
-use crate::lifecycle::auditlog::AuditLogError;
+use crate::lifecycle::call_log::CallLogError;
 use crate::lifecycle::issuers::Issuers;
 use crate::lifecycle::notify::SITE;
 use crate::lifecycle::verify::status_of;
@@ -16,7 +16,7 @@ use crate::rules::Issuer;
 use crate::rules::JwtClass;
 
 /// A slurmrestd.
-pub(crate) struct Slurm;
+pub struct Slurm;
 
 impl IssuerOps for Slurm {
     fn name(&self) -> &'static str {
@@ -42,7 +42,7 @@ impl IssuerOps for Slurm {
         f: &Finding,
         token: Token,
         source: SourceReader<'_>,
-    ) -> Result<Verification, AuditLogError> {
+    ) -> Result<Verification, CallLogError> {
         let _ = source;
         let Some((base, version)) = lc.issuers.slurm.clone() else {
             return Ok(unknown(
@@ -94,7 +94,7 @@ pub(super) fn slurm_read(
     version: crate::facilities::slurm::ApiVersion,
     gateway: Gateway,
     auth: impl FnOnce() -> Auth,
-) -> Result<Verification, AuditLogError> {
+) -> Result<Verification, CallLogError> {
     let mut client = match SlurmClient::new(lc.http.clone(), base.clone(), version, gateway, auth())
     {
         Ok(c) => c,

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// Errors of the audit log. Any of them stops the lifecycle: no call is made that the log
 /// could not record.
 #[derive(Debug, thiserror::Error)]
-pub enum AuditLogError {
+pub enum CallLogError {
     /// The log could not be opened, written or synced.
     #[error("audit log {path}: {source}")]
     Io {
@@ -92,18 +92,18 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 /// An open audit log.
-pub struct AuditLog {
+pub struct CallLog {
     path: PathBuf,
     file: File,
     run: String,
     seq: u64,
 }
 
-impl AuditLog {
+impl CallLog {
     /// Opens (creating 0600, in a 0700 directory if it must create that) the log for appending.
     /// Refuses a symbolic link and a log others can read or write.
-    pub fn open(path: &Path) -> Result<AuditLog, AuditLogError> {
-        let io = |source| AuditLogError::Io {
+    pub fn open(path: &Path) -> Result<CallLog, CallLogError> {
+        let io = |source| CallLogError::Io {
             path: path.display().to_string(),
             source,
         };
@@ -114,7 +114,7 @@ impl AuditLog {
         }
         if let Ok(meta) = std::fs::symlink_metadata(path) {
             if meta.file_type().is_symlink() {
-                return Err(AuditLogError::Unsafe {
+                return Err(CallLogError::Unsafe {
                     path: path.display().to_string(),
                     reason: "is a symbolic link; give the real file".into(),
                 });
@@ -124,7 +124,7 @@ impl AuditLog {
                 use std::os::unix::fs::PermissionsExt;
                 let mode = meta.permissions().mode() & 0o777;
                 if mode & 0o077 != 0 {
-                    return Err(AuditLogError::Unsafe {
+                    return Err(CallLogError::Unsafe {
                         path: path.display().to_string(),
                         reason: format!(
                             "mode {mode:04o} lets others read or write it; run chmod 600 on it"
@@ -146,7 +146,7 @@ impl AuditLog {
         if getrandom::fill(&mut run).is_err() {
             run = (now_unix() as u64).to_be_bytes();
         }
-        Ok(AuditLog {
+        Ok(CallLog {
             path: path.to_path_buf(),
             file,
             run: hex::encode(run),
@@ -165,14 +165,14 @@ impl AuditLog {
     }
 
     /// Writes and syncs the `intent` line of a call; returns its sequence number, which the
-    /// matching [`AuditLog::done`] takes.
+    /// matching [`CallLog::done`] takes.
     pub fn intent(
         &mut self,
         fingerprint: &str,
         facility: &str,
         action: &str,
         endpoint: &str,
-    ) -> Result<u64, AuditLogError> {
+    ) -> Result<u64, CallLogError> {
         self.seq += 1;
         let e = Entry {
             time: now_rfc3339(),
@@ -201,7 +201,7 @@ impl AuditLog {
         endpoint: &str,
         outcome: &str,
         detail: &str,
-    ) -> Result<(), AuditLogError> {
+    ) -> Result<(), CallLogError> {
         let e = Entry {
             time: now_rfc3339(),
             run: self.run.clone(),
@@ -217,8 +217,8 @@ impl AuditLog {
         self.append(&e)
     }
 
-    fn append(&mut self, e: &Entry) -> Result<(), AuditLogError> {
-        let io = |source| AuditLogError::Io {
+    fn append(&mut self, e: &Entry) -> Result<(), CallLogError> {
+        let io = |source| CallLogError::Io {
             path: self.path.display().to_string(),
             source,
         };
@@ -268,12 +268,12 @@ impl History {
 }
 
 /// Reads a log back. A missing file is an empty history.
-pub fn read(path: &Path) -> Result<History, AuditLogError> {
+pub fn read(path: &Path) -> Result<History, CallLogError> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(History::default()),
         Err(source) => {
-            return Err(AuditLogError::Io {
+            return Err(CallLogError::Io {
                 path: path.display().to_string(),
                 source,
             });
@@ -283,7 +283,7 @@ pub fn read(path: &Path) -> Result<History, AuditLogError> {
     // Intents waiting for their done line, by (run, seq).
     let mut open: HashMap<(String, u64), Entry> = HashMap::new();
     for line in BufReader::new(file).split(b'\n') {
-        let line = line.map_err(|source| AuditLogError::Io {
+        let line = line.map_err(|source| CallLogError::Io {
             path: path.display().to_string(),
             source,
         })?;
@@ -355,7 +355,7 @@ mod tests {
     fn writes_intent_then_done_0600_and_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("state/tw/audit.jsonl");
-        let mut log = AuditLog::open(&p).unwrap();
+        let mut log = CallLog::open(&p).unwrap();
         let s = log
             .intent("tw1:aa", "olcf-s3m", "revoke", "https://s3m/x")
             .unwrap();
@@ -396,7 +396,7 @@ mod tests {
     fn torn_line_is_counted_not_fatal_and_failures_are_remembered() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("audit.jsonl");
-        let mut log = AuditLog::open(&p).unwrap();
+        let mut log = CallLog::open(&p).unwrap();
         let s = log
             .intent("tw1:cc", "keycloak", "revoke", "https://k")
             .unwrap();
@@ -419,7 +419,7 @@ mod tests {
         assert!(cc.failed.as_deref().unwrap().contains("HTTP 503"));
         assert!(cc.revoked_at.is_none() && cc.interrupted_at.is_none());
         // A later success wins.
-        let mut log = AuditLog::open(&p).unwrap();
+        let mut log = CallLog::open(&p).unwrap();
         let s = log
             .intent("tw1:cc", "keycloak", "revoke", "https://k")
             .unwrap();
@@ -444,12 +444,12 @@ mod tests {
         let real = dir.path().join("real.jsonl");
         std::fs::write(&real, "").unwrap();
         std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = AuditLog::open(&real).err().unwrap().to_string();
+        let err = CallLog::open(&real).err().unwrap().to_string();
         assert!(err.contains("chmod 600"), "{err}");
         std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
         let link = dir.path().join("link.jsonl");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        let err = AuditLog::open(&link).err().unwrap().to_string();
+        let err = CallLog::open(&link).err().unwrap().to_string();
         assert!(err.contains("symbolic link"), "{err}");
     }
 }
