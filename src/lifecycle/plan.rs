@@ -3,7 +3,7 @@
 //! was done.
 
 use super::call_log::{History, Past};
-use super::issuer::{self, handling, is_refresh};
+use super::issuer::{self, handling};
 use super::issuers::Issuers;
 use super::notify::{self, Notice};
 use crate::engine::jwt::TokenFacts;
@@ -178,23 +178,23 @@ impl Item {
                 .iter()
                 .all(|o| !matches!(o, Outcome::NotRevocable { .. }));
         let latest = self.after.as_ref().or(self.before.as_ref());
-        // Still accepted after everything: open — except a Globus revocation, which takes
-        // minutes to reach every service.
+        let ops = self.issuer.map(issuer::ops);
+        // Still accepted after everything: open — except a revocation that takes minutes to
+        // reach every service (Globus).
         if latest.is_some_and(|v| v.liveness == Liveness::Live)
-            && !(revoked && self.issuer == Some(Issuer::Globus))
+            && !(revoked && ops.is_some_and(|o| o.settles_late()))
         {
             return true;
         }
-        // A revoked Keycloak access JWT is still good until `exp` at a gateway that checks it
-        // offline (CSM's): the admin steps remain.
+        // A revoked token still good until `exp` where it is checked offline (a Keycloak
+        // access JWT at CSM's gateway): the admin steps remain.
         let exp_ahead = self
             .token
             .as_ref()
             .and_then(|t| t.exp)
             .is_some_and(|e| e > super::call_log::now_unix());
         if revoked
-            && self.issuer == Some(Issuer::Keycloak)
-            && !is_refresh(self.token.as_ref())
+            && ops.is_some_and(|o| o.valid_until_exp_after_revocation(self.token.as_ref()))
             && exp_ahead
         {
             return true;
@@ -311,22 +311,13 @@ fn decide(
     if past.is_some_and(|p| p.interrupted_at.is_some()) {
         notes.push("an earlier revocation was cut off; revoking again is safe".into());
     }
-    if before.is_none_or(|v| v.liveness != Liveness::Live) && kind == Some(Issuer::Globus) {
-        notes.push(
-            "its liveness is not proven either way; revoking a dead Globus token is harmless"
-                .into(),
-        );
-    }
-    if kind == Some(Issuer::Keycloak) && !is_refresh(f.token.as_ref()) {
-        notes.push(
-            "an access JWT may still be accepted until its `exp` by services that check it \
-             offline (the CSM gateway)"
-                .into(),
-        );
+    let ops = kind.map(issuer::ops);
+    if let Some(o) = ops {
+        notes.extend(o.revoke_notes(f, before));
     }
     Planned::Revoke {
         endpoint,
-        irreversible: kind == Some(Issuer::S3m),
+        irreversible: ops.is_some_and(|o| o.irreversible()),
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     }
 }

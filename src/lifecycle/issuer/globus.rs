@@ -87,6 +87,22 @@ impl IssuerOps for Globus {
         ))
     }
 
+    fn revoke_notes(&self, _f: &Finding, before: Option<&Verification>) -> Vec<String> {
+        if before.is_none_or(|v| v.liveness != Liveness::Live) {
+            vec![
+                "its liveness is not proven either way; revoking a dead Globus token is harmless"
+                    .into(),
+            ]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// A Globus revocation takes about ten minutes to reach every service.
+    fn settles_late(&self) -> bool {
+        true
+    }
+
     fn revoke(
         &self,
         lc: &Lifecycle,

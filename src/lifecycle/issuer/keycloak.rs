@@ -121,6 +121,23 @@ impl IssuerOps for Keycloak {
         Ok(display_endpoint(&kc.oidc("revoke")))
     }
 
+    fn revoke_notes(&self, f: &Finding, _before: Option<&Verification>) -> Vec<String> {
+        if is_refresh(f.token.as_ref()) {
+            return Vec::new();
+        }
+        vec![
+            "an access JWT may still be accepted until its `exp` by services that check it \
+             offline (the CSM gateway)"
+                .into(),
+        ]
+    }
+
+    /// An access JWT is checked offline by CSM's gateway: revoked or not, it is good there
+    /// until `exp`.
+    fn valid_until_exp_after_revocation(&self, token: Option<&TokenFacts>) -> bool {
+        !is_refresh(token)
+    }
+
     fn revoke(
         &self,
         lc: &Lifecycle,

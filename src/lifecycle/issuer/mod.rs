@@ -21,6 +21,7 @@ use super::call_log::CallLogError;
 use super::issuers::Issuers;
 use super::plan::Outcome;
 use super::{Lifecycle, SourceReader};
+use crate::engine::jwt::TokenFacts;
 use crate::facilities::Endpoint;
 use crate::facilities::credential::Token;
 use crate::finding::{Finding, Verification};
@@ -76,6 +77,30 @@ pub trait IssuerOps: Sync {
 
     /// Whom to tell and what to rotate; `None` leaves it to the rule-by-rule notices.
     fn notice(&self, f: &Finding) -> Option<(&'static str, Vec<String>)>;
+
+    /// Whether a revocation cannot be undone (the plan says so before the confirmation).
+    fn irreversible(&self) -> bool {
+        false
+    }
+
+    /// What the plan should say about revoking `f`, whose liveness before is `before`.
+    fn revoke_notes(&self, f: &Finding, before: Option<&Verification>) -> Vec<String> {
+        let _ = (f, before);
+        Vec::new()
+    }
+
+    /// Whether a probe may still accept a token for a while after its revocation succeeded
+    /// (the revocation has yet to reach every service): not a reason to keep the item open.
+    fn settles_late(&self) -> bool {
+        false
+    }
+
+    /// Whether a revoked token with this `token` (its decoded facts) stays valid until its
+    /// `exp` where it is checked offline: the rotation steps remain to be done.
+    fn valid_until_exp_after_revocation(&self, token: Option<&TokenFacts>) -> bool {
+        let _ = token;
+        false
+    }
 }
 
 /// The operations of `issuer`.

@@ -92,6 +92,10 @@ impl IssuerOps for S3m {
         revoke(lc, f, token).map(|o| vec![o])
     }
 
+    fn irreversible(&self) -> bool {
+        true
+    }
+
     fn notice(&self, _f: &Finding) -> Option<(&'static str, Vec<String>)> {
         Some((
             OLCF,
