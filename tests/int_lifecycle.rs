@@ -481,14 +481,23 @@ fn peer_killed_between_the_two_log_writes_is_recovered_by_a_rerun() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait (bounded) until the revocation's intent is on disk, then kill -9.
+    // Wait (bounded) until the revocation's intent is on disk and its request has reached
+    // the server (which holds the answer back for 4 s), then kill -9: killed any sooner, the
+    // request might never leave the process.
     let deadline = Instant::now() + Duration::from_secs(60);
+    let arrived = || {
+        common::s3m::faults(&env).iter().any(|f| {
+            f["fingerprint"] == fp.as_str()
+                && f["path_contains"] == "/token/ctls/revoke"
+                && f["times"] == 0
+        })
+    };
     loop {
         let intent = case
             .log_entries()
             .iter()
             .any(|e| e["action"] == "revoke" && e["phase"] == "intent");
-        if intent {
+        if intent && arrived() {
             break;
         }
         assert!(Instant::now() < deadline, "no revoke intent logged");

@@ -17,6 +17,16 @@ pub fn control(env: &PeerEnv, what: &str, body: Value) -> Value {
         .expect("control answer is JSON")
 }
 
+/// The faults the contract still holds, each with the `times` it has left.
+pub fn faults(env: &PeerEnv) -> Vec<Value> {
+    let url = format!("{}/faults", var(env, "S3M_CONTRACT_CONTROL"));
+    let v: Value = reqwest::blocking::get(url)
+        .expect("contract control reachable")
+        .json()
+        .expect("control answer is JSON");
+    v["faults"].as_array().cloned().unwrap_or_default()
+}
+
 /// A fresh token with these permissions: (token, fingerprint in the request log).
 pub fn mint(env: &PeerEnv, permissions: &[&str], enclave: &str) -> (String, String) {
     let v = control(

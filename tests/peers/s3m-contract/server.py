@@ -47,6 +47,8 @@ Test controls, NOT part of S3M, under /_contract/ (loopback only):
   complete answer whose JSON is cut short), "trickle" (the headers, then one
   byte every half second of a body that never ends; stops after 60 s or when
   the client hangs up).
+* GET /_contract/faults -> {"faults": [...]}: each fault with the `times` it has
+  left, so a test can wait until a slow request has arrived.
 * GET /ping -> pong.
 
 Every request is appended to S3M_REQUEST_LOG as a JSON line: method, path,
@@ -437,6 +439,11 @@ class H(BaseHTTPRequestHandler):
             with LOCK:
                 FAULTS.append(f)
             return self.send(200, {"ok": True})
+        if path == "/_contract/faults" and self.command == "GET":
+            # What is left of each fault: a test can tell that a request has arrived (its
+            # fault's `times` went down) while its slow answer is still to come.
+            with LOCK:
+                return self.send(200, {"faults": [dict(f) for f in FAULTS]})
         return self.err(404, "no such control")
 
     # -------------------------------------------------------------- status
