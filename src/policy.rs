@@ -8,7 +8,7 @@
 use crate::finding::Suppressed;
 use crate::outcome::ScanResult;
 use crate::repo_config::{AllowEntry, Config, ConfigError, id_matches};
-use crate::rules::{RuleError, RuleSet, import_gitleaks};
+use crate::rules::{Action, RuleError, RuleSet, import_gitleaks};
 use crate::untrusted::{MAX_CONFIG_BYTES, UntrustedError, read_regular_text};
 use std::path::PathBuf;
 
@@ -65,25 +65,55 @@ pub fn assemble_rules(
     notes: &mut Vec<String>,
 ) -> Result<Assembled, PolicyError> {
     let mut set = RuleSet::builtin().map_err(PolicyError::Builtin)?;
-    let mut files: Vec<PathBuf> = choice.files.clone();
+    let files: Vec<PathBuf> = choice.files.clone();
     let mut gitleaks: Vec<PathBuf> = choice.gitleaks.clone();
     let mut disable = choice.disable.clone();
     let mut only = choice.only.clone();
+    let mut config_files = Vec::new();
+    // The scanned repository's rules never choose an issuer: a hostile `.tokenwarden.toml`
+    // could otherwise have any string it matches sent, as a token, to S3M, Palmetto or
+    // Globus. They report; they are not verified or revoked. (Loaded in the order they always
+    // were: inline rules, then the command line's files, then the config's.)
+    let mut from_repo = Vec::new();
     if let Some(cfg) = config {
         for p in &cfg.rules.files {
-            files.push(cfg.resolve(p)?);
+            config_files.push(cfg.resolve(p)?);
         }
         for p in &cfg.rules.gitleaks {
             gitleaks.push(cfg.resolve(p)?);
         }
         disable.extend(cfg.rules.disable.iter().cloned());
         only.extend(cfg.rules.only.iter().cloned());
+        let start = set.rules.len();
         for r in &cfg.extra_rules {
             set.push(r.clone()).map_err(PolicyError::ConfigRule)?;
         }
+        from_repo.push(start..set.rules.len());
     }
     for f in &files {
         set.add_file(f)?;
+    }
+    let start = set.rules.len();
+    for f in &config_files {
+        set.add_file(f)?;
+    }
+    from_repo.push(start..set.rules.len());
+    let mut untrusted_issuers = Vec::new();
+    for i in from_repo.into_iter().flatten() {
+        let Some(r) = set.rules.get_mut(i) else {
+            continue;
+        };
+        if r.issuer.is_some() || r.actions.iter().any(|a| !matches!(a, Action::Notify)) {
+            untrusted_issuers.push(r.id.clone());
+        }
+        r.without_lifecycle();
+    }
+    if !untrusted_issuers.is_empty() {
+        notes.push(format!(
+            "rule(s) from the repository's config are never verified or revoked (a scanned \
+             repository does not choose where its strings are sent): {}",
+            untrusted_issuers.join(", ")
+        ));
     }
     let mut import_notes = Vec::new();
     for f in &gitleaks {
@@ -147,5 +177,40 @@ pub fn apply_allowlist(result: &mut ScanResult, allow: &[AllowEntry], notes: &mu
             "allow entries that matched nothing: {}",
             stale.join(", ")
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository's `.tokenwarden.toml` rule that names an issuer is kept as a rule, but
+    /// its strings are never sent anywhere: no issuer, no `verify`, no `revoke`.
+    #[test]
+    fn a_repository_config_rule_never_chooses_an_issuer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".tokenwarden.toml");
+        std::fs::write(
+            &path,
+            "[[rule]]\nid = \"repo.anything\"\nname = \"x\"\nfacility = \"x\"\n\
+             severity = \"high\"\nconfidence = \"high\"\npattern = \"[a-z]{20}\"\n\
+             remediation = \"x\"\nactions = [\"verify\", \"notify\"]\n\
+             issuer = \"palmetto\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(&path).unwrap();
+        let mut notes = Vec::new();
+        let set = assemble_rules(&RuleChoice::default(), Some(&cfg), &mut notes)
+            .unwrap()
+            .set;
+        let r = set.get("repo.anything").unwrap();
+        assert_eq!(r.issuer, None);
+        assert_eq!(r.actions, vec![Action::Notify]);
+        assert!(
+            notes.iter().any(|n| n.contains("repo.anything")),
+            "{notes:?}"
+        );
+        // The built-in rules keep theirs.
+        assert!(set.get("s3m.opat").unwrap().issuer.is_some());
     }
 }

@@ -51,15 +51,36 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The file's code lines (1-based numbers): comments dropped, and everything from a
-/// `#[cfg(test)]` attribute on.
+/// The file's code lines (1-based numbers): comments dropped, test-only items (`#[cfg(test)]`
+/// on a `mod x;` line, or on a `mod x { … }` block up to its closing brace at the same
+/// indentation, as rustfmt writes it) dropped, and a `use` that spans lines joined into one.
 fn code_lines(text: &str) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut i = 0;
+    let mut open_use: Option<(usize, String)> = None;
+    while i < lines.len() {
+        let line = lines[i];
         let t = line.trim_start();
         if t.starts_with("#[cfg(test)]") {
-            break;
+            // The item the attribute applies to: skip past further attributes to it.
+            let mut j = i + 1;
+            while j < lines.len() && lines[j].trim_start().starts_with("#[") {
+                j += 1;
+            }
+            let item = lines.get(j).copied().unwrap_or("");
+            if item.trim_end().ends_with('{') {
+                let indent = &item[..item.len() - item.trim_start().len()];
+                let close = format!("{indent}}}");
+                j += 1;
+                while j < lines.len() && lines[j].trim_end() != close {
+                    j += 1;
+                }
+            }
+            i = j + 1;
+            continue;
         }
+        i += 1;
         if t.starts_with("//") {
             continue;
         }
@@ -68,34 +89,70 @@ fn code_lines(text: &str) -> Vec<(usize, String)> {
             Some(at) => &line[..at],
             None => line,
         };
-        out.push((i + 1, code.to_string()));
+        if let Some((n, mut joined)) = open_use.take() {
+            joined.push_str(code.trim());
+            if code.trim_end().ends_with(';') {
+                out.push((n, joined));
+            } else {
+                open_use = Some((n, joined));
+            }
+            continue;
+        }
+        if (t.starts_with("use ") || t.starts_with("pub use ") || t.starts_with("pub(crate) use "))
+            && !code.trim_end().ends_with(';')
+        {
+            open_use = Some((i, code.trim().to_string()));
+            continue;
+        }
+        out.push((i, code.to_string()));
     }
     out
 }
 
+/// The items of a `{…}` group, split at its top level (`a::{b, c}, d` → `a::{b, c}`, `d`).
+fn group_items(group: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (at, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                items.push(&group[start..at]);
+                return items;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&group[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&group[start..]);
+    items
+}
+
 /// `crate::name` paths in `line`, by `name`, including `use crate::{a, b::c}` groups.
 fn crate_refs(line: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
     let mut out = Vec::new();
     let mut rest = line;
     while let Some(at) = rest.find("crate::") {
         let after = &rest[at + "crate::".len()..];
         if let Some(group) = after.strip_prefix('{') {
-            let end = group.find('}').unwrap_or(group.len());
-            for item in group[..end].split(',') {
-                let name: String = item
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
+            for item in group_items(group) {
+                let name = ident(item);
                 if !name.is_empty() {
                     out.push(name);
                 }
             }
         } else {
-            let name: String = after
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+            let name = ident(after);
             if !name.is_empty() {
                 out.push(name);
             }

@@ -949,13 +949,19 @@ use common::slurm_jwt;
 /// not proven; 24.11: 511, dead). No revocation exists, so
 /// the plan says what the administrators must do, and the exit code says work is left.
 #[test]
-fn slurm_jwts_live_expired_and_forged_on_slurm_22_05() {
+fn peer_slurm_jwts_live_expired_and_forged_on_slurm_22_05() {
+    if !common::peers::ready(&[("slurm", &["bookworm"])]) {
+        return;
+    }
     slurm_jwts_live_expired_and_forged("bookworm", "answered 500");
 }
 
 /// The same on Slurm 24.11 (Debian 13), where slurmctld refuses the token: 511.
 #[test]
-fn slurm_jwts_live_expired_and_forged_on_slurm_24_11() {
+fn peer_slurm_jwts_live_expired_and_forged_on_slurm_24_11() {
+    if !common::peers::ready(&[("slurm", &["trixie"])]) {
+        return;
+    }
     slurm_jwts_live_expired_and_forged("trixie", "refused the authentication (HTTP 511)");
 }
 

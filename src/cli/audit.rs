@@ -215,9 +215,26 @@ fn execute(
                  Read the plan above, then run again with --yes (or --dry-run to only plan)"
             );
         }
-        eprint!(
-            "\nRevoke {n} secret(s) as planned? This cannot be undone for S3M tokens. Type `yes` to go on: "
-        );
+        // Said by each issuer (`IssuerOps::irreversible`), not assumed here.
+        let final_ = plan
+            .items
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.planned,
+                    tokenwarden::lifecycle::Planned::Revoke {
+                        irreversible: true,
+                        ..
+                    }
+                )
+            })
+            .count();
+        let undo = match final_ {
+            0 => String::new(),
+            k if k == n => " This cannot be undone.".to_string(),
+            k => format!(" This cannot be undone for {k} of them."),
+        };
+        eprint!("\nRevoke {n} secret(s) as planned?{undo} Type `yes` to go on: ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         std::io::stdin()

@@ -17,6 +17,7 @@ use tokenwarden::facilities::credential::{CredentialSource, Token};
 use tokenwarden::facilities::s3m::{
     self, Backend, ClusterSettings, PathStyle, S3m, S3mSlurm, SlurmVersion,
 };
+use tokenwarden::facilities::slurm::JobRequest;
 
 /// OLCF S3M: status, token introspect/revoke, Slurm per resource and enclave, streaming.
 #[derive(Args, Debug)]
@@ -297,7 +298,15 @@ pub fn run(args: S3mArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        S3mCommand::Slurm(sa) => run_slurm(&client, sa, &cfg, &token()?, json),
+        S3mCommand::Slurm(sa) => {
+            // A job is checked (script, directives, environment) before any credential is
+            // read or any request made.
+            let job = match &sa.command {
+                SlurmCommand::Job(JobCommand::Submit(sub)) => Some(s3m_job(sub)?),
+                _ => None,
+            };
+            run_slurm(&client, sa, &cfg, &token()?, job, json)
+        }
         S3mCommand::Stream(sc) => run_stream(&client, sc, &token()?, json, args.show_secrets),
     }
 }
@@ -307,6 +316,7 @@ fn run_slurm(
     sa: &SlurmArgs,
     cfg: &tokenwarden::facilities::ClientConfig,
     token: &Token,
+    job: Option<JobRequest>,
     json: bool,
 ) -> Result<ExitCode> {
     let resource = sa
@@ -356,7 +366,15 @@ fn run_slurm(
             v
         }
         SlurmCommand::Job(JobCommand::Submit(sub)) => {
-            return submit(client, token, version, &resource, sub, json);
+            let job = job.context("the job was prepared before the token was read")?;
+            let api = S3mSlurm {
+                client,
+                token,
+                version,
+                resource: &resource,
+                jobs_array: sub.jobs_array,
+            };
+            return jobs::submit(&api, &job, &sub.job, &format!(" on {resource}"), json);
         }
     };
     if json {
@@ -369,16 +387,9 @@ fn run_slurm(
     })
 }
 
-/// Submits through S3M's Slurm passthrough. S3M's resources want a working directory and a
-/// name: `/tmp` and the script's file name unless the script or the flags give them.
-fn submit(
-    client: &S3m,
-    token: &Token,
-    version: SlurmVersion,
-    resource: &str,
-    sub: &SubmitArgs,
-    json: bool,
-) -> Result<ExitCode> {
+/// The job an S3M submission sends. S3M's resources want a working directory and a name:
+/// `/tmp` and the script's file name unless the script or the flags give them.
+fn s3m_job(sub: &SubmitArgs) -> Result<JobRequest> {
     let mut job = sub.job.request()?;
     if job.cwd.is_none() {
         job.cwd = Some("/tmp".into());
@@ -390,14 +401,7 @@ fn submit(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned());
     }
-    let api = S3mSlurm {
-        client,
-        token,
-        version,
-        resource,
-        jobs_array: sub.jobs_array,
-    };
-    jobs::submit(&api, &job, &sub.job, &format!(" on {resource}"), json)
+    Ok(job)
 }
 
 fn run_stream(

@@ -166,7 +166,8 @@ pub(crate) struct ScanPlan {
     config: Option<Config>,
     /// Notes for the report's summary.
     notes: Vec<String>,
-    /// The baseline whose findings are not reported as new.
+    /// `--baseline`; without it, the config's `baseline`, resolved when it is applied (only
+    /// `scan` applies one: `baseline create` writes the file the config names).
     baseline: Option<PathBuf>,
     /// `--verify`: the audit log to write (`None` inside: the default one).
     verify: Option<Option<PathBuf>>,
@@ -259,11 +260,6 @@ impl ScanPlan {
             hygiene: !args.no_hygiene,
             inline_allow: !args.no_inline_allow,
         };
-        let baseline = match (&args.baseline, &config) {
-            (Some(b), _) => Some(b.clone()),
-            (None, Some(c)) => c.baseline.as_ref().map(|b| c.resolve(b)).transpose()?,
-            (None, None) => None,
-        };
         let fail_on_unreadable = args.fail_on_unreadable
             || config
                 .as_ref()
@@ -273,7 +269,7 @@ impl ScanPlan {
             request,
             config,
             notes,
-            baseline,
+            baseline: args.baseline.clone(),
             verify: args.verify.then(|| args.audit_log.clone()),
             progress: (!args.no_progress && std::io::stderr().is_terminal())
                 .then_some(if args.git { "blobs" } else { "files" }),
@@ -335,7 +331,12 @@ impl ScanPlan {
 
     /// Leaves out what the baseline knows, and says so in the notes.
     fn apply_baseline(&self, scanned: &mut Scanned) -> Result<()> {
-        let Some(path) = &self.baseline else {
+        let path = match (&self.baseline, &self.config) {
+            (Some(b), _) => Some(b.clone()),
+            (None, Some(c)) => c.baseline.as_ref().map(|b| c.resolve(b)).transpose()?,
+            (None, None) => None,
+        };
+        let Some(path) = &path else {
             return Ok(());
         };
         let b = report::baseline::Baseline::load(path, &self.request.fingerprinter)?;

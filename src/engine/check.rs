@@ -1,11 +1,12 @@
-//! `rules check`: every rule must find each of its examples and none of its negative examples.
+//! `rules check`: every rule must find each of its examples and none of its negative examples,
+//! and ask only its issuer for what that issuer offers.
 //!
 //! Examples are run through a full engine built from the whole rule set, so the keyword
 //! prefilter, shared patterns, placeholders and JWT classification are exercised exactly as in
 //! a scan.
 
 use crate::engine::{Engine, EngineOptions};
-use crate::rules::{RuleError, RuleSet, template};
+use crate::rules::{RuleError, RuleSet, lifecycle_problem, template};
 
 /// One way a rule failed its examples.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,9 @@ pub fn check_rules(set: &RuleSet) -> Result<(Vec<CheckFailure>, usize), RuleErro
             example: example.to_string(),
             message,
         };
+        if let Some(why) = lifecycle_problem(rule) {
+            failures.push(fail("(issuer and actions)", why));
+        }
         let file_rule = rule.pattern.is_none();
         for (positive, list) in [(true, &rule.examples), (false, &rule.negative_examples)] {
             for example in list {

@@ -540,15 +540,10 @@ impl slurm::SlurmApi for S3mSlurm<'_> {
         let v = self
             .client
             .job_get(self.token, self.version, self.resource, &id.to_string())?;
-        v.get("jobs")
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-            .filter(|j| j.get("job_state").is_some())
-            .cloned()
-            .ok_or_else(|| ClientError::Decode {
-                what: format!("S3M Slurm job {id}"),
-                detail: "the answer holds no job_state".into(),
-            })
+        first_job(&v).cloned().ok_or_else(|| ClientError::Decode {
+            what: format!("S3M Slurm job {id}"),
+            detail: "the answer holds no job_state".into(),
+        })
     }
 }
 
@@ -580,11 +575,11 @@ pub fn submit_payload(
     Ok(body)
 }
 
-/// The states of a job that has not finished (what `--wait` waits through).
-pub fn job_is_active(job_info: &Value) -> Option<bool> {
+/// The first job of a job answer (`{"jobs": [{…}]}`), if it has a `job_state`.
+pub fn first_job(job_info: &Value) -> Option<&Value> {
     let job = job_info.get("jobs")?.as_array()?.first()?;
     job.get("job_state")?;
-    Some(slurm::is_active(&slurm::job_state(job)))
+    Some(job)
 }
 
 // -------------------------------------------------------------------- streaming secrets
@@ -706,6 +701,8 @@ mod tests {
 
     #[test]
     fn job_state_activity() {
+        let job_is_active =
+            |v: &Value| first_job(v).map(|j| slurm::is_active(&slurm::job_state(j)));
         assert_eq!(
             job_is_active(&json!({"jobs":[{"job_state":["PENDING"]}]})),
             Some(true)

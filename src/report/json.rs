@@ -48,6 +48,7 @@ pub struct JsonReport {
 
 /// The tool's name and version.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Tool {
     /// `tokenwarden`.
     pub name: String,
@@ -66,6 +67,7 @@ impl Default for Tool {
 
 /// The report's summary.
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// How many findings.
     pub findings: usize,

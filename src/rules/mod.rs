@@ -144,16 +144,6 @@ pub enum Issuer {
 }
 
 impl Issuer {
-    /// Every issuer.
-    pub const ALL: [Issuer; 6] = [
-        Issuer::S3m,
-        Issuer::Globus,
-        Issuer::Slurm,
-        Issuer::Palmetto,
-        Issuer::Keycloak,
-        Issuer::S3,
-    ];
-
     /// Whether it offers a revocation call tokenwarden can make.
     pub fn revocable(self) -> bool {
         matches!(self, Issuer::S3m | Issuer::Globus | Issuer::Keycloak)
@@ -267,7 +257,7 @@ pub struct Rule {
     #[serde(default)]
     pub allow: Vec<String>,
     /// Lifecycle actions that apply. `verify` needs an `issuer`; `revoke` needs one that
-    /// offers revocation (checked when the rule is loaded, so by `rules check`).
+    /// offers revocation ([`lifecycle_problem`], reported by `rules check`).
     #[serde(default)]
     pub actions: Vec<Action>,
     /// Who issues what this rule finds: the lifecycle asks that issuer, and only it.
@@ -393,6 +383,11 @@ impl RuleSet {
         for (name, text) in BUILTIN_RULE_FILES {
             set.add_toml(name, text)?;
         }
+        for r in &set.rules {
+            if let Some(why) = lifecycle_problem(r) {
+                return Err(invalid(r, why));
+            }
+        }
         Ok(set)
     }
 
@@ -487,6 +482,44 @@ pub fn compile_check(rule: &Rule) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// What is wrong with a rule's lifecycle fields, if anything: `verify` needs an `issuer` to
+/// ask, an `issuer` is asked only by `verify`, and `revoke` is asked for exactly when the
+/// issuer offers it. Built-in rules must have none of these ([`RuleSet::builtin`] refuses them,
+/// `rules check` reports them); other rules lose their lifecycle fields instead
+/// ([`Rule::without_lifecycle`]), so an older rule file keeps working.
+pub fn lifecycle_problem(rule: &Rule) -> Option<String> {
+    let verify = rule.actions.contains(&Action::Verify);
+    let revoke = rule.actions.contains(&Action::Revoke);
+    match rule.issuer {
+        None if verify || revoke => Some(
+            "`verify` and `revoke` need an `issuer` to ask (s3m, globus, slurm, palmetto, \
+             keycloak, s3)"
+                .into(),
+        ),
+        None => None,
+        Some(i) if !verify => Some(format!(
+            "names issuer `{i:?}` but not the `verify` action its issuer offers"
+        )),
+        Some(i) if revoke && !i.revocable() => {
+            Some("asks for `revoke`, which its issuer does not offer".into())
+        }
+        Some(i) if !revoke && i.revocable() => {
+            Some("does not ask for `revoke`, which its issuer offers".into())
+        }
+        Some(_) => None,
+    }
+}
+
+impl Rule {
+    /// The rule with no issuer to ask and no `verify` or `revoke`: what the lifecycle does with
+    /// a rule whose issuer cannot be trusted or does not fit.
+    pub fn without_lifecycle(&mut self) {
+        self.issuer = None;
+        self.actions
+            .retain(|a| !matches!(a, Action::Verify | Action::Revoke));
+    }
+}
+
 fn invalid(rule: &Rule, message: impl Into<String>) -> RuleError {
     RuleError::Invalid {
         id: rule.id.clone(),
@@ -513,32 +546,6 @@ pub fn validate(rule: &Rule) -> Result<(), RuleError> {
     {
         return Err(invalid(rule, "context needs at least one word"));
     }
-    let verify = rule.actions.contains(&Action::Verify);
-    let revoke = rule.actions.contains(&Action::Revoke);
-    match rule.issuer {
-        None if verify || revoke => {
-            return Err(invalid(
-                rule,
-                "`verify` and `revoke` need an `issuer` to ask (s3m, globus, slurm, palmetto, \
-                 keycloak, s3)",
-            ));
-        }
-        Some(i) if !verify => {
-            return Err(invalid(
-                rule,
-                format!("names issuer `{i:?}` but not the `verify` action its issuer offers"),
-            ));
-        }
-        Some(i) if revoke != i.revocable() => {
-            let says = if revoke {
-                "asks for `revoke`, which its issuer does not offer"
-            } else {
-                "does not ask for `revoke`, which its issuer offers"
-            };
-            return Err(invalid(rule, says));
-        }
-        _ => {}
-    }
     Ok(())
 }
 
@@ -546,14 +553,19 @@ pub fn validate(rule: &Rule) -> Result<(), RuleError> {
 mod tests {
     use super::*;
 
-    /// A minimal rule file with one rule whose lifecycle fields are `fields`.
+    /// A minimal rule file with one rule whose lifecycle fields are `fields`; its lifecycle
+    /// problem as an error.
     fn one_rule(fields: &str) -> Result<RuleSet, RuleError> {
         let text = format!(
             "[[rule]]\nid = \"t.one\"\nname = \"t\"\nfacility = \"t\"\nseverity = \"high\"\n\
              confidence = \"high\"\npattern = \"tok_[a-z]{{8}}\"\nremediation = \"r\"\n{fields}\n"
         );
         let mut set = RuleSet::default();
-        set.add_toml("t.toml", &text).map(|()| set)
+        set.add_toml("t.toml", &text)?;
+        match lifecycle_problem(&set.rules[0]) {
+            Some(why) => Err(invalid(&set.rules[0], why)),
+            None => Ok(set),
+        }
     }
 
     #[test]
@@ -584,6 +596,13 @@ mod tests {
         }
         // An issuer that does not exist is a parse error, not a silent manual finding.
         assert!(one_rule("actions = [\"verify\"]\nissuer = \"nobody\"").is_err());
+        // A rule that does not fit loses its lifecycle fields, and then has no problem.
+        let mut r = RuleSet::builtin().unwrap().rules.remove(0);
+        r.actions = vec![Action::Verify, Action::Revoke];
+        r.issuer = Some(Issuer::Slurm);
+        assert!(lifecycle_problem(&r).is_some());
+        r.without_lifecycle();
+        assert_eq!((r.issuer, lifecycle_problem(&r)), (None, None));
     }
 
     #[test]

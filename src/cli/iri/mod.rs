@@ -343,6 +343,9 @@ pub fn run(args: IriArgs) -> Result<ExitCode> {
     // Refuse before looking for a token: asking for one to then refuse would be rude.
     let probe = IriClient::new(http.clone(), base.clone(), None, Some(facility), check);
     probe.check(op)?;
+    if let IriCommand::Fs(fs) = &args.command {
+        fs.check_output()?;
+    }
     let token = if iri::needs_token(op) {
         Some(find_token(&args, &cfg, &http, facility)?)
     } else {

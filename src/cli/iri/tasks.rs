@@ -29,6 +29,24 @@ pub(super) struct FsArgs {
     pub(super) output: Option<PathBuf>,
 }
 
+impl FsArgs {
+    /// `--output` belongs to download: refused for anything else, before any token is read.
+    pub(super) fn check_output(&self) -> Result<()> {
+        match &self.cmd {
+            FsCommand::Op(op) if self.output.is_some() && !matches!(op, FsOp::Download { .. }) => {
+                bail!(
+                    "--output is for `iri fs download`; {} writes no file",
+                    op.name()
+                )
+            }
+            FsCommand::Resources if self.output.is_some() => {
+                bail!("--output is for `iri fs download`; resources writes no file")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub(super) enum FsCommand {
     /// Filesystem resources.
