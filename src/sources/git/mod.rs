@@ -269,8 +269,18 @@ pub fn scan_history(
         // Damage outside the range is not this scan's to report.
         walker.walk(&base, &mut Vec::new());
         let known = walker.new_blobs.len();
+        let known_credentials = walker.credential_files.len();
         let roots: Vec<Oid> = walked.iter().map(|c| c.tree).collect();
         walker.walk(&roots, &mut warnings);
+        // Credential files the range's trees add (a `.env` a pushed commit adds): attributed
+        // below to the range's commits, like a whole-history scan's.
+        credential.extend(
+            walker
+                .credential_files
+                .split_off(known_credentials)
+                .into_iter()
+                .filter(|(k, _)| opts.shard.is_none_or(|s| s.owns_object(&k.0))),
+        );
         if let Some(why) = walker.fallback() {
             warn(&mut warnings, "", why);
         }
