@@ -5,9 +5,9 @@
 //! un-leak a pushed secret. Never a secret: fingerprints and redacted previews only.
 
 use super::plan::{Item, Outcome, Plan, Planned, where_};
-use super::verify::unix_to_rfc3339;
 use crate::finding::Liveness;
 use crate::private_file;
+use crate::text::format_time;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -171,7 +171,7 @@ impl Incident {
                     facts.push(format!("issuer {}", md(iss)));
                 }
                 if let Some(e) = t.exp {
-                    facts.push(format!("expires {}", unix_to_rfc3339(e)));
+                    facts.push(format!("expires {}", format_time(e)));
                 }
                 if !facts.is_empty() {
                     let _ = writeln!(s, "- token: {}", facts.join(", "));
@@ -183,7 +183,7 @@ impl Incident {
                 let _ = writeln!(
                     s,
                     "- first exposed {} in commit {} ({}) by {} &lt;{}&gt;: {}",
-                    unix_to_rfc3339(g.time),
+                    format_time(g.time),
                     code(&g.commit),
                     code(&g.path),
                     md(&g.author),
@@ -346,7 +346,7 @@ pub fn notice_body(i: &Item) -> String {
     if let Some(h) = &i.history {
         lines.push(format!(
             "First committed {} by {} in {}{}.",
-            unix_to_rfc3339(h.introduced_by.time),
+            format_time(h.introduced_by.time),
             h.introduced_by.author,
             h.introduced_by.commit,
             if pushed(i) { "; it was pushed" } else { "" }

@@ -402,7 +402,7 @@ impl Plan {
                     "   history: first committed in {} by {} ({}); {}",
                     &g.commit[..g.commit.len().min(12)],
                     g.author,
-                    super::verify::unix_to_rfc3339(g.time),
+                    crate::text::format_time(g.time),
                     if h.at_head {
                         "still at HEAD"
                     } else {

@@ -73,7 +73,10 @@ impl Lifecycle {
             return Ok(result(
                 Liveness::Dead,
                 true,
-                format!("expired at {} (its own `exp`)", unix_to_rfc3339(exp)),
+                format!(
+                    "expired at {} (its own `exp`)",
+                    crate::text::format_time(exp)
+                ),
             ));
         }
         let Some(issuer) = issuer::of(f) else {
@@ -115,10 +118,4 @@ impl Lifecycle {
         })?;
         Ok(at(v, url))
     }
-}
-
-/// Unix seconds as RFC 3339.
-pub fn unix_to_rfc3339(t: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
 }

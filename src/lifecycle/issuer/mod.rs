@@ -162,3 +162,53 @@ pub fn handling(issuer: Option<Issuer>) -> &'static str {
 fn origin(e: &Endpoint) -> String {
     e.url().origin().ascii_serialization()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facilities::ClientConfig;
+
+    fn config(text: &str) -> ClientConfig {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, text).unwrap();
+        ClientConfig::load_from(&p).unwrap()
+    }
+
+    /// A finding of `issuer`'s, its token issued by the configured Keycloak.
+    fn finding(issuer: Issuer) -> Finding {
+        serde_json::from_value(serde_json::json!({
+            "rule_id": "t.rule", "rule_name": "t", "facility": "t", "severity": "high",
+            "confidence": "high", "fingerprint": "tw1:0", "preview": "…",
+            "token": {"issuer": "https://gw.example/keycloak/realms/shasta", "class": "keycloak-csm"},
+            "liveness": "unknown", "locations": [], "actions": issuer.actions(),
+            "issuer": issuer, "remediation": "r"
+        }))
+        .unwrap()
+    }
+
+    /// What the rules say an issuer offers (`Issuer::revocable`, which `rules check` holds
+    /// the rules to) is what its module does: a revocation target exactly when revocable.
+    #[test]
+    fn each_issuer_revokes_exactly_when_the_rules_say_it_can() {
+        let issuers = Issuers::from_config(&config(
+            "[csm]\nurl = \"https://gw.example\"\ns3_url = \"https://s3.example\"\n\
+             [slurm]\nurl = \"https://slurm.example\"\n",
+        ))
+        .unwrap();
+        for i in [
+            Issuer::S3m,
+            Issuer::Globus,
+            Issuer::Slurm,
+            Issuer::Palmetto,
+            Issuer::Keycloak,
+            Issuer::S3,
+        ] {
+            let f = finding(i);
+            let target = issuers.revoke_target(&f, Some(i));
+            assert_eq!(target.is_ok(), i.revocable(), "{i:?}: {target:?}");
+            assert_eq!(ops(i).irreversible(), i == Issuer::S3m, "{i:?}");
+            assert!(!ops(i).origins(&issuers).is_empty(), "{i:?} has no endpoint");
+        }
+    }
+}
