@@ -296,37 +296,31 @@ fn credential_files_ever_committed_are_found_in_history_with_the_adding_commit()
     // The work tree is clean now…
     let (_, v) = r.scan(&[]);
     assert_eq!(checks(&v).len(), 0, "{v:#}");
+    // Both files, each with the commit that added them.
+    let both_added = |args: &[&str]| {
+        let (code, v) = r.scan(args);
+        assert_eq!(code, 1, "{args:?}");
+        assert_eq!(
+            of_check(&v, "hygiene.credential_file_in_history"),
+            [".env", "deploy/.aws/credentials"]
+                .map(String::from)
+                .into_iter()
+                .collect(),
+            "{args:?}"
+        );
+        for h in v["hygiene"].as_array().unwrap() {
+            assert_eq!(h["commit"]["id"], adder.as_str());
+            assert_eq!(h["commit"]["summary"], "add config");
+        }
+    };
     // …but history is not.
-    let (code, v) = r.scan(&["--git"]);
-    assert_eq!(code, 1);
-    assert_eq!(
-        of_check(&v, "hygiene.credential_file_in_history"),
-        [".env", "deploy/.aws/credentials"]
-            .map(String::from)
-            .into_iter()
-            .collect()
-    );
-    for h in v["hygiene"].as_array().unwrap() {
-        assert_eq!(h["commit"]["id"], adder.as_str());
-        assert_eq!(h["commit"]["summary"], "add config");
-    }
+    both_added(&["--git"]);
     // A ranged scan (CI on a push) reports the credential files its commits add, and only
     // those: the last commit adds none…
     let (_, v) = r.scan(&["--git", "--since", "HEAD~1"]);
     assert_eq!(checks(&v).len(), 0);
-    // …the last two add both, in the commit that added them.
-    let (code, v) = r.scan(&["--git", "--since", "HEAD~2"]);
-    assert_eq!(code, 1);
-    assert_eq!(
-        of_check(&v, "hygiene.credential_file_in_history"),
-        [".env", "deploy/.aws/credentials"]
-            .map(String::from)
-            .into_iter()
-            .collect()
-    );
-    for h in v["hygiene"].as_array().unwrap() {
-        assert_eq!(h["commit"]["id"], adder.as_str());
-    }
+    // …the last two add both.
+    both_added(&["--git", "--since", "HEAD~2"]);
     // A range that starts after they were added does not report them again.
     let (_, v) = r.scan(&["--git", "--range", "HEAD~1..HEAD"]);
     assert_eq!(checks(&v).len(), 0, "{v:#}");

@@ -208,7 +208,10 @@ mod tests {
             let target = issuers.revoke_target(&f, Some(i));
             assert_eq!(target.is_ok(), i.revocable(), "{i:?}: {target:?}");
             assert_eq!(ops(i).irreversible(), i == Issuer::S3m, "{i:?}");
-            assert!(!ops(i).origins(&issuers).is_empty(), "{i:?} has no endpoint");
+            assert!(
+                !ops(i).origins(&issuers).is_empty(),
+                "{i:?} has no endpoint"
+            );
         }
     }
 }
