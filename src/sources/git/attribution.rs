@@ -39,41 +39,19 @@ pub(super) fn held_by_commit(
     }
 }
 
-/// Where each matched blob lives in history. `records` are the history walk's, when it
-/// walked every commit's tree; without them (ranges) the commits' trees, their parents' and
-/// HEAD's are walked here.
+/// Where each matched blob lives in history, from the walk's `records`: they hold every
+/// commit's tree, and for a range also the trees of `outside` commits (the parents the range
+/// grew from, and HEAD), given as (commit, tree).
 pub(super) fn attribute(
     repo: &Repository,
     commits: &[WalkedCommit],
     matched: &FxHashSet<Oid>,
-    records: Option<Records>,
+    records: Records,
+    outside: &[(Oid, Oid)],
     whole_graph: bool,
 ) -> FxHashMap<Oid, Vec<GitProvenance>> {
     let mut trees: FxHashMap<Oid, Oid> = commits.iter().map(|c| (c.id, c.tree)).collect();
-    let records = match records {
-        Some(r) => r,
-        None => {
-            let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-            let mut order: Vec<Oid> = commits.iter().map(|c| c.tree).collect();
-            let outside: BTreeSet<Oid> = commits
-                .iter()
-                .flat_map(|c| c.parents.iter().copied())
-                .chain(head.map(|h| h.id()))
-                .filter(|c| !trees.contains_key(c))
-                .collect();
-            for c in outside {
-                if let Ok(commit) = repo.find_commit(c) {
-                    trees.insert(c, commit.tree_id());
-                    order.push(commit.tree_id());
-                }
-            }
-            let mut walker = TreeWalker::new(repo);
-            // Damage was reported by the scan already.
-            let mut ignored = Vec::new();
-            walker.walk(&order, &mut ignored);
-            std::mem::take(&mut walker.records)
-        }
-    };
+    trees.extend(outside.iter().copied());
     let matched_keys: FxHashSet<Key> = matched.iter().map(|o| Key::of(*o)).collect();
     let mut index = HeldIndex::new(&records, &matched_keys);
     // Per blob: introducing (commit, path) pairs, and per path the oldest commit holding it.

@@ -247,6 +247,8 @@ pub fn scan_history(
     let counters = opts.counters.clone().unwrap_or_default();
     let mut unreachable = FxHashSet::default();
     let mut credential: BTreeSet<(Key, String)> = BTreeSet::new();
+    // Commits outside the walked ones whose trees attribution needs: a range's parents, HEAD.
+    let mut outside_trees: Vec<(Oid, Oid)> = Vec::new();
     let (walked, mut found, records, blob_count) = if ranged {
         let walked = read_commits(&repo, &commits, &mut warnings);
         // The blobs new in the range: the trees of the commits just outside it (the parents
@@ -261,10 +263,11 @@ pub fn scan_history(
             .flat_map(|c| c.parents.iter().copied())
             .filter(|p| !in_range.contains(p))
             .collect();
-        let base: Vec<Oid> = outside
+        outside_trees = outside
             .into_iter()
-            .filter_map(|p| repo.find_commit(p).ok().map(|c| c.tree_id()))
+            .filter_map(|p| repo.find_commit(p).ok().map(|c| (p, c.tree_id())))
             .collect();
+        let base: Vec<Oid> = outside_trees.iter().map(|(_, t)| *t).collect();
         let mut walker = TreeWalker::new(&repo);
         // Damage outside the range is not this scan's to report.
         walker.walk(&base, &mut Vec::new());
@@ -285,6 +288,14 @@ pub fn scan_history(
             warn(&mut warnings, "", why);
         }
         let mut list = walker.new_blobs.split_off(known);
+        // HEAD's tree, when HEAD is outside the range, for attribution (is a secret still
+        // there?); walked after the range's new blobs are taken, which it must not change.
+        if let Some(h) = repo.head().ok().and_then(|h| h.peel_to_commit().ok())
+            && !in_range.contains(&h.id())
+        {
+            walker.walk(&[h.tree_id()], &mut Vec::new());
+            outside_trees.push((h.id(), h.tree_id()));
+        }
         let count = list.len();
         list.retain(|(b, _)| opts.shard.is_none_or(|s| s.owns_object(&b.0)));
         let new: FxHashSet<Key> = list.iter().map(|(b, _)| *b).collect();
@@ -293,7 +304,9 @@ pub fn scan_history(
         }
         let (found, mut w) = scan_listed(engine, &repo_dir, &list, opts, &counters);
         warnings.append(&mut w);
-        (walked, found, None, count)
+        // The walk's records serve attribution too: it walked the range's trees and those
+        // of every commit outside it that attribution asks about.
+        (walked, found, std::mem::take(&mut walker.records), count)
     } else {
         let mut walked = Vec::with_capacity(commits.len());
         let mut records = Records::default();
@@ -358,7 +371,7 @@ pub fn scan_history(
             found.append(&mut f);
             warnings.append(&mut w);
         }
-        (walked, found, Some(records), blobs.len())
+        (walked, found, records, blobs.len())
     };
     // Credential files by name are attributed like matched blobs: their adding commits.
     let matched: FxHashSet<Oid> = found
@@ -370,7 +383,14 @@ pub fn scan_history(
     let provenance = if matched.is_empty() {
         FxHashMap::default()
     } else {
-        attribute(&repo, &walked, &matched, records, opts.since_date.is_none())
+        attribute(
+            &repo,
+            &walked,
+            &matched,
+            records,
+            &outside_trees,
+            opts.since_date.is_none(),
+        )
     };
     phase(t0, "attributed");
     // Findings in discovery order whatever the thread timing.
