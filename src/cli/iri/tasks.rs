@@ -32,18 +32,15 @@ pub(super) struct FsArgs {
 impl FsArgs {
     /// `--output` belongs to download: refused for anything else, before any token is read.
     pub(super) fn check_output(&self) -> Result<()> {
-        match &self.cmd {
-            FsCommand::Op(op) if self.output.is_some() && !matches!(op, FsOp::Download { .. }) => {
-                bail!(
-                    "--output is for `iri fs download`; {} writes no file",
-                    op.name()
-                )
-            }
-            FsCommand::Resources if self.output.is_some() => {
-                bail!("--output is for `iri fs download`; resources writes no file")
-            }
-            _ => Ok(()),
+        let what = match &self.cmd {
+            FsCommand::Op(FsOp::Download { .. }) => return Ok(()),
+            FsCommand::Op(op) => op.name(),
+            FsCommand::Resources => "resources",
+        };
+        if self.output.is_some() {
+            bail!("--output is for `iri fs download`; {what} writes no file");
         }
+        Ok(())
     }
 }
 
