@@ -3,6 +3,72 @@
 
 use super::*;
 
+/// Scans the listed blobs, each once: those in the repository's packs straight from them,
+/// each delta chain resolved once (see [`pack`](super::pack)), and the others (loose, damaged,
+/// over the size limit, or every one when another reader is asked for) through git or
+/// libgit2, in pack order ([`scan_listed`]).
+pub(super) fn scan_blobs(
+    engine: &Engine,
+    repo: &Repository,
+    list: Vec<(Key, String)>,
+    opts: &GitOptions,
+    counters: &ScanCounters,
+) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
+    let repo_dir = repo.path();
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+    let mut served = vec![false; list.len()];
+    if read_packs(repo) && !list.is_empty() {
+        let index: FxHashMap<Key, u32> = list
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (*k, i as u32))
+            .collect();
+        for file in pack::pack_files(repo_dir) {
+            let Some(pack) = pack::Pack::open(&file) else {
+                continue;
+            };
+            let want: Vec<u32> = pack
+                .keys
+                .iter()
+                .map(|k| match index.get(k) {
+                    Some(&i) if !served[i as usize] => i,
+                    _ => pack::NONE,
+                })
+                .collect();
+            let got = in_pool(opts, || {
+                pack.read_blobs(&want, opts.max_blob_size, |item, data| {
+                    let (key, path) = &list[item as usize];
+                    scan_blob_content(engine, key.oid(), path, data, opts, counters)
+                })
+            });
+            for (item, (mut f, mut w)) in got {
+                served[item as usize] = true;
+                found.append(&mut f);
+                warnings.append(&mut w);
+            }
+            if served.iter().all(|&s| s) {
+                break;
+            }
+        }
+    }
+    let mut rest: Vec<(Key, String)> = list
+        .into_iter()
+        .zip(served)
+        .filter_map(|(item, served)| (!served).then_some(item))
+        .collect();
+    if !rest.is_empty() {
+        let keys: FxHashSet<Key> = rest.iter().map(|(k, _)| *k).collect();
+        if let Some(rank) = pack_order(repo, &keys) {
+            rest.sort_by_key(|(b, _)| rank.get(b).copied().unwrap_or(u32::MAX));
+        }
+        let (mut f, mut w) = scan_listed(engine, repo_dir, &rest, opts, counters);
+        found.append(&mut f);
+        warnings.append(&mut w);
+    }
+    (found, warnings)
+}
+
 /// Scans the listed blobs in parallel, in contiguous runs (the list is in the order that
 /// reads fastest), each run with its own repository handle and object reader.
 pub(super) fn scan_listed(

@@ -22,6 +22,7 @@ mod attribution;
 mod blobs;
 mod commits;
 mod objects;
+mod pack;
 mod staged;
 mod treewalk;
 
@@ -36,7 +37,7 @@ use super::{Stats, Warning};
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{GitProvenance, Location};
 use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Sort};
-use objects::{Key, Kind, Objects, RawObject, other_blobs, pack_order};
+use objects::{Key, Kind, Objects, RawObject, other_blobs, pack_order, read_packs};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -298,11 +299,7 @@ pub fn scan_history(
         }
         let count = list.len();
         list.retain(|(b, _)| opts.shard.is_none_or(|s| s.owns_object(&b.0)));
-        let new: FxHashSet<Key> = list.iter().map(|(b, _)| *b).collect();
-        if let Some(rank) = pack_order(&repo, &new) {
-            list.sort_by_key(|(b, _)| rank.get(b).copied().unwrap_or(u32::MAX));
-        }
-        let (found, mut w) = scan_listed(engine, &repo_dir, &list, opts, &counters);
+        let (found, mut w) = scan_blobs(engine, &repo, list, opts, &counters);
         warnings.append(&mut w);
         // The walk's records serve attribution too: it walked the range's trees and those
         // of every commit outside it that attribution asks about.
@@ -342,11 +339,7 @@ pub fn scan_history(
             credential.retain(|(k, _)| s.owns_object(k.oid().as_bytes()));
         }
         phase(t0, "walked");
-        if let Some(rank) = pack_order(&repo, &blobs) {
-            list.sort_by_key(|(b, _)| rank.get(b).copied().unwrap_or(u32::MAX));
-        }
-        phase(t0, "ordered");
-        let (mut found, mut w) = scan_listed(engine, &repo_dir, &list, opts, &counters);
+        let (mut found, mut w) = scan_blobs(engine, &repo, list, opts, &counters);
         phase(t0, "scanned");
         warnings.append(&mut w);
         if opts.all_objects {
@@ -367,7 +360,7 @@ pub fn scan_history(
                 .map(|k| (k, format!("(unreachable)/{}", k.oid())))
                 .collect();
             unreachable.extend(extra.iter().map(|(k, _)| k.oid()));
-            let (mut f, mut w) = scan_listed(engine, &repo_dir, &extra, opts, &counters);
+            let (mut f, mut w) = scan_blobs(engine, &repo, extra, opts, &counters);
             found.append(&mut f);
             warnings.append(&mut w);
         }

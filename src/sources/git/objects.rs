@@ -288,6 +288,21 @@ fn git_reader(git_dir: &Path) -> Command {
     git
 }
 
+/// Whether blobs are read straight from `repo`'s pack files (see `pack`): unless
+/// `TOKENWARDEN_GIT_READER` asks for git or libgit2 alone, or the repository's ids are not
+/// SHA-1 (the only pack index this reader knows).
+pub fn read_packs(repo: &git2::Repository) -> bool {
+    let sha1 = repo
+        .config()
+        .ok()
+        .and_then(|c| c.get_string("extensions.objectformat").ok())
+        .is_none_or(|f| f.eq_ignore_ascii_case("sha1"));
+    sha1 && !matches!(
+        std::env::var("TOKENWARDEN_GIT_READER").as_deref(),
+        Ok("git" | "libgit2")
+    )
+}
+
 /// Whether objects of `repo` are read through git (see [`Objects::open`]).
 fn use_git(repo: &git2::Repository) -> bool {
     let partial = repo

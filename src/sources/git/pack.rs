@@ -1,0 +1,560 @@
+//! Reading blobs straight from the repository's pack files, each delta chain resolved once.
+//!
+//! A pack stores most versions of a file as deltas against another version, in chains up to
+//! 50 deep (git's default). `git cat-file` resolves each object's chain on its own, through a
+//! 96 MiB cache of bases: on SchedMD/slurm's history (21 GB of blob versions in a 358 MB pack)
+//! it re-inflated bases so often that zlib was a fifth of the whole scan's CPU, and every
+//! byte then crossed a pipe. Here a pack's deltas are read as the forest they are: each base
+//! needed is inflated once, and each delta is applied once, to its base's bytes still in
+//! memory, before the base is dropped. Chains that hold no wanted blob are not read at all.
+//!
+//! What this reader does not serve goes back to the caller, who reads it as before (through
+//! `git cat-file` or libgit2), so that every kind of damage is reported by one reader in one
+//! way: a blob that is loose or only in an alternate's pack, a delta whose base is not in its
+//! pack, an object over the size limit (or under one over it), a wanted id that is not a
+//! blob, anything that does not decode (a corrupt pack), and every pack this reader does not
+//! know (an index that is not version 2 with SHA-1 ids).
+//!
+//! Memory stays bounded: the index is read once per pack (28 bytes an object), headers are
+//! read in a forward pass through a 1 MiB window, and a chain holds at most [`HELD_BUDGET`]
+//! bytes of bases at once; past it, the rest of that chain goes back to the caller.
+
+use super::objects::Key;
+use flate2::{Decompress, FlushDecompress, Status};
+use rayon::prelude::*;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// The bytes of bases one chain may hold while its deltas are applied.
+const HELD_BUDGET: u64 = 1 << 30;
+
+/// No entry: no parent, or not wanted.
+pub const NONE: u32 = u32::MAX;
+
+/// Pack entry types, as the pack stores them.
+const COMMIT: u8 = 1;
+const BLOB: u8 = 3;
+const TAG: u8 = 4;
+const OFS_DELTA: u8 = 6;
+const REF_DELTA: u8 = 7;
+
+/// One object of a pack.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    /// Where its header starts.
+    offset: u64,
+    /// The object's size (a whole object) or the delta's (a delta).
+    size: u64,
+    /// The entry it is a delta of: [`NONE`] for a whole object, or a base not in the pack.
+    parent: u32,
+    /// Its pack type.
+    kind: u8,
+    /// The header's length: the compressed data starts this far past `offset`.
+    header: u8,
+}
+
+/// The pack files of the object directory of `git_dir` that have an index, largest first (a
+/// repository's one big pack holds nearly everything; later fetches add small ones).
+pub fn pack_files(git_dir: &Path) -> Vec<PathBuf> {
+    let dir = git_dir.join("objects").join("pack");
+    let mut packs: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+                .filter(|p| p.with_extension("idx").is_file())
+                .filter_map(|p| Some((std::fs::metadata(&p).ok()?.len(), p)))
+                .collect()
+        })
+        .unwrap_or_default();
+    packs.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    packs.into_iter().map(|(_, p)| p).collect()
+}
+
+/// One pack: its entries in offset order, each with its id and the base it is a delta of.
+pub struct Pack {
+    file: File,
+    entries: Vec<Entry>,
+    /// The id of each entry.
+    pub keys: Vec<Key>,
+    /// Where the last entry's data ends: the trailer's start.
+    end: u64,
+}
+
+impl Pack {
+    /// Opens the pack at `path` with its index. `None` for a pack this reader does not know or
+    /// cannot read (a damaged header included); the caller reads its objects another way.
+    pub fn open(path: &Path) -> Option<Pack> {
+        let (ids, offsets) = read_index(&path.with_extension("idx"))?;
+        let file = File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        let mut head = [0u8; 12];
+        file.read_exact_at(&mut head, 0).ok()?;
+        let version = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        let count = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as usize;
+        if &head[..4] != b"PACK" || !(version == 2 || version == 3) || count != ids.len() {
+            return None;
+        }
+        let end = len.checked_sub(20)?;
+        let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| offsets[i as usize]);
+        let by_offset: Vec<u64> = order.iter().map(|&i| offsets[i as usize]).collect();
+        if by_offset.first().is_some_and(|&o| o < 12)
+            || by_offset.last().is_some_and(|&o| o >= end)
+            || by_offset.windows(2).any(|w| w[0] == w[1])
+        {
+            return None;
+        }
+        let mut window = Window::new(&file);
+        let mut entries = Vec::with_capacity(by_offset.len());
+        let mut named_bases: Vec<(usize, Key)> = Vec::new();
+        for (i, &offset) in by_offset.iter().enumerate() {
+            let next = by_offset.get(i + 1).copied().unwrap_or(end);
+            let bytes = window.at(offset, (next - offset).min(32) as usize)?;
+            let (kind, size, mut at) = object_header(bytes)?;
+            let mut parent = NONE;
+            match kind {
+                OFS_DELTA => {
+                    let (back, used) = ofs_distance(bytes.get(at..)?)?;
+                    at += used;
+                    // A base lies strictly before its delta, so chains cannot loop.
+                    let base = offset.checked_sub(back).filter(|_| back > 0)?;
+                    parent = by_offset.binary_search(&base).map_or(NONE, |p| p as u32);
+                }
+                REF_DELTA => {
+                    let id: [u8; 20] = bytes.get(at..at + 20)?.try_into().ok()?;
+                    at += 20;
+                    named_bases.push((i, Key(id)));
+                }
+                COMMIT..=TAG => {}
+                _ => return None,
+            }
+            entries.push(Entry {
+                offset,
+                size,
+                parent,
+                kind,
+                header: u8::try_from(at).ok()?,
+            });
+        }
+        // A base named by id is used only when it is in this pack (a thin pack's is not).
+        for (i, base) in named_bases {
+            if let Ok(s) = ids.binary_search(&base)
+                && let Ok(p) = by_offset.binary_search(&offsets[s])
+                && p != i
+            {
+                entries[i].parent = p as u32;
+            }
+        }
+        let keys = order.iter().map(|&i| ids[i as usize]).collect();
+        Some(Pack {
+            file,
+            entries,
+            keys,
+            end,
+        })
+    }
+
+    /// Decodes the blobs of this pack that `want` names (per entry, in the order of
+    /// [`Pack::keys`]: the caller's number for it, or [`NONE`]), each delta chain once, chains
+    /// in parallel, and hands each to `each` with that number. Returns what `each` returned,
+    /// by entry in pack order, for the blobs served; the others are the caller's to read.
+    pub fn read_blobs<T: Send>(
+        &self,
+        want: &[u32],
+        limit: u64,
+        each: impl Fn(u32, &[u8]) -> T + Sync,
+    ) -> Vec<(u32, T)> {
+        let n = self.entries.len();
+        // The entries on a chain to a wanted one.
+        let mut needed = vec![false; n];
+        for (i, &w) in want.iter().enumerate() {
+            if w == NONE {
+                continue;
+            }
+            let mut j = i as u32;
+            // Named bases can loop in a damaged pack; each entry is marked once.
+            while j != NONE && !needed[j as usize] {
+                needed[j as usize] = true;
+                j = self.entries[j as usize].parent;
+            }
+        }
+        // The needed entries' children, grouped by base.
+        let mut start = vec![0u32; n + 1];
+        for (i, e) in self.entries.iter().enumerate() {
+            if needed[i] && e.parent != NONE {
+                start[e.parent as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut children = vec![0u32; start[n] as usize];
+        for (i, e) in self.entries.iter().enumerate() {
+            if needed[i] && e.parent != NONE {
+                let slot = &mut fill[e.parent as usize];
+                children[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+        }
+        let forest = Forest {
+            want,
+            start: &start,
+            children: &children,
+        };
+        let roots: Vec<u32> = (0..n as u32)
+            .filter(|&i| {
+                let e = &self.entries[i as usize];
+                needed[i as usize] && e.parent == NONE && (COMMIT..=TAG).contains(&e.kind)
+            })
+            .collect();
+        let mut out: Vec<(u32, u32, T)> = roots
+            .par_iter()
+            .with_max_len(1)
+            .flat_map_iter(|&root| self.chain(root, &forest, limit, &each))
+            .collect();
+        out.sort_by_key(|(entry, _, _)| *entry);
+        out.into_iter().map(|(_, item, t)| (item, t)).collect()
+    }
+
+    /// One chain, depth first from its root: each object decoded from its base's bytes, held
+    /// only while its own deltas are applied.
+    fn chain<T>(
+        &self,
+        root: u32,
+        forest: &Forest,
+        limit: u64,
+        each: &impl Fn(u32, &[u8]) -> T,
+    ) -> Vec<(u32, u32, T)> {
+        let mut out = Vec::new();
+        let mut compressed = Vec::new();
+        let kind = self.entries[root as usize].kind;
+        let size = self.entries[root as usize].size;
+        if size > limit {
+            return out;
+        }
+        let Some(data) = self.inflate(root, size, &mut compressed) else {
+            return out;
+        };
+        let serve = |entry: u32, data: &[u8], out: &mut Vec<(u32, u32, T)>| {
+            let item = forest.want[entry as usize];
+            if item != NONE && kind == BLOB {
+                out.push((entry, item, each(item, data)));
+            }
+        };
+        serve(root, &data, &mut out);
+        let mut held = data.len() as u64;
+        // (entry, its bytes, the next of its children to decode)
+        let mut stack: Vec<(u32, Vec<u8>, u32)> = vec![(root, data, forest.start[root as usize])];
+        while let Some(top) = stack.last_mut() {
+            let (node, next) = (top.0, top.2);
+            if next == forest.start[node as usize + 1] {
+                held -= top.1.len() as u64;
+                stack.pop();
+                continue;
+            }
+            top.2 += 1;
+            let child = forest.children[next as usize];
+            let delta_size = self.entries[child as usize].size;
+            // A delta is never much larger than what it builds; a larger one is not decoded.
+            if delta_size > limit.saturating_mul(2).saturating_add(1 << 16) {
+                continue;
+            }
+            let Some(delta) = self.inflate(child, delta_size, &mut compressed) else {
+                continue;
+            };
+            let Some(bytes) = apply_delta(&top.1, &delta, limit) else {
+                continue;
+            };
+            serve(child, &bytes, &mut out);
+            let has_children =
+                forest.start[child as usize] < forest.start[child as usize + 1];
+            if has_children && held + bytes.len() as u64 <= HELD_BUDGET {
+                held += bytes.len() as u64;
+                stack.push((child, bytes, forest.start[child as usize]));
+            }
+        }
+        out
+    }
+
+    /// The inflated data of `entry`, which must be exactly `size` bytes.
+    fn inflate(&self, entry: u32, size: u64, compressed: &mut Vec<u8>) -> Option<Vec<u8>> {
+        let e = self.entries[entry as usize];
+        let from = e.offset + u64::from(e.header);
+        let to = self
+            .entries
+            .get(entry as usize + 1)
+            .map_or(self.end, |n| n.offset);
+        compressed.clear();
+        compressed.resize(usize::try_from(to.checked_sub(from)?).ok()?, 0);
+        self.file.read_exact_at(compressed, from).ok()?;
+        // One byte of room past the size tells a stream that is too long.
+        let mut data = Vec::with_capacity(usize::try_from(size).ok()?.checked_add(1)?);
+        let mut z = Decompress::new(true);
+        match z.decompress_vec(compressed, &mut data, FlushDecompress::Finish) {
+            Ok(Status::StreamEnd) if data.len() as u64 == size => Some(data),
+            _ => None,
+        }
+    }
+}
+
+/// The needed part of a pack's delta forest.
+struct Forest<'a> {
+    want: &'a [u32],
+    /// `children[start[i]..start[i + 1]]` are entry `i`'s needed deltas.
+    start: &'a [u32],
+    children: &'a [u32],
+}
+
+/// Reads a version 2 pack index with SHA-1 ids: the ids (sorted) and each one's offset.
+fn read_index(path: &Path) -> Option<(Vec<Key>, Vec<u64>)> {
+    let data = std::fs::read(path).ok()?;
+    let be32 = |at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
+    };
+    if data.get(..4)? != b"\xfftOc" || be32(4)? != 2 {
+        return None;
+    }
+    let n = be32(8 + 255 * 4)? as usize;
+    let ids_at: usize = 8 + 1024;
+    let offsets_at = ids_at.checked_add(n.checked_mul(24)?)?;
+    let large_at = offsets_at.checked_add(n.checked_mul(4)?)?;
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = ids_at + i * 20;
+        ids.push(Key(data.get(at..at + 20)?.try_into().ok()?));
+    }
+    if ids.windows(2).any(|w| w[0] >= w[1]) {
+        return None;
+    }
+    let mut offsets = Vec::with_capacity(n);
+    let mut large = 0usize;
+    for i in 0..n {
+        let v = be32(offsets_at + i * 4)?;
+        if v & 0x8000_0000 == 0 {
+            offsets.push(u64::from(v));
+        } else {
+            let at = large_at.checked_add(8 * (v & 0x7fff_ffff) as usize)?;
+            offsets.push(u64::from_be_bytes(data.get(at..at + 8)?.try_into().ok()?));
+            large += 1;
+        }
+    }
+    // The layout must account for every byte: an index with longer ids (SHA-256) does not.
+    let expected = large_at.checked_add(large.checked_mul(8)?)?.checked_add(40)?;
+    (data.len() == expected).then_some((ids, offsets))
+}
+
+/// A pack object's header: its type, its size and the header's length.
+fn object_header(bytes: &[u8]) -> Option<(u8, u64, usize)> {
+    let first = *bytes.first()?;
+    let kind = (first >> 4) & 7;
+    let mut size = u64::from(first & 15);
+    let mut shift = 4;
+    let mut at = 1;
+    let mut byte = first;
+    while byte & 0x80 != 0 {
+        byte = *bytes.get(at)?;
+        at += 1;
+        if shift > 57 {
+            return None;
+        }
+        size |= u64::from(byte & 0x7f) << shift;
+        shift += 7;
+    }
+    Some((kind, size, at))
+}
+
+/// How far before a delta its base starts (the offset encoding of `OFS_DELTA`), and the
+/// encoding's length.
+fn ofs_distance(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut byte = *bytes.first()?;
+    let mut value = u64::from(byte & 0x7f);
+    let mut at = 1;
+    while byte & 0x80 != 0 {
+        byte = *bytes.get(at)?;
+        at += 1;
+        if at > 9 {
+            return None;
+        }
+        value = value
+            .checked_add(1)?
+            .checked_mul(128)?
+            .checked_add(u64::from(byte & 0x7f))?;
+    }
+    Some((value, at))
+}
+
+/// A size at the start of delta data: little-endian groups of 7 bits.
+fn delta_size(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// Applies git delta data to `base`: copies from the base and inserted bytes, checked against
+/// the sizes the delta states. `None` for a delta that does not fit its base, names a result
+/// over `limit` bytes, or is malformed.
+pub fn apply_delta(base: &[u8], delta: &[u8], limit: u64) -> Option<Vec<u8>> {
+    let (source, mut at) = delta_size(delta)?;
+    if source != base.len() as u64 {
+        return None;
+    }
+    let (target, used) = delta_size(delta.get(at..)?)?;
+    at += used;
+    if target > limit {
+        return None;
+    }
+    let target = usize::try_from(target).ok()?;
+    let mut out = Vec::with_capacity(target);
+    while let Some(&op) = delta.get(at) {
+        at += 1;
+        let piece = if op & 0x80 != 0 {
+            let mut offset = 0usize;
+            let mut len = 0usize;
+            for k in 0..4 {
+                if op & (1 << k) != 0 {
+                    offset |= usize::from(*delta.get(at)?) << (8 * k);
+                    at += 1;
+                }
+            }
+            for k in 0..3 {
+                if op & (0x10 << k) != 0 {
+                    len |= usize::from(*delta.get(at)?) << (8 * k);
+                    at += 1;
+                }
+            }
+            if len == 0 {
+                len = 0x10000;
+            }
+            base.get(offset..offset.checked_add(len)?)?
+        } else if op != 0 {
+            let piece = delta.get(at..at + usize::from(op))?;
+            at += usize::from(op);
+            piece
+        } else {
+            return None;
+        };
+        if out.len() + piece.len() > target {
+            return None;
+        }
+        out.extend_from_slice(piece);
+    }
+    (out.len() == target).then_some(out)
+}
+
+/// A forward-moving window over a file: headers are read in one pass, not one read each.
+struct Window<'f> {
+    file: &'f File,
+    buf: Vec<u8>,
+    start: u64,
+    len: usize,
+}
+
+impl<'f> Window<'f> {
+    const SIZE: usize = 1 << 20;
+
+    fn new(file: &'f File) -> Window<'f> {
+        Window {
+            file,
+            buf: vec![0; Self::SIZE],
+            start: 0,
+            len: 0,
+        }
+    }
+
+    /// `want` bytes at `offset` (at most the window's size); `None` past the end of the file.
+    fn at(&mut self, offset: u64, want: usize) -> Option<&[u8]> {
+        let want = want.min(Self::SIZE);
+        let inside = offset >= self.start && offset + want as u64 <= self.start + self.len as u64;
+        if !inside {
+            self.start = offset;
+            self.len = 0;
+            while self.len < Self::SIZE {
+                match self.file.read_at(&mut self.buf[self.len..], offset + self.len as u64) {
+                    Ok(0) => break,
+                    Ok(n) => self.len += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return None,
+                }
+            }
+        }
+        let from = usize::try_from(offset - self.start).ok()?;
+        self.buf.get(from..from + want).filter(|_| from + want <= self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Delta data: the two sizes, then the operations.
+    fn delta(source: usize, target: usize, ops: &[u8]) -> Vec<u8> {
+        let mut d = Vec::new();
+        for mut v in [source, target] {
+            loop {
+                let b = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    d.push(b);
+                    break;
+                }
+                d.push(b | 0x80);
+            }
+        }
+        d.extend_from_slice(ops);
+        d
+    }
+
+    #[test]
+    fn a_delta_copies_and_inserts() {
+        let base = b"0123456789abcdef";
+        // copy 4 bytes from offset 10, insert "XY", copy 3 bytes from offset 0
+        let d = delta(16, 9, &[0x91, 10, 4, 2, b'X', b'Y', 0x90, 3]);
+        assert_eq!(apply_delta(base, &d, 1 << 20).as_deref(), Some(&b"abcdXY012"[..]));
+    }
+
+    #[test]
+    fn a_copy_of_size_zero_means_64_kib() {
+        let base = vec![7u8; 0x10000];
+        let d = delta(0x10000, 0x10000, &[0x80]);
+        assert_eq!(apply_delta(&base, &d, 1 << 20), Some(base));
+    }
+
+    #[test]
+    fn malformed_deltas_are_refused_not_panics() {
+        let base = b"0123456789";
+        for (why, d) in [
+            ("source size differs", delta(9, 2, &[0x90, 2])),
+            ("copy past the base", delta(10, 4, &[0x91, 8, 4])),
+            ("result longer than stated", delta(10, 2, &[0x90, 3])),
+            ("result shorter than stated", delta(10, 5, &[0x90, 3])),
+            ("insert past the end", delta(10, 5, &[5, b'a'])),
+            ("reserved op 0", delta(10, 0, &[0])),
+            ("truncated copy", delta(10, 4, &[0x91])),
+            ("over the limit", delta(10, 1 << 21, &[])),
+            ("no sizes", Vec::new()),
+            ("endless size", vec![0xff; 12]),
+        ] {
+            assert_eq!(apply_delta(base, &d, 1 << 20), None, "{why}");
+        }
+    }
+
+    #[test]
+    fn headers_and_offsets_decode_and_refuse_overflow() {
+        // blob (3) of 300 bytes: 0b1011_1100 = 0xbc (size low 4 bits 12), then 300 >> 4 = 18
+        assert_eq!(object_header(&[0xbc, 18]), Some((3, 300, 2)));
+        assert_eq!(object_header(&[0xbc]), None);
+        assert_eq!(object_header(&[0xff; 12]), None);
+        // the offset encoding adds one per continuation: [0x80, 0x00] is 128
+        assert_eq!(ofs_distance(&[0x05]), Some((5, 1)));
+        assert_eq!(ofs_distance(&[0x80, 0x00]), Some((128, 2)));
+        assert_eq!(ofs_distance(&[0xff; 12]), None);
+    }
+}
