@@ -295,7 +295,7 @@ fn unreachable_objects_need_all_objects() {
     r.git(&["reflog", "expire", "--expire=now", "--all"]);
     let (code, v, _) = history(r.path(), &[]);
     assert_eq!((code, findings(&v).len()), (0, 0));
-    for reader in ["libgit2", "git"] {
+    for reader in ["libgit2", "git", "packs"] {
         let out = tw()
             .arg("scan")
             .arg(r.path())
@@ -371,7 +371,7 @@ fn a_range_reports_what_it_adds_not_what_it_moves() {
         "a new secret",
     );
     let returned = r.commit_file("again.env", &back, "it came back");
-    for reader in ["libgit2", "git"] {
+    for reader in ["libgit2", "git", "packs"] {
         let out = tw()
             .arg("scan")
             .arg(r.path())
@@ -802,7 +802,7 @@ fn thread_count_does_not_change_history_findings() {
     for threads in ["2", "3", "4"] {
         // Objects read through libgit2 (what a small repository gets) and through a
         // `git cat-file` child (a large one) must give the same answers.
-        for reader in ["libgit2", "git"] {
+        for reader in ["libgit2", "git", "packs"] {
             let out = tw()
                 .arg("scan")
                 .arg(r.path())
@@ -818,6 +818,98 @@ fn thread_count_does_not_change_history_findings() {
                 "--threads {threads} with the {reader} reader changed the findings"
             );
         }
+    }
+}
+
+/// A file's long history packed as deltas of one another, as `git gc` leaves every real
+/// repository: the pack reader applies the deltas itself, so a secret that lives in copied
+/// bytes (present from the first version on) and one that lives in inserted bytes (added in
+/// one version, removed in a later one) must both be found in every version, with the same
+/// findings, introducers and holders as git's and libgit2's readers give.
+#[test]
+fn secrets_in_delta_chains_are_found_as_every_reader_finds_them() {
+    let r = Repo::new();
+    let kept = mint("PALMETTO_API_KEY={{alnum 40}}\n");
+    let passing = token();
+    let mut lines: Vec<String> = (0..300)
+        .map(|i| format!("setting_{i} = value {i} of a config file that changes a little\n"))
+        .collect();
+    lines.insert(150, kept.clone());
+    let mut passing_commit = String::new();
+    for v in 0..40 {
+        lines[(v * 7) % 300] = format!("setting_{v} = changed in version {v}\n");
+        let mut body: String = lines.concat();
+        if (12..25).contains(&v) {
+            body.push_str(&format!("SLURM_JWT={passing}\n"));
+        }
+        let c = r.commit_file("etc/site.env", &body, &format!("version {v}"));
+        if v == 12 {
+            passing_commit = c;
+        }
+    }
+    r.git(&[
+        "repack",
+        "-a",
+        "-d",
+        "-f",
+        "-q",
+        "--depth=50",
+        "--window=50",
+    ]);
+    r.git(&["prune-packed"]);
+    // The pack must hold deltas of the file, or this test proves nothing about them.
+    let idx = std::fs::read_dir(r.path().join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("a pack index");
+    let verify = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    let deltas = verify
+        .lines()
+        .filter(|l| l.contains(" blob ") && l.split_whitespace().count() == 7)
+        .count();
+    assert!(
+        deltas >= 30,
+        "expected the file's versions as deltas:\n{verify}"
+    );
+    let strip = |mut v: Value| {
+        v["stats"] = Value::Null;
+        v["summary"]["elapsed_ms"] = Value::Null;
+        v
+    };
+    let mut reports = Vec::new();
+    for reader in ["libgit2", "git", "packs"] {
+        let out = tw()
+            .arg("scan")
+            .arg(r.path())
+            .args(["--git", "--format", "json"])
+            .env("TOKENWARDEN_GIT_READER", reader)
+            .env("TOKENWARDEN_PHASES", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{reader}: {stderr}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            rule_ids(&v),
+            vec!["palmetto.api_key", "slurm.jwt"],
+            "{reader}: {stderr}"
+        );
+        if reader == "packs" {
+            assert!(
+                stderr.contains("blobs from the packs: 40 of 40"),
+                "every version is served by the pack reader: {stderr}"
+            );
+        }
+        let jwt = finding(&v, "slurm.jwt");
+        assert_eq!(intro(jwt)["commit"], passing_commit.as_str(), "{reader}");
+        assert_eq!(jwt["history"]["introductions"], 13, "{reader}: {jwt:#}");
+        let key = finding(&v, "palmetto.api_key");
+        assert_eq!(key["history"]["introductions"], 40, "{reader}: {key:#}");
+        reports.push((reader, strip(v)));
+    }
+    for (reader, v) in &reports[1..] {
+        assert_eq!(v, &reports[0].1, "the {reader} reader differs from libgit2");
     }
 }
 
@@ -918,7 +1010,7 @@ fn a_corrupt_packfile_is_warned_about_and_the_rest_is_scanned() {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
     std::fs::set_permissions(&pack, perm).unwrap();
     std::fs::write(&pack, &bytes).unwrap();
-    for reader in ["libgit2", "git"] {
+    for reader in ["libgit2", "git", "packs"] {
         let out = tw()
             .env("TOKENWARDEN_GIT_READER", reader)
             .arg("scan")

@@ -52,6 +52,11 @@ pub(super) fn scan_blobs(
             }
         }
     }
+    let from_packs = served.iter().filter(|&&s| s).count();
+    phase_note(format_args!(
+        "blobs from the packs: {from_packs} of {}",
+        served.len()
+    ));
     let mut rest: Vec<(Key, String)> = list
         .into_iter()
         .zip(served)

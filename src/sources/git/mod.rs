@@ -162,6 +162,14 @@ fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: impl Into<Stri
     });
 }
 
+/// With `TOKENWARDEN_PHASES` set, prints what a phase did to stderr (how many blobs the packs
+/// served, for one): what the benchmark and the readers' tests look at.
+fn phase_note(what: std::fmt::Arguments) {
+    if std::env::var_os("TOKENWARDEN_PHASES").is_some() {
+        eprintln!("tokenwarden: history {what}");
+    }
+}
+
 /// With `TOKENWARDEN_PHASES` set, prints the time since `start` at the end of each phase of
 /// a history scan to stderr, for the history benchmark's profiles.
 fn phase(start: std::time::Instant, name: &str) {

@@ -269,8 +269,7 @@ impl Pack {
                 continue;
             };
             serve(child, &bytes, &mut out);
-            let has_children =
-                forest.start[child as usize] < forest.start[child as usize + 1];
+            let has_children = forest.start[child as usize] < forest.start[child as usize + 1];
             if has_children && held + bytes.len() as u64 <= HELD_BUDGET {
                 held += bytes.len() as u64;
                 stack.push((child, bytes, forest.start[child as usize]));
@@ -342,7 +341,9 @@ fn read_index(path: &Path) -> Option<(Vec<Key>, Vec<u64>)> {
         }
     }
     // The layout must account for every byte: an index with longer ids (SHA-256) does not.
-    let expected = large_at.checked_add(large.checked_mul(8)?)?.checked_add(40)?;
+    let expected = large_at
+        .checked_add(large.checked_mul(8)?)?
+        .checked_add(40)?;
     (data.len() == expected).then_some((ids, offsets))
 }
 
@@ -477,7 +478,10 @@ impl<'f> Window<'f> {
             self.start = offset;
             self.len = 0;
             while self.len < Self::SIZE {
-                match self.file.read_at(&mut self.buf[self.len..], offset + self.len as u64) {
+                match self
+                    .file
+                    .read_at(&mut self.buf[self.len..], offset + self.len as u64)
+                {
                     Ok(0) => break,
                     Ok(n) => self.len += n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -486,7 +490,9 @@ impl<'f> Window<'f> {
             }
         }
         let from = usize::try_from(offset - self.start).ok()?;
-        self.buf.get(from..from + want).filter(|_| from + want <= self.len)
+        self.buf
+            .get(from..from + want)
+            .filter(|_| from + want <= self.len)
     }
 }
 
@@ -517,7 +523,10 @@ mod tests {
         let base = b"0123456789abcdef";
         // copy 4 bytes from offset 10, insert "XY", copy 3 bytes from offset 0
         let d = delta(16, 9, &[0x91, 10, 4, 2, b'X', b'Y', 0x90, 3]);
-        assert_eq!(apply_delta(base, &d, 1 << 20).as_deref(), Some(&b"abcdXY012"[..]));
+        assert_eq!(
+            apply_delta(base, &d, 1 << 20).as_deref(),
+            Some(&b"abcdXY012"[..])
+        );
     }
 
     #[test]
