@@ -171,9 +171,9 @@ pub(super) fn walk_share(repo_dir: &Path, commits: &[Oid]) -> Share {
         warn(&mut share.warnings, "", why);
     }
     share.records = std::mem::take(&mut walker.records);
-    share.new_blobs = std::mem::take(&mut walker.new_blobs);
-    share.submodules = std::mem::take(&mut walker.submodules);
-    share.credential_files = std::mem::take(&mut walker.credential_files);
+    share.new_blobs = std::mem::take(&mut walker.met.new_blobs);
+    share.submodules = std::mem::take(&mut walker.met.submodules);
+    share.credential_files = std::mem::take(&mut walker.met.credential_files);
     share
 }
 

@@ -280,14 +280,15 @@ pub fn scan_history(
         let mut walker = TreeWalker::new(&repo);
         // Damage outside the range is not this scan's to report.
         walker.walk(&base, &mut Vec::new());
-        let known = walker.new_blobs.len();
-        let known_credentials = walker.credential_files.len();
+        let known = walker.met.new_blobs.len();
+        let known_credentials = walker.met.credential_files.len();
         let roots: Vec<Oid> = walked.iter().map(|c| c.tree).collect();
         walker.walk(&roots, &mut warnings);
         // Credential files the range's trees add (a `.env` a pushed commit adds): attributed
         // below to the range's commits, like a whole-history scan's.
         credential.extend(
             walker
+                .met
                 .credential_files
                 .split_off(known_credentials)
                 .into_iter()
@@ -296,7 +297,7 @@ pub fn scan_history(
         if let Some(why) = walker.fallback() {
             warn(&mut warnings, "", why);
         }
-        let mut list = walker.new_blobs.split_off(known);
+        let mut list = walker.met.new_blobs.split_off(known);
         // HEAD's tree, when HEAD is outside the range, for attribution (is a secret still
         // there?); walked after the range's new blobs are taken, which it must not change.
         if let Some(h) = repo.head().ok().and_then(|h| h.peel_to_commit().ok())

@@ -34,6 +34,7 @@ pub const NONE: u32 = u32::MAX;
 
 /// Pack entry types, as the pack stores them.
 const COMMIT: u8 = 1;
+pub const TREE: u8 = 2;
 const BLOB: u8 = 3;
 const TAG: u8 = 4;
 const OFS_DELTA: u8 = 6;
@@ -156,18 +157,10 @@ impl Pack {
         })
     }
 
-    /// Decodes the blobs of this pack that `want` names (per entry, in the order of
-    /// [`Pack::keys`]: the caller's number for it, or [`NONE`]), each delta chain once, chains
-    /// in parallel, and hands each to `each` with that number. Returns what `each` returned,
-    /// by entry in pack order, for the blobs served; the others are the caller's to read.
-    pub fn read_blobs<T: Send>(
-        &self,
-        want: &[u32],
-        limit: u64,
-        each: impl Fn(u32, &[u8]) -> T + Sync,
-    ) -> Vec<(u32, T)> {
+    /// The part of this pack's delta forest that leads to the entries `want` names (per entry,
+    /// in the order of [`Pack::keys`]: the caller's number for it, or [`NONE`]).
+    pub fn forest(&self, want: &[u32]) -> Forest {
         let n = self.entries.len();
-        // The entries on a chain to a wanted one.
         let mut needed = vec![false; n];
         for (i, &w) in want.iter().enumerate() {
             if w == NONE {
@@ -199,87 +192,140 @@ impl Pack {
                 *slot += 1;
             }
         }
-        let forest = Forest {
-            want,
-            start: &start,
-            children: &children,
-        };
-        let roots: Vec<u32> = (0..n as u32)
+        let roots = (0..n as u32)
             .filter(|&i| {
                 let e = &self.entries[i as usize];
                 needed[i as usize] && e.parent == NONE && (COMMIT..=TAG).contains(&e.kind)
             })
             .collect();
-        let mut out: Vec<(u32, u32, T)> = roots
+        Forest {
+            start,
+            children,
+            roots,
+        }
+    }
+
+    /// Decodes the blobs of this pack that `want` names (see [`Pack::forest`]), each delta
+    /// chain once, chains in parallel, and hands each to `each` with the caller's number for
+    /// it. Returns what `each` returned, by entry in pack order, for the blobs served; the
+    /// others are the caller's to read.
+    pub fn read_blobs<T: Send>(
+        &self,
+        want: &[u32],
+        limit: u64,
+        each: impl Fn(u32, &[u8]) -> T + Sync,
+    ) -> Vec<(u32, T)> {
+        let forest = self.forest(want);
+        let mut out: Vec<(u32, u32, T)> = forest
+            .roots
             .par_iter()
             .with_max_len(1)
-            .flat_map_iter(|&root| self.chain(root, &forest, limit, &each))
+            .flat_map_iter(|&root| {
+                let mut out = Vec::new();
+                self.chain(root, &forest, want, limit, &mut out, &|out, node: Node<()>| {
+                    if node.item != NONE && node.kind == BLOB {
+                        out.push((node.entry, node.item, each(node.item, node.data)));
+                    }
+                });
+                out
+            })
             .collect();
         out.sort_by_key(|(entry, _, _)| *entry);
         out.into_iter().map(|(_, item, t)| (item, t)).collect()
     }
 
-    /// One chain, depth first from its root: each object decoded from its base's bytes, held
-    /// only while its own deltas are applied.
-    fn chain<T>(
+    /// One chain, depth first from its root: each object decoded from its base's bytes and
+    /// handed to `visit`, whose answer (its state for the object) is kept, with the bytes,
+    /// only while the object's own deltas are applied.
+    pub fn chain<S, C>(
         &self,
         root: u32,
         forest: &Forest,
+        want: &[u32],
         limit: u64,
-        each: &impl Fn(u32, &[u8]) -> T,
-    ) -> Vec<(u32, u32, T)> {
-        let mut out = Vec::new();
+        ctx: &mut C,
+        visit: &impl Fn(&mut C, Node<'_, S>) -> S,
+    ) {
         let mut compressed = Vec::new();
+        let mut delta = Vec::new();
         let kind = self.entries[root as usize].kind;
         let size = self.entries[root as usize].size;
         if size > limit {
-            return out;
+            return;
         }
-        let Some(data) = self.inflate(root, size, &mut compressed) else {
-            return out;
+        let Some(data) = self.inflate(root, size, &mut compressed, Vec::new()) else {
+            return;
         };
-        let serve = |entry: u32, data: &[u8], out: &mut Vec<(u32, u32, T)>| {
-            let item = forest.want[entry as usize];
-            if item != NONE && kind == BLOB {
-                out.push((entry, item, each(item, data)));
-            }
-        };
-        serve(root, &data, &mut out);
+        let children = |e: u32| forest.start[e as usize]..forest.start[e as usize + 1];
+        let state = visit(
+            ctx,
+            Node {
+                entry: root,
+                item: want[root as usize],
+                kind,
+                data: &data,
+                base: None,
+            },
+        );
         let mut held = data.len() as u64;
-        // (entry, its bytes, the next of its children to decode)
-        let mut stack: Vec<(u32, Vec<u8>, u32)> = vec![(root, data, forest.start[root as usize])];
+        // Buffers of objects done with, reused: fresh pages for every version of a big tree
+        // cost more than copying into them.
+        let mut spare: Vec<Vec<u8>> = Vec::new();
+        // (entry, its bytes, the visitor's state, the next of its children to decode)
+        let mut stack: Vec<(u32, Vec<u8>, S, u32)> = vec![(root, data, state, children(root).start)];
         while let Some(top) = stack.last_mut() {
-            let (node, next) = (top.0, top.2);
-            if next == forest.start[node as usize + 1] {
+            let (node, next) = (top.0, top.3);
+            if next == children(node).end {
                 held -= top.1.len() as u64;
-                stack.pop();
+                if let Some((_, bytes, _, _)) = stack.pop() {
+                    spare.push(bytes);
+                }
                 continue;
             }
-            top.2 += 1;
+            top.3 += 1;
             let child = forest.children[next as usize];
             let delta_size = self.entries[child as usize].size;
             // A delta is never much larger than what it builds; a larger one is not decoded.
             if delta_size > limit.saturating_mul(2).saturating_add(1 << 16) {
                 continue;
             }
-            let Some(delta) = self.inflate(child, delta_size, &mut compressed) else {
+            let Some(d) = self.inflate(child, delta_size, &mut compressed, std::mem::take(&mut delta))
+            else {
                 continue;
             };
-            let Some(bytes) = apply_delta(&top.1, &delta, limit) else {
+            delta = d;
+            let mut bytes = spare.pop().unwrap_or_default();
+            if apply_delta_into(&top.1, &delta, limit, &mut bytes).is_none() {
+                spare.push(bytes);
                 continue;
-            };
-            serve(child, &bytes, &mut out);
-            let has_children = forest.start[child as usize] < forest.start[child as usize + 1];
-            if has_children && held + bytes.len() as u64 <= HELD_BUDGET {
+            }
+            let state = visit(
+                ctx,
+                Node {
+                    entry: child,
+                    item: want[child as usize],
+                    kind,
+                    data: &bytes,
+                    base: Some((node, &top.1, &top.2)),
+                },
+            );
+            if !children(child).is_empty() && held + bytes.len() as u64 <= HELD_BUDGET {
                 held += bytes.len() as u64;
-                stack.push((child, bytes, forest.start[child as usize]));
+                stack.push((child, bytes, state, children(child).start));
+            } else {
+                spare.push(bytes);
             }
         }
-        out
     }
 
     /// The inflated data of `entry`, which must be exactly `size` bytes.
-    fn inflate(&self, entry: u32, size: u64, compressed: &mut Vec<u8>) -> Option<Vec<u8>> {
+    fn inflate(
+        &self,
+        entry: u32,
+        size: u64,
+        compressed: &mut Vec<u8>,
+        mut data: Vec<u8>,
+    ) -> Option<Vec<u8>> {
         let e = self.entries[entry as usize];
         let from = e.offset + u64::from(e.header);
         let to = self
@@ -290,7 +336,8 @@ impl Pack {
         compressed.resize(usize::try_from(to.checked_sub(from)?).ok()?, 0);
         self.file.read_exact_at(compressed, from).ok()?;
         // One byte of room past the size tells a stream that is too long.
-        let mut data = Vec::with_capacity(usize::try_from(size).ok()?.checked_add(1)?);
+        data.clear();
+        data.reserve(usize::try_from(size).ok()?.checked_add(1)?);
         let mut z = Decompress::new(true);
         match z.decompress_vec(compressed, &mut data, FlushDecompress::Finish) {
             Ok(Status::StreamEnd) if data.len() as u64 == size => Some(data),
@@ -299,12 +346,27 @@ impl Pack {
     }
 }
 
-/// The needed part of a pack's delta forest.
-struct Forest<'a> {
-    want: &'a [u32],
+/// The part of a pack's delta forest that leads to wanted entries.
+pub struct Forest {
     /// `children[start[i]..start[i + 1]]` are entry `i`'s needed deltas.
-    start: &'a [u32],
-    children: &'a [u32],
+    start: Vec<u32>,
+    children: Vec<u32>,
+    /// The whole objects the needed chains start from.
+    pub roots: Vec<u32>,
+}
+
+/// An object decoded from a pack, with what it was built from.
+pub struct Node<'a, S> {
+    /// Its entry (an index into [`Pack::keys`]).
+    pub entry: u32,
+    /// The caller's number for it, or [`NONE`] for a base only on the way to one.
+    pub item: u32,
+    /// Its type (a delta's is its chain's).
+    pub kind: u8,
+    /// Its bytes.
+    pub data: &'a [u8],
+    /// The entry it is a delta of, that entry's bytes and the visitor's state for it.
+    pub base: Option<(u32, &'a [u8], &'a S)>,
 }
 
 /// Reads a version 2 pack index with SHA-1 ids: the ids (sorted) and each one's offset.
@@ -402,7 +464,14 @@ fn delta_size(bytes: &[u8]) -> Option<(u64, usize)> {
 /// Applies git delta data to `base`: copies from the base and inserted bytes, checked against
 /// the sizes the delta states. `None` for a delta that does not fit its base, names a result
 /// over `limit` bytes, or is malformed.
+#[cfg(test)]
 pub fn apply_delta(base: &[u8], delta: &[u8], limit: u64) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    apply_delta_into(base, delta, limit, &mut out).map(|()| out)
+}
+
+/// [`apply_delta`] into a buffer the caller reuses.
+fn apply_delta_into(base: &[u8], delta: &[u8], limit: u64, out: &mut Vec<u8>) -> Option<()> {
     let (source, mut at) = delta_size(delta)?;
     if source != base.len() as u64 {
         return None;
@@ -413,7 +482,8 @@ pub fn apply_delta(base: &[u8], delta: &[u8], limit: u64) -> Option<Vec<u8>> {
         return None;
     }
     let target = usize::try_from(target).ok()?;
-    let mut out = Vec::with_capacity(target);
+    out.clear();
+    out.reserve(target);
     while let Some(&op) = delta.get(at) {
         at += 1;
         let piece = if op & 0x80 != 0 {
@@ -447,7 +517,7 @@ pub fn apply_delta(base: &[u8], delta: &[u8], limit: u64) -> Option<Vec<u8>> {
         }
         out.extend_from_slice(piece);
     }
-    (out.len() == target).then_some(out)
+    (out.len() == target).then_some(())
 }
 
 /// A forward-moving window over a file: headers are read in one pass, not one read each.

@@ -38,14 +38,14 @@ pub struct TreeRec {
 
 /// An entry new or changed in a tree, relative to the tree's previous version.
 #[derive(Debug, Clone, Copy)]
-struct Added {
+pub struct Added {
     kind: Kind,
     id: Key,
     name: Name,
 }
 
 /// A tree entry's name, by its number in [`Names`].
-type Name = u32;
+pub type Name = u32;
 
 /// The names of tree entries, each stored once. A history's change records hold millions of
 /// names (git/git: 5.7 million entries added and as many removed) but only thousands of
@@ -110,10 +110,10 @@ impl Records {
     }
 }
 
-/// The tree last walked at the same path, and where its next entry starts.
+/// The earlier version a tree is compared with, and where its next entry starts.
 #[derive(Default)]
-struct Prev {
-    data: Option<Vec<u8>>,
+struct Prev<'a> {
+    data: Option<&'a [u8]>,
     pos: usize,
     /// Where the part of it still to be matched ends (the rest is a common suffix).
     end: usize,
@@ -159,7 +159,7 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
     i
 }
 
-impl Prev {
+impl Prev<'_> {
     /// True if `raw` (the encoded `entry`) is also an entry of the previous tree; entries of
     /// the previous tree passed over on the way are recorded as removed. Both trees are in
     /// git's order, so one merge pass serves the whole tree; in a corrupt tree the pass loses
@@ -172,7 +172,7 @@ impl Prev {
         removed: &mut Vec<Name>,
         names: &mut Names,
     ) -> bool {
-        let Some(prev) = &self.data else {
+        let Some(prev) = self.data else {
             return false;
         };
         while self.pos < self.end
@@ -199,7 +199,7 @@ impl Prev {
 
     /// Records the previous tree's entries that were never reached as removed.
     fn finish(&mut self, removed: &mut Vec<Name>, names: &mut Names) {
-        if let Some(prev) = &self.data {
+        if let Some(prev) = self.data {
             while self.pos < self.end
                 && let Some(Ok((p, next))) = tree_entry(prev, self.pos)
             {
@@ -220,15 +220,12 @@ fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
         .cmp(b.name.iter().chain(slash(b)))
 }
 
-/// Reads trees breadth first from each root, each distinct tree once, recording each as a
-/// [`TreeRec`] and listing each blob the first time it is met.
-pub struct TreeWalker<'r> {
-    repo: &'r git2::Repository,
-    /// Opened on first use.
-    objects: Option<Objects<'r>>,
-    seen: FxHashSet<Key>,
-    /// Every tree walked.
-    pub records: Records,
+/// What a walk has met: every tree and blob, each blob's first path, the submodules and the
+/// credential files. The walk from git's readers and the walk of a pack's records share it.
+#[derive(Default)]
+pub struct Met {
+    /// Every tree met.
+    pub seen: FxHashSet<Key>,
     /// Every blob met.
     pub blobs: FxHashSet<Key>,
     /// Blobs in the order first met, with the path they were met at.
@@ -237,6 +234,164 @@ pub struct TreeWalker<'r> {
     pub submodules: BTreeSet<String>,
     /// Blobs at paths that name credential files (`.env`, `munge.key` …), with the path.
     pub credential_files: Vec<(Key, String)>,
+}
+
+impl Met {
+    /// Meets the entry `name` (`kind`, `id`) of the tree at `path`, new in that tree. Returns
+    /// the subtree's path when it is a tree not met before, which the caller then walks.
+    pub fn meet(&mut self, path: &str, kind: Kind, id: Key, name: &[u8]) -> Option<String> {
+        match kind {
+            Kind::Blob => {
+                if self.blobs.insert(id) {
+                    let at = join(path, &String::from_utf8_lossy(name));
+                    self.new_blobs.push((id, at));
+                }
+                if may_be_credential(name) || path.ends_with("cray/tokens") {
+                    let at = join(path, &String::from_utf8_lossy(name));
+                    if classify(&at, None).is_some() {
+                        self.credential_files.push((id, at));
+                    }
+                }
+                None
+            }
+            Kind::Tree => self
+                .seen
+                .insert(id)
+                .then(|| join(path, &String::from_utf8_lossy(name))),
+            Kind::Commit => {
+                let at = join(path, &String::from_utf8_lossy(name));
+                self.submodules.insert(at);
+                None
+            }
+            Kind::Other => None,
+        }
+    }
+}
+
+/// A tree compared with an earlier version of it: the entries gone or changed, the entries
+/// new or changed, and where each of its own entries starts.
+pub struct Compared {
+    pub removed: Vec<Name>,
+    pub added: Vec<Added>,
+    /// Entry starts, with the tree's end last (empty for a tree of 4 GiB or more, which is
+    /// then parsed whole when compared with).
+    pub starts: Vec<u32>,
+    /// The tree is malformed from some entry on; the entries before it are recorded.
+    pub corrupt: bool,
+}
+
+/// Compares raw tree `data` with `prev`: an earlier version's bytes and entry starts (the
+/// tree last walked at the same path, or the base a pack stores it as a delta of). The
+/// entries the two share at the start and the end are byte-identical, so unchanged: only the
+/// part between is parsed and matched (an 8500-entry directory that one commit edits is two
+/// entries, not 8500).
+pub fn compare(prev: Option<(&[u8], &[u32])>, data: &[u8], names: &mut Names) -> Compared {
+    let (mut pos, mut starts, prev_start, suffix) = match prev {
+        Some((pdata, pstarts)) => {
+            let shared = common_prefix(pdata, data);
+            let whole = pstarts.partition_point(|&s| s as usize <= shared);
+            let start = whole
+                .checked_sub(1)
+                .and_then(|i| pstarts.get(i))
+                .map_or(0, |&s| s as usize);
+            let tail = common_suffix(&pdata[start..], &data[start..]);
+            let from = pdata.len() - tail;
+            let first = pstarts.partition_point(|&s| (s as usize) < from);
+            let head = pstarts[..whole.saturating_sub(1)].to_vec();
+            (start, head, start, Some(first))
+        }
+        None => (0, Vec::new(), 0, None),
+    };
+    let (prev_data, prev_starts): (Option<&[u8]>, &[u32]) = match prev {
+        Some((d, s)) => (Some(d), s),
+        None => (None, &[]),
+    };
+    let prev_len = prev_data.map_or(0, <[u8]>::len);
+    // The previous tree's entry starts that begin the common suffix, in order; the parse of
+    // this tree stops at the first one it lands on.
+    let mut suffix = suffix.unwrap_or(prev_starts.len());
+    let shift = |s: u32| (s as usize + data.len()).checked_sub(prev_len);
+    let mut prev = Prev {
+        data: prev_data,
+        pos: prev_start,
+        end: prev_len,
+    };
+    let mut removed: Vec<Name> = Vec::new();
+    let mut added: Vec<Added> = Vec::new();
+    let mut tail_from = None;
+    let mut corrupt = false;
+    loop {
+        while suffix < prev_starts.len() && shift(prev_starts[suffix]).is_some_and(|s| s < pos) {
+            suffix += 1;
+        }
+        if suffix < prev_starts.len() && shift(prev_starts[suffix]) == Some(pos) {
+            let at = prev_starts[suffix] as usize;
+            if prev.pos <= at {
+                // The rest is the previous tree's, entry for entry.
+                prev.end = at;
+                tail_from = Some(suffix);
+                break;
+            }
+            // The match ran past the common suffix, which only an unsorted (corrupt) tree
+            // allows: it recorded some of those entries as removed, so the rest is parsed and
+            // matched as usual and re-adds them.
+            suffix = prev_starts.len();
+        }
+        starts.push(pos as u32);
+        let (entry, next) = match tree_entry(data, pos) {
+            Some(Ok(e)) => e,
+            Some(Err(())) => {
+                corrupt = true;
+                break;
+            }
+            None => break,
+        };
+        let raw = &data[pos..next];
+        pos = next;
+        if prev.unchanged(raw, &entry, &mut removed, names) {
+            continue;
+        }
+        added.push(Added {
+            kind: entry.kind,
+            id: entry.id,
+            name: names.number(entry.name),
+        });
+    }
+    prev.finish(&mut removed, names);
+    match tail_from {
+        Some(i) => starts.extend(
+            prev_starts[i..]
+                .iter()
+                .filter_map(|&s| shift(s).and_then(|s| u32::try_from(s).ok())),
+        ),
+        None => {
+            // `pos` is the end, or where a corrupt tree stopped being readable.
+            starts.pop_if(|s| *s as usize == pos);
+            starts.push(pos as u32);
+        }
+    }
+    if u32::try_from(data.len()).is_err() {
+        // Positions are kept as u32: a tree this large is parsed whole next time.
+        starts.clear();
+    }
+    Compared {
+        removed,
+        added,
+        starts,
+        corrupt,
+    }
+}
+
+/// Reads trees breadth first from each root, each distinct tree once, recording each as a
+/// [`TreeRec`] and listing each blob the first time it is met.
+pub struct TreeWalker<'r> {
+    repo: &'r git2::Repository,
+    /// Opened on first use.
+    objects: Option<Objects<'r>>,
+    /// Every walked tree's record.
+    pub records: Records,
+    /// What the walk met.
+    pub met: Met,
     /// Per path, the last tree walked there.
     last: FxHashMap<String, Last>,
 }
@@ -246,12 +401,8 @@ impl<'r> TreeWalker<'r> {
         TreeWalker {
             repo,
             objects: None,
-            seen: FxHashSet::default(),
             records: Records::default(),
-            blobs: FxHashSet::default(),
-            new_blobs: Vec::new(),
-            submodules: BTreeSet::new(),
-            credential_files: Vec::new(),
+            met: Met::default(),
             last: FxHashMap::default(),
         }
     }
@@ -276,7 +427,7 @@ impl<'r> TreeWalker<'r> {
         loop {
             while roots_ahead < ROOTS_AHEAD {
                 let Some(&root) = roots.next() else { break };
-                if self.seen.insert(Key::of(root)) {
+                if self.met.seen.insert(Key::of(root)) {
                     objects.request(root);
                     asked.push_back((Key::of(root), String::new(), true));
                     roots_ahead += 1;
@@ -317,135 +468,32 @@ impl<'r> TreeWalker<'r> {
             };
             let last = self.last.remove(&path);
             let prev_id = last.as_ref().map(|l| l.id);
-            // The entries this tree shares with the previous one at its start and its end are
-            // byte-identical, so unchanged: only the part between is parsed and matched (an
-            // 8500-entry directory that one commit edits is two entries, not 8500).
-            let (mut pos, mut starts, prev_start, suffix) = match &last {
-                Some(l) => {
-                    let shared = common_prefix(&l.data, &data);
-                    let whole = l.starts.partition_point(|&s| s as usize <= shared);
-                    let start = whole
-                        .checked_sub(1)
-                        .and_then(|i| l.starts.get(i))
-                        .map_or(0, |&s| s as usize);
-                    let tail = common_suffix(&l.data[start..], &data[start..]);
-                    let from = l.data.len() - tail;
-                    let first = l.starts.partition_point(|&s| (s as usize) < from);
-                    let head = l.starts[..whole.saturating_sub(1)].to_vec();
-                    (start, head, start, Some(first))
-                }
-                None => (0, Vec::new(), 0, None),
-            };
-            let (prev_data, prev_starts) = match last {
-                Some(l) => (Some(l.data), l.starts),
-                None => (None, Vec::new()),
-            };
-            let prev_len = prev_data.as_ref().map_or(0, Vec::len);
-            // The previous tree's entry starts that begin the common suffix, in order; the
-            // parse of this tree stops at the first one it lands on.
-            let mut suffix = suffix.unwrap_or(prev_starts.len());
-            let shift = |s: u32| (s as usize + data.len()).checked_sub(prev_len);
-            let mut prev = Prev {
-                data: prev_data,
-                pos: prev_start,
-                end: prev_len,
-            };
-            let mut removed: Vec<Name> = Vec::new();
-            let mut added: Vec<Added> = Vec::new();
-            let mut tail_from = None;
-            loop {
-                while suffix < prev_starts.len()
-                    && shift(prev_starts[suffix]).is_some_and(|s| s < pos)
-                {
-                    suffix += 1;
-                }
-                if suffix < prev_starts.len() && shift(prev_starts[suffix]) == Some(pos) {
-                    let at = prev_starts[suffix] as usize;
-                    if prev.pos <= at {
-                        // The rest is the previous tree's, entry for entry.
-                        prev.end = at;
-                        tail_from = Some(suffix);
-                        break;
-                    }
-                    // The match ran past the common suffix, which only an unsorted (corrupt)
-                    // tree allows: it recorded some of those entries as removed, so the rest is
-                    // parsed and matched as usual and re-adds them.
-                    suffix = prev_starts.len();
-                }
-                starts.push(pos as u32);
-                let (entry, next) = match tree_entry(&data, pos) {
-                    Some(Ok(e)) => e,
-                    Some(Err(())) => {
-                        warn(
-                            warnings,
-                            path.clone(),
-                            format!("tree {} is corrupt; the rest of it was not read", short(id)),
-                        );
-                        break;
-                    }
-                    None => break,
-                };
-                let raw = &data[pos..next];
-                pos = next;
-                let names = &mut self.records.names;
-                if prev.unchanged(raw, &entry, &mut removed, names) {
-                    continue;
-                }
-                added.push(Added {
-                    kind: entry.kind,
-                    id: entry.id,
-                    name: names.number(entry.name),
-                });
-                match entry.kind {
-                    Kind::Blob => {
-                        if self.blobs.insert(entry.id) {
-                            let at = join(&path, &String::from_utf8_lossy(entry.name));
-                            self.new_blobs.push((entry.id, at));
-                        }
-                        if may_be_credential(entry.name) || path.ends_with("cray/tokens") {
-                            let at = join(&path, &String::from_utf8_lossy(entry.name));
-                            if classify(&at, None).is_some() {
-                                self.credential_files.push((entry.id, at));
-                            }
-                        }
-                    }
-                    Kind::Tree => {
-                        if self.seen.insert(entry.id) {
-                            objects.request(entry.id.oid());
-                            let at = join(&path, &String::from_utf8_lossy(entry.name));
-                            asked.push_back((entry.id, at, false));
-                        }
-                    }
-                    Kind::Commit => {
-                        let at = join(&path, &String::from_utf8_lossy(entry.name));
-                        self.submodules.insert(at);
-                    }
-                    Kind::Other => {}
-                }
+            let c = compare(
+                last.as_ref().map(|l| (&l.data[..], &l.starts[..])),
+                &data,
+                &mut self.records.names,
+            );
+            if c.corrupt {
+                warn(
+                    warnings,
+                    path.clone(),
+                    format!("tree {} is corrupt; the rest of it was not read", short(id)),
+                );
             }
-            prev.finish(&mut removed, &mut self.records.names);
-            match tail_from {
-                Some(i) => starts.extend(
-                    prev_starts[i..]
-                        .iter()
-                        .filter_map(|&s| shift(s).and_then(|s| u32::try_from(s).ok())),
-                ),
-                None => {
-                    // `pos` is the end, or where a corrupt tree stopped being readable.
-                    starts.pop_if(|s| *s as usize == pos);
-                    starts.push(pos as u32);
+            for a in &c.added {
+                let name = self.records.names.name(a.name);
+                if let Some(at) = self.met.meet(&path, a.kind, a.id, name) {
+                    objects.request(a.id.oid());
+                    asked.push_back((a.id, at, false));
                 }
             }
             let rec = TreeRec {
                 prev: prev_id,
-                removed: removed.into_boxed_slice(),
-                added: added.into_boxed_slice(),
+                removed: c.removed.into_boxed_slice(),
+                added: c.added.into_boxed_slice(),
             };
             self.records.trees.insert(id, rec);
-            if u32::try_from(data.len()).is_err() {
-                // Positions are kept as u32: a tree this large is parsed whole next time.
-                starts.clear();
-            }
+            let starts = c.starts;
             self.last.insert(path, Last { id, data, starts });
         }
     }
@@ -644,7 +692,7 @@ mod tests {
             assert_eq!(paths(&fresh.held(*v)), want, "walked alone");
         }
         // Each blob is listed once, at the path it was first met.
-        let first: Vec<&str> = chained.new_blobs.iter().map(|(_, p)| p.as_str()).collect();
+        let first: Vec<&str> = chained.met.new_blobs.iter().map(|(_, p)| p.as_str()).collect();
         assert_eq!(first.iter().filter(|p| **p == "a").count(), 2, "{first:?}");
         assert!(
             !first.contains(&"c"),
