@@ -23,6 +23,7 @@ mod blobs;
 mod commits;
 mod objects;
 mod pack;
+mod packwalk;
 mod staged;
 mod treewalk;
 
@@ -319,7 +320,13 @@ pub fn scan_history(
         let mut blobs: FxHashSet<Key> = FxHashSet::default();
         let mut list: Vec<(Key, String)> = Vec::new();
         let mut submodules = BTreeSet::new();
-        for mut share in walk_history(&repo_dir, &commits, opts) {
+        // From the pack files when blobs are read from them, else through git's readers.
+        let shares = if read_packs(&repo) {
+            vec![packwalk::walk_packed(&repo, &commits, opts)]
+        } else {
+            walk_history(&repo_dir, &commits, opts)
+        };
+        for mut share in shares {
             // A blob at a share boundary was met by both shares: the first's path is kept.
             list.extend(
                 share

@@ -157,6 +157,52 @@ impl Pack {
         })
     }
 
+    /// Each entry's type, a delta's being its chain's (0 when its base is not in the pack or
+    /// its chain loops).
+    pub fn kinds(&self) -> Vec<u8> {
+        const UNKNOWN: u8 = 0;
+        const VISITING: u8 = 0xff;
+        const BROKEN: u8 = 0xfe;
+        let mut kinds = vec![UNKNOWN; self.entries.len()];
+        let mut chain = Vec::new();
+        for i in 0..self.entries.len() {
+            if kinds[i] != UNKNOWN {
+                continue;
+            }
+            // Up the chain to a known type or a whole object, then every delta on the way
+            // takes its type; each entry is climbed once.
+            chain.clear();
+            let mut j = i as u32;
+            let kind = loop {
+                if j == NONE {
+                    break BROKEN;
+                }
+                match kinds[j as usize] {
+                    VISITING => break BROKEN,
+                    UNKNOWN => {}
+                    known => break known,
+                }
+                let e = &self.entries[j as usize];
+                if (COMMIT..=TAG).contains(&e.kind) {
+                    kinds[j as usize] = e.kind;
+                    break e.kind;
+                }
+                kinds[j as usize] = VISITING;
+                chain.push(j);
+                j = e.parent;
+            };
+            for &c in &chain {
+                kinds[c as usize] = kind;
+            }
+        }
+        for k in &mut kinds {
+            if *k == BROKEN {
+                *k = 0;
+            }
+        }
+        kinds
+    }
+
     /// The part of this pack's delta forest that leads to the entries `want` names (per entry,
     /// in the order of [`Pack::keys`]: the caller's number for it, or [`NONE`]).
     pub fn forest(&self, want: &[u32]) -> Forest {

@@ -29,19 +29,19 @@ pub type Held = Arc<Vec<(Oid, String)>>;
 /// A walked tree, as a change to a tree walked before it (or to nothing).
 #[derive(Debug, Default, Clone)]
 pub struct TreeRec {
-    prev: Option<Key>,
+    pub prev: Option<Key>,
     /// Names of `prev`'s entries that are gone or changed.
-    removed: Box<[Name]>,
+    pub removed: Box<[Name]>,
     /// Entries new or changed relative to `prev`.
-    added: Box<[Added]>,
+    pub added: Box<[Added]>,
 }
 
 /// An entry new or changed in a tree, relative to the tree's previous version.
 #[derive(Debug, Clone, Copy)]
 pub struct Added {
-    kind: Kind,
-    id: Key,
-    name: Name,
+    pub kind: Kind,
+    pub id: Key,
+    pub name: Name,
 }
 
 /// A tree entry's name, by its number in [`Names`].
@@ -69,7 +69,7 @@ impl Names {
         n
     }
 
-    fn name(&self, n: Name) -> &[u8] {
+    pub fn name(&self, n: Name) -> &[u8] {
         self.names.get(n as usize).map_or(&[][..], |b| &b[..])
     }
 }
@@ -77,8 +77,8 @@ impl Names {
 /// Every walked tree's change record, and the names they use.
 #[derive(Debug, Default)]
 pub struct Records {
-    trees: FxHashMap<Key, TreeRec>,
-    names: Names,
+    pub trees: FxHashMap<Key, TreeRec>,
+    pub names: Names,
 }
 
 impl Records {
