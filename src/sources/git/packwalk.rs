@@ -12,8 +12,8 @@
 //!    stored against another version of the same directory, so the change is a few entries.
 //! 2. The commits' root trees are then walked over those records alone, breadth first, each
 //!    tree once, meeting what each adds ([`Met`]), as the walk from git's readers does. A tree
-//!    no pack holds (a loose one, from recent commits) is read through libgit2 and recorded
-//!    whole. A tree whose base is not reachable (left in a pack by a rewritten history) has
+//!    that starts a chain, or that no pack holds (a loose one, from recent commits), is read
+//!    through libgit2 and recorded as a change to the tree last read so at its path. A tree whose base is not reachable (left in a pack by a rewritten history) has
 //!    the entries it shares with that base met from the base's chain of records, so nothing
 //!    reachable is missed and nothing unreachable is met.
 //!
@@ -23,7 +23,7 @@
 use super::commits::{Share, WalkedCommit, in_pool, read_commits};
 use super::objects::Key;
 use super::pack::{self, NONE, Node, Pack, TREE};
-use super::treewalk::{Added, Met, Records, TreeRec, compare};
+use super::treewalk::{Added, Met, Records, compare};
 use super::{GitOptions, short, warn};
 use crate::sources::Warning;
 use git2::{Oid, Repository};
@@ -31,6 +31,10 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::path::Path;
+
+/// Whole trees up to this size are recorded from the pack; larger ones when the walk meets
+/// them (see `pack_records`).
+const SMALL_TREE: usize = 4096;
 
 /// Trees larger than this are not decoded from a pack (nor their deltas); the walk reads them
 /// through libgit2.
@@ -40,6 +44,12 @@ const TREE_LIMIT: u64 = 1 << 30;
 pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions) -> Share {
     let mut share = Share::default();
     let (mut records, corrupt) = pack_records(repo.path(), opts);
+    // The decoding threads' freed buffers go back to the system before the walk grows.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap memory; it is safe at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     share.commits = read_all_commits(repo.path(), commits, opts, &mut share.warnings);
     let roots: Vec<Key> = share.commits.iter().map(|c| Key::of(c.tree)).collect();
     let mut met = Met::default();
@@ -77,7 +87,22 @@ fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) 
                 return Vec::new();
             }
             let id = pack.keys[node.entry as usize];
-            let base = node.base.map(|(e, bytes, starts)| (pack.keys[e as usize], bytes, starts));
+            let Some((base, bytes, starts)) = node.base else {
+                // A large whole tree is recorded when the walk meets it, as a change to the
+                // tree last read whole at its path: recorded here, as a change to nothing,
+                // each version of Spack's 8,500-entry directory that starts a chain held all
+                // of its entries (240 MB of records). Small ones (most of Spack's 300,000
+                // whole trees) are recorded here, which keeps them out of libgit2's cache.
+                let c = compare(None, node.data, &mut ctx.0.names);
+                if node.data.len() <= SMALL_TREE {
+                    ctx.0.insert(id, None, &c.removed, &c.added);
+                }
+                if c.corrupt {
+                    ctx.1.push(id);
+                }
+                return c.starts;
+            };
+            let base = Some((pack.keys[base as usize], bytes, starts));
             let c = compare(
                 base.map(|(_, bytes, starts)| (bytes, &starts[..])),
                 node.data,
@@ -86,21 +111,13 @@ fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) 
             if c.corrupt {
                 ctx.1.push(id);
             }
-            ctx.0.trees.insert(
-                id,
-                TreeRec {
-                    prev: base.map(|(k, _, _)| k),
-                    removed: c.removed.into_boxed_slice(),
-                    added: c.added.into_boxed_slice(),
-                },
-            );
+            ctx.0.insert(id, base.map(|(k, _, _)| k), &c.removed, &c.added);
             c.starts
         };
         let (found, bad) = in_pool(opts, || {
             forest
                 .roots
                 .par_iter()
-                .with_max_len(1)
                 .fold(
                     || (Records::default(), Vec::new()),
                     |mut ctx, &root| {
@@ -168,16 +185,19 @@ fn walk_records(
     warnings: &mut Vec<Warning>,
 ) {
     let odb = repo.odb().ok();
+    // Per path, the tree last read whole there: its id, bytes and entry starts.
+    let mut last: FxHashMap<String, (Key, Vec<u8>, Vec<u32>)> = FxHashMap::default();
     let mut queue: VecDeque<(Key, String)> = VecDeque::new();
     // Trees walked that are recorded as a change to another tree (their base).
     let mut based: Vec<(Key, String)> = Vec::new();
-    let drain = |queue: &mut VecDeque<(Key, String)>,
+    let mut drain = |queue: &mut VecDeque<(Key, String)>,
                      records: &mut Records,
                      met: &mut Met,
                      based: &mut Vec<(Key, String)>,
                      warnings: &mut Vec<Warning>| {
         while let Some((id, path)) = queue.pop_front() {
-            if !records.trees.contains_key(&id) && !read_loose(odb.as_ref(), id, &path, records, warnings)
+            if !records.contains(&id)
+                && !read_whole(odb.as_ref(), id, &path, records, Some(&mut last), warnings)
             {
                 continue;
             }
@@ -188,10 +208,10 @@ fn walk_records(
                     format!("tree {} is corrupt; the rest of it was not read", short(id.oid())),
                 );
             }
-            let Some(rec) = records.trees.get(&id) else {
+            let Some(rec) = records.get(&id) else {
                 continue;
             };
-            for a in &rec.added {
+            for a in rec.added {
                 if let Some(at) = met.meet(&path, a.kind, a.id, records.names.name(a.name)) {
                     queue.push_back((a.id, at));
                 }
@@ -215,7 +235,6 @@ fn walk_records(
             .drain(..)
             .filter(|(id, _)| {
                 records
-                    .trees
                     .get(id)
                     .and_then(|r| r.prev)
                     .is_some_and(|b| !met.seen.contains(&b))
@@ -225,7 +244,7 @@ fn walk_records(
             break;
         }
         for (id, path) in orphans {
-            for a in entries(records, id) {
+            for a in entries(odb.as_ref(), records, id, warnings) {
                 if let Some(at) = met.meet(&path, a.kind, a.id, records.names.name(a.name)) {
                     queue.push_back((a.id, at));
                 }
@@ -235,13 +254,15 @@ fn walk_records(
     }
 }
 
-/// Reads a tree no pack record holds through libgit2 and records it whole; false (with a
-/// warning) when it cannot be read.
-fn read_loose(
+/// Reads a tree that has no record yet through libgit2 (a whole tree in a pack, or a loose
+/// one) and records it as a change to the tree last read whole at its path, when `last` is
+/// given. False, with a warning, when it cannot be read.
+fn read_whole(
     odb: Option<&git2::Odb<'_>>,
     id: Key,
     path: &str,
     records: &mut Records,
+    last: Option<&mut FxHashMap<String, (Key, Vec<u8>, Vec<u32>)>>,
     warnings: &mut Vec<Warning>,
 ) -> bool {
     let read = match odb {
@@ -267,7 +288,14 @@ fn read_loose(
             return false;
         }
     };
-    let c = compare(None, obj.data(), &mut records.names);
+    let data = obj.data();
+    let mut last = last;
+    let prev = last.as_mut().and_then(|l| l.remove(path));
+    let c = compare(
+        prev.as_ref().map(|(_, d, s)| (&d[..], &s[..])),
+        data,
+        &mut records.names,
+    );
     if c.corrupt {
         warn(
             warnings,
@@ -275,24 +303,32 @@ fn read_loose(
             format!("tree {} is corrupt; the rest of it was not read", short(id.oid())),
         );
     }
-    records.trees.insert(
-        id,
-        TreeRec {
-            prev: None,
-            removed: c.removed.into_boxed_slice(),
-            added: c.added.into_boxed_slice(),
-        },
-    );
+    records.insert(id, prev.map(|(k, _, _)| k), &c.removed, &c.added);
+    if let Some(last) = last {
+        last.insert(path.to_string(), (id, data.to_vec(), c.starts));
+    }
     true
 }
 
-/// Every entry of tree `id`, replayed from its chain of records (oldest first).
-fn entries(records: &Records, id: Key) -> Vec<Added> {
+/// Every entry of tree `id`, replayed from its chain of records (oldest first); a tree on
+/// the chain without a record (a whole tree the walk never met) is read and recorded whole.
+fn entries(
+    odb: Option<&git2::Odb<'_>>,
+    records: &mut Records,
+    id: Key,
+    warnings: &mut Vec<Warning>,
+) -> Vec<Added> {
     let mut chain = vec![id];
     let mut on_chain: FxHashSet<Key> = FxHashSet::default();
     on_chain.insert(id);
     let mut at = id;
-    while let Some(prev) = records.trees.get(&at).and_then(|r| r.prev) {
+    loop {
+        if !records.contains(&at) && !read_whole(odb, at, "", records, None, warnings) {
+            break;
+        }
+        let Some(prev) = records.get(&at).and_then(|r| r.prev) else {
+            break;
+        };
         if !on_chain.insert(prev) {
             break;
         }
@@ -301,13 +337,13 @@ fn entries(records: &Records, id: Key) -> Vec<Added> {
     }
     let mut entries: FxHashMap<u32, Added> = FxHashMap::default();
     for t in chain.iter().rev() {
-        let Some(rec) = records.trees.get(t) else {
+        let Some(rec) = records.get(t) else {
             continue;
         };
-        for n in &rec.removed {
+        for n in rec.removed {
             entries.remove(n);
         }
-        for a in &rec.added {
+        for a in rec.added {
             entries.insert(a.name, *a);
         }
     }

@@ -26,14 +26,15 @@ use std::sync::Arc;
 /// The matched blobs a tree holds (recursively), with their paths inside it, by path.
 pub type Held = Arc<Vec<(Oid, String)>>;
 
-/// A walked tree, as a change to a tree walked before it (or to nothing).
-#[derive(Debug, Default, Clone)]
-pub struct TreeRec {
+/// A walked tree, as a change to a tree walked before it (or to nothing), as [`Records`]
+/// holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct TreeRec<'a> {
     pub prev: Option<Key>,
     /// Names of `prev`'s entries that are gone or changed.
-    pub removed: Box<[Name]>,
+    pub removed: &'a [Name],
     /// Entries new or changed relative to `prev`.
-    pub added: Box<[Added]>,
+    pub added: &'a [Added],
 }
 
 /// An entry new or changed in a tree, relative to the tree's previous version.
@@ -74,17 +75,109 @@ impl Names {
     }
 }
 
-/// Every walked tree's change record, and the names they use.
+/// Lists stored back to back in chunks: no allocation per list, and no copy of everything
+/// when the store grows (a history's records are millions of entries in 500,000 lists).
+#[derive(Debug)]
+struct Arena<T> {
+    chunks: Vec<Vec<T>>,
+}
+
+impl<T> Default for Arena<T> {
+    fn default() -> Self {
+        Arena { chunks: Vec::new() }
+    }
+}
+
+/// Where a list is in an [`Arena`]: chunk, start, length.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span(u32, u32, u32);
+
+impl<T: Copy> Arena<T> {
+    const CHUNK: usize = 1 << 16;
+
+    fn push(&mut self, items: &[T]) -> Span {
+        if items.is_empty() {
+            return Span::default();
+        }
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= items.len());
+        if !fits {
+            self.chunks
+                .push(Vec::with_capacity(Self::CHUNK.max(items.len())));
+        }
+        let chunk = self.chunks.len() - 1;
+        let c = &mut self.chunks[chunk];
+        let start = c.len();
+        c.extend_from_slice(items);
+        // A list is a tree's entries: far below 4 billion (a tree of 4 GiB has 100 million).
+        Span(chunk as u32, start as u32, items.len() as u32)
+    }
+
+    fn get(&self, Span(chunk, start, len): Span) -> &[T] {
+        self.chunks
+            .get(chunk as usize)
+            .and_then(|c| c.get(start as usize..start as usize + len as usize))
+            .unwrap_or(&[])
+    }
+}
+
+/// A record's place in [`Records`].
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    prev: Option<Key>,
+    removed: Span,
+    added: Span,
+}
+
+/// Every walked tree's change record, and the names they use. Records are small and many
+/// (Spack: 500,000 trees, 2.9 million entries added): a map to a number, and the lists in
+/// arenas, take half the memory of a map to boxed lists.
 #[derive(Debug, Default)]
 pub struct Records {
-    pub trees: FxHashMap<Key, TreeRec>,
+    index: FxHashMap<Key, u32>,
+    slots: Vec<Slot>,
+    added: Arena<Added>,
+    removed: Arena<Name>,
     pub names: Names,
 }
 
 impl Records {
+    /// The record of tree `id`.
+    pub fn get(&self, id: &Key) -> Option<TreeRec<'_>> {
+        let slot = self.slots.get(*self.index.get(id)? as usize)?;
+        Some(TreeRec {
+            prev: slot.prev,
+            removed: self.removed.get(slot.removed),
+            added: self.added.get(slot.added),
+        })
+    }
+
+    /// Whether tree `id` is recorded.
+    pub fn contains(&self, id: &Key) -> bool {
+        self.index.contains_key(id)
+    }
+
+    /// Records tree `id` (replacing a record it had).
+    pub fn insert(&mut self, id: Key, prev: Option<Key>, removed: &[Name], added: &[Added]) {
+        let slot = Slot {
+            prev,
+            removed: self.removed.push(removed),
+            added: self.added.push(added),
+        };
+        match self.index.get(&id) {
+            Some(&n) => self.slots[n as usize] = slot,
+            None => {
+                self.index.insert(id, self.slots.len() as u32);
+                self.slots.push(slot);
+            }
+        }
+    }
+
     /// Adds another walk's records; a tree both walked keeps the record it has here.
     pub fn absorb(&mut self, other: Records) {
-        if self.trees.is_empty() {
+        if self.slots.is_empty() {
             *self = other;
             return;
         }
@@ -95,17 +188,23 @@ impl Records {
             .map(|n| self.names.number(n))
             .collect();
         let again = |n: Name| renumber.get(n as usize).copied().unwrap_or(n);
-        for (id, mut rec) in other.trees {
-            if self.trees.contains_key(&id) {
+        let mut removed = Vec::new();
+        let mut added = Vec::new();
+        for (id, n) in &other.index {
+            if self.index.contains_key(id) {
                 continue;
             }
-            for n in rec.removed.iter_mut() {
-                *n = again(*n);
-            }
-            for a in rec.added.iter_mut() {
-                a.name = again(a.name);
-            }
-            self.trees.insert(id, rec);
+            let Some(rec) = other.slots.get(*n as usize) else {
+                continue;
+            };
+            removed.clear();
+            removed.extend(other.removed.get(rec.removed).iter().map(|&n| again(n)));
+            added.clear();
+            added.extend(other.added.get(rec.added).iter().map(|a| Added {
+                name: again(a.name),
+                ..*a
+            }));
+            self.insert(*id, rec.prev, &removed, &added);
         }
     }
 }
@@ -487,12 +586,7 @@ impl<'r> TreeWalker<'r> {
                     asked.push_back((a.id, at, false));
                 }
             }
-            let rec = TreeRec {
-                prev: prev_id,
-                removed: c.removed.into_boxed_slice(),
-                added: c.added.into_boxed_slice(),
-            };
-            self.records.trees.insert(id, rec);
+            self.records.insert(id, prev_id, &c.removed, &c.added);
             let starts = c.starts;
             self.last.insert(path, Last { id, data, starts });
         }
@@ -533,7 +627,8 @@ impl<'a> HeldIndex<'a> {
             if self.memo.contains_key(&id) {
                 continue;
             }
-            let Some(rec) = self.records.trees.get(&id) else {
+            let records = self.records;
+            let Some(rec) = records.get(&id) else {
                 self.memo.insert(id, self.empty.clone());
                 continue;
             };
@@ -563,7 +658,7 @@ impl<'a> HeldIndex<'a> {
             .unwrap_or_else(|| self.empty.clone())
     }
 
-    fn compute(&self, rec: &TreeRec) -> Held {
+    fn compute(&self, rec: TreeRec<'_>) -> Held {
         let get = |k: &Key| {
             self.memo
                 .get(k)
@@ -584,7 +679,7 @@ impl<'a> HeldIndex<'a> {
                     .cloned(),
             );
         }
-        for &Added { kind, id, name } in &rec.added {
+        for &Added { kind, id, name } in rec.added {
             let name = self.records.names.name(name);
             match kind {
                 Kind::Blob if self.matched.contains(&id) => {
@@ -772,7 +867,7 @@ mod tests {
             assert_eq!(paths(&index.held(*v)), paths(&fresh.held(*v)));
         }
         // The chain recorded changes, not whole trees: a few entries per version.
-        let recorded: usize = chained.records.trees.values().map(|r| r.added.len()).sum();
+        let recorded: usize = chained.records.added.chunks.iter().map(Vec::len).sum();
         assert!(recorded < 120 * 10, "{recorded} entries recorded");
     }
 
