@@ -913,6 +913,88 @@ fn secrets_in_delta_chains_are_found_as_every_reader_finds_them() {
     }
 }
 
+/// A rewritten commit leaves its tree in the pack, and git may store the surviving tree as a
+/// delta of it. The pack walk records trees as changes to their delta bases, so it must meet
+/// what the surviving tree shares with a base no ref reaches, and nothing the base alone holds:
+/// a secret only in the rewritten-away file is not history without `--all-objects`.
+#[test]
+fn a_tree_stored_as_a_delta_of_an_unreachable_tree_is_walked_whole() {
+    let r = Repo::new();
+    for i in 0..40 {
+        write(
+            r.path(),
+            &format!("f{i}.txt"),
+            format!("file {i} content line\n"),
+        );
+    }
+    write(
+        r.path(),
+        "zz-extra.env",
+        mint("S3M_TOKEN={{b64url 60}}\n# padding so this tree is the larger one\n"),
+    );
+    write(
+        r.path(),
+        "secret.env",
+        mint("PALMETTO_API_KEY={{alnum 40}}\n"),
+    );
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "first"]);
+    r.git(&["repack", "-a", "-d", "-q"]);
+    r.git(&["rm", "-q", "zz-extra.env"]);
+    write(r.path(), "f3.txt", "changed\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "--amend", "-m", "first, amended"]);
+    r.git(&["reflog", "expire", "--expire=now", "--all"]);
+    r.git(&["repack", "-a", "-d", "-f", "-q", "--keep-unreachable"]);
+    // The precondition: HEAD's tree is a delta of another tree, which no ref reaches.
+    let head_tree = r.git(&["rev-parse", "HEAD^{tree}"]);
+    let idx = std::fs::read_dir(r.path().join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("a pack index");
+    let verify = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    let line = verify
+        .lines()
+        .find(|l| l.starts_with(&head_tree))
+        .unwrap_or_else(|| panic!("HEAD's tree is packed:\n{verify}"));
+    assert_eq!(
+        line.split_whitespace().count(),
+        7,
+        "HEAD's tree is stored as a delta:\n{verify}"
+    );
+    let strip = |mut v: Value| {
+        v["summary"]["elapsed_ms"] = Value::Null;
+        v
+    };
+    let mut reports = Vec::new();
+    for reader in ["libgit2", "git", "packs"] {
+        let out = tw()
+            .arg("scan")
+            .arg(r.path())
+            .args(["--git", "--format", "json"])
+            .env("TOKENWARDEN_GIT_READER", reader)
+            .env("TOKENWARDEN_PHASES", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(rule_ids(&v), vec!["palmetto.api_key"], "{reader}: {stderr}");
+        // 40 files (f3 in its new version) and secret.env; not the rewritten-away file.
+        assert_eq!(v["stats"]["blobs"], 41, "{reader}: {stderr}");
+        if reader == "packs" {
+            assert!(
+                stderr.contains("blobs from the packs: 41 of 41"),
+                "{stderr}"
+            );
+        }
+        reports.push((reader, strip(v)));
+    }
+    for (reader, v) in &reports[1..] {
+        assert_eq!(v, &reports[0].1, "the {reader} reader differs from libgit2");
+    }
+}
+
 /// A repository with 10,000 refs (branches and tags on many commits): every ref is walked,
 /// a secret reachable from one tag only is found, each blob once.
 #[test]

@@ -268,11 +268,18 @@ impl Pack {
             .with_max_len(1)
             .flat_map_iter(|&root| {
                 let mut out = Vec::new();
-                self.chain(root, &forest, want, limit, &mut out, &|out, node: Node<()>| {
-                    if node.item != NONE && node.kind == BLOB {
-                        out.push((node.entry, node.item, each(node.item, node.data)));
-                    }
-                });
+                self.chain(
+                    root,
+                    &forest,
+                    want,
+                    limit,
+                    &mut out,
+                    &|out, node: Node<()>| {
+                        if node.item != NONE && node.kind == BLOB {
+                            out.push((node.entry, node.item, each(node.item, node.data)));
+                        }
+                    },
+                );
                 out
             })
             .collect();
@@ -318,7 +325,8 @@ impl Pack {
         // cost more than copying into them.
         let mut spare: Vec<Vec<u8>> = Vec::new();
         // (entry, its bytes, the visitor's state, the next of its children to decode)
-        let mut stack: Vec<(u32, Vec<u8>, S, u32)> = vec![(root, data, state, children(root).start)];
+        let mut stack: Vec<(u32, Vec<u8>, S, u32)> =
+            vec![(root, data, state, children(root).start)];
         while let Some(top) = stack.last_mut() {
             let (node, next) = (top.0, top.3);
             if next == children(node).end {
@@ -335,8 +343,12 @@ impl Pack {
             if delta_size > limit.saturating_mul(2).saturating_add(1 << 16) {
                 continue;
             }
-            let Some(d) = self.inflate(child, delta_size, &mut compressed, std::mem::take(&mut delta))
-            else {
+            let Some(d) = self.inflate(
+                child,
+                delta_size,
+                &mut compressed,
+                std::mem::take(&mut delta),
+            ) else {
                 continue;
             };
             delta = d;

@@ -36,6 +36,9 @@ use std::path::Path;
 /// them (see `pack_records`).
 const SMALL_TREE: usize = 4096;
 
+/// Per path, the tree last read whole there: its id, bytes and entry starts.
+type LastWhole = FxHashMap<String, (Key, Vec<u8>, Vec<u32>)>;
+
 /// Trees larger than this are not decoded from a pack (nor their deltas); the walk reads them
 /// through libgit2.
 const TREE_LIMIT: u64 = 1 << 30;
@@ -111,7 +114,8 @@ fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) 
             if c.corrupt {
                 ctx.1.push(id);
             }
-            ctx.0.insert(id, base.map(|(k, _, _)| k), &c.removed, &c.added);
+            ctx.0
+                .insert(id, base.map(|(k, _, _)| k), &c.removed, &c.added);
             c.starts
         };
         let (found, bad) = in_pool(opts, || {
@@ -185,8 +189,7 @@ fn walk_records(
     warnings: &mut Vec<Warning>,
 ) {
     let odb = repo.odb().ok();
-    // Per path, the tree last read whole there: its id, bytes and entry starts.
-    let mut last: FxHashMap<String, (Key, Vec<u8>, Vec<u32>)> = FxHashMap::default();
+    let mut last = LastWhole::default();
     let mut queue: VecDeque<(Key, String)> = VecDeque::new();
     // Trees walked that are recorded as a change to another tree (their base).
     let mut based: Vec<(Key, String)> = Vec::new();
@@ -205,7 +208,10 @@ fn walk_records(
                 warn(
                     warnings,
                     path.clone(),
-                    format!("tree {} is corrupt; the rest of it was not read", short(id.oid())),
+                    format!(
+                        "tree {} is corrupt; the rest of it was not read",
+                        short(id.oid())
+                    ),
                 );
             }
             let Some(rec) = records.get(&id) else {
@@ -262,7 +268,7 @@ fn read_whole(
     id: Key,
     path: &str,
     records: &mut Records,
-    last: Option<&mut FxHashMap<String, (Key, Vec<u8>, Vec<u32>)>>,
+    last: Option<&mut LastWhole>,
     warnings: &mut Vec<Warning>,
 ) -> bool {
     let read = match odb {
@@ -300,7 +306,10 @@ fn read_whole(
         warn(
             warnings,
             path,
-            format!("tree {} is corrupt; the rest of it was not read", short(id.oid())),
+            format!(
+                "tree {} is corrupt; the rest of it was not read",
+                short(id.oid())
+            ),
         );
     }
     records.insert(id, prev.map(|(k, _, _)| k), &c.removed, &c.added);

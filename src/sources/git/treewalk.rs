@@ -787,7 +787,12 @@ mod tests {
             assert_eq!(paths(&fresh.held(*v)), want, "walked alone");
         }
         // Each blob is listed once, at the path it was first met.
-        let first: Vec<&str> = chained.met.new_blobs.iter().map(|(_, p)| p.as_str()).collect();
+        let first: Vec<&str> = chained
+            .met
+            .new_blobs
+            .iter()
+            .map(|(_, p)| p.as_str())
+            .collect();
         assert_eq!(first.iter().filter(|p| **p == "a").count(), 2, "{first:?}");
         assert!(
             !first.contains(&"c"),
