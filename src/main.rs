@@ -122,6 +122,15 @@ fn main() -> ExitCode {
         let _ = git2::opts::set_mwindow_size(32 << 20);
         let _ = git2::opts::set_mwindow_mapped_limit(96 << 20);
     }
+    // Buffers over 256 KiB (a history's trees and blobs, decoded one version after another)
+    // are mapped and given back when freed. glibc otherwise raises its threshold to the size
+    // of the largest buffer freed and keeps the rest in its heaps, which fragment: a Spack
+    // history scan peaked at 405 MB instead of 310 MB.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes an allocator setting; called before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+    }
     let result = match cli.command {
         Command::Scan(args) => cli::scan::run(*args),
         Command::Rules(cmd) => cli::rules::run(cmd),

@@ -80,11 +80,16 @@ impl Names {
 #[derive(Debug)]
 struct Arena<T> {
     chunks: Vec<Vec<T>>,
+    /// Chunks before this one are freed (see [`Arena::free_before`]).
+    freed: usize,
 }
 
 impl<T> Default for Arena<T> {
     fn default() -> Self {
-        Arena { chunks: Vec::new() }
+        Arena {
+            chunks: Vec::new(),
+            freed: 0,
+        }
     }
 }
 
@@ -113,6 +118,17 @@ impl<T: Copy> Arena<T> {
         c.extend_from_slice(items);
         // A list is a tree's entries: far below 4 billion (a tree of 4 GiB has 100 million).
         Span(chunk as u32, start as u32, items.len() as u32)
+    }
+
+    /// Frees the chunks before the one `span` is in (none for an empty span).
+    fn free_before(&mut self, span: Span) {
+        if span.2 == 0 {
+            return;
+        }
+        while self.freed < (span.0 as usize).min(self.chunks.len()) {
+            self.chunks[self.freed] = Vec::new();
+            self.freed += 1;
+        }
     }
 
     fn get(&self, Span(chunk, start, len): Span) -> &[T] {
@@ -175,36 +191,48 @@ impl Records {
         }
     }
 
-    /// Adds another walk's records; a tree both walked keeps the record it has here.
+    /// Adds another walk's records; a tree both walked keeps the record it has here. The
+    /// other's lists are freed chunk by chunk as they are copied, so that merging two large
+    /// walks never holds both whole and a copy.
     pub fn absorb(&mut self, other: Records) {
         if self.slots.is_empty() {
             *self = other;
             return;
         }
-        let renumber: Vec<Name> = other
-            .names
-            .names
-            .iter()
-            .map(|n| self.names.number(n))
-            .collect();
+        let Records {
+            index,
+            slots,
+            added: mut other_added,
+            removed: mut other_removed,
+            names,
+        } = other;
+        let mut ids: Vec<Option<Key>> = vec![None; slots.len()];
+        for (id, n) in index {
+            if let Some(slot) = ids.get_mut(n as usize) {
+                *slot = Some(id);
+            }
+        }
+        let renumber: Vec<Name> = names.names.iter().map(|n| self.names.number(n)).collect();
         let again = |n: Name| renumber.get(n as usize).copied().unwrap_or(n);
         let mut removed = Vec::new();
         let mut added = Vec::new();
-        for (id, n) in &other.index {
-            if self.index.contains_key(id) {
+        for (slot, id) in slots.iter().zip(ids) {
+            // Lists are stored in the order their records were made: every chunk before this
+            // record's is done with.
+            other_added.free_before(slot.added);
+            other_removed.free_before(slot.removed);
+            let Some(id) = id else { continue };
+            if self.index.contains_key(&id) {
                 continue;
             }
-            let Some(rec) = other.slots.get(*n as usize) else {
-                continue;
-            };
             removed.clear();
-            removed.extend(other.removed.get(rec.removed).iter().map(|&n| again(n)));
+            removed.extend(other_removed.get(slot.removed).iter().map(|&n| again(n)));
             added.clear();
-            added.extend(other.added.get(rec.added).iter().map(|a| Added {
+            added.extend(other_added.get(slot.added).iter().map(|a| Added {
                 name: again(a.name),
                 ..*a
             }));
-            self.insert(*id, rec.prev, &removed, &added);
+            self.insert(id, slot.prev, &removed, &added);
         }
     }
 }
