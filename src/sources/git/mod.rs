@@ -11,9 +11,15 @@
 //! lines, so a pre-commit hook blocks what is about to be committed and nothing else.
 //!
 //! The rooms: `commits` (which commits, and the tree walk in shares), `treewalk` (each tree
-//! once, as a change to the previous tree at its path), `objects` (git's readers, pipelined),
-//! `blobs` (each blob once, in pack order), `attribution` (commits, paths and branches for what
-//! matched) and `staged`.
+//! once, as a change to the previous tree at its path), `records` (those changes, in arenas),
+//! `pack` (the pack files read directly,
+//! each delta chain once), `packwalk` (the whole history's trees walked from the packs'
+//! records), `objects` (git's readers, pipelined, for what the packs do not serve), `blobs`
+//! (each blob once: from the packs, the rest in pack order), `attribution` (commits, paths and
+//! branches for what matched) and `staged`.
+//!
+//! `TOKENWARDEN_GIT_READER=git|libgit2` turns the pack reader off and reads everything through
+//! that reader (the tests compare all three).
 //!
 //! Damage is reported, never fatal: a missing tree or blob, a shallow boundary, a submodule or
 //! a blob over the size limit each become a [`Warning`] and the scan goes on.
@@ -24,6 +30,7 @@ mod commits;
 mod objects;
 mod pack;
 mod packwalk;
+mod records;
 mod staged;
 mod treewalk;
 

@@ -8,6 +8,10 @@
 //! --batch` child per worker when git is installed, and from libgit2's object database
 //! otherwise or if the child fails (bench/commits.sh `LAYOUT=spack` has the figures).
 //!
+//! Since the pack files are read directly (`pack`, `packwalk`), these readers serve what the
+//! packs do not: range walks' trees, loose objects, objects only in alternates, anything over
+//! the size limit or damaged, and every object when `TOKENWARDEN_GIT_READER=git|libgit2`.
+//!
 //! The child can do nothing but read objects: replace refs are off (a replaced object would
 //! hide the real content), lazy fetching of missing objects is off, and partial clones (whose
 //! missing objects git would try to fetch) are read with libgit2 instead.
