@@ -116,7 +116,8 @@ fn main() -> ExitCode {
     git2::opts::strict_hash_verification(false);
     // libgit2 maps pack files in 1 GiB windows, up to 8 GiB, and every page it touches counts
     // as this process's memory: reading the whole trees of Spack's history through it grew a
-    // scan by 80 MB. Windows of 32 MiB, at most 96 MiB mapped, as the `git` readers are given.
+    // scan by 80 MB. Windows of 32 MiB, at most 96 MiB mapped (the `git` readers get 32 MiB
+    // windows and at most 128 MiB).
     // SAFETY: set once, before any thread or repository exists.
     unsafe {
         let _ = git2::opts::set_mwindow_size(32 << 20);

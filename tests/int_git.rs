@@ -995,6 +995,67 @@ fn a_tree_stored_as_a_delta_of_an_unreachable_tree_is_walked_whole() {
     }
 }
 
+/// Git stores a tree as a delta of whichever tree it resembles: here `.aws/` as a delta of a
+/// backup copy in `backup/aws/`. The pack walk meets the blobs they share where the backup was
+/// walked, so it must still tell that one of them is `.aws/credentials`, a credential file,
+/// which `backup/aws/credentials` is not by its path.
+#[test]
+fn a_credential_file_in_a_tree_stored_as_a_delta_of_a_copy_elsewhere_is_found() {
+    let r = Repo::new();
+    let creds = "[default]\naws_access_key_id = AKIAEXAMPLE\n";
+    let config = "[default]\nregion = us-east-1\n";
+    write(r.path(), ".aws/credentials", creds);
+    write(r.path(), ".aws/config", config);
+    write(r.path(), "backup/aws/credentials", creds);
+    write(r.path(), "backup/aws/config", config);
+    for i in 0..3 {
+        write(
+            r.path(),
+            &format!("backup/aws/notes{i}.txt"),
+            format!("note {i} about the backup\n"),
+        );
+    }
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "keys and a backup"]);
+    r.git(&["repack", "-a", "-d", "-f", "-q"]);
+    // The precondition: `.aws/` is stored as a delta of `backup/aws/`.
+    let aws = r.git(&["rev-parse", "HEAD:.aws"]);
+    let backup = r.git(&["rev-parse", "HEAD:backup/aws"]);
+    let idx = std::fs::read_dir(r.path().join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("a pack index");
+    let verify = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    assert!(
+        verify
+            .lines()
+            .any(|l| l.starts_with(&aws) && l.ends_with(&backup)),
+        ".aws/ is a delta of backup/aws/:\n{verify}"
+    );
+    for reader in ["libgit2", "packs"] {
+        let out = tw()
+            .arg("scan")
+            .arg(r.path())
+            .args(["--git", "--format", "json"])
+            .env("TOKENWARDEN_GIT_READER", reader)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let files: Vec<(&str, &str)> = v["hygiene"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["check"].as_str().unwrap(), h["path"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            files,
+            vec![("hygiene.credential_file_in_history", ".aws/credentials")],
+            "{reader}"
+        );
+    }
+}
+
 /// A repository with 10,000 refs (branches and tags on many commits): every ref is walked,
 /// a secret reachable from one tag only is found, each blob once.
 #[test]

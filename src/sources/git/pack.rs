@@ -15,7 +15,9 @@
 //! blob, anything that does not decode (a corrupt pack), and every pack this reader does not
 //! know (an index that is not version 2 with SHA-1 ids).
 //!
-//! Memory stays bounded: the index is read once per pack (28 bytes an object), headers are
+//! Memory stays bounded: the index is read once per pack (in memory, about 90 bytes an object
+//! while the forest is built), its size is checked against its object count before anything is
+//! allocated for it, a compressed span is read no longer than zlib can need, headers are
 //! read in a forward pass through a 1 MiB window, and a chain holds at most [`HELD_BUDGET`]
 //! bytes of bases at once; past it, the rest of that chain goes back to the caller.
 
@@ -63,7 +65,7 @@ pub fn pack_files(git_dir: &Path) -> Vec<PathBuf> {
         .map(|d| {
             d.flatten()
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+                .filter(|p| p.extension().is_some_and(|x| x == "pack") && p.is_file())
                 .filter(|p| p.with_extension("idx").is_file())
                 .filter_map(|p| Some((std::fs::metadata(&p).ok()?.len(), p)))
                 .collect()
@@ -390,8 +392,11 @@ impl Pack {
             .entries
             .get(entry as usize + 1)
             .map_or(self.end, |n| n.offset);
+        // zlib never needs more than 5 bytes per stored block of 16 KiB, plus its header and
+        // checksum: a gap padded past that (a hostile pack) is not read.
+        let bound = size.saturating_add(size / 16_384 * 5).saturating_add(64);
         compressed.clear();
-        compressed.resize(usize::try_from(to.checked_sub(from)?).ok()?, 0);
+        compressed.resize(usize::try_from(to.checked_sub(from)?.min(bound)).ok()?, 0);
         self.file.read_exact_at(compressed, from).ok()?;
         // One byte of room past the size tells a stream that is too long.
         data.clear();
@@ -429,6 +434,19 @@ pub struct Node<'a, S> {
 
 /// Reads a version 2 pack index with SHA-1 ids: the ids (sorted) and each one's offset.
 fn read_index(path: &Path) -> Option<(Vec<Key>, Vec<u64>)> {
+    // The object count is in the header: the file's size must fit it (each object 28 bytes,
+    // at most 8 more for a large offset) before the file is read or anything is allocated.
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut head = [0u8; 8 + 1024];
+    std::io::Read::read_exact(&mut file, &mut head).ok()?;
+    let count = u64::from(u32::from_be_bytes(
+        head[8 + 255 * 4..8 + 256 * 4].try_into().ok()?,
+    ));
+    let least = 8 + 1024 + 40 + count * 28;
+    if !(least..=least + count * 8).contains(&len) {
+        return None;
+    }
     let data = std::fs::read(path).ok()?;
     let be32 = |at: usize| -> Option<u32> {
         Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))

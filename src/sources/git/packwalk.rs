@@ -11,11 +11,18 @@
 //!    comparison the walk makes with the previous version at a path). A version is usually
 //!    stored against another version of the same directory, so the change is a few entries.
 //! 2. The commits' root trees are then walked over those records alone, breadth first, each
-//!    tree once, meeting what each adds ([`Met`]), as the walk from git's readers does. A tree
-//!    that starts a chain, or that no pack holds (a loose one, from recent commits), is read
-//!    through libgit2 and recorded as a change to the tree last read so at its path. A tree whose base is not reachable (left in a pack by a rewritten history) has
-//!    the entries it shares with that base met from the base's chain of records, so nothing
-//!    reachable is missed and nothing unreachable is met.
+//!    tree once, meeting what each adds ([`Met`]), as the walk from git's readers does. A
+//!    whole tree over 4 KiB that starts a chain, or a tree no pack holds (a loose one, from
+//!    recent commits), is read through libgit2 and recorded as a change to the tree last read
+//!    so at its path. A tree whose base is not reachable (left in a pack by a rewritten
+//!    history) has the entries it shares with that base met from the base's chain of records,
+//!    so nothing reachable is missed and nothing unreachable is met. A blob a tree shares with
+//!    its base was met at the base's path; names that can make a credential file are checked
+//!    again at this tree's path, so `.aws/credentials` is found even when its tree is stored
+//!    as a delta of a backup copy elsewhere.
+//!
+//! A tree in several packs is recorded from the first (the largest): records from different
+//! packs could otherwise name each other as bases, in a loop.
 //!
 //! The records serve attribution as the walk's do: [`HeldIndex`](super::treewalk::HeldIndex)
 //! only needs each record's base to be recorded, wherever it came from.
@@ -76,14 +83,32 @@ pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions)
 fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) {
     let mut records = Records::default();
     let mut corrupt = FxHashSet::default();
-    for file in pack::pack_files(git_dir) {
-        let Some(pack) = Pack::open(&file) else {
+    let files = pack::pack_files(git_dir);
+    // Trees of the packs already read, when more follow: each tree is recorded from the first
+    // pack that holds it.
+    let mut prior: FxHashSet<Key> = FxHashSet::default();
+    for (n, file) in files.iter().enumerate() {
+        let Some(pack) = Pack::open(file) else {
             continue;
         };
         let kinds = pack.kinds();
         let want: Vec<u32> = (0..kinds.len() as u32)
-            .map(|i| if kinds[i as usize] == TREE { i } else { NONE })
+            .map(|i| {
+                let tree = kinds[i as usize] == TREE;
+                if tree && !prior.contains(&pack.keys[i as usize]) {
+                    i
+                } else {
+                    NONE
+                }
+            })
             .collect();
+        if n + 1 < files.len() {
+            prior.extend(
+                (0..kinds.len())
+                    .filter(|&i| kinds[i] == TREE)
+                    .map(|i| pack.keys[i]),
+            );
+        }
         let forest = pack.forest(&want);
         let visit = |ctx: &mut (Records, Vec<Key>), node: Node<'_, Vec<u32>>| -> Vec<u32> {
             if node.item == NONE || node.kind != TREE {
@@ -179,7 +204,8 @@ fn read_all_commits(
 }
 
 /// Step 2: walks `roots` breadth first over the records, each tree once. Trees without a
-/// record are read through libgit2 and recorded whole.
+/// record are read through libgit2 and recorded as a change to the tree last read so at their
+/// path.
 fn walk_records(
     repo: &Repository,
     records: &mut Records,
@@ -193,6 +219,8 @@ fn walk_records(
     let mut queue: VecDeque<(Key, String)> = VecDeque::new();
     // Trees walked that are recorded as a change to another tree (their base).
     let mut based: Vec<(Key, String)> = Vec::new();
+    // Where each walked tree was walked (a hash of its path).
+    let mut walked_at: FxHashMap<Key, u64> = FxHashMap::default();
     let mut drain = |queue: &mut VecDeque<(Key, String)>,
                      records: &mut Records,
                      met: &mut Met,
@@ -222,7 +250,12 @@ fn walk_records(
                     queue.push_back((a.id, at));
                 }
             }
-            if rec.prev.is_some() {
+            let here = path_hash(&path);
+            walked_at.insert(id, here);
+            if let Some(base) = rec.prev {
+                if walked_at.get(&base) != Some(&here) {
+                    shared_credentials(records, id, &path, here, &walked_at, met);
+                }
                 based.push((id, path));
             }
         }
@@ -257,6 +290,49 @@ fn walk_records(
             }
         }
         drain(&mut queue, records, met, &mut based, warnings);
+    }
+}
+
+/// A hash of a tree's path, to tell whether two trees were walked at the same one.
+fn path_hash(path: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(path)
+}
+
+/// Checks, at `path`, the blobs tree `id` shares with its base chain under names that can make
+/// a credential file: they were met where the base was walked, which may be another directory
+/// (`backup/aws/credentials` is not a credential file by its path; `.aws/credentials` is). The
+/// chain is followed up to a tree walked at this same path, whose entries were checked here.
+fn shared_credentials(
+    records: &Records,
+    id: Key,
+    path: &str,
+    here: u64,
+    walked_at: &FxHashMap<Key, u64>,
+    met: &mut Met,
+) {
+    let Some(rec) = records.get(&id) else { return };
+    // Names whose older versions are not in this tree: changed or removed closer to it.
+    let mut superseded: FxHashSet<u32> = rec.removed.iter().copied().collect();
+    superseded.extend(rec.added.iter().map(|a| a.name));
+    let mut on_chain: FxHashSet<Key> = FxHashSet::default();
+    let mut at = rec.prev;
+    while let Some(tree) = at {
+        if !on_chain.insert(tree) || walked_at.get(&tree) == Some(&here) {
+            break;
+        }
+        let Some(r) = records.get(&tree) else { break };
+        for a in r.added {
+            let name = records.names.name(a.name);
+            if a.kind == super::objects::Kind::Blob
+                && Met::may_be_credential(path, name)
+                && superseded.insert(a.name)
+            {
+                met.credential(path, a.id, name);
+            }
+        }
+        superseded.extend(r.removed.iter().copied());
+        at = r.prev;
     }
 }
 

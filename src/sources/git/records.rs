@@ -161,13 +161,10 @@ impl Records {
             removed: self.removed.push(removed),
             added: self.added.push(added),
         };
-        match self.index.get(&id) {
-            Some(&n) => self.slots[n as usize] = slot,
-            None => {
-                self.index.insert(id, self.slots.len() as u32);
-                self.slots.push(slot);
-            }
-        }
+        // A replaced record gets a new slot: slots stay in the order of their lists, which
+        // `absorb` relies on to free the lists it has copied.
+        self.index.insert(id, self.slots.len() as u32);
+        self.slots.push(slot);
     }
 
     /// Adds another walk's records; a tree both walked keeps the record it has here. The

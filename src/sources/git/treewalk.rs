@@ -154,6 +154,22 @@ pub struct Met {
 }
 
 impl Met {
+    /// Whether a blob named `name` in the tree at `path` may be a credential file.
+    pub fn may_be_credential(path: &str, name: &[u8]) -> bool {
+        may_be_credential(name) || path.ends_with("cray/tokens")
+    }
+
+    /// Lists blob `id`, named `name` in the tree at `path`, when that makes it a credential
+    /// file.
+    pub fn credential(&mut self, path: &str, id: Key, name: &[u8]) {
+        if Self::may_be_credential(path, name) {
+            let at = join(path, &String::from_utf8_lossy(name));
+            if classify(&at, None).is_some() {
+                self.credential_files.push((id, at));
+            }
+        }
+    }
+
     /// Meets the entry `name` (`kind`, `id`) of the tree at `path`, new in that tree. Returns
     /// the subtree's path when it is a tree not met before, which the caller then walks.
     pub fn meet(&mut self, path: &str, kind: Kind, id: Key, name: &[u8]) -> Option<String> {
@@ -163,12 +179,7 @@ impl Met {
                     let at = join(path, &String::from_utf8_lossy(name));
                     self.new_blobs.push((id, at));
                 }
-                if may_be_credential(name) || path.ends_with("cray/tokens") {
-                    let at = join(path, &String::from_utf8_lossy(name));
-                    if classify(&at, None).is_some() {
-                        self.credential_files.push((id, at));
-                    }
-                }
+                self.credential(path, id, name);
                 None
             }
             Kind::Tree => self
