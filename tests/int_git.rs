@@ -69,6 +69,30 @@ fn history(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
     (out.status.code().unwrap(), v, stderr)
 }
 
+/// `git verify-pack -v` of the repository's one pack: how each object is stored.
+fn pack_listing(r: &Repo) -> String {
+    let idx = std::fs::read_dir(r.path().join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("a pack index");
+    r.git(&["verify-pack", "-v", idx.to_str().unwrap()])
+}
+
+/// A history scan as JSON through one object reader, with the phase lines on stderr.
+fn history_with_reader(r: &Repo, reader: &str) -> (std::process::Output, String) {
+    let out = tw()
+        .arg("scan")
+        .arg(r.path())
+        .args(["--git", "--format", "json"])
+        .env("TOKENWARDEN_GIT_READER", reader)
+        .env("TOKENWARDEN_PHASES", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stderr)
+}
+
 fn intro(f: &Value) -> &Value {
     &f["history"]["introduced_by"]
 }
@@ -858,12 +882,7 @@ fn secrets_in_delta_chains_are_found_as_every_reader_finds_them() {
     ]);
     r.git(&["prune-packed"]);
     // The pack must hold deltas of the file, or this test proves nothing about them.
-    let idx = std::fs::read_dir(r.path().join(".git/objects/pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "idx"))
-        .expect("a pack index");
-    let verify = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    let verify = pack_listing(&r);
     let deltas = verify
         .lines()
         .filter(|l| l.contains(" blob ") && l.split_whitespace().count() == 7)
@@ -879,15 +898,7 @@ fn secrets_in_delta_chains_are_found_as_every_reader_finds_them() {
     };
     let mut reports = Vec::new();
     for reader in ["libgit2", "git", "packs"] {
-        let out = tw()
-            .arg("scan")
-            .arg(r.path())
-            .args(["--git", "--format", "json"])
-            .env("TOKENWARDEN_GIT_READER", reader)
-            .env("TOKENWARDEN_PHASES", "1")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (out, stderr) = history_with_reader(&r, reader);
         assert_eq!(out.status.code(), Some(1), "{reader}: {stderr}");
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(
@@ -948,12 +959,7 @@ fn a_tree_stored_as_a_delta_of_an_unreachable_tree_is_walked_whole() {
     r.git(&["repack", "-a", "-d", "-f", "-q", "--keep-unreachable"]);
     // The precondition: HEAD's tree is a delta of another tree, which no ref reaches.
     let head_tree = r.git(&["rev-parse", "HEAD^{tree}"]);
-    let idx = std::fs::read_dir(r.path().join(".git/objects/pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "idx"))
-        .expect("a pack index");
-    let verify = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    let verify = pack_listing(&r);
     let line = verify
         .lines()
         .find(|l| l.starts_with(&head_tree))
@@ -969,15 +975,7 @@ fn a_tree_stored_as_a_delta_of_an_unreachable_tree_is_walked_whole() {
     };
     let mut reports = Vec::new();
     for reader in ["libgit2", "git", "packs"] {
-        let out = tw()
-            .arg("scan")
-            .arg(r.path())
-            .args(["--git", "--format", "json"])
-            .env("TOKENWARDEN_GIT_READER", reader)
-            .env("TOKENWARDEN_PHASES", "1")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (out, stderr) = history_with_reader(&r, reader);
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(rule_ids(&v), vec!["palmetto.api_key"], "{reader}: {stderr}");
         // 40 files (f3 in its new version) and secret.env; not the rewritten-away file.
@@ -1021,12 +1019,7 @@ fn a_credential_file_in_a_tree_stored_as_a_delta_of_a_copy_elsewhere_is_found() 
     // The precondition: `.aws/` is stored as a delta of `backup/aws/`.
     let aws = r.git(&["rev-parse", "HEAD:.aws"]);
     let backup = r.git(&["rev-parse", "HEAD:backup/aws"]);
-    let idx = std::fs::read_dir(r.path().join(".git/objects/pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "idx"))
-        .expect("a pack index");
-    let verify = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    let verify = pack_listing(&r);
     assert!(
         verify
             .lines()
