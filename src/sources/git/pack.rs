@@ -301,14 +301,32 @@ impl Pack {
         ctx: &mut C,
         visit: &impl Fn(&mut C, Node<'_, S>) -> S,
     ) {
-        let mut compressed = Vec::new();
-        let mut delta = Vec::new();
+        let mut scratch = SCRATCH
+            .with(|s| s.borrow_mut().take())
+            .unwrap_or_else(Scratch::new);
+        self.chain_with(root, forest, want, limit, ctx, visit, &mut scratch);
+        scratch.trim();
+        SCRATCH.with(|s| *s.borrow_mut() = Some(scratch));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn chain_with<S, C>(
+        &self,
+        root: u32,
+        forest: &Forest,
+        want: &[u32],
+        limit: u64,
+        ctx: &mut C,
+        visit: &impl Fn(&mut C, Node<'_, S>) -> S,
+        scratch: &mut Scratch,
+    ) {
         let kind = self.entries[root as usize].kind;
         let size = self.entries[root as usize].size;
         if size > limit {
             return;
         }
-        let Some(data) = self.inflate(root, size, &mut compressed, Vec::new()) else {
+        let first = scratch.spare.pop().unwrap_or_default();
+        let Some(data) = self.inflate(root, size, scratch, first) else {
             return;
         };
         let children = |e: u32| forest.start[e as usize]..forest.start[e as usize + 1];
@@ -320,12 +338,10 @@ impl Pack {
                 kind,
                 data: &data,
                 base: None,
+                delta: &[],
             },
         );
         let mut held = data.len() as u64;
-        // Buffers of objects done with, reused: fresh pages for every version of a big tree
-        // cost more than copying into them.
-        let mut spare: Vec<Vec<u8>> = Vec::new();
         // (entry, its bytes, the visitor's state, the next of its children to decode)
         let mut stack: Vec<(u32, Vec<u8>, S, u32)> =
             vec![(root, data, state, children(root).start)];
@@ -334,7 +350,7 @@ impl Pack {
             if next == children(node).end {
                 held -= top.1.len() as u64;
                 if let Some((_, bytes, _, _)) = stack.pop() {
-                    spare.push(bytes);
+                    scratch.spare.push(bytes);
                 }
                 continue;
             }
@@ -345,18 +361,14 @@ impl Pack {
             if delta_size > limit.saturating_mul(2).saturating_add(1 << 16) {
                 continue;
             }
-            let Some(d) = self.inflate(
-                child,
-                delta_size,
-                &mut compressed,
-                std::mem::take(&mut delta),
-            ) else {
+            let into = std::mem::take(&mut scratch.delta);
+            let Some(delta) = self.inflate(child, delta_size, scratch, into) else {
                 continue;
             };
-            delta = d;
-            let mut bytes = spare.pop().unwrap_or_default();
+            let mut bytes = scratch.spare.pop().unwrap_or_default();
             if apply_delta_into(&top.1, &delta, limit, &mut bytes).is_none() {
-                spare.push(bytes);
+                scratch.spare.push(bytes);
+                scratch.delta = delta;
                 continue;
             }
             let state = visit(
@@ -367,23 +379,25 @@ impl Pack {
                     kind,
                     data: &bytes,
                     base: Some((node, &top.1, &top.2)),
+                    delta: &delta,
                 },
             );
+            scratch.delta = delta;
             if !children(child).is_empty() && held + bytes.len() as u64 <= HELD_BUDGET {
                 held += bytes.len() as u64;
                 stack.push((child, bytes, state, children(child).start));
             } else {
-                spare.push(bytes);
+                scratch.spare.push(bytes);
             }
         }
     }
 
-    /// The inflated data of `entry`, which must be exactly `size` bytes.
+    /// The inflated data of `entry`, which must be exactly `size` bytes, into `data`.
     fn inflate(
         &self,
         entry: u32,
         size: u64,
-        compressed: &mut Vec<u8>,
+        scratch: &mut Scratch,
         mut data: Vec<u8>,
     ) -> Option<Vec<u8>> {
         let e = self.entries[entry as usize];
@@ -395,16 +409,58 @@ impl Pack {
         // zlib never needs more than 5 bytes per stored block of 16 KiB, plus its header and
         // checksum: a gap padded past that (a hostile pack) is not read.
         let bound = size.saturating_add(size / 16_384 * 5).saturating_add(64);
+        let compressed = &mut scratch.compressed;
         compressed.clear();
         compressed.resize(usize::try_from(to.checked_sub(from)?.min(bound)).ok()?, 0);
         self.file.read_exact_at(compressed, from).ok()?;
         // One byte of room past the size tells a stream that is too long.
         data.clear();
         data.reserve(usize::try_from(size).ok()?.checked_add(1)?);
-        let mut z = Decompress::new(true);
+        let z = &mut scratch.z;
+        z.reset(true);
         match z.decompress_vec(compressed, &mut data, FlushDecompress::Finish) {
             Ok(Status::StreamEnd) if data.len() as u64 == size => Some(data),
             _ => None,
+        }
+    }
+}
+
+/// What a thread's chains reuse: the inflater and the buffers of objects done with (fresh
+/// pages for every version of a big tree cost more than copying into old ones, and Spack's
+/// history is 470,000 chains).
+struct Scratch {
+    z: Decompress,
+    compressed: Vec<u8>,
+    delta: Vec<u8>,
+    spare: Vec<Vec<u8>>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Scratch {
+    /// Buffers kept between chains, at most, and the largest kept.
+    const KEEP: usize = 4;
+    const KEEP_SIZE: usize = 16 << 20;
+
+    fn new() -> Scratch {
+        Scratch {
+            z: Decompress::new(true),
+            compressed: Vec::new(),
+            delta: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Lets go of what is more than a thread should hold between chains.
+    fn trim(&mut self) {
+        self.spare.retain(|b| b.capacity() <= Self::KEEP_SIZE);
+        self.spare.truncate(Self::KEEP);
+        for b in [&mut self.compressed, &mut self.delta] {
+            if b.capacity() > Self::KEEP_SIZE {
+                *b = Vec::new();
+            }
         }
     }
 }
@@ -430,6 +486,8 @@ pub struct Node<'a, S> {
     pub data: &'a [u8],
     /// The entry it is a delta of, that entry's bytes and the visitor's state for it.
     pub base: Option<(u32, &'a [u8], &'a S)>,
+    /// The delta data that built it from its base (empty for a whole object).
+    pub delta: &'a [u8],
 }
 
 /// Reads a version 2 pack index with SHA-1 ids: the ids (sorted) and each one's offset.
@@ -548,45 +606,17 @@ pub fn apply_delta(base: &[u8], delta: &[u8], limit: u64) -> Option<Vec<u8>> {
 
 /// [`apply_delta`] into a buffer the caller reuses.
 fn apply_delta_into(base: &[u8], delta: &[u8], limit: u64, out: &mut Vec<u8>) -> Option<()> {
-    let (source, mut at) = delta_size(delta)?;
-    if source != base.len() as u64 {
-        return None;
-    }
-    let (target, used) = delta_size(delta.get(at..)?)?;
-    at += used;
-    if target > limit {
+    let (source, target, ops) = delta_ops(delta)?;
+    if source != base.len() as u64 || target > limit {
         return None;
     }
     let target = usize::try_from(target).ok()?;
     out.clear();
     out.reserve(target);
-    while let Some(&op) = delta.get(at) {
-        at += 1;
-        let piece = if op & 0x80 != 0 {
-            let mut offset = 0usize;
-            let mut len = 0usize;
-            for k in 0..4 {
-                if op & (1 << k) != 0 {
-                    offset |= usize::from(*delta.get(at)?) << (8 * k);
-                    at += 1;
-                }
-            }
-            for k in 0..3 {
-                if op & (0x10 << k) != 0 {
-                    len |= usize::from(*delta.get(at)?) << (8 * k);
-                    at += 1;
-                }
-            }
-            if len == 0 {
-                len = 0x10000;
-            }
-            base.get(offset..offset.checked_add(len)?)?
-        } else if op != 0 {
-            let piece = delta.get(at..at + usize::from(op))?;
-            at += usize::from(op);
-            piece
-        } else {
-            return None;
+    for op in ops {
+        let piece = match op? {
+            Op::Copy { from, len } => base.get(from..from.checked_add(len)?)?,
+            Op::Insert(bytes) => bytes,
         };
         if out.len() + piece.len() > target {
             return None;
@@ -594,6 +624,74 @@ fn apply_delta_into(base: &[u8], delta: &[u8], limit: u64, out: &mut Vec<u8>) ->
         out.extend_from_slice(piece);
     }
     (out.len() == target).then_some(())
+}
+
+/// One instruction of git delta data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op<'d> {
+    /// `len` bytes of the base, from offset `from`.
+    Copy { from: usize, len: usize },
+    /// Bytes carried in the delta.
+    Insert(&'d [u8]),
+}
+
+/// The base size, the result size and the instructions of git delta data; a malformed
+/// instruction ends the instructions with `None`.
+pub fn delta_ops(delta: &[u8]) -> Option<(u64, u64, DeltaOps<'_>)> {
+    let (source, mut at) = delta_size(delta)?;
+    let (target, used) = delta_size(delta.get(at..)?)?;
+    at += used;
+    Some((source, target, DeltaOps { delta, at }))
+}
+
+/// The instructions of git delta data, in order (see [`delta_ops`]).
+pub struct DeltaOps<'d> {
+    delta: &'d [u8],
+    at: usize,
+}
+
+impl<'d> Iterator for DeltaOps<'d> {
+    type Item = Option<Op<'d>>;
+
+    fn next(&mut self) -> Option<Option<Op<'d>>> {
+        let op = *self.delta.get(self.at)?;
+        self.at += 1;
+        let decoded = if op & 0x80 != 0 {
+            let mut from = 0usize;
+            let mut len = 0usize;
+            let mut ok = true;
+            for k in 0..7 {
+                if op & (1 << k) != 0 {
+                    let Some(&b) = self.delta.get(self.at) else {
+                        ok = false;
+                        break;
+                    };
+                    self.at += 1;
+                    if k < 4 {
+                        from |= usize::from(b) << (8 * k);
+                    } else {
+                        len |= usize::from(b) << (8 * (k - 4));
+                    }
+                }
+            }
+            if len == 0 {
+                len = 0x10000;
+            }
+            ok.then_some(Op::Copy { from, len })
+        } else if op != 0 {
+            let end = self.at + usize::from(op);
+            let bytes = self.delta.get(self.at..end);
+            self.at = end;
+            bytes.map(Op::Insert)
+        } else {
+            None
+        };
+        if decoded.is_none() {
+            // Nothing after a malformed instruction is read.
+            self.at = self.delta.len();
+        }
+        Some(decoded)
+    }
 }
 
 /// A forward-moving window over a file: headers are read in one pass, not one read each.

@@ -30,6 +30,7 @@
 use super::commits::{Share, WalkedCommit, in_pool, read_commits};
 use super::objects::Key;
 use super::pack::{self, NONE, Node, Pack, TREE};
+use super::treedelta::compare_delta;
 use super::treewalk::{Added, Met, Records, compare};
 use super::{GitOptions, short, warn};
 use crate::sources::Warning;
@@ -53,7 +54,12 @@ const TREE_LIMIT: u64 = 1 << 30;
 /// Walks the trees of `commits` (in walk order) from the pack files, as one share.
 pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions) -> Share {
     let mut share = Share::default();
+    let started = std::time::Instant::now();
     let (mut records, corrupt) = pack_records(repo.path(), opts);
+    super::phase_note(format_args!(
+        "trees recorded from the packs in {:.2} s",
+        started.elapsed().as_secs_f64()
+    ));
     // The decoding threads' freed buffers go back to the system before the walk grows.
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap memory; it is safe at any time.
@@ -61,6 +67,10 @@ pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions)
         libc::malloc_trim(0);
     }
     share.commits = read_all_commits(repo.path(), commits, opts, &mut share.warnings);
+    super::phase_note(format_args!(
+        "commits read at {:.2} s",
+        started.elapsed().as_secs_f64()
+    ));
     let roots: Vec<Key> = share.commits.iter().map(|c| Key::of(c.tree)).collect();
     let mut met = Met::default();
     walk_records(
@@ -71,6 +81,10 @@ pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions)
         &mut met,
         &mut share.warnings,
     );
+    super::phase_note(format_args!(
+        "trees walked at {:.2} s",
+        started.elapsed().as_secs_f64()
+    ));
     share.records = records;
     share.new_blobs = met.new_blobs;
     share.submodules = met.submodules;
@@ -121,6 +135,7 @@ fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) 
                 // each version of Spack's 8,500-entry directory that starts a chain held all
                 // of its entries (240 MB of records). Small ones (most of Spack's 300,000
                 // whole trees) are recorded here, which keeps them out of libgit2's cache.
+
                 let c = compare(None, node.data, &mut ctx.0.names);
                 if node.data.len() <= SMALL_TREE {
                     ctx.0.insert(id, None, &c.removed, &c.added);
@@ -131,11 +146,10 @@ fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) 
                 return c.starts;
             };
             let base = Some((pack.keys[base as usize], bytes, starts));
-            let c = compare(
-                base.map(|(_, bytes, starts)| (bytes, &starts[..])),
-                node.data,
-                &mut ctx.0.names,
-            );
+            let c = compare_delta(bytes, starts, node.delta, node.data, &mut ctx.0.names)
+                .unwrap_or_else(|| {
+                    compare(Some((bytes, &starts[..])), node.data, &mut ctx.0.names)
+                });
             if c.corrupt {
                 ctx.1.push(id);
             }
@@ -143,7 +157,9 @@ fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) 
                 .insert(id, base.map(|(k, _, _)| k), &c.removed, &c.added);
             c.starts
         };
-        let (found, bad) = in_pool(opts, || {
+        // One set of records per piece of work, each copied once into the whole (merged in
+        // pairs, records were copied once per level of rayon's splits).
+        let parts: Vec<(Records, Vec<Key>)> = in_pool(opts, || {
             forest
                 .roots
                 .par_iter()
@@ -154,17 +170,12 @@ fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) 
                         ctx
                     },
                 )
-                .reduce(
-                    || (Records::default(), Vec::new()),
-                    |mut a, b| {
-                        a.0.absorb(b.0);
-                        a.1.extend(b.1);
-                        a
-                    },
-                )
+                .collect()
         });
-        records.absorb(found);
-        corrupt.extend(bad);
+        for (found, bad) in parts {
+            records.absorb(found);
+            corrupt.extend(bad);
+        }
     }
     (records, corrupt)
 }

@@ -128,7 +128,7 @@ impl Prev<'_> {
 }
 
 /// Git's order of tree entries: by name, a tree's name as if it ended in `/`.
-fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
+pub(super) fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
     let slash =
         |e: &TreeEntry<'_>| -> &'static [u8] { if e.kind == Kind::Tree { b"/" } else { b"" } };
     a.name
