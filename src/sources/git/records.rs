@@ -59,22 +59,27 @@ impl Names {
 #[derive(Debug)]
 struct Arena<T> {
     chunks: Vec<Vec<T>>,
-    /// Chunks before this one are freed (see [`Arena::free_before`]).
-    freed: usize,
 }
 
 impl<T> Default for Arena<T> {
     fn default() -> Self {
-        Arena {
-            chunks: Vec::new(),
-            freed: 0,
-        }
+        Arena { chunks: Vec::new() }
     }
 }
 
 /// Where a list is in an [`Arena`]: chunk, start, length.
 #[derive(Debug, Clone, Copy, Default)]
 struct Span(u32, u32, u32);
+
+impl Span {
+    /// This span once its arena's chunks come after `chunks` others.
+    fn moved(self, chunks: u32) -> Span {
+        if self.2 == 0 {
+            return Span::default();
+        }
+        Span(self.0 + chunks, self.1, self.2)
+    }
+}
 
 impl<T: Copy> Arena<T> {
     const CHUNK: usize = 1 << 16;
@@ -99,15 +104,12 @@ impl<T: Copy> Arena<T> {
         Span(chunk as u32, start as u32, items.len() as u32)
     }
 
-    /// Frees the chunks before the one `span` is in (none for an empty span).
-    fn free_before(&mut self, span: Span) {
-        if span.2 == 0 {
-            return;
-        }
-        while self.freed < (span.0 as usize).min(self.chunks.len()) {
-            self.chunks[self.freed] = Vec::new();
-            self.freed += 1;
-        }
+    /// Moves `other`'s chunks after these; returns how many chunks came before them, which
+    /// its spans are moved by.
+    fn append(&mut self, mut other: Arena<T>) -> u32 {
+        let from = self.chunks.len() as u32;
+        self.chunks.append(&mut other.chunks);
+        from
     }
 
     fn get(&self, Span(chunk, start, len): Span) -> &[T] {
@@ -161,15 +163,14 @@ impl Records {
             removed: self.removed.push(removed),
             added: self.added.push(added),
         };
-        // A replaced record gets a new slot: slots stay in the order of their lists, which
-        // `absorb` relies on to free the lists it has copied.
+        // A replaced record gets a new slot (its old lists stay, unused).
         self.index.insert(id, self.slots.len() as u32);
         self.slots.push(slot);
     }
 
     /// Adds another walk's records; a tree both walked keeps the record it has here. The
-    /// other's lists are freed chunk by chunk as they are copied, so that merging two large
-    /// walks never holds both whole and a copy.
+    /// other's lists are moved, not copied: their names are renumbered in place and their
+    /// chunks appended (merging the parts of a parallel walk copied every list once more).
     pub fn absorb(&mut self, other: Records) {
         if self.slots.is_empty() {
             *self = other;
@@ -182,33 +183,29 @@ impl Records {
             removed: mut other_removed,
             names,
         } = other;
-        let mut ids: Vec<Option<Key>> = vec![None; slots.len()];
-        for (id, n) in index {
-            if let Some(slot) = ids.get_mut(n as usize) {
-                *slot = Some(id);
-            }
-        }
         let renumber: Vec<Name> = names.names.iter().map(|n| self.names.number(n)).collect();
         let again = |n: Name| renumber.get(n as usize).copied().unwrap_or(n);
-        let mut removed = Vec::new();
-        let mut added = Vec::new();
-        for (slot, id) in slots.iter().zip(ids) {
-            // Lists are stored in the order their records were made: every chunk before this
-            // record's is done with.
-            other_added.free_before(slot.added);
-            other_removed.free_before(slot.removed);
-            let Some(id) = id else { continue };
-            if self.index.contains_key(&id) {
-                continue;
+        for chunk in &mut other_added.chunks {
+            for a in chunk.iter_mut() {
+                a.name = again(a.name);
             }
-            removed.clear();
-            removed.extend(other_removed.get(slot.removed).iter().map(|&n| again(n)));
-            added.clear();
-            added.extend(other_added.get(slot.added).iter().map(|a| Added {
-                name: again(a.name),
-                ..*a
-            }));
-            self.insert(id, slot.prev, &removed, &added);
+        }
+        for chunk in &mut other_removed.chunks {
+            for n in chunk.iter_mut() {
+                *n = again(*n);
+            }
+        }
+        let added_from = self.added.append(other_added);
+        let removed_from = self.removed.append(other_removed);
+        let first_slot = self.slots.len() as u32;
+        self.slots.extend(slots.into_iter().map(|s| Slot {
+            prev: s.prev,
+            removed: s.removed.moved(removed_from),
+            added: s.added.moved(added_from),
+        }));
+        self.index.reserve(index.len());
+        for (id, n) in index {
+            self.index.entry(id).or_insert(first_slot + n);
         }
     }
 }
@@ -218,5 +215,76 @@ impl Records {
     /// How many entries the records hold as added, in all.
     pub fn added_entries(&self) -> usize {
         self.added.chunks.iter().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> Key {
+        Key([n; 20])
+    }
+
+    /// A record as names: (prev, removed names, added (name, id)).
+    type Named = (Option<Key>, Vec<Vec<u8>>, Vec<(Vec<u8>, Key)>);
+
+    fn named(r: &Records, id: u8) -> Option<Named> {
+        let rec = r.get(&key(id))?;
+        Some((
+            rec.prev,
+            rec.removed
+                .iter()
+                .map(|&n| r.names.name(n).to_vec())
+                .collect(),
+            rec.added
+                .iter()
+                .map(|a| (r.names.name(a.name).to_vec(), a.id))
+                .collect(),
+        ))
+    }
+
+    fn record(r: &mut Records, id: u8, prev: Option<u8>, removed: &[&str], added: &[&str]) {
+        let removed: Vec<Name> = removed
+            .iter()
+            .map(|n| r.names.number(n.as_bytes()))
+            .collect();
+        let added: Vec<Added> = added
+            .iter()
+            .map(|n| Added {
+                kind: Kind::Blob,
+                id: key(n.len() as u8),
+                name: r.names.number(n.as_bytes()),
+            })
+            .collect();
+        r.insert(key(id), prev.map(key), &removed, &added);
+    }
+
+    /// Merging a parallel walk's parts keeps every record as it was made, with the names the
+    /// part numbered its own way, across chunks, and keeps this side's record of a tree both
+    /// hold.
+    #[test]
+    fn absorbed_records_read_as_they_were_made() {
+        let mut a = Records::default();
+        record(&mut a, 1, None, &[], &["x", "shared"]);
+        record(&mut a, 2, Some(1), &["x"], &["y"]);
+        let mut b = Records::default();
+        // Names numbered in another order, and more entries than one chunk holds.
+        let many: Vec<String> = (0..Arena::<Added>::CHUNK + 10)
+            .map(|i| format!("n{i}"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        record(&mut b, 3, None, &[], &["zz", "shared"]);
+        record(&mut b, 4, Some(3), &["zz"], &many);
+        record(&mut b, 5, Some(4), &["n7"], &["y"]);
+        record(&mut b, 2, None, &[], &["other"]);
+        let before: Vec<_> = [3, 4, 5].iter().map(|&i| named(&b, i)).collect();
+        let mine = named(&a, 2);
+        a.absorb(b);
+        let after: Vec<_> = [3, 4, 5].iter().map(|&i| named(&a, i)).collect();
+        assert_eq!(after, before);
+        assert_eq!(named(&a, 2), mine, "this side's record is kept");
+        assert!(named(&a, 1).is_some());
+        assert!(named(&a, 6).is_none());
     }
 }
