@@ -230,19 +230,24 @@ fn walk_records(
     let mut queue: VecDeque<(Key, String)> = VecDeque::new();
     // Trees walked that are recorded as a change to another tree (their base).
     let mut based: Vec<(Key, String)> = Vec::new();
-    // Where each walked tree was walked (a hash of its path).
-    let mut walked_at: FxHashMap<Key, u64> = FxHashMap::default();
+    // Where each walked tree was walked, by record number (a hash of its path, never 0).
+    let mut walked_at = WalkedAt::default();
     let mut drain = |queue: &mut VecDeque<(Key, String)>,
                      records: &mut Records,
                      met: &mut Met,
                      based: &mut Vec<(Key, String)>,
                      warnings: &mut Vec<Warning>| {
         while let Some((id, path)) = queue.pop_front() {
-            if !records.contains(&id)
-                && !read_whole(odb.as_ref(), id, &path, records, Some(&mut last), warnings)
-            {
-                continue;
-            }
+            let slot = match records.slot(&id) {
+                Some(n) => n,
+                None => {
+                    if !read_whole(odb.as_ref(), id, &path, records, Some(&mut last), warnings) {
+                        continue;
+                    }
+                    let Some(n) = records.slot(&id) else { continue };
+                    n
+                }
+            };
             if corrupt.contains(&id) {
                 warn(
                     warnings,
@@ -253,7 +258,7 @@ fn walk_records(
                     ),
                 );
             }
-            let Some(rec) = records.get(&id) else {
+            let Some(rec) = records.at(slot) else {
                 continue;
             };
             for a in rec.added {
@@ -262,9 +267,9 @@ fn walk_records(
                 }
             }
             let here = path_hash(&path);
-            walked_at.insert(id, here);
+            walked_at.set(slot, here);
             if let Some(base) = rec.prev {
-                if walked_at.get(&base) != Some(&here) {
+                if walked_at.get(records, &base) != Some(here) {
                     shared_credentials(records, id, &path, here, &walked_at, met);
                 }
                 based.push((id, path));
@@ -304,10 +309,30 @@ fn walk_records(
     }
 }
 
-/// A hash of a tree's path, to tell whether two trees were walked at the same one.
+/// A hash of a tree's path, to tell whether two trees were walked at the same one; never 0.
 fn path_hash(path: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault};
-    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(path)
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(path) | 1
+}
+
+/// Where each walked tree was walked ([`path_hash`]), by the number of its record: a map of
+/// half a million trees cost more than the walk's other lookups.
+#[derive(Default)]
+struct WalkedAt(Vec<u64>);
+
+impl WalkedAt {
+    fn set(&mut self, slot: u32, here: u64) {
+        let n = slot as usize;
+        if self.0.len() <= n {
+            self.0.resize(n + 1, 0);
+        }
+        self.0[n] = here;
+    }
+
+    fn get(&self, records: &Records, id: &Key) -> Option<u64> {
+        let n = records.slot(id)? as usize;
+        self.0.get(n).copied().filter(|&h| h != 0)
+    }
 }
 
 /// Checks, at `path`, the blobs tree `id` shares with its base chain under names that can make
@@ -319,7 +344,7 @@ fn shared_credentials(
     id: Key,
     path: &str,
     here: u64,
-    walked_at: &FxHashMap<Key, u64>,
+    walked_at: &WalkedAt,
     met: &mut Met,
 ) {
     let Some(rec) = records.get(&id) else { return };
@@ -329,7 +354,7 @@ fn shared_credentials(
     let mut on_chain: FxHashSet<Key> = FxHashSet::default();
     let mut at = rec.prev;
     while let Some(tree) = at {
-        if !on_chain.insert(tree) || walked_at.get(&tree) == Some(&here) {
+        if !on_chain.insert(tree) || walked_at.get(records, &tree) == Some(here) {
             break;
         }
         let Some(r) = records.get(&tree) else { break };

@@ -143,7 +143,18 @@ pub struct Records {
 impl Records {
     /// The record of tree `id`.
     pub fn get(&self, id: &Key) -> Option<TreeRec<'_>> {
-        let slot = self.slots.get(*self.index.get(id)? as usize)?;
+        self.at(self.slot(id)?)
+    }
+
+    /// The number of tree `id`'s record: from 0, below the number of records made, and the
+    /// same until the tree is recorded again.
+    pub fn slot(&self, id: &Key) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    /// The record numbered `n` (see [`Records::slot`]).
+    pub fn at(&self, n: u32) -> Option<TreeRec<'_>> {
+        let slot = self.slots.get(n as usize)?;
         Some(TreeRec {
             prev: slot.prev,
             removed: self.removed.get(slot.removed),
