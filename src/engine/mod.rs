@@ -6,9 +6,11 @@
 
 mod check;
 pub mod jwt;
+mod keywords;
 mod views;
 
 pub use check::{CheckFailure, check_rules};
+pub use keywords::{Copied, Occurrences};
 
 use crate::rules::{Confidence, JwtClass, Rule, RuleError, RuleSet, Severity};
 use crate::secret::Secret;
@@ -18,11 +20,6 @@ use memchr::memmem;
 use regex::bytes::{Regex, RegexSet};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-thread_local! {
-    /// Per-thread scratch for the lower-cased copy of a blob.
-    static LOWERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
 
 /// Names that say their value is about a secret, not the secret: its hash (`…_SHA256`, a
 /// checksum to verify the key with), where it is (`…_FILE`, `…_PATH`, `…_URL`), what it is
@@ -101,13 +98,24 @@ impl Default for EngineOptions {
     }
 }
 
+/// A keyword automaton.
+struct Prefilter {
+    /// It runs on the lower-cased text.
+    lowered: bool,
+    ac: AhoCorasick,
+    /// Keyword number → the rules it wakes.
+    rules: Vec<Vec<usize>>,
+    /// Keyword number → its length.
+    lens: Vec<usize>,
+}
+
 /// A compiled rule set, shared by all scanning threads.
 pub struct Engine {
     rules: Arc<Vec<Rule>>,
     compiled: Vec<Compiled>,
     patterns: Vec<Regex>,
-    /// Keyword automatons, each with: does it run on the lower-cased blob; pattern id → rules.
-    prefilters: Vec<(bool, AhoCorasick, Vec<Vec<usize>>)>,
+    /// Keyword automatons: which rules each keyword wakes.
+    prefilters: Vec<Prefilter>,
     always_rules: Vec<usize>,
     path_rules: Vec<usize>,
     placeholders: RegexSet,
@@ -266,7 +274,13 @@ impl Engine {
                     }
                 }
             }
-            prefilters.push((kind == 0, ac, rules_of));
+            let lens = words.iter().map(String::len).collect();
+            prefilters.push(Prefilter {
+                lowered: kind == 0,
+                ac,
+                rules: rules_of,
+                lens,
+            });
         }
         let placeholders =
             RegexSet::new(&set.placeholders.patterns).map_err(|e| RuleError::Invalid {
@@ -358,7 +372,18 @@ impl Engine {
     /// export's cells named by their column: see [`views`]) are scanned too, and their matches
     /// reported at the blob's bytes they stand for.
     pub fn scan(&self, blob: &[u8], path: Option<&str>) -> Vec<RawMatch> {
-        let mut out = self.scan_text(blob, path);
+        self.scan_known(blob, path, &self.keyword_occurrences(blob))
+    }
+
+    /// [`Engine::scan`] of a blob whose keywords are known (see [`Occurrences`]): a version
+    /// stored as a delta of another has them from its base's and the delta's few new bytes.
+    pub fn scan_known(
+        &self,
+        blob: &[u8],
+        path: Option<&str>,
+        known: &Occurrences,
+    ) -> Vec<RawMatch> {
+        let mut out = self.scan_text(blob, path, known);
         let views = views::views(blob, path);
         if views.is_empty() {
             return out;
@@ -378,7 +403,8 @@ impl Engine {
                     out.push(m);
                 }
             }
-            for mut m in self.scan_text(&view.text, path) {
+            let known = self.keyword_occurrences(&view.text);
+            for mut m in self.scan_text(&view.text, path, &known) {
                 let Some(span) = view.blob_span(m.start, m.end) else {
                     continue;
                 };
@@ -398,42 +424,16 @@ impl Engine {
         out
     }
 
-    /// One pass of the rules over a text (a blob or one of its views).
-    fn scan_text(&self, blob: &[u8], path: Option<&str>) -> Vec<RawMatch> {
+    /// One pass of the rules over a text (a blob or one of its views), whose keyword
+    /// occurrences are `known`.
+    fn scan_text(&self, blob: &[u8], path: Option<&str>, known: &Occurrences) -> Vec<RawMatch> {
         let mut hit = vec![false; self.rules.len()];
         let mut any = false;
         for &i in &self.always_rules {
             hit[i] = true;
             any = true;
         }
-        for (lowered, ac, keyword_rules) in &self.prefilters {
-            let mut mark = |hay: &[u8]| {
-                let mut at = 0;
-                while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(at..hay.len())) {
-                    for &r in &keyword_rules[m.pattern().as_usize()] {
-                        hit[r] = true;
-                        any = true;
-                    }
-                    at = m.start() + 1;
-                }
-            };
-            if *lowered {
-                LOWERED.with(|buf| {
-                    let mut buf = buf.borrow_mut();
-                    buf.clear();
-                    buf.extend(blob.iter().map(u8::to_ascii_lowercase));
-                    mark(&buf);
-                    // Context words in the path count too (`config/globus/app.yaml`).
-                    if let Some(p) = path {
-                        buf.clear();
-                        buf.extend(p.bytes().map(|b| b.to_ascii_lowercase()));
-                        mark(&buf);
-                    }
-                });
-            } else {
-                mark(blob);
-            }
-        }
+        any |= self.wake(known, path, &mut hit);
         if !any {
             return Vec::new();
         }

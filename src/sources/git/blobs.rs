@@ -2,6 +2,7 @@
 //! readers, each blob once.
 
 use super::*;
+use crate::engine::{Copied, Occurrences};
 
 /// Scans the listed blobs, each once: those in the repository's packs straight from them,
 /// each delta chain resolved once (see [`pack`](super::pack)), and the others (loose, damaged,
@@ -37,9 +38,21 @@ pub(super) fn scan_blobs(
                 })
                 .collect();
             let got = in_pool(opts, || {
-                pack.read_blobs(&want, opts.max_blob_size, |item, data| {
-                    let (key, path) = &list[item as usize];
-                    scan_blob_content(engine, key.oid(), path, data, opts, counters)
+                pack.read_blobs(&want, opts.max_blob_size, |blob: pack::Blob<'_, Known>| {
+                    let known = keywords(engine, &blob, opts);
+                    let result = blob.item.map(|item| {
+                        let (key, path) = &list[item as usize];
+                        scan_blob_content(
+                            engine,
+                            key.oid(),
+                            path,
+                            blob.data,
+                            opts,
+                            counters,
+                            known.as_ref(),
+                        )
+                    });
+                    (known, result)
                 })
             });
             for (item, (mut f, mut w)) in got {
@@ -72,6 +85,40 @@ pub(super) fn scan_blobs(
         warnings.append(&mut w);
     }
     (found, warnings)
+}
+
+/// The keyword occurrences of a blob read from a pack, when it is text to scan as it is:
+/// carried from its base's through the delta's copies when the base's are known (most
+/// versions of a file are a few lines from their base, and searching 21 GB of Slurm's
+/// versions for keywords was half of its history scan), else searched for, when it is
+/// scanned or a base of blobs that are.
+type Known = Option<Occurrences>;
+
+fn keywords(engine: &Engine, blob: &pack::Blob<'_, Known>, opts: &GitOptions) -> Known {
+    if blob.data.len() as u64 > opts.max_blob_size || text::sniff(blob.data) != text::Sniff::Text {
+        return None;
+    }
+    let carried = blob.base.and_then(|(base, base_len, delta)| {
+        let base = base.as_ref()?;
+        let copied: Vec<Copied> = pack::segments(delta, base_len, blob.data.len())?
+            .iter()
+            .filter_map(|s| {
+                s.from.map(|from| Copied {
+                    at: s.at,
+                    len: s.to - s.at,
+                    from,
+                })
+            })
+            .collect();
+        engine.keyword_occurrences_after(base, &copied, blob.data)
+    });
+    match carried {
+        Some(known) => Some(known),
+        None if blob.item.is_some() || blob.has_deltas => {
+            Some(engine.keyword_occurrences(blob.data))
+        }
+        None => None,
+    }
 }
 
 /// Scans the listed blobs in parallel, in contiguous runs (the list is in the order that
@@ -192,7 +239,7 @@ pub(super) fn scan_walked_blob(
         }
         Ok(RawObject {
             data: Some(data), ..
-        }) => scan_blob_content(engine, oid, path, &data, opts, counters),
+        }) => scan_blob_content(engine, oid, path, &data, opts, counters, None),
         Ok(RawObject { size, .. }) if engine.path_matches(path, size).is_empty() => {
             counters.too_large_inc();
             skipped(format!(
@@ -224,7 +271,7 @@ pub(super) fn scan_one_blob(
         return (Vec::new(), warnings);
     };
     match repo.find_blob(oid) {
-        Ok(blob) => scan_blob_content(engine, oid, path, blob.content(), opts, counters),
+        Ok(blob) => scan_blob_content(engine, oid, path, blob.content(), opts, counters, None),
         Err(e) => {
             warn(
                 &mut warnings,
@@ -245,6 +292,7 @@ pub(super) fn scan_blob_content(
     content: &[u8],
     opts: &GitOptions,
     counters: &ScanCounters,
+    known: Option<&Occurrences>,
 ) -> (Vec<(Oid, RawMatch, Location)>, Vec<Warning>) {
     let mut found = Vec::new();
     let mut warnings = Vec::new();
@@ -270,10 +318,15 @@ pub(super) fn scan_blob_content(
         counters.binary_inc();
         return (found, warnings);
     };
+    // Keywords known are those of the bytes as they are, which only plain text is scanned as.
+    let known = known.filter(|_| matches!(content, std::borrow::Cow::Borrowed(_)));
     let content = &content[..];
     counters.files.fetch_add(1, Ordering::Relaxed);
     counters.bytes.fetch_add(size, Ordering::Relaxed);
-    let mut matches = engine.scan(content, Some(path));
+    let mut matches = match known {
+        Some(known) => engine.scan_known(content, Some(path), known),
+        None => engine.scan(content, Some(path)),
+    };
     matches.sort_by_key(|m| m.start);
     let mut at = Locator::whole(path, content);
     for m in matches {

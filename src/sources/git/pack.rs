@@ -254,14 +254,16 @@ impl Pack {
     }
 
     /// Decodes the blobs of this pack that `want` names (see [`Pack::forest`]), each delta
-    /// chain once, chains in parallel, and hands each to `each` with the caller's number for
-    /// it. Returns what `each` returned, by entry in pack order, for the blobs served; the
-    /// others are the caller's to read.
-    pub fn read_blobs<T: Send>(
+    /// chain once, chains in parallel, and hands each to `each` ([`Blob`]), with the bases on
+    /// the way to them. `each` answers with its state for the blob (handed to the blobs stored
+    /// as deltas of it) and, for a wanted blob, its result. Returns the results with the
+    /// caller's numbers, by entry in pack order, for the blobs served; the others are the
+    /// caller's to read.
+    pub fn read_blobs<T: Send, S: Default>(
         &self,
         want: &[u32],
         limit: u64,
-        each: impl Fn(u32, &[u8]) -> T + Sync,
+        each: impl Fn(Blob<'_, S>) -> (S, Option<T>) + Sync,
     ) -> Vec<(u32, T)> {
         let forest = self.forest(want);
         let mut out: Vec<(u32, u32, T)> = forest
@@ -276,10 +278,23 @@ impl Pack {
                     want,
                     limit,
                     &mut out,
-                    &|out, node: Node<()>| {
-                        if node.item != NONE && node.kind == BLOB {
-                            out.push((node.entry, node.item, each(node.item, node.data)));
+                    &|out, node: Node<S>| {
+                        if node.kind != BLOB {
+                            return S::default();
                         }
+                        let item = (node.item != NONE).then_some(node.item);
+                        let (state, result) = each(Blob {
+                            item,
+                            data: node.data,
+                            base: node
+                                .base
+                                .map(|(_, bytes, state)| (state, bytes.len(), node.delta)),
+                            has_deltas: node.has_deltas,
+                        });
+                        if let (Some(item), Some(result)) = (item, result) {
+                            out.push((node.entry, item, result));
+                        }
+                        state
                     },
                 );
                 out
@@ -339,6 +354,7 @@ impl Pack {
                 data: &data,
                 base: None,
                 delta: &[],
+                has_deltas: !children(root).is_empty(),
             },
         );
         let mut held = data.len() as u64;
@@ -380,6 +396,7 @@ impl Pack {
                     data: &bytes,
                     base: Some((node, &top.1, &top.2)),
                     delta: &delta,
+                    has_deltas: !children(child).is_empty(),
                 },
             );
             scratch.delta = delta;
@@ -488,6 +505,20 @@ pub struct Node<'a, S> {
     pub base: Option<(u32, &'a [u8], &'a S)>,
     /// The delta data that built it from its base (empty for a whole object).
     pub delta: &'a [u8],
+    /// Whether objects needed are stored as deltas of it (its state is then kept for them).
+    pub has_deltas: bool,
+}
+
+/// A blob decoded by [`Pack::read_blobs`].
+pub struct Blob<'a, S> {
+    /// The caller's number for it; `None` for a base only on the way to wanted blobs.
+    pub item: Option<u32>,
+    /// Its bytes.
+    pub data: &'a [u8],
+    /// For a delta: the state answered for its base, the base's length, and the delta data.
+    pub base: Option<(&'a S, usize, &'a [u8])>,
+    /// Whether blobs needed are stored as deltas of it.
+    pub has_deltas: bool,
 }
 
 /// Reads a version 2 pack index with SHA-1 ids: the ids (sorted) and each one's offset.
@@ -624,6 +655,40 @@ fn apply_delta_into(base: &[u8], delta: &[u8], limit: u64, out: &mut Vec<u8>) ->
         out.extend_from_slice(piece);
     }
     (out.len() == target).then_some(())
+}
+
+/// A run of the result's bytes, `at..to`, copied from the base at `from`, or inserted.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    pub at: usize,
+    pub to: usize,
+    pub from: Option<usize>,
+}
+
+/// The delta's instructions as runs of the result; `None` unless they build exactly
+/// `target` bytes from a base of `source` bytes.
+pub fn segments(delta: &[u8], source: usize, target: usize) -> Option<Vec<Segment>> {
+    let (s, t, ops) = delta_ops(delta)?;
+    if s != source as u64 || t != target as u64 {
+        return None;
+    }
+    let mut out: Vec<Segment> = Vec::new();
+    let mut at = 0usize;
+    for op in ops {
+        let (len, from) = match op? {
+            Op::Copy { from, len } => {
+                if from.checked_add(len)? > source {
+                    return None;
+                }
+                (len, Some(from))
+            }
+            Op::Insert(bytes) => (bytes.len(), None),
+        };
+        let to = at.checked_add(len)?;
+        out.push(Segment { at, to, from });
+        at = to;
+    }
+    (at == target).then_some(out)
 }
 
 /// One instruction of git delta data.

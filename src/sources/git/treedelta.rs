@@ -10,7 +10,7 @@
 //! most of the tree; the instructions name the few entries that differ.
 
 use super::objects::tree_entry;
-use super::pack::{Op, delta_ops};
+use super::pack::{Segment, segments};
 use super::treewalk::{Added, Compared, Names, tree_order};
 
 /// Compares tree `data`, built by `delta` from `base` (whose entry starts, with its end last,
@@ -124,40 +124,6 @@ pub fn compare_delta(
         starts,
         corrupt,
     })
-}
-
-/// A run of the result's bytes, `at..to`, copied from the base at `from`, or inserted.
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    at: usize,
-    to: usize,
-    from: Option<usize>,
-}
-
-/// The delta's instructions as runs of the result; `None` unless they build exactly
-/// `target` bytes from a base of `source` bytes.
-fn segments(delta: &[u8], source: usize, target: usize) -> Option<Vec<Segment>> {
-    let (s, t, ops) = delta_ops(delta)?;
-    if s != source as u64 || t != target as u64 {
-        return None;
-    }
-    let mut out: Vec<Segment> = Vec::new();
-    let mut at = 0usize;
-    for op in ops {
-        let (len, from) = match op? {
-            Op::Copy { from, len } => {
-                if from.checked_add(len)? > source {
-                    return None;
-                }
-                (len, Some(from))
-            }
-            Op::Insert(bytes) => (bytes.len(), None),
-        };
-        let to = at.checked_add(len)?;
-        out.push(Segment { at, to, from });
-        at = to;
-    }
-    (at == target).then_some(out)
 }
 
 /// The index of the base entry named as `entry` is: entry `hint` if it is, else by binary
