@@ -228,7 +228,8 @@ fn walk_records(
     let odb = repo.odb().ok();
     let mut last = LastWhole::default();
     let mut queue: VecDeque<(Key, String)> = VecDeque::new();
-    // Trees walked that are recorded as a change to another tree (their base).
+    // Trees walked that are recorded as a change to a tree (their base) not met when they
+    // were.
     let mut based: Vec<(Key, String)> = Vec::new();
     // Where each walked tree was walked, by record number (a hash of its path, never 0).
     let mut walked_at = WalkedAt::default();
@@ -272,7 +273,11 @@ fn walk_records(
                 if walked_at.get(records, &base) != Some(here) {
                     shared_credentials(records, id, &path, here, &walked_at, met);
                 }
-                based.push((id, path));
+                // A base met already is walked (or waits in the queue): only the others can
+                // turn out to be unreachable.
+                if !met.seen.contains(&base) {
+                    based.push((id, path));
+                }
             }
         }
     };

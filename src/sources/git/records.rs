@@ -152,6 +152,11 @@ impl Records {
         self.index.get(id).copied()
     }
 
+    /// How many records were made (record numbers are below it).
+    pub fn numbered(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The record numbered `n` (see [`Records::slot`]).
     pub fn at(&self, n: u32) -> Option<TreeRec<'_>> {
         let slot = self.slots.get(n as usize)?;

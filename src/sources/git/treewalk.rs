@@ -430,7 +430,11 @@ const ROOTS_AHEAD: usize = 2;
 pub struct HeldIndex<'a> {
     records: &'a Records,
     matched: &'a FxHashSet<Key>,
-    memo: FxHashMap<Key, Held>,
+    /// By record number ([`Records::slot`]): what the tree holds, once known. A history's
+    /// half a million trees made a map by id most of attribution's time.
+    memo: Vec<Option<Held>>,
+    /// By record number: the tree is on the stack, waiting for what it depends on.
+    on_stack: Vec<bool>,
     empty: Held,
 }
 
@@ -439,59 +443,63 @@ impl<'a> HeldIndex<'a> {
         HeldIndex {
             records,
             matched,
-            memo: FxHashMap::default(),
+            memo: vec![None; records.numbered()],
+            on_stack: vec![false; records.numbered()],
             empty: Arc::new(Vec::new()),
         }
     }
 
     /// The matched blobs tree `root` holds, sorted by path (nothing if it was not walked).
     pub fn held(&mut self, root: Oid) -> Held {
-        let root = Key::of(root);
+        let records = self.records;
+        let Some(root) = records.slot(&Key::of(root)) else {
+            return self.empty.clone();
+        };
         // Depth first on a heap stack; a tree is computed once everything it depends on (its
         // previous version and its added subtrees) is. A dependency already on the stack
         // (a cycle, only possible in a corrupt repository) counts as holding nothing.
         let mut stack = vec![(root, false)];
-        let mut on_stack: FxHashSet<Key> = FxHashSet::default();
-        while let Some((id, expanded)) = stack.pop() {
-            if self.memo.contains_key(&id) {
+        while let Some((n, expanded)) = stack.pop() {
+            let i = n as usize;
+            if self.memo.get(i).is_none_or(Option::is_some) {
                 continue;
             }
-            let records = self.records;
-            let Some(rec) = records.get(&id) else {
-                self.memo.insert(id, self.empty.clone());
+            let Some(rec) = records.at(n) else {
                 continue;
             };
-            let deps = rec.prev.into_iter().chain(
-                rec.added
-                    .iter()
-                    .filter(|a| a.kind == Kind::Tree)
-                    .map(|a| a.id),
-            );
             if !expanded {
-                on_stack.insert(id);
-                stack.push((id, true));
+                self.on_stack[i] = true;
+                stack.push((n, true));
+                let deps = rec.prev.into_iter().chain(
+                    rec.added
+                        .iter()
+                        .filter(|a| a.kind == Kind::Tree)
+                        .map(|a| a.id),
+                );
                 for d in deps {
-                    if !self.memo.contains_key(&d) && !on_stack.contains(&d) {
-                        stack.push((d, false));
+                    if let Some(m) = records.slot(&d)
+                        && self.memo[m as usize].is_none()
+                        && !self.on_stack[m as usize]
+                    {
+                        stack.push((m, false));
                     }
                 }
                 continue;
             }
-            on_stack.remove(&id);
+            self.on_stack[i] = false;
             let held = self.compute(rec);
-            self.memo.insert(id, held);
+            self.memo[i] = Some(held);
         }
-        self.memo
-            .get(&root)
-            .cloned()
+        self.memo[root as usize]
+            .clone()
             .unwrap_or_else(|| self.empty.clone())
     }
 
     fn compute(&self, rec: TreeRec<'_>) -> Held {
         let get = |k: &Key| {
-            self.memo
-                .get(k)
-                .cloned()
+            self.records
+                .slot(k)
+                .and_then(|m| self.memo.get(m as usize)?.clone())
                 .unwrap_or_else(|| self.empty.clone())
         };
         let mut out: Vec<(Oid, String)> = Vec::new();
