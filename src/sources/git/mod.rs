@@ -259,9 +259,17 @@ pub fn scan_history(
         );
     }
     let t0 = std::time::Instant::now();
-    let commits = walk_commits(&repo, opts)?;
-    phase(t0, "commits");
     let ranged = opts.range.is_some() || opts.since.is_some() || opts.since_date.is_some();
+    // The whole history's trees are recorded from the packs while the commits are listed: the
+    // one does not need the other, and listing is one thread's work.
+    let packed = !ranged && read_packs(&repo);
+    let (commits, mut pack_trees) = std::thread::scope(|s| {
+        let early = packed.then(|| s.spawn(|| packwalk::pack_records(&repo_dir, opts)));
+        let commits = walk_commits(&repo, opts);
+        (commits, early.and_then(|h| h.join().ok()))
+    });
+    let commits = commits?;
+    phase(t0, "commits");
     let counters = opts.counters.clone().unwrap_or_default();
     let mut unreachable = FxHashSet::default();
     let mut credential: BTreeSet<(Key, String)> = BTreeSet::new();
@@ -329,8 +337,13 @@ pub fn scan_history(
         let mut list: Vec<(Key, String)> = Vec::new();
         let mut submodules = BTreeSet::new();
         // From the pack files when blobs are read from them, else through git's readers.
-        let shares = if read_packs(&repo) {
-            vec![packwalk::walk_packed(&repo, &commits, opts)]
+        let shares = if packed {
+            vec![packwalk::walk_packed(
+                &repo,
+                &commits,
+                opts,
+                pack_trees.take(),
+            )]
         } else {
             walk_history(&repo_dir, &commits, opts)
         };

@@ -459,7 +459,7 @@ thread_local! {
 impl Scratch {
     /// Buffers kept between chains, at most, and the largest kept.
     const KEEP: usize = 4;
-    const KEEP_SIZE: usize = 16 << 20;
+    const KEEP_SIZE: usize = 4 << 20;
 
     fn new() -> Scratch {
         Scratch {

@@ -51,15 +51,16 @@ type LastWhole = FxHashMap<String, (Key, Vec<u8>, Vec<u32>)>;
 /// through libgit2.
 const TREE_LIMIT: u64 = 1 << 30;
 
-/// Walks the trees of `commits` (in walk order) from the pack files, as one share.
-pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions) -> Share {
+/// Walks the trees of `commits` (in walk order) from the pack files, as one share; the
+/// packs' trees already recorded ([`pack_records`]) when given.
+pub(super) fn walk_packed(
+    repo: &Repository,
+    commits: &[Oid],
+    opts: &GitOptions,
+    recorded: Option<(Records, FxHashSet<Key>)>,
+) -> Share {
     let mut share = Share::default();
-    let started = std::time::Instant::now();
-    let (mut records, corrupt) = pack_records(repo.path(), opts);
-    super::phase_note(format_args!(
-        "trees recorded from the packs in {:.2} s",
-        started.elapsed().as_secs_f64()
-    ));
+    let (mut records, corrupt) = recorded.unwrap_or_else(|| pack_records(repo.path(), opts));
     // The decoding threads' freed buffers go back to the system before the walk grows.
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap memory; it is safe at any time.
@@ -67,10 +68,6 @@ pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions)
         libc::malloc_trim(0);
     }
     share.commits = read_all_commits(repo.path(), commits, opts, &mut share.warnings);
-    super::phase_note(format_args!(
-        "commits read at {:.2} s",
-        started.elapsed().as_secs_f64()
-    ));
     let roots: Vec<Key> = share.commits.iter().map(|c| Key::of(c.tree)).collect();
     let mut met = Met::default();
     walk_records(
@@ -81,10 +78,6 @@ pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions)
         &mut met,
         &mut share.warnings,
     );
-    super::phase_note(format_args!(
-        "trees walked at {:.2} s",
-        started.elapsed().as_secs_f64()
-    ));
     share.records = records;
     share.new_blobs = met.new_blobs;
     share.submodules = met.submodules;
@@ -94,7 +87,7 @@ pub(super) fn walk_packed(repo: &Repository, commits: &[Oid], opts: &GitOptions)
 
 /// Step 1: every tree in the packs, recorded as a change to its delta base; and the trees
 /// found malformed.
-fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) {
+pub(super) fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) {
     let mut records = Records::default();
     let mut corrupt = FxHashSet::default();
     let files = pack::pack_files(git_dir);
