@@ -31,8 +31,8 @@ use super::commits::{Share, WalkedCommit, in_pool, read_commits};
 use super::objects::Key;
 use super::pack::{self, NONE, Node, Pack, TREE};
 use super::treedelta::compare_delta;
-use super::treewalk::{Added, Met, Records, compare};
-use super::{GitOptions, short, warn};
+use super::treewalk::{Added, Met, Records, TreeTrouble, compare};
+use super::{GitOptions, warn};
 use crate::sources::Warning;
 use git2::{Oid, Repository};
 use rayon::prelude::*;
@@ -242,15 +242,8 @@ fn walk_records(
                     n
                 }
             };
-            if corrupt.contains(&id) {
-                warn(
-                    warnings,
-                    path.clone(),
-                    format!(
-                        "tree {} is corrupt; the rest of it was not read",
-                        short(id.oid())
-                    ),
-                );
+            if !corrupt.is_empty() && corrupt.contains(&id) {
+                warn(warnings, path.clone(), TreeTrouble::Corrupt.say(id));
             }
             let Some(rec) = records.at(slot) else {
                 continue;
@@ -388,19 +381,11 @@ fn read_whole(
     let obj = match read {
         Ok(obj) if obj.kind() == git2::ObjectType::Tree => obj,
         Ok(_) => {
-            warn(
-                warnings,
-                path,
-                format!("tree {} is not a tree object", short(id.oid())),
-            );
+            warn(warnings, path, TreeTrouble::NotATree.say(id));
             return false;
         }
         Err(e) => {
-            warn(
-                warnings,
-                path,
-                format!("tree {} missing or corrupt: {e}", short(id.oid())),
-            );
+            warn(warnings, path, TreeTrouble::Unreadable(&e).say(id));
             return false;
         }
     };
@@ -413,14 +398,7 @@ fn read_whole(
         &mut records.names,
     );
     if c.corrupt {
-        warn(
-            warnings,
-            path,
-            format!(
-                "tree {} is corrupt; the rest of it was not read",
-                short(id.oid())
-            ),
-        );
+        warn(warnings, path, TreeTrouble::Corrupt.say(id));
     }
     records.insert(id, prev.map(|(k, _, _)| k), &c.removed, &c.added);
     if let Some(last) = last {

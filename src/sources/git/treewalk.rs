@@ -378,19 +378,11 @@ impl<'r> TreeWalker<'r> {
                     ..
                 }) => data,
                 Ok(_) => {
-                    warn(
-                        warnings,
-                        path,
-                        format!("tree {} is not a tree object", short(id)),
-                    );
+                    warn(warnings, path, TreeTrouble::NotATree.say(id));
                     continue;
                 }
                 Err(e) => {
-                    warn(
-                        warnings,
-                        path,
-                        format!("tree {} missing or corrupt: {e}", short(id)),
-                    );
+                    warn(warnings, path, TreeTrouble::Unreadable(&e).say(id));
                     continue;
                 }
             };
@@ -402,11 +394,7 @@ impl<'r> TreeWalker<'r> {
                 &mut self.records.names,
             );
             if c.corrupt {
-                warn(
-                    warnings,
-                    path.clone(),
-                    format!("tree {} is corrupt; the rest of it was not read", short(id)),
-                );
+                warn(warnings, path.clone(), TreeTrouble::Corrupt.say(id));
             }
             for a in &c.added {
                 let name = self.records.names.name(a.name);
@@ -503,12 +491,12 @@ impl<'a> HeldIndex<'a> {
                 .unwrap_or_else(|| self.empty.clone())
         };
         let mut out: Vec<(Oid, String)> = Vec::new();
-        if let Some(prev) = &rec.prev {
+        // Most trees of a history hold no matched blob: nothing to filter then.
+        if let Some(prev) = rec.prev.map(|p| get(&p)).filter(|h| !h.is_empty()) {
             let names = &self.records.names;
             let removed: FxHashSet<&[u8]> = rec.removed.iter().map(|&n| names.name(n)).collect();
             out.extend(
-                get(prev)
-                    .iter()
+                prev.iter()
                     .filter(|(_, p)| {
                         let first = p.split('/').next().unwrap_or("");
                         !removed.contains(first.as_bytes())
@@ -546,6 +534,30 @@ fn join(prefix: &str, name: &str) -> String {
         name.to_string()
     } else {
         format!("{prefix}/{name}")
+    }
+}
+
+/// What can be wrong with a tree a walk reads; both walks (git's readers, the packs'
+/// records) warn of it in the same words.
+pub enum TreeTrouble<'e> {
+    /// The id names another kind of object.
+    NotATree,
+    /// It cannot be read, and why.
+    Unreadable(&'e str),
+    /// It is malformed from some entry on; the entries before are walked.
+    Corrupt,
+}
+
+impl TreeTrouble<'_> {
+    /// The warning for tree `id`.
+    pub fn say(&self, id: Key) -> String {
+        match self {
+            TreeTrouble::NotATree => format!("tree {} is not a tree object", short(id)),
+            TreeTrouble::Unreadable(e) => format!("tree {} missing or corrupt: {e}", short(id)),
+            TreeTrouble::Corrupt => {
+                format!("tree {} is corrupt; the rest of it was not read", short(id))
+            }
+        }
     }
 }
 
