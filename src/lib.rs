@@ -49,6 +49,8 @@ pub mod scan;
 pub mod secret;
 pub mod shard;
 pub mod sources;
+#[cfg(test)]
+mod testing;
 pub mod text;
 pub mod untrusted;
 

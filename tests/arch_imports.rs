@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 /// The library's top-level modules, lowest first. Data flows rules → engine → sources →
 /// hygiene → outcome → report; the facility clients sit beside it and the lifecycle uses both.
 const LAYERS: &[&str] = &[
+    "testing",
     "untrusted",
     "private_file",
     "text",

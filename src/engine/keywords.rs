@@ -208,16 +208,7 @@ mod tests {
     use super::*;
     use crate::engine::EngineOptions;
     use crate::rules::RuleSet;
-
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n.max(1) as u64) as usize
-        }
-    }
+    use crate::testing::Rng;
 
     /// The rules the occurrences wake.
     fn woken(e: &Engine, o: &Occurrences) -> Vec<usize> {

@@ -316,25 +316,8 @@ impl Pack {
         ctx: &mut C,
         visit: &impl Fn(&mut C, Node<'_, S>) -> S,
     ) {
-        let mut scratch = SCRATCH
-            .with(|s| s.borrow_mut().take())
-            .unwrap_or_else(Scratch::new);
-        self.chain_with(root, forest, want, limit, ctx, visit, &mut scratch);
-        scratch.trim();
-        SCRATCH.with(|s| *s.borrow_mut() = Some(scratch));
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn chain_with<S, C>(
-        &self,
-        root: u32,
-        forest: &Forest,
-        want: &[u32],
-        limit: u64,
-        ctx: &mut C,
-        visit: &impl Fn(&mut C, Node<'_, S>) -> S,
-        scratch: &mut Scratch,
-    ) {
+        let mut lent = Lent::take();
+        let scratch = lent.get();
         let kind = self.entries[root as usize].kind;
         let size = self.entries[root as usize].size;
         if size > limit {
@@ -454,6 +437,28 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A thread's [`Scratch`], lent to one chain and given back, trimmed, however it ends.
+struct Lent(Option<Scratch>);
+
+impl Lent {
+    fn take() -> Lent {
+        Lent(SCRATCH.with(|s| s.borrow_mut().take()))
+    }
+
+    fn get(&mut self) -> &mut Scratch {
+        self.0.get_or_insert_with(Scratch::new)
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if let Some(mut scratch) = self.0.take() {
+            scratch.trim();
+            SCRATCH.with(|s| *s.borrow_mut() = Some(scratch));
+        }
+    }
 }
 
 impl Scratch {
@@ -812,17 +817,8 @@ mod tests {
     /// Delta data: the two sizes, then the operations.
     fn delta(source: usize, target: usize, ops: &[u8]) -> Vec<u8> {
         let mut d = Vec::new();
-        for mut v in [source, target] {
-            loop {
-                let b = (v & 0x7f) as u8;
-                v >>= 7;
-                if v == 0 {
-                    d.push(b);
-                    break;
-                }
-                d.push(b | 0x80);
-            }
-        }
+        crate::testing::git_varint(source, &mut d);
+        crate::testing::git_varint(target, &mut d);
         d.extend_from_slice(ops);
         d
     }

@@ -11,7 +11,7 @@
 
 use super::objects::tree_entry;
 use super::pack::{Segment, segments};
-use super::treewalk::{Added, Compared, Names, tree_order};
+use super::treewalk::{Added, Compared, Names, next_entry, tree_order};
 
 /// Compares tree `data`, built by `delta` from `base` (whose entry starts, with its end last,
 /// are `base_starts`), with that base: the same [`Compared`] as
@@ -69,13 +69,8 @@ pub fn compare_delta(
                 }
             }
         }
-        let (entry, next) = match tree_entry(data, pos) {
-            Some(Ok(e)) => e,
-            Some(Err(())) => {
-                corrupt = true;
-                break;
-            }
-            None => break,
+        let Some((entry, next)) = next_entry(data, pos, &mut corrupt) else {
+            break;
         };
         starts.push(pos as u32);
         let found = find(base, entry_starts, base_end as usize, &entry, hint);
@@ -164,17 +159,7 @@ fn find(
 mod tests {
     use super::*;
     use crate::sources::git::treewalk::compare;
-
-    /// A small xorshift generator: the same cases on every run.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n.max(1) as u64) as usize
-        }
-    }
+    use crate::testing::{Rng, git_varint as varint};
 
     /// Raw tree bytes of `entries` (name, is a tree, id byte), in git's order.
     fn tree(entries: &std::collections::BTreeMap<Vec<u8>, (bool, u8)>) -> Vec<u8> {
@@ -200,18 +185,6 @@ mod tests {
             out.extend_from_slice(&[id; 20]);
         }
         out
-    }
-
-    fn varint(mut v: usize, out: &mut Vec<u8>) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
     }
 
     /// Git delta data building `target` from `base` with `ops` ((from, len) copies or

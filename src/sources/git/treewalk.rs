@@ -127,6 +127,22 @@ impl Prev<'_> {
     }
 }
 
+/// The entry of raw tree `data` at `pos` and where the next starts; `None` at the end, or at
+/// a malformed entry, which sets `corrupt` (the rest of the tree cannot be trusted).
+pub(super) fn next_entry<'d>(
+    data: &'d [u8],
+    pos: usize,
+    corrupt: &mut bool,
+) -> Option<(TreeEntry<'d>, usize)> {
+    match tree_entry(data, pos)? {
+        Ok(e) => Some(e),
+        Err(()) => {
+            *corrupt = true;
+            None
+        }
+    }
+}
+
 /// Git's order of tree entries: by name, a tree's name as if it ended in `/`.
 pub(super) fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
     let slash =
@@ -266,13 +282,8 @@ pub fn compare(prev: Option<(&[u8], &[u32])>, data: &[u8], names: &mut Names) ->
             suffix = prev_starts.len();
         }
         starts.push(pos as u32);
-        let (entry, next) = match tree_entry(data, pos) {
-            Some(Ok(e)) => e,
-            Some(Err(())) => {
-                corrupt = true;
-                break;
-            }
-            None => break,
+        let Some((entry, next)) = next_entry(data, pos, &mut corrupt) else {
+            break;
         };
         let raw = &data[pos..next];
         pos = next;
@@ -661,13 +672,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let repo = git2::Repository::init_bare(dir.path()).unwrap();
         let sub = tree(&repo, &[("k", Ok(b"secret-0"))]);
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::testing::Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = move |n: u64| rng.below(n as usize) as u64;
         // name -> (object, mode): blobs written once, trees built from ids.
         let plain = repo.blob(b"plain").unwrap();
         let mut entries: std::collections::BTreeMap<String, (Oid, i32)> = (0..300)
