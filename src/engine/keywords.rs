@@ -28,7 +28,7 @@ thread_local! {
 
 /// The keyword occurrences of a text: (position, automaton, keyword), sorted by position.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Occurrences(Vec<(u32, u8, u16)>);
+pub struct Occurrences(Vec<(u32, u8, u32)>);
 
 /// A run of a new version copied from its base: `len` bytes at `at`, from the base's `from`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl Occurrences {
     const MOST: usize = 1 << 20;
 
     /// (position, automaton, keyword), by position.
-    pub fn iter(&self) -> impl Iterator<Item = &(u32, u8, u16)> {
+    pub fn iter(&self) -> impl Iterator<Item = &(u32, u8, u32)> {
         self.0.iter()
     }
 }
@@ -78,14 +78,14 @@ impl Engine {
             .max()
             .unwrap_or(0);
         let reach = longest.saturating_sub(1);
-        let len_of = |a: u8, k: u16| {
+        let len_of = |a: u8, k: u32| {
             self.prefilters
                 .get(a as usize)
                 .and_then(|p| p.lens.get(k as usize))
                 .copied()
                 .unwrap_or(usize::MAX)
         };
-        let mut out: Vec<(u32, u8, u16)> = Vec::new();
+        let mut out: Vec<(u32, u8, u32)> = Vec::new();
         // Windows to search again: around the end of every copied run, and over every
         // inserted byte (a keyword's longest match at a place depends only on what follows).
         let mut windows: Vec<(usize, usize)> = Vec::new();
@@ -174,18 +174,14 @@ impl Engine {
 
     /// Adds the occurrences the automatons report in `text[from..to]`, at their places in
     /// `text`: at each position, the longest keyword starting there.
-    fn find_keywords(&self, text: &[u8], from: usize, to: usize, out: &mut Vec<(u32, u8, u16)>) {
+    fn find_keywords(&self, text: &[u8], from: usize, to: usize, out: &mut Vec<(u32, u8, u32)>) {
         let hay = &text[from..to];
         for (a, p) in self.prefilters.iter().enumerate() {
             let ac = &p.ac;
             let mut search = |hay: &[u8]| {
                 let mut at = 0;
                 while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(at..hay.len())) {
-                    out.push((
-                        (from + m.start()) as u32,
-                        a as u8,
-                        m.pattern().as_u32() as u16,
-                    ));
+                    out.push(((from + m.start()) as u32, a as u8, m.pattern().as_u32()));
                     at = m.start() + 1;
                 }
             };
