@@ -27,8 +27,14 @@ thread_local! {
 }
 
 /// The keyword occurrences of a text: (position, automaton, keyword), sorted by position.
+/// A text with very many keeps one per keyword, without positions: enough to wake the rules,
+/// not to carry them to a delta, and memory stays bounded whatever a blob repeats.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Occurrences(Vec<(u32, u8, u32)>);
+pub struct Occurrences {
+    at: Vec<(u32, u8, u32)>,
+    /// Positions were dropped.
+    partial: bool,
+}
 
 /// A run of a new version copied from its base: `len` bytes at `at`, from the base's `from`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,23 +48,43 @@ pub struct Copied {
 }
 
 impl Occurrences {
-    /// Texts with more occurrences than this are not carried to their deltas (the deltas are
-    /// searched whole): a bound on what a chain holds.
-    const MOST: usize = 1 << 20;
+    /// Past this many occurrences a text keeps one per keyword (its deltas are then searched
+    /// whole): 768 KiB at most, for each version a chain holds.
+    const MOST: usize = 1 << 16;
 
-    /// (position, automaton, keyword), by position.
+    /// (position, automaton, keyword), by position; positions are 0 when [`partial`].
+    ///
+    /// [`partial`]: Occurrences::is_partial
     pub fn iter(&self) -> impl Iterator<Item = &(u32, u8, u32)> {
-        self.0.iter()
+        self.at.iter()
+    }
+
+    /// Whether positions were dropped (see [`Occurrences`]).
+    pub fn is_partial(&self) -> bool {
+        self.partial
+    }
+
+    /// Keeps one occurrence per keyword, without its position, once there are too many.
+    fn bound(at: &mut Vec<(u32, u8, u32)>, partial: &mut bool) {
+        if at.len() >= Self::MOST {
+            for o in at.iter_mut() {
+                o.0 = 0;
+            }
+            at.sort_unstable();
+            at.dedup();
+            *partial = true;
+        }
     }
 }
 
 impl Engine {
     /// Every keyword occurrence the rules' automatons report in `text`.
     pub fn keyword_occurrences(&self, text: &[u8]) -> Occurrences {
-        let mut out = Vec::new();
-        self.find_keywords(text, 0, text.len(), &mut out);
-        out.sort_unstable();
-        Occurrences(out)
+        let mut at = Vec::new();
+        let mut partial = false;
+        self.find_keywords(text, 0, text.len(), &mut at, &mut partial);
+        at.sort_unstable();
+        Occurrences { at, partial }
     }
 
     /// The keyword occurrences of `text`, made by copying the runs `copied` (in order) from a
@@ -71,6 +97,9 @@ impl Engine {
         text: &[u8],
     ) -> Option<Occurrences> {
         u32::try_from(text.len()).ok()?;
+        if base.partial {
+            return None;
+        }
         let longest = self
             .prefilters
             .iter()
@@ -105,8 +134,8 @@ impl Engine {
             covered = end;
             // The base's occurrences that lie inside the run.
             let from_end = c.from.checked_add(c.len)?;
-            let first = base.0.partition_point(|o| (o.0 as usize) < c.from);
-            for &(pos, a, k) in &base.0[first..] {
+            let first = base.at.partition_point(|o| (o.0 as usize) < c.from);
+            for &(pos, a, k) in &base.at[first..] {
                 let pos = pos as usize;
                 if pos >= from_end {
                     break;
@@ -128,14 +157,15 @@ impl Engine {
                 _ => merged.push((s, e)),
             }
         }
+        let mut partial = false;
         for (s, e) in merged {
             if s < e {
-                self.find_keywords(text, s, e, &mut out);
+                self.find_keywords(text, s, e, &mut out, &mut partial);
             }
         }
         out.sort_unstable();
         out.dedup();
-        (out.len() <= Occurrences::MOST).then_some(Occurrences(out))
+        (out.len() < Occurrences::MOST && !partial).then_some(Occurrences { at: out, partial })
     }
 
     /// Marks in `hit` the rules that the keywords `known` of a text wake, and those that
@@ -174,7 +204,14 @@ impl Engine {
 
     /// Adds the occurrences the automatons report in `text[from..to]`, at their places in
     /// `text`: at each position, the longest keyword starting there.
-    fn find_keywords(&self, text: &[u8], from: usize, to: usize, out: &mut Vec<(u32, u8, u32)>) {
+    fn find_keywords(
+        &self,
+        text: &[u8],
+        from: usize,
+        to: usize,
+        out: &mut Vec<(u32, u8, u32)>,
+        partial: &mut bool,
+    ) {
         let hay = &text[from..to];
         for (a, p) in self.prefilters.iter().enumerate() {
             let ac = &p.ac;
@@ -182,6 +219,7 @@ impl Engine {
                 let mut at = 0;
                 while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(at..hay.len())) {
                     out.push(((from + m.start()) as u32, a as u8, m.pattern().as_u32()));
+                    Occurrences::bound(out, partial);
                     at = m.start() + 1;
                 }
             };
@@ -298,7 +336,7 @@ mod tests {
                 .expect("carried");
             assert_eq!(woken(&e, &carried), woken(&e, &whole));
             for o in whole.iter() {
-                assert!(carried.0.binary_search(o).is_ok(), "{o:?} lost");
+                assert!(carried.at.binary_search(o).is_ok(), "{o:?} lost");
             }
             carried_any += usize::from(!copied.is_empty());
             base = text;
@@ -309,6 +347,29 @@ mod tests {
             (300..200_000).contains(&base.len()),
             "the text stays long, not huge: {}",
             base.len()
+        );
+    }
+
+    /// A blob that repeats a keyword past the bound keeps one occurrence per keyword: it
+    /// still wakes the rules, holds little, and is not carried (its deltas are searched).
+    #[test]
+    fn a_text_of_endless_keywords_is_held_in_bounded_memory() {
+        let e = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+        let text = "eyJ password ".repeat(Occurrences::MOST);
+        let found = e.keyword_occurrences(text.as_bytes());
+        assert!(found.is_partial());
+        assert!(found.at.len() < 16, "{} held", found.at.len());
+        let few = e.keyword_occurrences(b"eyJ password ");
+        assert!(!few.is_partial());
+        assert_eq!(woken(&e, &found), woken(&e, &few));
+        let copied = [Copied {
+            at: 0,
+            len: text.len(),
+            from: 0,
+        }];
+        assert!(
+            e.keyword_occurrences_after(&found, &copied, text.as_bytes())
+                .is_none()
         );
     }
 }
