@@ -142,6 +142,10 @@ impl Engine {
                 }
                 if pos.saturating_add(len_of(a, k)) <= from_end {
                     out.push(((pos - c.from + c.at) as u32, a, k));
+                    if out.len() >= Occurrences::MOST {
+                        // A delta copying the same keywords over and over: search it whole.
+                        return None;
+                    }
                 }
             }
         }
@@ -369,6 +373,22 @@ mod tests {
         }];
         assert!(
             e.keyword_occurrences_after(&found, &copied, text.as_bytes())
+                .is_none()
+        );
+        // A base under the bound, copied by a delta many times over, is not carried either.
+        let base = "eyJ ".repeat(Occurrences::MOST / 2);
+        let under = e.keyword_occurrences(base.as_bytes());
+        assert!(!under.is_partial());
+        let copied: Vec<Copied> = (0..4)
+            .map(|i| Copied {
+                at: i * base.len(),
+                len: base.len(),
+                from: 0,
+            })
+            .collect();
+        let text = base.repeat(4);
+        assert!(
+            e.keyword_occurrences_after(&under, &copied, text.as_bytes())
                 .is_none()
         );
     }
