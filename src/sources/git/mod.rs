@@ -173,7 +173,7 @@ fn warn(out: &mut Vec<Warning>, path: impl Into<String>, message: impl Into<Stri
 
 /// With `TOKENWARDEN_PHASES` set, prints what a phase did to stderr (how many blobs the packs
 /// served, for one): what the benchmark and the readers' tests look at.
-pub(super) fn phase_note(what: std::fmt::Arguments) {
+fn phase_note(what: std::fmt::Arguments) {
     if std::env::var_os("TOKENWARDEN_PHASES").is_some() {
         eprintln!("tokenwarden: history {what}");
     }
