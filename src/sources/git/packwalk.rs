@@ -226,6 +226,7 @@ fn walk_records(
     let mut based: Vec<(Key, String)> = Vec::new();
     // Where each walked tree was walked, by record number (a hash of its path, never 0).
     let mut walked_at = WalkedAt::default();
+    let mut chain = ChainCredential::default();
     let mut drain = |queue: &mut VecDeque<(Key, String)>,
                      records: &mut Records,
                      met: &mut Met,
@@ -249,14 +250,16 @@ fn walk_records(
                 continue;
             };
             for a in rec.added {
-                if let Some(at) = met.meet(&path, a.kind, a.id, records.names.name(a.name)) {
+                if let Some(at) = met.meet(&path, a, &records.names) {
                     queue.push_back((a.id, at));
                 }
             }
             let here = path_hash(&path);
             walked_at.set(slot, here);
             if let Some(base) = rec.prev {
-                if walked_at.get(records, &base) != Some(here) {
+                if walked_at.get(records, &base) != Some(here)
+                    && (Met::may_be_credential(&path, false) || chain.holds(records, base))
+                {
                     shared_credentials(records, id, &path, here, &walked_at, met);
                 }
                 // A base met already is walked (or waits in the queue): only the others can
@@ -291,7 +294,7 @@ fn walk_records(
         }
         for (id, path) in orphans {
             for a in entries(odb.as_ref(), records, id, warnings) {
-                if let Some(at) = met.meet(&path, a.kind, a.id, records.names.name(a.name)) {
+                if let Some(at) = met.meet(&path, &a, &records.names) {
                     queue.push_back((a.id, at));
                 }
             }
@@ -350,16 +353,77 @@ fn shared_credentials(
         }
         let Some(r) = records.get(&tree) else { break };
         for a in r.added {
-            let name = records.names.name(a.name);
             if a.kind == super::objects::Kind::Blob
-                && Met::may_be_credential(path, name)
+                && Met::may_be_credential(path, records.names.may_be_credential(a.name))
                 && superseded.insert(a.name)
             {
-                met.credential(path, a.id, name);
+                met.credential(path, a, &records.names);
             }
         }
         superseded.extend(r.removed.iter().copied());
         at = r.prev;
+    }
+}
+
+/// Whether the chain of records from a tree's base on adds a blob under a name that may make
+/// a credential file ([`TreeRec::credential`](super::records::TreeRec)), by record number,
+/// worked out once per record: most trees are walked at another path than their base (Spack
+/// stores one package's directory as a delta of another's), and following each one's chain
+/// to look took a quarter of the walk.
+#[derive(Default)]
+struct ChainCredential(Vec<u8>);
+
+impl ChainCredential {
+    const UNKNOWN: u8 = 0;
+    const NO: u8 = 1;
+    const YES: u8 = 2;
+    const ON_PATH: u8 = 3;
+
+    /// Whether tree `id`'s record, or one on its chain of bases, has the flag. A chain that
+    /// ends at a tree not yet recorded (a whole tree the walk reads when it meets it) is
+    /// answered but not kept: the tree's record can come later.
+    fn holds(&mut self, records: &Records, id: Key) -> bool {
+        let mut path: Vec<u32> = Vec::new();
+        let mut at = Some(id);
+        let mut answer = Self::NO;
+        let mut keep = true;
+        while let Some(tree) = at {
+            let Some(n) = records.slot(&tree) else {
+                keep = false;
+                break;
+            };
+            let i = n as usize;
+            if self.0.len() <= i {
+                self.0.resize(i + 1, Self::UNKNOWN);
+            }
+            match self.0[i] {
+                Self::UNKNOWN => {}
+                // A loop of bases (a malformed pack) holds what its records hold, which the
+                // ones already on the path answer.
+                Self::ON_PATH => break,
+                known => {
+                    answer = known;
+                    break;
+                }
+            }
+            let Some(r) = records.at(n) else { break };
+            if r.credential {
+                answer = Self::YES;
+                path.push(n);
+                break;
+            }
+            self.0[i] = Self::ON_PATH;
+            path.push(n);
+            at = r.prev;
+        }
+        for n in path {
+            self.0[n as usize] = if keep || answer == Self::YES {
+                answer
+            } else {
+                Self::UNKNOWN
+            };
+        }
+        answer == Self::YES
     }
 }
 
@@ -447,4 +511,54 @@ fn entries(
     let mut out: Vec<Added> = entries.into_values().collect();
     out.sort_by(|a, b| records.names.name(a.name).cmp(records.names.name(b.name)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::git::objects::Kind;
+
+    fn key(n: u8) -> Key {
+        Key([n; 20])
+    }
+
+    /// Records tree `id` as a change to `prev` adding one blob named `name`.
+    fn record(r: &mut Records, id: u8, prev: Option<u8>, name: &str) {
+        let added = [Added {
+            kind: Kind::Blob,
+            id: key(100 + id),
+            name: r.names.number(name.as_bytes()),
+        }];
+        r.insert(key(id), prev.map(key), &[], &added);
+    }
+
+    /// The chain's answer is what following it record by record says: a flagged record any
+    /// number of bases up, none, a loop of bases, and a base recorded only after it was asked
+    /// about (a whole tree the walk reads late), whose answer must not have been kept.
+    #[test]
+    fn a_chain_holds_a_credential_name_wherever_on_it() {
+        let mut r = Records::default();
+        record(&mut r, 1, None, "credentials");
+        record(&mut r, 2, Some(1), "notes.txt");
+        record(&mut r, 3, Some(2), "README");
+        record(&mut r, 4, None, "README");
+        record(&mut r, 5, Some(4), "a.txt");
+        // A loop: 6 → 7 → 6.
+        record(&mut r, 6, Some(7), "b.txt");
+        record(&mut r, 7, Some(6), "c.txt");
+        // 9's base, 8, is not recorded yet.
+        record(&mut r, 9, Some(8), "d.txt");
+        let mut c = ChainCredential::default();
+        for _ in 0..2 {
+            assert!(c.holds(&r, key(3)), "two bases up");
+            assert!(c.holds(&r, key(2)));
+            assert!(c.holds(&r, key(1)), "its own record");
+            assert!(!c.holds(&r, key(5)));
+            assert!(!c.holds(&r, key(6)), "a loop ends");
+            assert!(!c.holds(&r, key(7)));
+            assert!(!c.holds(&r, key(9)), "nothing recorded says so yet");
+        }
+        record(&mut r, 8, None, ".env");
+        assert!(c.holds(&r, key(9)), "the base recorded later is asked");
+    }
 }

@@ -17,7 +17,7 @@
 
 use super::objects::{Key, Kind, Objects, RawObject, TreeEntry, tree_entry};
 pub use super::records::{Added, Name, Names, Records, TreeRec};
-use crate::credential_files::{classify, may_be_credential};
+use crate::credential_files::classify;
 use crate::sources::Warning;
 use git2::Oid;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -170,41 +170,37 @@ pub struct Met {
 }
 
 impl Met {
-    /// Whether a blob named `name` in the tree at `path` may be a credential file.
-    pub fn may_be_credential(path: &str, name: &[u8]) -> bool {
-        may_be_credential(name) || path.ends_with("cray/tokens")
+    /// Whether a blob in the tree at `path`, with a name that may (`named`) or may not make
+    /// a credential file ([`Names::may_be_credential`]), may be one.
+    pub fn may_be_credential(path: &str, named: bool) -> bool {
+        named || path.ends_with("cray/tokens")
     }
 
-    /// Lists blob `id`, named `name` in the tree at `path`, when that makes it a credential
-    /// file.
-    pub fn credential(&mut self, path: &str, id: Key, name: &[u8]) {
-        if Self::may_be_credential(path, name) {
-            let at = join(path, &String::from_utf8_lossy(name));
+    /// Lists blob entry `a` of the tree at `path` when that makes it a credential file.
+    pub fn credential(&mut self, path: &str, a: &Added, names: &Names) {
+        if Self::may_be_credential(path, names.may_be_credential(a.name)) {
+            let at = join(path, &String::from_utf8_lossy(names.name(a.name)));
             if classify(&at, None).is_some() {
-                self.credential_files.push((id, at));
+                self.credential_files.push((a.id, at));
             }
         }
     }
 
-    /// Meets the entry `name` (`kind`, `id`) of the tree at `path`, new in that tree. Returns
-    /// the subtree's path when it is a tree not met before, which the caller then walks.
-    pub fn meet(&mut self, path: &str, kind: Kind, id: Key, name: &[u8]) -> Option<String> {
-        match kind {
+    /// Meets entry `a` of the tree at `path`, new in that tree. Returns the subtree's path
+    /// when it is a tree not met before, which the caller then walks.
+    pub fn meet(&mut self, path: &str, a: &Added, names: &Names) -> Option<String> {
+        let name = || String::from_utf8_lossy(names.name(a.name));
+        match a.kind {
             Kind::Blob => {
-                if self.blobs.insert(id) {
-                    let at = join(path, &String::from_utf8_lossy(name));
-                    self.new_blobs.push((id, at));
+                if self.blobs.insert(a.id) {
+                    self.new_blobs.push((a.id, join(path, &name())));
                 }
-                self.credential(path, id, name);
+                self.credential(path, a, names);
                 None
             }
-            Kind::Tree => self
-                .seen
-                .insert(id)
-                .then(|| join(path, &String::from_utf8_lossy(name))),
+            Kind::Tree => self.seen.insert(a.id).then(|| join(path, &name())),
             Kind::Commit => {
-                let at = join(path, &String::from_utf8_lossy(name));
-                self.submodules.insert(at);
+                self.submodules.insert(join(path, &name()));
                 None
             }
             Kind::Other => None,
@@ -408,8 +404,7 @@ impl<'r> TreeWalker<'r> {
                 warn(warnings, path.clone(), TreeTrouble::Corrupt.say(id));
             }
             for a in &c.added {
-                let name = self.records.names.name(a.name);
-                if let Some(at) = self.met.meet(&path, a.kind, a.id, name) {
+                if let Some(at) = self.met.meet(&path, a, &self.records.names) {
                     objects.request(a.id.oid());
                     asked.push_back((a.id, at, false));
                 }
