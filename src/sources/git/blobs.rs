@@ -4,13 +4,14 @@
 use super::*;
 use crate::engine::{Copied, Occurrences};
 
-/// Scans the listed blobs, each once: those in the repository's packs straight from them,
-/// each delta chain resolved once (see [`pack`](super::pack)), and the others (loose, damaged,
-/// over the size limit, or every one when another reader is asked for) through git or
-/// libgit2, in pack order ([`scan_listed`]).
+/// Scans the listed blobs, each once: those in `packs` (the repository's, none when another
+/// reader is asked for) straight from them, each delta chain resolved once (see
+/// [`pack`](super::pack)), and the others (loose, damaged, over the size limit) through git
+/// or libgit2, in pack order ([`scan_listed`]).
 pub(super) fn scan_blobs(
     engine: &Engine,
     repo: &Repository,
+    packs: &pack::Packs,
     list: Vec<(Key, String)>,
     opts: &GitOptions,
     counters: &ScanCounters,
@@ -19,16 +20,13 @@ pub(super) fn scan_blobs(
     let mut found = Vec::new();
     let mut warnings = Vec::new();
     let mut served = vec![false; list.len()];
-    if read_packs(repo) && !list.is_empty() {
+    if !list.is_empty() {
         let index: FxHashMap<Key, u32> = list
             .iter()
             .enumerate()
             .map(|(i, (k, _))| (*k, i as u32))
             .collect();
-        for file in pack::pack_files(repo_dir) {
-            let Some(pack) = pack::Pack::open(&file) else {
-                continue;
-            };
+        for pack in packs.get() {
             let want: Vec<u32> = pack
                 .keys
                 .iter()
@@ -100,7 +98,7 @@ fn keywords(engine: &Engine, blob: &pack::Blob<'_, Known>, opts: &GitOptions) ->
     }
     let carried = blob.base.and_then(|(base, base_len, delta)| {
         let base = base.as_ref()?;
-        let copied: Vec<Copied> = pack::segments(delta, base_len, blob.data.len())?
+        let copied: Vec<Copied> = delta::segments(delta, base_len, blob.data.len())?
             .iter()
             .filter_map(|s| {
                 s.from.map(|from| Copied {

@@ -27,6 +27,7 @@
 mod attribution;
 mod blobs;
 mod commits;
+mod delta;
 mod objects;
 mod pack;
 mod packwalk;
@@ -263,8 +264,14 @@ pub fn scan_history(
     // The whole history's trees are recorded from the packs while the commits are listed: the
     // one does not need the other, and listing is one thread's work.
     let packed = !ranged && read_packs(&repo);
+    // The packs blobs are read from, opened once for the trees and the blobs.
+    let packs = if read_packs(&repo) {
+        pack::Packs::new(&repo_dir)
+    } else {
+        pack::Packs::none()
+    };
     let (commits, mut pack_trees) = std::thread::scope(|s| {
-        let early = packed.then(|| s.spawn(|| packwalk::pack_records(&repo_dir, opts)));
+        let early = packed.then(|| s.spawn(|| packwalk::pack_records(packs.get(), opts)));
         let commits = walk_commits(&repo, opts);
         (commits, early.and_then(|h| h.join().ok()))
     });
@@ -325,7 +332,7 @@ pub fn scan_history(
         }
         let count = list.len();
         list.retain(|(b, _)| opts.shard.is_none_or(|s| s.owns_object(&b.0)));
-        let (found, mut w) = scan_blobs(engine, &repo, list, opts, &counters);
+        let (found, mut w) = scan_blobs(engine, &repo, &packs, list, opts, &counters);
         warnings.append(&mut w);
         // The walk's records serve attribution too: it walked the range's trees and those
         // of every commit outside it that attribution asks about.
@@ -340,6 +347,7 @@ pub fn scan_history(
         let shares = if packed {
             vec![packwalk::walk_packed(
                 &repo,
+                packs.get(),
                 &commits,
                 opts,
                 pack_trees.take(),
@@ -376,7 +384,7 @@ pub fn scan_history(
             credential.retain(|(k, _)| s.owns_object(k.oid().as_bytes()));
         }
         phase(t0, "walked");
-        let (mut found, mut w) = scan_blobs(engine, &repo, list, opts, &counters);
+        let (mut found, mut w) = scan_blobs(engine, &repo, &packs, list, opts, &counters);
         phase(t0, "scanned");
         warnings.append(&mut w);
         if opts.all_objects {
@@ -397,7 +405,7 @@ pub fn scan_history(
                 .map(|k| (k, format!("(unreachable)/{}", k.oid())))
                 .collect();
             unreachable.extend(extra.iter().map(|(k, _)| k.oid()));
-            let (mut f, mut w) = scan_blobs(engine, &repo, extra, opts, &counters);
+            let (mut f, mut w) = scan_blobs(engine, &repo, &packs, extra, opts, &counters);
             found.append(&mut f);
             warnings.append(&mut w);
         }

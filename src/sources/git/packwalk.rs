@@ -29,7 +29,7 @@
 
 use super::commits::{Share, WalkedCommit, in_pool, read_commits};
 use super::objects::Key;
-use super::pack::{self, NONE, Node, Pack, TREE};
+use super::pack::{NONE, Node, Pack, TREE};
 use super::treedelta::compare_delta;
 use super::treewalk::{Added, Met, Records, TreeTrouble, compare};
 use super::{GitOptions, warn};
@@ -55,12 +55,13 @@ const TREE_LIMIT: u64 = 1 << 30;
 /// packs' trees already recorded ([`pack_records`]) when given.
 pub(super) fn walk_packed(
     repo: &Repository,
+    packs: &[Pack],
     commits: &[Oid],
     opts: &GitOptions,
     recorded: Option<(Records, FxHashSet<Key>)>,
 ) -> Share {
     let mut share = Share::default();
-    let (mut records, corrupt) = recorded.unwrap_or_else(|| pack_records(repo.path(), opts));
+    let (mut records, corrupt) = recorded.unwrap_or_else(|| pack_records(packs, opts));
     // The decoding threads' freed buffers go back to the system before the walk grows.
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap memory; it is safe at any time.
@@ -87,17 +88,13 @@ pub(super) fn walk_packed(
 
 /// Step 1: every tree in the packs, recorded as a change to its delta base; and the trees
 /// found malformed.
-pub(super) fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHashSet<Key>) {
+pub(super) fn pack_records(packs: &[Pack], opts: &GitOptions) -> (Records, FxHashSet<Key>) {
     let mut records = Records::default();
     let mut corrupt = FxHashSet::default();
-    let files = pack::pack_files(git_dir);
     // Trees of the packs already read, when more follow: each tree is recorded from the first
     // pack that holds it.
     let mut prior: FxHashSet<Key> = FxHashSet::default();
-    for (n, file) in files.iter().enumerate() {
-        let Some(pack) = Pack::open(file) else {
-            continue;
-        };
+    for (n, pack) in packs.iter().enumerate() {
         let kinds = pack.kinds();
         let want: Vec<u32> = (0..kinds.len() as u32)
             .map(|i| {
@@ -109,7 +106,7 @@ pub(super) fn pack_records(git_dir: &Path, opts: &GitOptions) -> (Records, FxHas
                 }
             })
             .collect();
-        if n + 1 < files.len() {
+        if n + 1 < packs.len() {
             prior.extend(
                 (0..kinds.len())
                     .filter(|&i| kinds[i] == TREE)

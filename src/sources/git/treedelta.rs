@@ -9,8 +9,8 @@
 //! away, matching by shared start and end ([`compare`](super::treewalk::compare)) still parsed
 //! most of the tree; the instructions name the few entries that differ.
 
+use super::delta::{Segment, segments};
 use super::objects::tree_entry;
-use super::pack::{Segment, segments};
 use super::treewalk::{Added, Compared, Names, next_entry, tree_order};
 
 /// Compares tree `data`, built by `delta` from `base` (whose entry starts, with its end last,
