@@ -68,17 +68,40 @@ pub(super) fn walk_packed(
     unsafe {
         libc::malloc_trim(0);
     }
-    share.commits = read_all_commits(repo.path(), commits, opts, &mut share.warnings);
-    let roots: Vec<Key> = share.commits.iter().map(|c| Key::of(c.tree)).collect();
     let mut met = Met::default();
-    walk_records(
-        repo,
-        &mut records,
-        &corrupt,
-        &roots,
-        &mut met,
-        &mut share.warnings,
-    );
+    // The commits are read on another thread while their trees are walked: the walk is one
+    // thread's work, and reading 37,000 commits through libgit2 took Spack 0.45 s of one
+    // core's time before it.
+    let mut read = Vec::with_capacity(commits.len());
+    let git_dir = repo.path();
+    let reader_warnings = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<WalkedCommit>>(8);
+        let reader = s.spawn(move || read_commits_to(git_dir, commits, &tx));
+        let roots = rx.into_iter().flat_map(|part| {
+            let roots: Vec<Key> = part.iter().map(|c| Key::of(c.tree)).collect();
+            read.extend(part);
+            roots
+        });
+        walk_records(
+            repo,
+            &mut records,
+            &corrupt,
+            roots,
+            &mut met,
+            &mut share.warnings,
+        );
+        reader.join().unwrap_or_else(|_| {
+            let mut w = Vec::new();
+            warn(
+                &mut w,
+                "",
+                "the commit reader failed: some commits were not read",
+            );
+            w
+        })
+    });
+    share.commits = read;
+    share.warnings.extend(reader_warnings);
     share.records = records;
     share.new_blobs = met.new_blobs;
     share.submodules = met.submodules;
@@ -170,38 +193,29 @@ pub(super) fn pack_records(packs: &[Pack], opts: &GitOptions) -> (Records, FxHas
     (records, corrupt)
 }
 
-/// The commits' ids, trees and parents, read in parallel.
-fn read_all_commits(
+/// Reads `commits` (their trees and parents) in order, sent in parts to the walk; returns the
+/// warnings. Stops early when the walk is gone.
+fn read_commits_to(
     git_dir: &Path,
     commits: &[Oid],
-    opts: &GitOptions,
-    warnings: &mut Vec<Warning>,
-) -> Vec<WalkedCommit> {
-    let parts: Vec<(Vec<WalkedCommit>, Vec<Warning>)> = in_pool(opts, || {
-        commits
-            .par_chunks(4096)
-            .map(|part| {
-                let mut w = Vec::new();
-                match Repository::open(git_dir) {
-                    Ok(repo) => (read_commits(&repo, part, &mut w), w),
-                    Err(e) => {
-                        warn(
-                            &mut w,
-                            "",
-                            format!("cannot reopen the repository: {}", e.message()),
-                        );
-                        (Vec::new(), w)
-                    }
+    to: &std::sync::mpsc::SyncSender<Vec<WalkedCommit>>,
+) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    match Repository::open(git_dir) {
+        Ok(repo) => {
+            for part in commits.chunks(1024) {
+                if to.send(read_commits(&repo, part, &mut warnings)).is_err() {
+                    break;
                 }
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(commits.len());
-    for (mut c, mut w) in parts {
-        out.append(&mut c);
-        warnings.append(&mut w);
+            }
+        }
+        Err(e) => warn(
+            &mut warnings,
+            "",
+            format!("cannot reopen the repository: {}", e.message()),
+        ),
     }
-    out
+    warnings
 }
 
 /// Step 2: walks `roots` breadth first over the records, each tree once. Trees without a
@@ -211,7 +225,7 @@ fn walk_records(
     repo: &Repository,
     records: &mut Records,
     corrupt: &FxHashSet<Key>,
-    roots: &[Key],
+    roots: impl IntoIterator<Item = Key>,
     met: &mut Met,
     warnings: &mut Vec<Warning>,
 ) {
@@ -267,7 +281,7 @@ fn walk_records(
             }
         }
     };
-    for &root in roots {
+    for root in roots {
         if met.seen.insert(root) {
             queue.push_back((root, String::new()));
             drain(&mut queue, records, met, &mut based, warnings);
