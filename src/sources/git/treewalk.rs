@@ -451,9 +451,13 @@ impl<'a> HeldIndex<'a> {
         };
         // Depth first on a heap stack; a tree is computed once everything it depends on (its
         // previous version and its added subtrees) is. A dependency already on the stack
-        // (a cycle, only possible in a corrupt repository) counts as holding nothing.
-        let mut stack = vec![(root, false)];
-        while let Some((n, expanded)) = stack.pop() {
+        // (a cycle, only possible in a corrupt repository) counts as holding nothing. The
+        // dependencies' record numbers are looked up once, when a tree is expanded, and kept
+        // in `deps` (from `start`) until it is computed: lookups were most of attribution.
+        const UNEXPANDED: u32 = u32::MAX;
+        let mut stack = vec![(root, UNEXPANDED)];
+        let mut deps: Vec<u32> = Vec::new();
+        while let Some((n, start)) = stack.pop() {
             let i = n as usize;
             if self.memo.get(i).is_none_or(Option::is_some) {
                 continue;
@@ -461,27 +465,31 @@ impl<'a> HeldIndex<'a> {
             let Some(rec) = records.at(n) else {
                 continue;
             };
-            if !expanded {
+            if start == UNEXPANDED {
                 self.on_stack[i] = true;
-                stack.push((n, true));
-                let deps = rec.prev.into_iter().chain(
+                let start = deps.len();
+                stack.push((n, start as u32));
+                let ids = rec.prev.into_iter().chain(
                     rec.added
                         .iter()
                         .filter(|a| a.kind == Kind::Tree)
                         .map(|a| a.id),
                 );
-                for d in deps {
-                    if let Some(m) = records.slot(&d)
+                for d in ids {
+                    let m = records.slot(&d).unwrap_or(UNEXPANDED);
+                    deps.push(m);
+                    if m != UNEXPANDED
                         && self.memo[m as usize].is_none()
                         && !self.on_stack[m as usize]
                     {
-                        stack.push((m, false));
+                        stack.push((m, UNEXPANDED));
                     }
                 }
                 continue;
             }
             self.on_stack[i] = false;
-            let held = self.compute(rec);
+            let held = self.compute(rec, &deps[start as usize..]);
+            deps.truncate(start as usize);
             self.memo[i] = Some(held);
         }
         self.memo[root as usize]
@@ -489,16 +497,17 @@ impl<'a> HeldIndex<'a> {
             .unwrap_or_else(|| self.empty.clone())
     }
 
-    fn compute(&self, rec: TreeRec<'_>) -> Held {
-        let get = |k: &Key| {
-            self.records
-                .slot(k)
-                .and_then(|m| self.memo.get(m as usize)?.clone())
+    /// What the tree of record `rec` holds, given the record numbers of its previous version
+    /// (first, when it has one) and of its added subtrees, in order (`u32::MAX`: no record).
+    fn compute(&self, rec: TreeRec<'_>, deps: &[u32]) -> Held {
+        let get = |m: Option<&u32>| {
+            m.and_then(|&m| self.memo.get(m as usize)?.clone())
                 .unwrap_or_else(|| self.empty.clone())
         };
+        let mut deps = deps.iter();
         let mut out: Vec<(Oid, String)> = Vec::new();
         // Most trees of a history hold no matched blob: nothing to filter then.
-        if let Some(prev) = rec.prev.map(|p| get(&p)).filter(|h| !h.is_empty()) {
+        if let Some(prev) = rec.prev.map(|_| get(deps.next())).filter(|h| !h.is_empty()) {
             let names = &self.records.names;
             let removed: FxHashSet<&[u8]> = rec.removed.iter().map(|&n| names.name(n)).collect();
             out.extend(
@@ -511,15 +520,15 @@ impl<'a> HeldIndex<'a> {
             );
         }
         for &Added { kind, id, name } in rec.added {
-            let name = self.records.names.name(name);
             match kind {
                 Kind::Blob if self.matched.contains(&id) => {
+                    let name = self.records.names.name(name);
                     out.push((id.oid(), String::from_utf8_lossy(name).into_owned()));
                 }
                 Kind::Tree => {
-                    let sub = get(&id);
+                    let sub = get(deps.next());
                     if !sub.is_empty() {
-                        let name = String::from_utf8_lossy(name);
+                        let name = String::from_utf8_lossy(self.records.names.name(name));
                         out.extend(sub.iter().map(|(b, p)| (*b, format!("{name}/{p}"))));
                     }
                 }
