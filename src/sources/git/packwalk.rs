@@ -304,7 +304,7 @@ fn walk_records(
             break;
         }
         for (id, path) in orphans {
-            for a in entries(odb.as_ref(), records, id, warnings) {
+            for a in entries(odb.as_ref(), records, id, met, &path, warnings) {
                 if let Some(at) = met.meet(&path, &a, &records.names) {
                     queue.push_back((a.id, at));
                 }
@@ -482,12 +482,18 @@ fn read_whole(
     true
 }
 
-/// Every entry of tree `id`, replayed from its chain of records (oldest first); a tree on
-/// the chain without a record (a whole tree the walk never met) is read and recorded whole.
+/// Every entry of tree `id` (at `path`) that meeting there can still change (see
+/// [`Met::meet`]), by name: replayed from its chain of records (oldest first); a tree on the
+/// chain without a record (a whole tree the walk never met) is read and recorded whole.
+/// Blobs and trees met already, under names that cannot make a credential file, are left
+/// out: an orphan is often a version of a large directory (Spack's has 8,500 entries) that
+/// shares nearly all of them with versions walked.
 fn entries(
     odb: Option<&git2::Odb<'_>>,
     records: &mut Records,
     id: Key,
+    met: &Met,
+    path: &str,
     warnings: &mut Vec<Warning>,
 ) -> Vec<Added> {
     let mut chain = vec![id];
@@ -519,7 +525,10 @@ fn entries(
             entries.insert(a.name, *a);
         }
     }
-    let mut out: Vec<Added> = entries.into_values().collect();
+    let mut out: Vec<Added> = entries
+        .into_values()
+        .filter(|a| met.would_change(path, a, &records.names))
+        .collect();
     out.sort_by(|a, b| records.names.name(a.name).cmp(records.names.name(b.name)));
     out
 }

@@ -186,6 +186,20 @@ impl Met {
         }
     }
 
+    /// Whether meeting entry `a` of the tree at `path` would change anything: false for a
+    /// blob or tree met already, unless the blob's name may make a credential file there.
+    pub fn would_change(&self, path: &str, a: &Added, names: &Names) -> bool {
+        match a.kind {
+            Kind::Blob => {
+                !self.blobs.contains(&a.id)
+                    || Self::may_be_credential(path, names.may_be_credential(a.name))
+            }
+            Kind::Tree => !self.seen.contains(&a.id),
+            Kind::Commit => true,
+            Kind::Other => false,
+        }
+    }
+
     /// Meets entry `a` of the tree at `path`, new in that tree. Returns the subtree's path
     /// when it is a tree not met before, which the caller then walks.
     pub fn meet(&mut self, path: &str, a: &Added, names: &Names) -> Option<String> {
@@ -544,12 +558,17 @@ impl<'a> HeldIndex<'a> {
     }
 }
 
+/// `prefix/name` (`name` at the root): a walk joins one for every tree and blob it meets, so
+/// without the formatting machinery.
 fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}/{name}")
+        return name.to_string();
     }
+    let mut at = String::with_capacity(prefix.len() + 1 + name.len());
+    at.push_str(prefix);
+    at.push('/');
+    at.push_str(name);
+    at
 }
 
 /// What can be wrong with a tree a walk reads; both walks (git's readers, the packs'
@@ -615,6 +634,48 @@ mod tests {
     /// Trees recorded as changes to the previous tree at the same path must hold exactly
     /// what trees walked from scratch hold: additions, removals, changes, copies, a file
     /// turned into a directory, and a secret moved into a subdirectory.
+    /// An entry `would_change` says no to is one meeting leaves everything as it was: the
+    /// orphan step skips those, so a wrong no would lose a blob, a path or a credential file.
+    #[test]
+    fn meeting_what_would_change_nothing_changes_nothing() {
+        let mut names = Names::default();
+        let key = |n: u8| Key([n; 20]);
+        let mut met = Met::default();
+        let state = |m: &Met| {
+            (
+                m.seen.len(),
+                m.blobs.len(),
+                m.new_blobs.clone(),
+                m.submodules.clone(),
+                m.credential_files.clone(),
+            )
+        };
+        let named = ["README", ".env", "credentials", "token.txt", "sub"];
+        let paths = ["", "docs", ".aws", "deploy/cray/tokens"];
+        for round in 0..3 {
+            for (i, name) in named.iter().enumerate() {
+                for kind in [Kind::Blob, Kind::Tree, Kind::Commit, Kind::Other] {
+                    for path in paths {
+                        let a = Added {
+                            kind,
+                            id: key((i % 3) as u8 + round),
+                            name: names.number(name.as_bytes()),
+                        };
+                        let before = state(&met);
+                        let would = met.would_change(path, &a, &names);
+                        let subtree = met.meet(path, &a, &names);
+                        if !would {
+                            assert!(subtree.is_none(), "{kind:?} {name} at {path}");
+                            assert!(state(&met) == before, "{kind:?} {name} at {path}");
+                        }
+                    }
+                }
+            }
+        }
+        // Every kind was met both new and again.
+        assert!(met.credential_files.len() > 1 && met.submodules.len() > 1);
+    }
+
     #[test]
     fn held_from_change_records_equals_held_from_scratch() {
         let dir = tempfile::tempdir().unwrap();
