@@ -100,13 +100,7 @@ impl Engine {
         if base.partial {
             return None;
         }
-        let longest = self
-            .prefilters
-            .iter()
-            .flat_map(|p| p.lens.iter().copied())
-            .max()
-            .unwrap_or(0);
-        let reach = longest.saturating_sub(1);
+        let reach = self.longest_keyword.saturating_sub(1);
         let len_of = |a: u8, k: u32| {
             self.prefilters
                 .get(a as usize)

@@ -116,6 +116,8 @@ pub struct Engine {
     patterns: Vec<Regex>,
     /// Keyword automatons: which rules each keyword wakes.
     prefilters: Vec<Prefilter>,
+    /// The longest keyword's length: how far a carried search looks back (`keywords.rs`).
+    longest_keyword: usize,
     always_rules: Vec<usize>,
     path_rules: Vec<usize>,
     placeholders: RegexSet,
@@ -292,11 +294,17 @@ impl Engine {
             .iter()
             .map(|d| (d.id.clone(), d.source.clone()))
             .collect();
+        let longest_keyword = prefilters
+            .iter()
+            .flat_map(|p| p.lens.iter().copied())
+            .max()
+            .unwrap_or(0);
         Ok(Engine {
             rules: Arc::new(set.rules.clone()),
             compiled,
             patterns,
             prefilters,
+            longest_keyword,
             always_rules,
             path_rules,
             placeholders,
