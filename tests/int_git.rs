@@ -1166,3 +1166,47 @@ fn a_corrupt_packfile_is_warned_about_and_the_rest_is_scanned() {
         );
     }
 }
+
+/// An index names its pack by the pack's checksum; git and libgit2 refuse a pair that
+/// differ, and so does the pack reader: an index of another pack would give ids other
+/// objects' bytes. The objects are loose too here, so the other readers still find them,
+/// and the pack reader leaves every one to them.
+#[test]
+fn a_pack_whose_index_names_another_pack_is_left_to_git() {
+    let r = Repo::new();
+    let key = mint("PALMETTO_API_KEY={{alnum 40}}\n");
+    r.commit_file("a.txt", "one\n", "first");
+    r.commit_file("keep.env", &key, "second");
+    // Packed, with the loose objects kept (no -d).
+    r.git(&["repack", "-a", "-q"]);
+    let pack_dir = r.path().join(".git/objects/pack");
+    let idx = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("an index");
+    let mut bytes = std::fs::read(&idx).unwrap();
+    // The pack's checksum as the index records it: the 20 bytes before the index's own.
+    let at = bytes.len() - 40;
+    bytes[at] ^= 0xff;
+    let mut perm = std::fs::metadata(&idx).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
+    std::fs::set_permissions(&idx, perm).unwrap();
+    std::fs::write(&idx, &bytes).unwrap();
+    let mut reports = Vec::new();
+    for reader in ["libgit2", "packs"] {
+        let (out, stderr) = history_with_reader(&r, reader);
+        assert!(!stderr.contains("panicked"), "{reader}: {stderr}");
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(rule_ids(&v), vec!["palmetto.api_key"], "{reader}: {stderr}");
+        if reader == "packs" {
+            assert!(
+                stderr.contains("blobs from the packs: 0 of 2"),
+                "the pack is not read: {stderr}"
+            );
+        }
+        v["summary"]["elapsed_ms"] = Value::Null;
+        reports.push(v);
+    }
+    assert_eq!(reports[0], reports[1]);
+}

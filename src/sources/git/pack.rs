@@ -126,11 +126,20 @@ impl Pack {
     /// Opens the pack at `path` with its index. `None` for a pack this reader does not know or
     /// cannot read (a damaged header included); the caller reads its objects another way.
     pub fn open(path: &Path) -> Option<Pack> {
-        let (ids, offsets) = read_index(&path.with_extension("idx"))?;
+        let (ids, offsets, sum) = read_index(&path.with_extension("idx"))?;
         let file = File::open(path).ok()?;
         let len = file.metadata().ok()?.len();
         let mut head = [0u8; 12];
         file.read_exact_at(&mut head, 0).ok()?;
+        // The index names its pack by the pack's checksum, the pack's last 20 bytes (git
+        // refuses a pair that differ): an index of another pack would give every id another
+        // object's bytes.
+        let mut trailer = [0u8; 20];
+        file.read_exact_at(&mut trailer, len.checked_sub(20)?)
+            .ok()?;
+        if trailer != sum {
+            return None;
+        }
         let version = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
         let count = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as usize;
         if &head[..4] != b"PACK" || !(version == 2 || version == 3) || count != ids.len() {
@@ -564,7 +573,8 @@ pub struct Blob<'a, S> {
 }
 
 /// Reads a version 2 pack index with SHA-1 ids: the ids (sorted) and each one's offset.
-fn read_index(path: &Path) -> Option<(Vec<Key>, Vec<u64>)> {
+/// An index's ids (sorted), their offsets, and the checksum of the pack it indexes.
+fn read_index(path: &Path) -> Option<(Vec<Key>, Vec<u64>, [u8; 20])> {
     // The object count is in the header: the file's size must fit it (each object 28 bytes,
     // at most 8 more for a large offset) before the file is read or anything is allocated.
     let mut file = File::open(path).ok()?;
@@ -613,7 +623,11 @@ fn read_index(path: &Path) -> Option<(Vec<Key>, Vec<u64>)> {
     let expected = large_at
         .checked_add(large.checked_mul(8)?)?
         .checked_add(40)?;
-    (data.len() == expected).then_some((ids, offsets))
+    if data.len() != expected {
+        return None;
+    }
+    let sum: [u8; 20] = data.get(expected - 40..expected - 20)?.try_into().ok()?;
+    Some((ids, offsets, sum))
 }
 
 /// A pack object's header: its type, its size and the header's length.
