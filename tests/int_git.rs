@@ -71,12 +71,25 @@ fn history(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
 
 /// `git verify-pack -v` of the repository's one pack: how each object is stored.
 fn pack_listing(r: &Repo) -> String {
-    let idx = std::fs::read_dir(r.path().join(".git/objects/pack"))
+    let idx = pack_file(r, "idx");
+    r.git(&["verify-pack", "-v", idx.to_str().unwrap()])
+}
+
+/// The repository's (first) pack file or index, by extension.
+fn pack_file(r: &Repo, ext: &str) -> PathBuf {
+    std::fs::read_dir(r.path().join(".git/objects/pack"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "idx"))
-        .expect("a pack index");
-    r.git(&["verify-pack", "-v", idx.to_str().unwrap()])
+        .find(|p| p.extension().is_some_and(|x| x == ext))
+        .unwrap_or_else(|| panic!("a .{ext} file"))
+}
+
+/// Replaces a file git made read-only.
+fn overwrite(path: &Path, bytes: &[u8]) {
+    let mut perm = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
+    std::fs::set_permissions(path, perm).unwrap();
+    std::fs::write(path, bytes).unwrap();
 }
 
 /// A history scan as JSON through one object reader, with the phase lines on stderr.
@@ -1130,22 +1143,14 @@ fn a_corrupt_packfile_is_warned_about_and_the_rest_is_scanned() {
     r.commit_file("keep.env", &kept, "keep");
     r.git(&["gc", "-q", "--aggressive"]);
     r.git(&["prune-packed"]);
-    let pack_dir = r.path().join(".git/objects/pack");
-    let pack = std::fs::read_dir(&pack_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "pack"))
-        .expect("a packfile");
+    let pack = pack_file(&r, "pack");
     let mut bytes = std::fs::read(&pack).unwrap();
     // The middle of the file lies inside the big blob's data (it is most of the pack).
     let mid = bytes.len() / 2;
     for b in &mut bytes[mid..mid + 64] {
         *b ^= 0xA5;
     }
-    let mut perm = std::fs::metadata(&pack).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
-    std::fs::set_permissions(&pack, perm).unwrap();
-    std::fs::write(&pack, &bytes).unwrap();
+    overwrite(&pack, &bytes);
     for reader in ["libgit2", "git", "packs"] {
         let out = tw()
             .env("TOKENWARDEN_GIT_READER", reader)
@@ -1179,20 +1184,12 @@ fn a_pack_whose_index_names_another_pack_is_left_to_git() {
     r.commit_file("keep.env", &key, "second");
     // Packed, with the loose objects kept (no -d).
     r.git(&["repack", "-a", "-q"]);
-    let pack_dir = r.path().join(".git/objects/pack");
-    let idx = std::fs::read_dir(&pack_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "idx"))
-        .expect("an index");
+    let idx = pack_file(&r, "idx");
     let mut bytes = std::fs::read(&idx).unwrap();
     // The pack's checksum as the index records it: the 20 bytes before the index's own.
     let at = bytes.len() - 40;
     bytes[at] ^= 0xff;
-    let mut perm = std::fs::metadata(&idx).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
-    std::fs::set_permissions(&idx, perm).unwrap();
-    std::fs::write(&idx, &bytes).unwrap();
+    overwrite(&idx, &bytes);
     let mut reports = Vec::new();
     for reader in ["libgit2", "packs"] {
         let (out, stderr) = history_with_reader(&r, reader);
