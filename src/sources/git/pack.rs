@@ -13,7 +13,8 @@
 //! way: a blob that is loose or only in an alternate's pack, a delta whose base is not in its
 //! pack, an object over the size limit (or under one over it), a wanted id that is not a
 //! blob, anything that does not decode (a corrupt pack), and every pack this reader does not
-//! know (an index that is not version 2 with SHA-1 ids).
+//! know (an index that is not version 2 with SHA-1 ids, or that records another pack's
+//! checksum).
 //!
 //! Memory stays bounded: the index is read once per pack (in memory, about 90 bytes an object
 //! while the forest is built), its size is checked against its object count before anything is
@@ -572,8 +573,8 @@ pub struct Blob<'a, S> {
     pub has_deltas: bool,
 }
 
-/// Reads a version 2 pack index with SHA-1 ids: the ids (sorted) and each one's offset.
-/// An index's ids (sorted), their offsets, and the checksum of the pack it indexes.
+/// Reads a version 2 pack index with SHA-1 ids: the ids (sorted), each one's offset, and the
+/// checksum of the pack it indexes.
 fn read_index(path: &Path) -> Option<(Vec<Key>, Vec<u64>, [u8; 20])> {
     // The object count is in the header: the file's size must fit it (each object 28 bytes,
     // at most 8 more for a large offset) before the file is read or anything is allocated.

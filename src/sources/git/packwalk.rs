@@ -90,15 +90,11 @@ pub(super) fn walk_packed(
             &mut met,
             &mut share.warnings,
         );
-        reader.join().unwrap_or_else(|_| {
-            let mut w = Vec::new();
-            warn(
-                &mut w,
-                "",
-                "the commit reader failed: some commits were not read",
-            );
-            w
-        })
+        // A panic in the reader is a bug: it ends the scan, as it did when the commits were
+        // read before the walk, rather than leaving a history report silently short.
+        reader
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
     });
     share.commits = read;
     share.warnings.extend(reader_warnings);

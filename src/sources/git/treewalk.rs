@@ -631,9 +631,6 @@ mod tests {
         h.iter().map(|(_, p)| p.clone()).collect()
     }
 
-    /// Trees recorded as changes to the previous tree at the same path must hold exactly
-    /// what trees walked from scratch hold: additions, removals, changes, copies, a file
-    /// turned into a directory, and a secret moved into a subdirectory.
     /// An entry `would_change` says no to is one meeting leaves everything as it was: the
     /// orphan step skips those, so a wrong no would lose a blob, a path or a credential file.
     #[test]
@@ -676,6 +673,9 @@ mod tests {
         assert!(met.credential_files.len() > 1 && met.submodules.len() > 1);
     }
 
+    /// Trees recorded as changes to the previous tree at the same path must hold exactly
+    /// what trees walked from scratch hold: additions, removals, changes, copies, a file
+    /// turned into a directory, and a secret moved into a subdirectory.
     #[test]
     fn held_from_change_records_equals_held_from_scratch() {
         let dir = tempfile::tempdir().unwrap();
