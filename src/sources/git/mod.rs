@@ -263,9 +263,10 @@ pub fn scan_history(
     let ranged = opts.range.is_some() || opts.since.is_some() || opts.since_date.is_some();
     // The whole history's trees are recorded from the packs while the commits are listed: the
     // one does not need the other, and listing is one thread's work.
-    let packed = !ranged && read_packs(&repo);
+    let reads_packs = read_packs(&repo);
+    let packed = !ranged && reads_packs;
     // The packs blobs are read from, opened once for the trees and the blobs.
-    let packs = if read_packs(&repo) {
+    let packs = if reads_packs {
         pack::Packs::new(&repo_dir)
     } else {
         pack::Packs::none()

@@ -265,7 +265,7 @@ fn walk_records(
             walked_at.set(slot, here);
             if let Some(base) = rec.prev {
                 if walked_at.get(records, &base) != Some(here)
-                    && (Met::may_be_credential(&path, false) || chain.holds(records, base))
+                    && (Met::credential_dir(&path) || chain.holds(records, base))
                 {
                     shared_credentials(records, id, &path, here, &walked_at, met);
                 }
@@ -361,7 +361,7 @@ fn shared_credentials(
         let Some(r) = records.get(&tree) else { break };
         for a in r.added {
             if a.kind == super::objects::Kind::Blob
-                && Met::may_be_credential(path, records.names.may_be_credential(a.name))
+                && Met::may_be_credential(path, a, &records.names)
                 && superseded.insert(a.name)
             {
                 met.credential(path, a, &records.names);

@@ -170,15 +170,21 @@ pub struct Met {
 }
 
 impl Met {
-    /// Whether a blob in the tree at `path`, with a name that may (`named`) or may not make
-    /// a credential file ([`Names::may_be_credential`]), may be one.
-    pub fn may_be_credential(path: &str, named: bool) -> bool {
-        named || path.ends_with("cray/tokens")
+    /// Whether every blob in the tree at `path` may be a credential file, whatever its name
+    /// (a `cray/tokens` directory's files are tokens).
+    pub fn credential_dir(path: &str) -> bool {
+        path.ends_with("cray/tokens")
+    }
+
+    /// Whether blob entry `a` of the tree at `path` may be a credential file: by its name
+    /// ([`Names::may_be_credential`]) or by its directory.
+    pub fn may_be_credential(path: &str, a: &Added, names: &Names) -> bool {
+        names.may_be_credential(a.name) || Self::credential_dir(path)
     }
 
     /// Lists blob entry `a` of the tree at `path` when that makes it a credential file.
     pub fn credential(&mut self, path: &str, a: &Added, names: &Names) {
-        if Self::may_be_credential(path, names.may_be_credential(a.name)) {
+        if Self::may_be_credential(path, a, names) {
             let at = join(path, &String::from_utf8_lossy(names.name(a.name)));
             if classify(&at, None).is_some() {
                 self.credential_files.push((a.id, at));
@@ -190,10 +196,7 @@ impl Met {
     /// blob or tree met already, unless the blob's name may make a credential file there.
     pub fn would_change(&self, path: &str, a: &Added, names: &Names) -> bool {
         match a.kind {
-            Kind::Blob => {
-                !self.blobs.contains(&a.id)
-                    || Self::may_be_credential(path, names.may_be_credential(a.name))
-            }
+            Kind::Blob => !self.blobs.contains(&a.id) || Self::may_be_credential(path, a, names),
             Kind::Tree => !self.seen.contains(&a.id),
             Kind::Commit => true,
             Kind::Other => false,
